@@ -1,0 +1,365 @@
+//! Configuration: read once at cold start from the environment, validated as a whole.
+//!
+//! Every problem is collected before failing, so an operator fixes a broken deployment in one
+//! round instead of one variable per redeploy.
+
+use std::fmt;
+
+use url::Url;
+
+/// Where a deployment runs. Production forbids anything that only makes sense on a laptop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Dev,
+    Prod,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Dev => "dev",
+            Stage::Prod => "prod",
+        }
+    }
+}
+
+/// The DynamoDB table names, one variable each so a stack can rename them freely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub sessions: String,
+    pub accounts: String,
+    pub results: String,
+    pub idempotency: String,
+    pub rate_limits: String,
+}
+
+impl Tables {
+    /// Each table with the logical name operators see in health checks (never the physical name).
+    pub fn named(&self) -> [(&'static str, &str); 5] {
+        [
+            ("sessions", &self.sessions),
+            ("accounts", &self.accounts),
+            ("results", &self.results),
+            ("idempotency", &self.idempotency),
+            ("rateLimits", &self.rate_limits),
+        ]
+    }
+}
+
+/// HighLevel OAuth client settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GhlConfig {
+    pub client_id: String,
+    pub redirect_uri: Url,
+    pub api_base_url: Url,
+    pub auth_url: Url,
+}
+
+/// Stripe settings that are not secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeConfig {
+    pub api_base_url: Url,
+    pub price_id: String,
+}
+
+/// The whole validated configuration of a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub stage: Stage,
+    /// The browser front end: redirect target after login and the only CORS origin.
+    pub frontend_url: Url,
+    pub ghl: GhlConfig,
+    pub stripe: StripeConfig,
+    /// Name or ARN of the Secrets Manager secret.
+    pub secret_id: String,
+    pub tables: Tables,
+    pub log_level: String,
+}
+
+/// Every problem found in the environment, listed together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid configuration ({} problem{}): {}",
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" },
+            self.problems.join("; ")
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub const DEFAULT_GHL_API_BASE_URL: &str = "https://services.leadconnectorhq.com";
+pub const DEFAULT_GHL_AUTH_URL: &str = "https://marketplace.gohighlevel.com/oauth/chooselocation";
+pub const DEFAULT_STRIPE_API_BASE_URL: &str = "https://api.stripe.com";
+/// Fallbacks a `dev` stage may use when the variable is unset; `prod` never does.
+const DEV_FRONTEND_URL: &str = "http://localhost:5173";
+const DEV_REDIRECT_URI: &str = "http://localhost:9000/auth/callback";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`, so tests can pass a map instead of mutating the process.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut reader = Reader {
+            lookup: &lookup,
+            problems: Vec::new(),
+        };
+        let stage = reader.stage();
+        let dev = stage == Some(Stage::Dev);
+
+        let frontend_url =
+            reader.url("FRONTEND_URL", dev.then_some(DEV_FRONTEND_URL), stage);
+        let redirect_uri =
+            reader.url("GHL_REDIRECT_URI", dev.then_some(DEV_REDIRECT_URI), stage);
+        let api_base_url = reader.url(
+            "GHL_API_BASE_URL",
+            Some(DEFAULT_GHL_API_BASE_URL), stage);
+        let auth_url = reader.url("GHL_AUTH_URL", Some(DEFAULT_GHL_AUTH_URL), stage);
+        let stripe_base = reader.url(
+            "STRIPE_API_BASE_URL",
+            Some(DEFAULT_STRIPE_API_BASE_URL), stage);
+        let client_id = reader.required("GHL_CLIENT_ID");
+        let price_id = reader.required("STRIPE_PRICE_ID");
+        let secret_id = reader.required("SECRET_ID");
+        let tables = (
+            reader.required("SESSIONS_TABLE"),
+            reader.required("ACCOUNTS_TABLE"),
+            reader.required("RESULTS_TABLE"),
+            reader.required("IDEMPOTENCY_TABLE"),
+            reader.required("RATE_LIMITS_TABLE"),
+        );
+        let log_level = reader.log_level();
+
+        if let Some(frontend) = &frontend_url {
+            if frontend.path() != "/" || frontend.query().is_some() {
+                reader.problem("FRONTEND_URL must be an origin (scheme, host and port only)");
+            }
+        }
+
+        let problems = reader.problems;
+        match (
+            stage,
+            frontend_url,
+            redirect_uri,
+            api_base_url,
+            auth_url,
+            stripe_base,
+            client_id,
+            price_id,
+            secret_id,
+            tables,
+        ) {
+            (
+                Some(stage),
+                Some(frontend_url),
+                Some(redirect_uri),
+                Some(api_base_url),
+                Some(auth_url),
+                Some(stripe_base),
+                Some(client_id),
+                Some(price_id),
+                Some(secret_id),
+                (Some(sessions), Some(accounts), Some(results), Some(idempotency), Some(rate_limits)),
+            ) if problems.is_empty() => Ok(Config {
+                stage,
+                frontend_url,
+                ghl: GhlConfig {
+                    client_id,
+                    redirect_uri,
+                    api_base_url,
+                    auth_url,
+                },
+                stripe: StripeConfig {
+                    api_base_url: stripe_base,
+                    price_id,
+                },
+                secret_id,
+                tables: Tables {
+                    sessions,
+                    accounts,
+                    results,
+                    idempotency,
+                    rate_limits,
+                },
+                log_level,
+            }),
+            _ => Err(ConfigError { problems }),
+        }
+    }
+
+    /// The front end's origin as browsers send it in `Origin` (no trailing slash).
+    pub fn frontend_origin(&self) -> String {
+        self.frontend_url.origin().ascii_serialization()
+    }
+}
+
+struct Reader<'a, F: Fn(&str) -> Option<String>> {
+    lookup: &'a F,
+    problems: Vec<String>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
+    fn problem(&mut self, text: impl Into<String>) {
+        self.problems.push(text.into());
+    }
+
+    fn value(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&mut self, name: &str) -> Option<String> {
+        let value = self.value(name);
+        if value.is_none() {
+            self.problem(format!("{name} is required"));
+        }
+        value
+    }
+
+    fn stage(&mut self) -> Option<Stage> {
+        match self.value("STAGE").as_deref() {
+            Some("dev") => Some(Stage::Dev),
+            Some("prod") => Some(Stage::Prod),
+            Some(other) => {
+                self.problem(format!("STAGE must be dev or prod, not {other:?}"));
+                None
+            }
+            None => {
+                self.problem("STAGE is required (dev or prod)");
+                None
+            }
+        }
+    }
+
+    fn log_level(&mut self) -> String {
+        let level = self
+            .value("LOG_LEVEL")
+            .unwrap_or_else(|| "info".to_owned())
+            .to_ascii_lowercase();
+        if !["trace", "debug", "info", "warn", "error"].contains(&level.as_str()) {
+            self.problem(format!(
+                "LOG_LEVEL must be one of trace, debug, info, warn, error, not {level:?}"
+            ));
+        }
+        level
+    }
+
+    /// A URL; in prod it must be https and not point at this machine.
+    fn url(
+        &mut self,
+        name: &str,
+        default: Option<&str>,
+        stage: Option<Stage>,
+    ) -> Option<Url> {
+        let raw = match self.value(name).or_else(|| default.map(str::to_owned)) {
+            Some(raw) => raw,
+            None => {
+                self.problem(format!("{name} is required"));
+                return None;
+            }
+        };
+        let url = match Url::parse(&raw) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => url,
+            _ => {
+                self.problem(format!("{name} must be an absolute http(s) URL"));
+                return None;
+            }
+        };
+        if stage == Some(Stage::Prod) {
+            if url.scheme() != "https" {
+                self.problem(format!("{name} must use https when STAGE=prod"));
+            }
+            if is_local_host(&url) {
+                self.problem(format!("{name} must not point at localhost when STAGE=prod"));
+            }
+        }
+        Some(url)
+    }
+}
+
+fn is_local_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("STAGE", "prod"),
+            ("FRONTEND_URL", "https://app.example.com"),
+            ("GHL_CLIENT_ID", "client"),
+            ("GHL_REDIRECT_URI", "https://api.example.com/auth/callback"),
+            ("STRIPE_PRICE_ID", "price_1"),
+            ("SECRET_ID", "secret"),
+            ("SESSIONS_TABLE", "s"),
+            ("ACCOUNTS_TABLE", "a"),
+            ("RESULTS_TABLE", "r"),
+            ("IDEMPOTENCY_TABLE", "i"),
+            ("RATE_LIMITS_TABLE", "l"),
+        ])
+    }
+
+    fn load(vars: &HashMap<&str, &str>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| vars.get(k).map(|v| v.to_string()))
+    }
+
+    #[test]
+    fn complete_prod_environment_loads_with_defaults() {
+        let config = load(&base()).expect("valid");
+        assert_eq!(config.stage, Stage::Prod);
+        assert_eq!(config.ghl.api_base_url.as_str(), "https://services.leadconnectorhq.com/");
+        assert_eq!(config.frontend_origin(), "https://app.example.com");
+        assert_eq!(config.log_level, "info");
+    }
+
+    #[test]
+    fn prod_refuses_plain_http_and_localhost() {
+        let mut vars = base();
+        vars.insert("FRONTEND_URL", "http://localhost:5173");
+        let err = load(&vars).unwrap_err();
+        assert!(err.problems.iter().any(|p| p.contains("FRONTEND_URL must use https")));
+        assert!(err.problems.iter().any(|p| p.contains("FRONTEND_URL must not point at localhost")));
+    }
+
+    #[test]
+    fn dev_falls_back_to_localhost() {
+        let mut vars = base();
+        vars.insert("STAGE", "dev");
+        vars.remove("FRONTEND_URL");
+        vars.remove("GHL_REDIRECT_URI");
+        let config = load(&vars).expect("dev fallbacks");
+        assert_eq!(config.frontend_origin(), "http://localhost:5173");
+    }
+
+    #[test]
+    fn every_problem_is_listed_at_once() {
+        let vars = HashMap::from([("STAGE", "staging"), ("LOG_LEVEL", "loud")]);
+        let err = load(&vars).unwrap_err();
+        for needle in ["STAGE", "GHL_CLIENT_ID", "SECRET_ID", "RESULTS_TABLE", "LOG_LEVEL"] {
+            assert!(err.to_string().contains(needle), "{needle} missing from {err}");
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The core of the HighLevel workflow analyzer backend.
+//!
+//! Every Lambda in `functions/` is a thin binary over this crate: configuration, secrets, AWS
+//! clients, the HTTP edge (envelope, errors, headers, CORS) and telemetry live here, beside the
+//! analyzer engine itself.
+
+pub mod app;
+pub mod aws;
+pub mod config;
+pub mod http;
+pub mod lambda;
+pub mod secrets;
+pub mod telemetry;
+
+pub use app::App;
