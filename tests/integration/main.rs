@@ -1,1 +1,7 @@
-fn main(){}
+//! The integration test binary: one module per area, each test against real parts (moto for
+//! DynamoDB and Secrets Manager, the functions' real handlers, the sample events in events/).
+
+mod edge;
+mod events;
+mod health;
+mod routes;

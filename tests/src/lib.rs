@@ -1,1 +1,497 @@
+//! Test support: a `TestApp` with fresh tables (created from template.yaml) and a fresh secret in
+//! the local moto server, events from events/, and readers for template.yaml and the router.
+//!
+//! The tests need `AWS_ENDPOINT_URL` pointing at moto; `make test` starts one and sets it.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Once};
+
+use analyzer_core::aws::AwsClients;
+use analyzer_core::config::{Config, Tables};
+use analyzer_core::App;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use lambda_http::{Body, Request, Response};
+use serde_yaml::Value as Yaml;
+
+/// A dev-looking key for tests only.
+pub const TEST_ENCRYPTION_KEY: &str =
+    "3f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+pub const TEST_WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
+pub const TEST_STRIPE_KEY: &str = "sk_test_0123456789abcdef";
+pub const TEST_GHL_CLIENT_SECRET: &str = "ghl-client-secret-for-tests";
+pub const FRONTEND: &str = "http://localhost:5173";
+
+/// The repository root (tests/ is one level down).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Logs stay silent unless `TEST_LOG=1`, so a failure's output is readable.
+pub fn init_logs() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+fn require_moto() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "AWS_ENDPOINT_URL is not set: run the tests with `make test`, which starts a local moto server"
+    );
+}
+
+/// A test's own world: uniquely named tables and secret, and the `App` a function would build.
+pub struct TestApp {
+    pub app: Arc<App>,
+    pub aws: AwsClients,
+    pub prefix: String,
+    pub vars: BTreeMap<String, String>,
+}
+
+impl TestApp {
+    /// Stage dev, every table created, the secret seeded.
+    pub async fn new() -> Self {
+        Self::with_env(&[]).await
+    }
+
+    /// Like `new`, with environment overrides (`None` removes a variable).
+    pub async fn with_env(overrides: &[(&str, Option<&str>)]) -> Self {
+        init_logs();
+        require_moto();
+        let prefix = format!("t{}", hex::encode(rand::random::<[u8; 6]>()));
+        let aws = AwsClients::from_env().await;
+        let mut vars = BTreeMap::new();
+        for (logical, var) in TABLE_VARS {
+            vars.insert(var.to_string(), format!("{prefix}-{logical}"));
+        }
+        vars.insert("SECRET_ID".into(), format!("{prefix}/app"));
+        for (k, v) in [
+            ("STAGE", "dev"),
+            ("FRONTEND_URL", FRONTEND),
+            ("GHL_CLIENT_ID", "test-client-id"),
+            ("GHL_REDIRECT_URI", "http://localhost:9000/auth/callback"),
+            ("STRIPE_PRICE_ID", "price_test_pro"),
+        ] {
+            vars.insert(k.into(), v.into());
+        }
+        for (k, v) in overrides {
+            match v {
+                Some(v) => vars.insert(k.to_string(), v.to_string()),
+                None => vars.remove(*k),
+            };
+        }
+        for table in template_tables() {
+            let var = TABLE_VARS
+                .iter()
+                .find(|(logical, _)| *logical == table.logical_id)
+                .map(|(_, var)| *var)
+                .unwrap_or_else(|| panic!("no env var known for table {}", table.logical_id));
+            create_table(&aws, &table, &vars[var]).await;
+        }
+        seed_secret(&aws, &vars["SECRET_ID"]).await;
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config is valid");
+        let app = Arc::new(App::new(config, aws.clone()));
+        Self {
+            app,
+            aws,
+            prefix,
+            vars,
+        }
+    }
+
+    /// The same world with a changed configuration (e.g. a secret id that does not exist).
+    pub fn reconfigured(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.app.config.clone();
+        change(&mut config);
+        self.app = Arc::new(App::new(config, self.aws.clone()));
+        self
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.app.config.tables
+    }
+
+    /// Deletes one table, to see how the functions behave without it.
+    pub async fn delete_table(&self, name: &str) {
+        self.aws
+            .dynamodb
+            .delete_table()
+            .table_name(name)
+            .send()
+            .await
+            .expect("delete table");
+    }
+}
+
+/// Template logical id of each table and the variable that names it.
+pub const TABLE_VARS: &[(&str, &str)] = &[
+    ("SessionsTable", "SESSIONS_TABLE"),
+    ("AccountsTable", "ACCOUNTS_TABLE"),
+    ("ResultsTable", "RESULTS_TABLE"),
+    ("IdempotencyTable", "IDEMPOTENCY_TABLE"),
+    ("RateLimitsTable", "RATE_LIMITS_TABLE"),
+];
+
+async fn seed_secret(aws: &AwsClients, name: &str) {
+    let value = serde_json::json!({
+        "ghlClientSecret": TEST_GHL_CLIENT_SECRET,
+        "stripeSecretKey": TEST_STRIPE_KEY,
+        "stripeWebhookSecret": TEST_WEBHOOK_SECRET,
+        "tokenEncryptionKey": TEST_ENCRYPTION_KEY,
+    });
+    aws.secrets
+        .create_secret()
+        .name(name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .expect("create secret in moto");
+}
+
+// ------------------------------------------------------------------------------------ template
+
+/// template.yaml, parsed (CloudFormation tags such as `!Ref` arrive as tagged values).
+pub fn template() -> Yaml {
+    let text =
+        std::fs::read_to_string(repo_root().join("template.yaml")).expect("read template.yaml");
+    serde_yaml::from_str(&text).expect("template.yaml is YAML")
+}
+
+fn resources() -> Vec<(String, Yaml)> {
+    let template = template();
+    let Some(Yaml::Mapping(resources)) = template.get("Resources").cloned() else {
+        panic!("template.yaml has no Resources");
+    };
+    resources
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v)))
+        .collect()
+}
+
+/// A DynamoDB table as template.yaml declares it.
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    pub logical_id: String,
+    pub properties: Yaml,
+}
+
+pub fn template_tables() -> Vec<TableDef> {
+    resources()
+        .into_iter()
+        .filter(|(_, r)| r.get("Type").and_then(Yaml::as_str) == Some("AWS::DynamoDB::Table"))
+        .map(|(logical_id, r)| TableDef {
+            logical_id,
+            properties: r.get("Properties").cloned().unwrap_or(Yaml::Null),
+        })
+        .collect()
+}
+
+fn key_schema(list: &Yaml) -> Vec<KeySchemaElement> {
+    list.as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(k["AttributeName"].as_str().expect("AttributeName"))
+                .key_type(KeyType::from(k["KeyType"].as_str().expect("KeyType")))
+                .build()
+                .expect("key schema")
+        })
+        .collect()
+}
+
+/// Creates `table` under `name` exactly as the template defines its keys, indexes and TTL.
+pub async fn create_table(aws: &AwsClients, table: &TableDef, name: &str) {
+    let props = &table.properties;
+    let mut create = aws
+        .dynamodb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(&props["KeySchema"])));
+    for attr in props["AttributeDefinitions"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        create = create.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(attr["AttributeName"].as_str().expect("AttributeName"))
+                .attribute_type(ScalarAttributeType::from(
+                    attr["AttributeType"].as_str().expect("AttributeType"),
+                ))
+                .build()
+                .expect("attribute definition"),
+        );
+    }
+    for gsi in props["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        create = create.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(gsi["IndexName"].as_str().expect("IndexName"))
+                .set_key_schema(Some(key_schema(&gsi["KeySchema"])))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(
+                            gsi["Projection"]["ProjectionType"]
+                                .as_str()
+                                .unwrap_or("ALL"),
+                        ))
+                        .build(),
+                )
+                .build()
+                .expect("gsi"),
+        );
+    }
+    create.send().await.expect("create table in moto");
+    if let Some(ttl) = props["TimeToLiveSpecification"]["AttributeName"].as_str() {
+        aws.dynamodb
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(ttl)
+                    .enabled(true)
+                    .build()
+                    .expect("ttl"),
+            )
+            .send()
+            .await
+            .expect("enable ttl");
+    }
+}
+
+/// Every `(method, path, binary)` of an HttpApi event in template.yaml.
+pub fn template_routes() -> BTreeSet<(String, String, String)> {
+    let mut routes = BTreeSet::new();
+    for (_, resource) in resources() {
+        if resource.get("Type").and_then(Yaml::as_str) != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("every function names its binary")
+            .to_owned();
+        let Some(Yaml::Mapping(events)) = resource["Properties"].get("Events").cloned() else {
+            continue;
+        };
+        for (_, event) in events {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let props = &event["Properties"];
+            routes.insert((
+                props["Method"].as_str().expect("Method").to_uppercase(),
+                props["Path"].as_str().expect("Path").to_owned(),
+                binary.clone(),
+            ));
+        }
+    }
+    routes
+}
+
+/// Every `path -> function` of the cargo-lambda router in Cargo.toml.
+pub fn router_routes() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(repo_root().join("Cargo.toml")).expect("read Cargo.toml");
+    let manifest: toml::Value = toml::from_str(&text).expect("Cargo.toml is TOML");
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .expect("router table")
+        .clone();
+    router
+        .into_iter()
+        .map(|(path, function)| {
+            let function = function
+                .as_str()
+                .expect("router entries name one function for every method")
+                .to_owned();
+            (path, function)
+        })
+        .collect()
+}
+
+// -------------------------------------------------------------------------------------- events
+
+/// Reads `events/<name>` as a Lambda request, exactly as the runtime would deserialize it.
+pub fn event(name: &str) -> Request {
+    let text = std::fs::read_to_string(repo_root().join("events").join(name))
+        .unwrap_or_else(|e| panic!("read events/{name}: {e}"));
+    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("events/{name}: {e}"))
+}
+
+/// An API Gateway v2 request built from scratch, for cases no sample event covers.
+pub struct RequestBuilder {
+    event: serde_json::Value,
+}
+
+pub fn request(method: &str, path: &str) -> RequestBuilder {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    RequestBuilder {
+        event: serde_json::json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": { "host": "api.test", "user-agent": "integration-tests" },
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "api",
+                "domainName": "api.test",
+                "domainPrefix": "api",
+                "http": { "method": method, "path": path, "protocol": "HTTP/1.1",
+                          "sourceIp": "203.0.113.7", "userAgent": "integration-tests" },
+                "requestId": format!("req-{}", hex::encode(rand::random::<[u8; 4]>())),
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "23/Nov/2026:22:00:00 +0000",
+                "timeEpoch": 1795471200000u64
+            },
+            "isBase64Encoded": false
+        }),
+    }
+}
+
+impl RequestBuilder {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.event["headers"][name.to_ascii_lowercase()] = value.into();
+        self
+    }
+
+    pub fn source_ip(mut self, ip: &str) -> Self {
+        self.event["requestContext"]["http"]["sourceIp"] = ip.into();
+        self
+    }
+
+    pub fn cookie(mut self, cookie: &str) -> Self {
+        let cookies = self.event["cookies"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut cookies = cookies;
+        cookies.push(cookie.into());
+        self.event["cookies"] = cookies.into();
+        self
+    }
+
+    pub fn body(mut self, body: &str) -> Self {
+        self.event["body"] = body.into();
+        self
+    }
+
+    pub fn json(self, body: &serde_json::Value) -> Self {
+        self.header("content-type", "application/json")
+            .body(&body.to_string())
+    }
+
+    pub fn build(self) -> Request {
+        lambda_http::request::from_str(&self.event.to_string()).expect("valid v2 event")
+    }
+}
+
+// ----------------------------------------------------------------------------------- responses
+
+/// A response split into what tests assert on.
+pub struct Answer {
+    pub status: u16,
+    pub headers: lambda_http::http::HeaderMap,
+    pub json: serde_json::Value,
+}
+
+pub fn answer(response: Response<Body>) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body: &[u8] = response.body().as_ref();
+    let json = if body.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(body).expect("every body is JSON")
+    };
+    Answer {
+        status,
+        headers,
+        json,
+    }
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn error_code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the envelope's shape for this status.
+    pub fn assert_envelope(&self) {
+        if self.status == 204 || (300..400).contains(&self.status) {
+            assert!(self.json.is_null(), "no body expected for {}", self.status);
+            return;
+        }
+        let success = self.status < 400;
+        assert_eq!(
+            self.json["success"], success,
+            "envelope success for {}: {}",
+            self.status, self.json
+        );
+        assert!(
+            self.json["meta"]["requestId"].is_string(),
+            "meta.requestId: {}",
+            self.json
+        );
+        assert!(
+            self.json["meta"]["timestamp"].is_string(),
+            "meta.timestamp: {}",
+            self.json
+        );
+        if success {
+            assert!(self.json.get("data").is_some(), "data: {}", self.json);
+        } else {
+            assert!(
+                self.json["error"]["code"].is_string(),
+                "error.code: {}",
+                self.json
+            );
+            assert!(
+                self.json["error"]["message"].is_string(),
+                "error.message: {}",
+                self.json
+            );
+        }
+    }
+}
+
+impl TestApp {
+    /// Sends `req` through a function's edge and handler, as the Lambda runtime would.
+    pub async fn call<H, Fut>(
+        &self,
+        routes: &[analyzer_core::http::Route],
+        handler: H,
+        req: Request,
+    ) -> Answer
+    where
+        H: FnOnce(Arc<App>, Request, analyzer_core::http::RouteMatch) -> Fut,
+        Fut: std::future::Future<
+            Output = Result<analyzer_core::http::Reply, analyzer_core::http::ApiError>,
+        >,
+    {
+        answer(analyzer_core::lambda::dispatch(&self.app, routes, req, handler).await)
+    }
+}

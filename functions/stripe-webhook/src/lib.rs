@@ -6,9 +6,7 @@ use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
 use analyzer_core::App;
 use lambda_http::Request;
 
-pub const ROUTES: &[Route] = &[
-    Route::new("POST", "/"),
-];
+pub const ROUTES: &[Route] = &[Route::new("POST", "/")];
 
 pub async fn handle(_app: Arc<App>, _req: Request, _route: RouteMatch) -> Result<Reply, ApiError> {
     Err(ApiError::NotImplemented("stripe-webhook"))

@@ -7,7 +7,10 @@ use serde_json::Value;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    Validation { message: String, details: Vec<Value> },
+    Validation {
+        message: String,
+        details: Vec<Value>,
+    },
     #[error("authentication required")]
     Unauthenticated,
     #[error("{0}")]

@@ -45,12 +45,12 @@ impl Reply {
 
     /// 302 to `location` (an URL this service built, never one taken from the request).
     pub fn redirect(location: &str) -> Result<Self, ApiError> {
-        Ok(Self {
+        Self {
             status: StatusCode::FOUND,
             data: None,
             headers: Vec::new(),
         }
-        .header(LOCATION, location)?)
+        .header(LOCATION, location)
     }
 
     pub fn header(mut self, name: HeaderName, value: &str) -> Result<Self, ApiError> {

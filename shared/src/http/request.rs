@@ -82,7 +82,12 @@ pub fn json_body<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, 
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| {
-            let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let essence = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             essence == "application/json"
                 || (essence.starts_with("application/") && essence.ends_with("+json"))
         })
@@ -95,7 +100,9 @@ pub fn json_body<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, 
         return Err(ApiError::PayloadTooLarge { limit });
     }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::validation("request body is empty; a JSON object is expected"));
+        return Err(ApiError::validation(
+            "request body is empty; a JSON object is expected",
+        ));
     }
     if json_depth(body) > MAX_JSON_DEPTH {
         return Err(ApiError::Validation {

@@ -37,7 +37,7 @@ impl RouteMatch {
 }
 
 /// Matches `path` against a template; a single trailing slash is tolerated.
-pub fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+pub fn match_path<'t>(template: &'t str, path: &str) -> Option<Vec<(&'t str, String)>> {
     let path = match path.strip_suffix('/') {
         Some(stripped) if !stripped.is_empty() => stripped,
         _ => path,
@@ -110,9 +110,18 @@ mod tests {
             }
             _ => panic!("expected a match"),
         }
-        assert!(matches!(lookup(ROUTES, "GET", "/health/"), Lookup::Found(_)));
-        assert!(matches!(lookup(ROUTES, "GET", "/api/analysis/"), Lookup::Missing));
-        assert!(matches!(lookup(ROUTES, "GET", "/api/analysis/a/b"), Lookup::Missing));
+        assert!(matches!(
+            lookup(ROUTES, "GET", "/health/"),
+            Lookup::Found(_)
+        ));
+        assert!(matches!(
+            lookup(ROUTES, "GET", "/api/analysis/"),
+            Lookup::Missing
+        ));
+        assert!(matches!(
+            lookup(ROUTES, "GET", "/api/analysis/a/b"),
+            Lookup::Missing
+        ));
     }
 
     #[test]

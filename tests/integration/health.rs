@@ -1,0 +1,82 @@
+use integration_tests::{event, TestApp};
+
+#[tokio::test]
+async fn detailed_health_is_200_when_every_dependency_is_up() {
+    let t = TestApp::new().await;
+    let res = t
+        .call(
+            health::ROUTES,
+            health::handle,
+            event("health-detailed.json"),
+        )
+        .await;
+    res.assert_envelope();
+    assert_eq!(res.status, 200, "{}", res.json);
+    let checks = res.json["data"]["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), 6);
+    assert!(checks.iter().all(|c| c["status"] == "ok"), "{checks:?}");
+    assert!(res.json["data"]["uptimeSeconds"].as_f64().is_some());
+    assert!(
+        res.json["data"]["memory"]["residentBytes"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    );
+}
+
+#[tokio::test]
+async fn detailed_health_is_503_naming_the_missing_table() {
+    let t = TestApp::new().await;
+    t.delete_table(&t.tables().results).await;
+    let res = t
+        .call(
+            health::ROUTES,
+            health::handle,
+            event("health-detailed.json"),
+        )
+        .await;
+    res.assert_envelope();
+    assert_eq!(res.status, 503);
+    assert_eq!(res.error_code(), "SERVICE_UNAVAILABLE");
+    let message = res.json["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("resultsTable"), "{message}");
+    assert!(!message.contains("sessionsTable"), "{message}");
+    assert!(
+        !res.json.to_string().contains(&t.prefix),
+        "physical table names must not leak"
+    );
+    assert!(
+        !res.json.to_string().contains("127.0.0.1"),
+        "hosts must not leak"
+    );
+}
+
+#[tokio::test]
+async fn ready_fails_when_the_secret_is_missing_and_live_does_not() {
+    let t = TestApp::new().await;
+    let missing = format!("{}/never-created", t.prefix);
+    let t = t.reconfigured(|c| c.secret_id = missing);
+    let ready = t
+        .call(health::ROUTES, health::handle, event("ready.json"))
+        .await;
+    assert_eq!(ready.status, 503, "{}", ready.json);
+    assert!(ready.json["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("secret"));
+    let live = t
+        .call(health::ROUTES, health::handle, event("live.json"))
+        .await;
+    assert_eq!(live.status, 200);
+}
+
+#[tokio::test]
+async fn health_reports_version_and_stage() {
+    let t = TestApp::new().await;
+    let res = t
+        .call(health::ROUTES, health::handle, event("health.json"))
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json["data"]["stage"], "dev");
+    assert_eq!(res.json["data"]["version"], env!("CARGO_PKG_VERSION"));
+}
