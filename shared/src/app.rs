@@ -1,11 +1,15 @@
 //! The state every function builds once at cold start: configuration, clients, secrets.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::aws::AwsClients;
 use crate::config::{Config, ConfigError};
 use crate::http::Edge;
+use crate::upstream::{self, Breaker};
 use crate::secrets::SecretStore;
+use crate::store::accounts::Accounts;
+use crate::store::sessions::Sessions;
 
 /// Shared by every invocation of a warm container.
 pub struct App {
@@ -13,6 +17,11 @@ pub struct App {
     pub aws: AwsClients,
     pub secrets: SecretStore,
     pub edge: Edge,
+    /// One HTTP client for HighLevel and Stripe, reused across invocations.
+    pub http: reqwest::Client,
+    /// Circuit breakers, one per upstream, living as long as the container.
+    pub highlevel_breaker: Breaker,
+    pub stripe_breaker: Breaker,
 }
 
 impl App {
@@ -23,6 +32,16 @@ impl App {
         Ok(Arc::new(Self::new(config, aws)))
     }
 
+    /// The sessions table, through its port.
+    pub fn sessions(&self) -> Sessions {
+        Sessions::new(self.aws.dynamodb.clone(), &self.config.tables.sessions)
+    }
+
+    /// The accounts table, through its port.
+    pub fn accounts(&self) -> Accounts {
+        Accounts::new(self.aws.dynamodb.clone(), &self.config.tables.accounts)
+    }
+
     pub fn new(config: Config, aws: AwsClients) -> Self {
         let secrets = SecretStore::new(aws.secrets.clone(), config.secret_id.clone());
         let edge = Edge::new(config.frontend_origin());
@@ -31,6 +50,9 @@ impl App {
             aws,
             secrets,
             edge,
+            http: upstream::http_client(),
+            highlevel_breaker: Breaker::new("HighLevel", 5, Duration::from_secs(30)),
+            stripe_breaker: Breaker::new("Stripe", 5, Duration::from_secs(30)),
         }
     }
 }

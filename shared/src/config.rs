@@ -118,17 +118,15 @@ impl Config {
         let stage = reader.stage();
         let dev = stage == Some(Stage::Dev);
 
-        let frontend_url =
-            reader.url("FRONTEND_URL", dev.then_some(DEV_FRONTEND_URL), stage);
-        let redirect_uri =
-            reader.url("GHL_REDIRECT_URI", dev.then_some(DEV_REDIRECT_URI), stage);
-        let api_base_url = reader.url(
-            "GHL_API_BASE_URL",
-            Some(DEFAULT_GHL_API_BASE_URL), stage);
+        let frontend_url = reader.url("FRONTEND_URL", dev.then_some(DEV_FRONTEND_URL), stage);
+        let redirect_uri = reader.url("GHL_REDIRECT_URI", dev.then_some(DEV_REDIRECT_URI), stage);
+        let api_base_url = reader.url("GHL_API_BASE_URL", Some(DEFAULT_GHL_API_BASE_URL), stage);
         let auth_url = reader.url("GHL_AUTH_URL", Some(DEFAULT_GHL_AUTH_URL), stage);
         let stripe_base = reader.url(
             "STRIPE_API_BASE_URL",
-            Some(DEFAULT_STRIPE_API_BASE_URL), stage);
+            Some(DEFAULT_STRIPE_API_BASE_URL),
+            stage,
+        );
         let client_id = reader.required("GHL_CLIENT_ID");
         let price_id = reader.required("STRIPE_PRICE_ID");
         let secret_id = reader.required("SECRET_ID");
@@ -170,7 +168,13 @@ impl Config {
                 Some(client_id),
                 Some(price_id),
                 Some(secret_id),
-                (Some(sessions), Some(accounts), Some(results), Some(idempotency), Some(rate_limits)),
+                (
+                    Some(sessions),
+                    Some(accounts),
+                    Some(results),
+                    Some(idempotency),
+                    Some(rate_limits),
+                ),
             ) if problems.is_empty() => Ok(Config {
                 stage,
                 frontend_url,
@@ -257,12 +261,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
     }
 
     /// A URL; in prod it must be https and not point at this machine.
-    fn url(
-        &mut self,
-        name: &str,
-        default: Option<&str>,
-        stage: Option<Stage>,
-    ) -> Option<Url> {
+    fn url(&mut self, name: &str, default: Option<&str>, stage: Option<Stage>) -> Option<Url> {
         let raw = match self.value(name).or_else(|| default.map(str::to_owned)) {
             Some(raw) => raw,
             None => {
@@ -282,7 +281,9 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
                 self.problem(format!("{name} must use https when STAGE=prod"));
             }
             if is_local_host(&url) {
-                self.problem(format!("{name} must not point at localhost when STAGE=prod"));
+                self.problem(format!(
+                    "{name} must not point at localhost when STAGE=prod"
+                ));
             }
         }
         Some(url)
@@ -330,7 +331,10 @@ mod tests {
     fn complete_prod_environment_loads_with_defaults() {
         let config = load(&base()).expect("valid");
         assert_eq!(config.stage, Stage::Prod);
-        assert_eq!(config.ghl.api_base_url.as_str(), "https://services.leadconnectorhq.com/");
+        assert_eq!(
+            config.ghl.api_base_url.as_str(),
+            "https://services.leadconnectorhq.com/"
+        );
         assert_eq!(config.frontend_origin(), "https://app.example.com");
         assert_eq!(config.log_level, "info");
     }
@@ -340,8 +344,14 @@ mod tests {
         let mut vars = base();
         vars.insert("FRONTEND_URL", "http://localhost:5173");
         let err = load(&vars).unwrap_err();
-        assert!(err.problems.iter().any(|p| p.contains("FRONTEND_URL must use https")));
-        assert!(err.problems.iter().any(|p| p.contains("FRONTEND_URL must not point at localhost")));
+        assert!(err
+            .problems
+            .iter()
+            .any(|p| p.contains("FRONTEND_URL must use https")));
+        assert!(err
+            .problems
+            .iter()
+            .any(|p| p.contains("FRONTEND_URL must not point at localhost")));
     }
 
     #[test]
@@ -358,8 +368,17 @@ mod tests {
     fn every_problem_is_listed_at_once() {
         let vars = HashMap::from([("STAGE", "staging"), ("LOG_LEVEL", "loud")]);
         let err = load(&vars).unwrap_err();
-        for needle in ["STAGE", "GHL_CLIENT_ID", "SECRET_ID", "RESULTS_TABLE", "LOG_LEVEL"] {
-            assert!(err.to_string().contains(needle), "{needle} missing from {err}");
+        for needle in [
+            "STAGE",
+            "GHL_CLIENT_ID",
+            "SECRET_ID",
+            "RESULTS_TABLE",
+            "LOG_LEVEL",
+        ] {
+            assert!(
+                err.to_string().contains(needle),
+                "{needle} missing from {err}"
+            );
         }
     }
 }

@@ -5,11 +5,14 @@
 //! analyzer engine itself.
 
 pub mod app;
+pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod http;
 pub mod lambda;
 pub mod secrets;
+pub mod store;
 pub mod telemetry;
+pub mod upstream;
 
 pub use app::App;

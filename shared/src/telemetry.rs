@@ -18,8 +18,10 @@ static STARTED: OnceLock<Instant> = OnceLock::new();
 pub fn init() {
     container_started();
     let level = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
-    let filter = EnvFilter::try_new(format!("{level},aws_smithy_runtime=warn,aws_config=warn,hyper=warn,rustls=warn"))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(format!(
+        "{level},aws_smithy_runtime=warn,aws_config=warn,hyper=warn,rustls=warn"
+    ))
+    .unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

@@ -1,0 +1,443 @@
+//! The one workflow model every input format is parsed into: workflows, steps, triggers and the
+//! account's reference lists.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A parsed input: one workflow, or an account bundle of several plus the account's lists.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// One workflow (native builder JSON or the simple export).
+    Single(Workflow),
+    /// Several workflows and the account's reference lists (format C).
+    Bundle(Bundle),
+}
+
+impl Input {
+    /// Every workflow of the input, in input order.
+    pub fn workflows(&self) -> &[Workflow] {
+        match self {
+            Input::Single(w) => std::slice::from_ref(w),
+            Input::Bundle(b) => &b.workflows,
+        }
+    }
+}
+
+/// An account bundle: several workflows and the reference lists account rules check against.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Bundle {
+    /// The workflows, in input order.
+    pub workflows: Vec<Workflow>,
+    /// The account's reference lists; each is `None` when the bundle did not include it.
+    pub account: AccountLists,
+}
+
+/// Where a workflow came from, kept for diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SourceFormat {
+    /// HighLevel's builder JSON (`workflowData.templates[]`).
+    #[default]
+    Native,
+    /// The community export (`steps[]` with `meta`).
+    Export,
+}
+
+/// One workflow, whatever format it arrived in.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Workflow {
+    /// HighLevel's workflow id (`_id` or `id`); empty when the input had none.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// `draft`, `published`, or whatever the input said.
+    pub status: Option<String>,
+    /// Version counter from the builder.
+    pub version: Option<i64>,
+    /// Last update as sent (ISO 8601 or epoch milliseconds, normalised to a string).
+    pub updated_at: Option<String>,
+    /// Creation time as sent.
+    pub created_at: Option<String>,
+    /// Workflow-level settings.
+    pub settings: Settings,
+    /// Steps in input order (nested export branches are flattened in document order).
+    pub steps: Vec<Step>,
+    /// Triggers; `None` when the input did not include them (trigger rules are then skipped).
+    pub triggers: Option<Vec<Trigger>>,
+    /// Which format the workflow was read from.
+    pub format: SourceFormat,
+}
+
+impl Workflow {
+    /// Whether the workflow is published (the status HighLevel reports).
+    pub fn is_published(&self) -> bool {
+        self.status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("published"))
+    }
+}
+
+/// Workflow-level settings that rules read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Settings {
+    /// Contacts may enter the workflow more than once.
+    pub allow_multiple: bool,
+    /// Several opportunities may be created per contact.
+    pub allow_multiple_opportunity: bool,
+    /// The workflow stops when the contact replies; `None` when the input did not say.
+    pub stop_on_response: Option<bool>,
+    /// Workflow timezone.
+    pub timezone: Option<String>,
+    /// A workflow-wide sending window, when the input had one.
+    pub sending_window: Option<Value>,
+}
+
+/// The next step(s) of a step as written in the input.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Next {
+    /// A last step.
+    #[default]
+    None,
+    /// A plain step's follower.
+    One(String),
+    /// A container's branches or transitions.
+    Many(Vec<String>),
+}
+
+impl Next {
+    /// The ids in written order.
+    pub fn ids(&self) -> &[String] {
+        match self {
+            Next::None => &[],
+            Next::One(id) => std::slice::from_ref(id),
+            Next::Many(ids) => ids,
+        }
+    }
+}
+
+/// One step of a workflow (including the builder's structural nodes: if/else branches and
+/// multi-path transitions).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Step {
+    /// Step id (synthesised from the JSON pointer when the input had none).
+    pub id: String,
+    /// Action key, e.g. `sms`, `wait`, `if_else`.
+    pub kind: String,
+    /// Display name.
+    pub name: String,
+    /// The builder's `order`, when present.
+    pub order: Option<i64>,
+    /// Following step(s).
+    pub next: Next,
+    /// The step before this one.
+    pub parent_key: Option<String>,
+    /// The enclosing branch container.
+    pub parent: Option<String>,
+    /// Builder category, e.g. `conditions`, `multi-path`.
+    pub cat: Option<String>,
+    /// Builder node type, e.g. `condition-node`, `branch-yes`, `branch-no`.
+    pub node_type: Option<String>,
+    /// Type-specific attributes (`meta` in the export format).
+    pub attributes: Value,
+    /// The step is switched off in the builder.
+    pub disabled: bool,
+}
+
+/// What a step is structurally, derived from its type, category and node type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An ordinary action.
+    Action,
+    /// An if/else container whose `next` lists its branches.
+    IfElse,
+    /// One branch of an if/else; `none` for the "None" (else) path.
+    Branch { none: bool },
+    /// A multi-path step (wait with timeout, find step) whose `next` lists its transitions.
+    MultiPath,
+    /// One path of a multi-path step.
+    Transition,
+}
+
+impl Role {
+    /// Structural nodes are not actions a contact experiences.
+    pub fn is_structural(self) -> bool {
+        matches!(self, Role::Branch { .. } | Role::Transition)
+    }
+}
+
+impl Step {
+    /// The step's structural role.
+    pub fn role(&self) -> Role {
+        let nt = self.node_type.as_deref().unwrap_or("");
+        if nt.starts_with("branch") || self.kind == "branch" {
+            let none = nt == "branch-no"
+                || nt == "branch-none"
+                || matches!(
+                    self.name.trim().to_ascii_lowercase().as_str(),
+                    "none" | "else" | "no"
+                );
+            return Role::Branch { none };
+        }
+        if self.kind == "transition" || nt == "transition" {
+            return Role::Transition;
+        }
+        if nt == "condition-node" || self.kind == "if_else" || self.cat.as_deref() == Some("conditions")
+        {
+            return Role::IfElse;
+        }
+        if self.cat.as_deref() == Some("multi-path")
+            || self
+                .attributes
+                .get("transitions")
+                .and_then(Value::as_array)
+                .is_some_and(|t| !t.is_empty())
+        {
+            return Role::MultiPath;
+        }
+        Role::Action
+    }
+
+    /// An attribute by key.
+    pub fn attr(&self, key: &str) -> Option<&Value> {
+        self.attributes.get(key).filter(|v| !v.is_null())
+    }
+
+    /// A non-empty string attribute by key.
+    pub fn attr_str(&self, key: &str) -> Option<&str> {
+        self.attr(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The first non-empty string attribute among several spellings.
+    pub fn attr_any(&self, keys: &[&str]) -> Option<&str> {
+        keys.iter().find_map(|k| self.attr_str(k))
+    }
+
+    /// The name to show in messages: the display name, else the type, else the id.
+    pub fn label(&self) -> &str {
+        if !self.name.trim().is_empty() {
+            &self.name
+        } else if !self.kind.is_empty() {
+            &self.kind
+        } else {
+            &self.id
+        }
+    }
+
+    /// Whether the step sends something to the contact.
+    pub fn is_outbound_message(&self) -> bool {
+        OUTBOUND_KINDS.contains(&self.kind.as_str())
+    }
+
+    /// Whether the step is a wait.
+    pub fn is_wait(&self) -> bool {
+        self.kind == "wait" || self.kind == "event_start_date_wait"
+    }
+
+    /// The user-visible texts of a message step (body, subject, html).
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        ["body", "message", "subject", "html", "text", "content"]
+            .into_iter()
+            .filter_map(|k| self.attributes.get(k).and_then(Value::as_str))
+    }
+}
+
+/// Step types that send something to the contact.
+pub const OUTBOUND_KINDS: &[&str] = &[
+    "sms",
+    "email",
+    "whatsapp",
+    "facebook_messenger",
+    "instagram_dm",
+    "gmb_message",
+    "live_chat",
+    "voicemail",
+    "drip",
+];
+
+/// Step types the analyzer knows; anything else is reported by `unknown-step-type`.
+pub const KNOWN_KINDS: &[&str] = &[
+    "sms",
+    "email",
+    "wait",
+    "if_else",
+    "goto",
+    "webhook",
+    "custom_webhook",
+    "internal_notification",
+    "add_contact_tag",
+    "remove_contact_tag",
+    "update_contact_field",
+    "assign_user",
+    "remove_assigned_user",
+    "create_opportunity",
+    "internal_create_opportunity",
+    "internal_update_opportunity",
+    "update_opportunity",
+    "find_opportunity",
+    "find_contact",
+    "create_contact",
+    "add_to_workflow",
+    "remove_from_workflow",
+    "remove_from_all_workflows",
+    "workflow_goal",
+    "math_operation",
+    "custom_code",
+    "drip",
+    "chatgpt",
+    "ai_agent",
+    "transition",
+    "branch",
+    "whatsapp",
+    "facebook_messenger",
+    "instagram_dm",
+    "gmb_message",
+    "live_chat",
+    "voicemail",
+    "call",
+    "manual_action",
+    "add_note",
+    "add_task",
+    "send_review_request",
+    "update_appointment_status",
+    "book_appointment",
+    "set_event_start_date",
+    "event_start_date_wait",
+    "dnd",
+    "date_formatter",
+    "number_formatter",
+    "text_formatter",
+    "slack_message",
+    "google_sheets",
+    "split",
+];
+
+/// A workflow trigger.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Trigger {
+    /// Trigger id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Trigger type, e.g. `contact_tag`, `form_submission`.
+    pub kind: String,
+    /// Inactive triggers do not enroll anyone.
+    pub active: bool,
+    /// Filters (`conditions` natively, `filters` in the export).
+    pub conditions: Vec<Condition>,
+}
+
+impl Trigger {
+    /// The name to show in messages.
+    pub fn label(&self) -> &str {
+        if self.name.trim().is_empty() {
+            &self.kind
+        } else {
+            &self.name
+        }
+    }
+}
+
+/// One trigger filter.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Condition {
+    /// The field filtered on.
+    pub field: String,
+    /// The operator, as sent.
+    pub operator: String,
+    /// The value, as sent.
+    pub value: Value,
+}
+
+impl Condition {
+    /// A filter with a field and a non-empty value actually narrows the trigger.
+    pub fn has_value(&self) -> bool {
+        match &self.value {
+            Value::Null => false,
+            Value::String(s) => !s.trim().is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            _ => true,
+        }
+    }
+
+    /// The value's strings (a string, or the strings of a list).
+    pub fn value_strings(&self) -> Vec<&str> {
+        match &self.value {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The account's reference lists from a bundle; `None` for a list the bundle did not include.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccountLists {
+    /// User id to whether the user is active.
+    pub users: Option<HashMap<String, bool>>,
+    /// Calendar ids.
+    pub calendars: Option<HashSet<String>>,
+    /// Pipeline id to its stage ids.
+    pub pipelines: Option<HashMap<String, HashSet<String>>>,
+    /// Form ids.
+    pub forms: Option<HashSet<String>>,
+    /// Custom field ids and keys (keys lower-cased, without a `contact.` prefix).
+    pub custom_fields: Option<HashSet<String>>,
+    /// Custom value keys (lower-cased).
+    pub custom_values: Option<HashSet<String>>,
+    /// Tag names (lower-cased).
+    pub tags: Option<HashSet<String>>,
+}
+
+impl AccountLists {
+    /// Whether any list was provided, i.e. whether account rules can run at all.
+    pub fn any(&self) -> bool {
+        self.users.is_some()
+            || self.calendars.is_some()
+            || self.pipelines.is_some()
+            || self.forms.is_some()
+            || self.custom_fields.is_some()
+            || self.custom_values.is_some()
+            || self.tags.is_some()
+    }
+}
+
+/// What HighLevel's public API returns for a workflow (`GET /workflows/`): enough for the
+/// metadata-only checks when no definition was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct WorkflowMeta {
+    /// Workflow id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// `draft` or `published`.
+    pub status: String,
+    /// Version counter.
+    pub version: Option<i64>,
+    /// ISO 8601 creation time.
+    pub created_at: Option<String>,
+    /// ISO 8601 last update.
+    pub updated_at: Option<String>,
+    /// The sub-account.
+    pub location_id: Option<String>,
+}
+
+impl WorkflowMeta {
+    /// The metadata as a workflow without steps or triggers.
+    pub fn to_workflow(&self) -> Workflow {
+        Workflow {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            status: Some(self.status.clone()),
+            version: self.version,
+            updated_at: self.updated_at.clone(),
+            created_at: self.created_at.clone(),
+            ..Workflow::default()
+        }
+    }
+}

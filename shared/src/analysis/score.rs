@@ -1,0 +1,131 @@
+//! The health score, grade and confidence (ANALYZER.md section 4), versioned by
+//! [`SCORING_VERSION`] because a published score is a promise to users.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::rules::Severity;
+
+/// Bumped whenever the formula, weights, caps or a rule's default severity change, so stored
+/// scores can be told apart from new ones.
+pub const SCORING_VERSION: &str = "2026-11.1";
+
+/// Deduction per severity for the first finding of a rule.
+pub fn weight(s: Severity) -> f64 {
+    match s {
+        Severity::Critical => 25.0,
+        Severity::High => 12.0,
+        Severity::Medium => 5.0,
+        Severity::Low => 2.0,
+        Severity::Info => 0.0,
+    }
+}
+
+/// Highest score possible with any critical finding.
+pub const CRITICAL_CAP: u8 = 59;
+/// Highest score possible with any high finding.
+pub const HIGH_CAP: u8 = 89;
+
+/// `100 - sum over (rule, severity) of weight * sqrt(occurrences)`, rounded, clamped to
+/// 0..=100, then capped at 59 with any critical finding and 89 with any high one.
+pub fn health_score<'a>(findings: impl IntoIterator<Item = (&'a str, Severity)>) -> u8 {
+    let mut counts: BTreeMap<(&str, Severity), u32> = BTreeMap::new();
+    for (rule, sev) in findings {
+        *counts.entry((rule, sev)).or_default() += 1;
+    }
+    let deduction: f64 = counts
+        .iter()
+        .map(|((_, sev), n)| weight(*sev) * f64::from(*n).sqrt())
+        .sum();
+    let raw = (100.0 - deduction).round().clamp(0.0, 100.0) as u8;
+    let worst = counts.keys().map(|(_, s)| *s).max();
+    match worst {
+        Some(Severity::Critical) => raw.min(CRITICAL_CAP),
+        Some(Severity::High) => raw.min(HIGH_CAP),
+        _ => raw,
+    }
+}
+
+/// The grade band of a score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Grade {
+    /// Below 40.
+    Critical,
+    /// 40 to 59.
+    Poor,
+    /// 60 to 74.
+    Fair,
+    /// 75 to 89.
+    Good,
+    /// 90 and above.
+    Excellent,
+}
+
+impl Grade {
+    /// Excellent >= 90, Good >= 75, Fair >= 60, Poor >= 40, Critical below.
+    pub fn of(score: u8) -> Grade {
+        match score {
+            90.. => Grade::Excellent,
+            75..=89 => Grade::Good,
+            60..=74 => Grade::Fair,
+            40..=59 => Grade::Poor,
+            _ => Grade::Critical,
+        }
+    }
+
+    /// The grade's display name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::Critical => "Critical",
+            Grade::Poor => "Poor",
+            Grade::Fair => "Fair",
+            Grade::Good => "Good",
+            Grade::Excellent => "Excellent",
+        }
+    }
+}
+
+/// How much of the catalogue could run on the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Metadata only.
+    Low,
+    /// A definition, but no triggers, no account lists for a bundle, or many unknown step types.
+    Medium,
+    /// A full definition with triggers (and account lists for a bundle).
+    High,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeats_cost_the_square_root() {
+        let four = vec![("a", Severity::Medium); 4];
+        assert_eq!(health_score(four), 90);
+        assert_eq!(health_score(vec![("a", Severity::Low)]), 98);
+        assert_eq!(health_score(Vec::<(&str, Severity)>::new()), 100);
+    }
+
+    #[test]
+    fn caps_apply_for_critical_and_high() {
+        assert_eq!(health_score(vec![("a", Severity::Critical)]), 59);
+        assert_eq!(health_score(vec![("a", Severity::High)]), 88);
+        assert_eq!(health_score(vec![("a", Severity::Info); 50]), 100);
+        assert_eq!(health_score(vec![("a", Severity::Critical); 100]), 0);
+    }
+
+    #[test]
+    fn grades_follow_the_bands() {
+        assert_eq!(Grade::of(100), Grade::Excellent);
+        assert_eq!(Grade::of(90), Grade::Excellent);
+        assert_eq!(Grade::of(89), Grade::Good);
+        assert_eq!(Grade::of(75), Grade::Good);
+        assert_eq!(Grade::of(60), Grade::Fair);
+        assert_eq!(Grade::of(40), Grade::Poor);
+        assert_eq!(Grade::of(39), Grade::Critical);
+    }
+}

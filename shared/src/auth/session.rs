@@ -1,0 +1,69 @@
+//! Session tokens and the session cookie. The token is 256 random bits given to the browser in
+//! an HttpOnly cookie; the table stores only its SHA-256, so a leaked table opens no session.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use lambda_http::Request;
+use sha2::{Digest, Sha256};
+
+use crate::http::request::cookie;
+use crate::http::ApiError;
+use crate::store::sessions::Session;
+use crate::store::now_epoch;
+use crate::App;
+
+pub const SESSION_COOKIE: &str = "gwa_session";
+/// How long a session lasts after login.
+pub const SESSION_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// A session token as the browser holds it.
+pub struct SessionToken(String);
+
+impl SessionToken {
+    pub fn generate() -> Self {
+        Self(URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()))
+    }
+
+    /// Accepts only the shape we issue (43 base64url characters).
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = raw.len() == 43
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn from_request(req: &Request) -> Option<Self> {
+        cookie(req, SESSION_COOKIE).and_then(Self::parse)
+    }
+
+    /// The value the sessions table is keyed by.
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+
+    /// The `Set-Cookie` value that hands this token to the browser.
+    pub fn cookie(&self, max_age_secs: i64) -> String {
+        format!("{SESSION_COOKIE}={}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age={max_age_secs}", self.0)
+    }
+
+    /// The `Set-Cookie` value that removes the session cookie.
+    pub fn clearing_cookie() -> String {
+        format!("{SESSION_COOKIE}=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0")
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken([REDACTED])")
+    }
+}
+
+/// The caller's live session, or 401. Expiry is checked here: DynamoDB's TTL deletes late.
+pub async fn require_session(app: &App, req: &Request) -> Result<Session, ApiError> {
+    let token = SessionToken::from_request(req).ok_or(ApiError::Unauthenticated)?;
+    app.sessions()
+        .find(&token, now_epoch())
+        .await?
+        .ok_or(ApiError::Unauthenticated)
+}

@@ -1,0 +1,213 @@
+//! `workflow-audit`: run the analyzer on a file (or standard input) from a terminal or a CI
+//! pipeline. Arguments are parsed by hand to keep the build light.
+//!
+//! ```text
+//! workflow-audit FILE [--format json|text] [--plan free|pro] [--fail-on critical|high|medium|low]
+//! ```
+//!
+//! Exit status: 0 when the analysis ran and nothing reached `--fail-on`, 1 when a finding is at or
+//! above `--fail-on`, 2 when the input could not be read or is not a workflow.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use analyzer_core::analysis::{self, AnalysisResult, AnalyzeOptions, Plan, Severity};
+
+const USAGE: &str = "usage: workflow-audit FILE [--format json|text] [--plan free|pro] [--fail-on critical|high|medium|low]\n       FILE is a workflow, a {\"workflow\": ..., \"triggers\": [...]} body or a bundle; - reads standard input";
+
+#[derive(Debug, PartialEq)]
+struct Args {
+    file: String,
+    text: bool,
+    plan: Plan,
+    fail_on: Option<Severity>,
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut file = None;
+    let mut text = false;
+    let mut plan = Plan::Pro;
+    let mut fail_on = None;
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "--format" => match value("--format")?.as_str() {
+                "json" => text = false,
+                "text" => text = true,
+                other => return Err(format!("unknown format \"{other}\" (json or text)")),
+            },
+            "--plan" => match value("--plan")?.as_str() {
+                "free" => plan = Plan::Free,
+                "pro" => plan = Plan::Pro,
+                other => return Err(format!("unknown plan \"{other}\" (free or pro)")),
+            },
+            "--fail-on" => {
+                let v = value("--fail-on")?;
+                fail_on = Some(
+                    Severity::parse(&v)
+                        .filter(|s| *s != Severity::Info)
+                        .ok_or_else(|| format!("unknown severity \"{v}\" (critical, high, medium or low)"))?,
+                );
+            }
+            "-h" | "--help" => return Err(String::new()),
+            f if f.starts_with("--") => return Err(format!("unknown option {f}")),
+            _ if file.is_none() => file = Some(arg),
+            _ => return Err(format!("unexpected argument \"{arg}\"")),
+        }
+    }
+    Ok(Args {
+        file: file.ok_or("missing FILE")?,
+        text,
+        plan,
+        fail_on,
+    })
+}
+
+fn read_input(file: &str) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    if file == "-" {
+        std::io::stdin()
+            .take(analysis::MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut buf)?;
+    } else {
+        std::fs::File::open(file)?
+            .take(analysis::MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut buf)?;
+    }
+    Ok(buf)
+}
+
+fn text_report(r: &AnalysisResult, plan: Plan) -> String {
+    let mut s = String::new();
+    let name = r
+        .workflow
+        .as_ref()
+        .map(|w| w.name.clone())
+        .unwrap_or_else(|| format!("{} workflows", r.workflows.len()));
+    s.push_str(&format!(
+        "{name}: {}/100 {} (confidence {:?}, scoring {})\n",
+        r.health_score,
+        r.grade.as_str(),
+        r.confidence,
+        r.scoring_version
+    ));
+    let m = &r.summary;
+    s.push_str(&format!(
+        "{} critical, {} high, {} medium, {} low, {} info; {} steps, {} branches, depth {}, {} loops\n",
+        m.critical, m.high, m.medium, m.low, m.info, r.stats.steps, r.stats.branches, r.stats.max_depth, r.stats.cycles
+    ));
+    for w in &r.workflows {
+        s.push_str(&format!("  {:>3} {:<9} {}\n", w.health_score, w.grade.as_str(), w.name));
+    }
+    let shown = match plan {
+        Plan::Free => analysis::FREE_TOP_ISSUES,
+        Plan::Pro => r.issues.len(),
+    };
+    for i in r.issues.iter().take(shown) {
+        s.push_str(&format!("\n[{}] {} ({})\n  {}\n", i.severity.as_str().to_uppercase(), i.title, i.rule_id, i.message));
+        if let Some(w) = &i.workflow_name {
+            s.push_str(&format!("  workflow: {w}\n"));
+        }
+        if plan == Plan::Pro {
+            s.push_str(&format!("  fix: {}\n", i.recommendation));
+        }
+    }
+    if shown < r.issues.len() {
+        s.push_str(&format!("\n... {} more (pro plan)\n", r.issues.len() - shown));
+    }
+    if plan == Plan::Pro && !r.skipped_rules.is_empty() {
+        s.push_str("\nskipped:\n");
+        for k in &r.skipped_rules {
+            s.push_str(&format!("  {}: {}\n", k.rule_id, k.reason));
+        }
+    }
+    s
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("workflow-audit: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let started = Instant::now();
+    let bytes = match read_input(&args.file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("workflow-audit: cannot read {}: {e}", args.file);
+            return ExitCode::from(2);
+        }
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut result = match analysis::analyze(&bytes, &AnalyzeOptions::at(now)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("workflow-audit: {}: {e}", args.file);
+            return ExitCode::from(2);
+        }
+    };
+    result.analysis_time_ms = started.elapsed().as_millis() as u64;
+    let out = if args.text {
+        text_report(&result, args.plan)
+    } else {
+        match serde_json::to_string_pretty(&result.view(args.plan)) {
+            Ok(j) => j + "\n",
+            Err(e) => {
+                eprintln!("workflow-audit: cannot render the result: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    // A closed pipe (e.g. `| head`) is not an analysis failure.
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    match (args.fail_on, result.worst_severity()) {
+        (Some(threshold), Some(worst)) if worst >= threshold => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Args, String> {
+        parse_args(list.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn flags_parse_in_both_spellings() {
+        let a = args(&["wf.json", "--format", "text", "--plan=free", "--fail-on", "high"]).unwrap();
+        assert_eq!(
+            a,
+            Args { file: "wf.json".into(), text: true, plan: Plan::Free, fail_on: Some(Severity::High) }
+        );
+        assert_eq!(args(&["-"]).unwrap().plan, Plan::Pro);
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        assert!(args(&[]).is_err());
+        assert!(args(&["a", "b"]).is_err());
+        assert!(args(&["a", "--fail-on", "info"]).is_err());
+        assert!(args(&["a", "--format"]).is_err());
+        assert!(args(&["a", "--colour"]).is_err());
+    }
+}

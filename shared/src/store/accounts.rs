@@ -1,0 +1,200 @@
+//! The accounts table: one item per HighLevel location, holding its encrypted OAuth tokens, its
+//! plan and billing state, and its usage counters. Writes are partial updates so that the OAuth
+//! flow, billing and usage never overwrite each other's fields.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use serde::{Deserialize, Serialize};
+
+use super::{is_conditional_failure, StoreError};
+use crate::auth::LocationId;
+
+/// What an account pays for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    #[default]
+    Free,
+    Pro,
+}
+
+impl Plan {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Pro => "pro",
+        }
+    }
+}
+
+/// An account item. Token fields hold ciphertext only (see `auth::crypto`).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Account {
+    pub location_id: String,
+    pub company_id: Option<String>,
+    pub user_id: Option<String>,
+    pub scopes: Option<String>,
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+    /// Epoch seconds when the access token stops working.
+    pub token_expires_at: Option<i64>,
+    /// Bumped on every token change; a refresh writes only if it still holds the version it read.
+    pub token_version: i64,
+    pub plan: Plan,
+    pub stripe_customer_id: Option<String>,
+    pub stripe_subscription_id: Option<String>,
+    pub subscription_status: Option<String>,
+    pub current_period_end: Option<i64>,
+    pub cancel_at_period_end: bool,
+    pub subscription_ends_at: Option<i64>,
+    /// `created` of the last Stripe event applied, to ignore stale out-of-order deliveries.
+    pub last_stripe_event_created: Option<i64>,
+    /// When billing state was last confirmed against Stripe.
+    pub billing_synced_at: Option<i64>,
+    /// Month (`YYYY-MM`) the free-plan counter belongs to, and the count in it.
+    pub usage_period: Option<String>,
+    pub usage_count: i64,
+    pub installed_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Account {
+    pub fn location(&self) -> Result<LocationId, StoreError> {
+        LocationId::parse(&self.location_id)
+            .map_err(|_| StoreError::Failed("stored account has an invalid location id".into()))
+    }
+}
+
+/// The token fields written after a code exchange or a refresh (already encrypted).
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at: i64,
+    pub scopes: String,
+    pub company_id: Option<String>,
+    pub user_id: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    pub(crate) client: aws_sdk_dynamodb::Client,
+    pub(crate) table: String,
+}
+
+impl Accounts {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub(crate) fn key(location: &LocationId) -> HashMap<String, AttributeValue> {
+        HashMap::from([(
+            "locationId".to_owned(),
+            AttributeValue::S(location.as_str().to_owned()),
+        )])
+    }
+
+    pub async fn get(&self, location: &LocationId) -> Result<Option<Account>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// Stores tokens from a fresh authorization: creates the account (plan Free) or updates it,
+    /// keeping its plan, billing and usage.
+    #[tracing::instrument(skip(self, grant), fields(location = %location))]
+    pub async fn save_authorization(
+        &self,
+        location: &LocationId,
+        grant: &TokenGrant,
+        now: i64,
+    ) -> Result<Account, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .update_expression(
+                "SET accessToken = :a, refreshToken = :r, tokenExpiresAt = :e, scopes = :s, \
+                 companyId = :c, userId = :u, updatedAt = :now, \
+                 tokenVersion = if_not_exists(tokenVersion, :zero) + :one, \
+                 plan = if_not_exists(plan, :free), createdAt = if_not_exists(createdAt, :now), \
+                 usageCount = if_not_exists(usageCount, :zero), \
+                 cancelAtPeriodEnd = if_not_exists(cancelAtPeriodEnd, :false)",
+            )
+            .expression_attribute_values(":a", AttributeValue::S(grant.access_token.clone()))
+            .expression_attribute_values(":r", AttributeValue::S(grant.refresh_token.clone()))
+            .expression_attribute_values(":e", AttributeValue::N(grant.expires_at.to_string()))
+            .expression_attribute_values(":s", AttributeValue::S(grant.scopes.clone()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":free", AttributeValue::S("free".into()))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .return_values(ReturnValue::AllNew);
+        for (placeholder, value) in [(":c", &grant.company_id), (":u", &grant.user_id)] {
+            update = update.expression_attribute_values(
+                placeholder,
+                value
+                    .clone()
+                    .map_or(AttributeValue::Null(true), AttributeValue::S),
+            );
+        }
+        let output = update.send().await.map_err(StoreError::from_sdk)?;
+        let item = output
+            .attributes
+            .ok_or_else(|| StoreError::Failed("update returned no attributes".into()))?;
+        Ok(serde_dynamo::from_item(item)?)
+    }
+
+    /// Replaces the tokens after a refresh, only if nobody refreshed since `expected_version`
+    /// was read. `Ok(false)` means another refresh won: re-read the account and use its tokens.
+    pub async fn replace_tokens(
+        &self,
+        location: &LocationId,
+        expected_version: i64,
+        grant: &TokenGrant,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .update_expression(
+                "SET accessToken = :a, refreshToken = :r, tokenExpiresAt = :e, scopes = :s, \
+                 updatedAt = :now, tokenVersion = :next",
+            )
+            .condition_expression("tokenVersion = :expected")
+            .expression_attribute_values(":a", AttributeValue::S(grant.access_token.clone()))
+            .expression_attribute_values(":r", AttributeValue::S(grant.refresh_token.clone()))
+            .expression_attribute_values(":e", AttributeValue::N(grant.expires_at.to_string()))
+            .expression_attribute_values(":s", AttributeValue::S(grant.scopes.clone()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
+            .expression_attribute_values(":next", AttributeValue::N((expected_version + 1).to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+}

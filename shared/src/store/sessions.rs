@@ -1,0 +1,108 @@
+//! The sessions table: one item per login, keyed by the SHA-256 of the token, expiring by TTL.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::auth::{LocationId, SessionToken};
+
+/// A stored session (never the token itself).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub token_hash: String,
+    pub location_id: LocationId,
+    pub created_at: i64,
+    /// Epoch seconds; also the table's TTL attribute.
+    pub expires_at: i64,
+}
+
+#[derive(Clone)]
+pub struct Sessions {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl Sessions {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Opens a session for `location`, returning the token for the cookie.
+    #[tracing::instrument(skip(self), fields(location = %location))]
+    pub async fn create(
+        &self,
+        location: &LocationId,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Result<(SessionToken, Session), StoreError> {
+        let token = SessionToken::generate();
+        let session = Session {
+            token_hash: token.hash(),
+            location_id: location.clone(),
+            created_at: now,
+            expires_at: now + ttl_secs,
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(serde_dynamo::to_item(&session)?))
+            .condition_expression("attribute_not_exists(tokenHash)")
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok((token, session))
+    }
+
+    /// The live session for `token`; an expired one counts as absent.
+    pub async fn find(&self, token: &SessionToken, now: i64) -> Result<Option<Session>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("tokenHash", AttributeValue::S(token.hash()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let session: Session = serde_dynamo::from_item(item)?;
+        Ok((session.expires_at > now).then_some(session))
+    }
+
+    /// Ends a session; deleting one that does not exist is fine (logout is idempotent).
+    pub async fn delete(&self, token: &SessionToken) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("tokenHash", AttributeValue::S(token.hash()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Records a one-time marker (e.g. a spent OAuth state) under `key` until `expires_at`.
+    /// Returns false when the marker already existed: the value was used before.
+    pub async fn claim_once(&self, key: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("tokenHash", AttributeValue::S(key.to_owned()))
+            .item("expiresAt", AttributeValue::N(expires_at.to_string()))
+            .condition_expression("attribute_not_exists(tokenHash)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if super::is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+}
