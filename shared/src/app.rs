@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use crate::aws::AwsClients;
 use crate::config::{Config, ConfigError};
+use crate::highlevel::WorkflowCache;
 use crate::http::Edge;
-use crate::upstream::{self, Breaker};
 use crate::secrets::SecretStore;
 use crate::store::accounts::Accounts;
+use crate::store::rate_limits::RateLimits;
 use crate::store::sessions::Sessions;
+use crate::upstream::{self, Breaker};
 
 /// Shared by every invocation of a warm container.
 pub struct App {
@@ -22,6 +24,8 @@ pub struct App {
     /// Circuit breakers, one per upstream, living as long as the container.
     pub highlevel_breaker: Breaker,
     pub stripe_breaker: Breaker,
+    /// Workflow lists per location, reused for a few seconds by this container.
+    pub workflow_cache: WorkflowCache,
 }
 
 impl App {
@@ -42,6 +46,11 @@ impl App {
         Accounts::new(self.aws.dynamodb.clone(), &self.config.tables.accounts)
     }
 
+    /// The rate-limit windows table, through its port.
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits::new(self.aws.dynamodb.clone(), &self.config.tables.rate_limits)
+    }
+
     pub fn new(config: Config, aws: AwsClients) -> Self {
         let secrets = SecretStore::new(aws.secrets.clone(), config.secret_id.clone());
         let edge = Edge::new(config.frontend_origin());
@@ -53,6 +62,7 @@ impl App {
             http: upstream::http_client(),
             highlevel_breaker: Breaker::new("HighLevel", 5, Duration::from_secs(30)),
             stripe_breaker: Breaker::new("Stripe", 5, Duration::from_secs(30)),
+            workflow_cache: WorkflowCache::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod aws;
 pub mod config;
+pub mod highlevel;
 pub mod http;
 pub mod lambda;
 pub mod secrets;

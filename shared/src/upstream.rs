@@ -95,7 +95,12 @@ impl Breaker {
             Some(until) if Instant::now() < until => Err(UpstreamError::Unavailable {
                 service: self.service,
                 detail: "circuit open after repeated failures".into(),
-                retry_after_secs: Some(until.saturating_duration_since(Instant::now()).as_secs().max(1)),
+                retry_after_secs: Some(
+                    until
+                        .saturating_duration_since(Instant::now())
+                        .as_secs()
+                        .max(1),
+                ),
             }),
             Some(_) => {
                 *open = None; // half-open: this call probes
@@ -153,9 +158,9 @@ pub async fn send(
         let (wait, failure) = match build().send().await {
             Ok(response) => {
                 let status = response.status();
-                let retry = hint.and_then(|h| h(&response)).unwrap_or(
-                    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error(),
-                );
+                let retry = hint
+                    .and_then(|h| h(&response))
+                    .unwrap_or(status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error());
                 if status.is_success() {
                     breaker.success();
                     return Ok(response);
@@ -219,7 +224,12 @@ pub async fn send(
         if wait > MAX_RETRY_WAIT {
             break; // the upstream asks for more time than this invocation can spend
         }
-        tracing::debug!(service, attempt, wait_ms = wait.as_millis() as u64, "retrying upstream call");
+        tracing::debug!(
+            service,
+            attempt,
+            wait_ms = wait.as_millis() as u64,
+            "retrying upstream call"
+        );
         tokio::time::sleep(wait).await;
     }
     breaker.failure();

@@ -1,6 +1,7 @@
 //! The integration test binary: one module per area, each test against real parts (moto for
 //! DynamoDB and Secrets Manager, the functions' real handlers, the sample events in events/).
 
+mod auth;
 mod edge;
 mod events;
 mod health;

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 
+use analyzer_core::auth::LocationId;
 use analyzer_core::aws::AwsClients;
 use analyzer_core::config::{Config, Tables};
 use analyzer_core::App;
@@ -33,17 +34,42 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Logs stay silent unless `TEST_LOG=1`, so a failure's output is readable.
+/// Every log line the code under test wrote (JSON, debug level and up), for secret scans.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+}
+
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
+            eprint!("{}", String::from_utf8_lossy(buf));
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures logs (printed too when `TEST_LOG=1`; silent otherwise, so failures stay readable).
 pub fn init_logs() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
-            let _ = tracing_subscriber::fmt()
-                .json()
-                .flatten_event(true)
-                .with_test_writer()
-                .try_init();
-        }
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,aws_smithy_runtime=warn,aws_config=warn,hyper=warn,rustls=warn,aws_sdk_dynamodb=warn,aws_smithy_runtime_api=warn,hyper_util=warn,reqwest=warn,wiremock=warn",
+            ))
+            .with_writer(|| Capture)
+            .try_init();
     });
 }
 
@@ -119,6 +145,43 @@ impl TestApp {
         change(&mut config);
         self.app = Arc::new(App::new(config, self.aws.clone()));
         self
+    }
+
+    /// A connected account for `location` (tokens `at-<location>` / `rt-<location>`, valid for a
+    /// day) and a session for it; returns the `Cookie` header value.
+    pub async fn connected_session(&self, location: &str) -> String {
+        let location = LocationId::parse(location).expect("test location id");
+        let tokens: analyzer_core::highlevel::TokenResponse =
+            serde_json::from_value(serde_json::json!({
+                "access_token": format!("at-{location}"),
+                "refresh_token": format!("rt-{location}"),
+                "expires_in": 86399,
+                "scope": "workflows.readonly",
+                "locationId": location.as_str(),
+            }))
+            .expect("token response");
+        let grant = analyzer_core::highlevel::seal(&self.app, &location, &tokens)
+            .await
+            .expect("seal");
+        let now = analyzer_core::store::now_epoch();
+        self.app
+            .accounts()
+            .save_authorization(&location, &grant, now)
+            .await
+            .expect("save account");
+        self.session_cookie(&location).await
+    }
+
+    /// A session for an existing (or not) account; returns the `Cookie` header value.
+    pub async fn session_cookie(&self, location: &LocationId) -> String {
+        let now = analyzer_core::store::now_epoch();
+        let (token, _) = self
+            .app
+            .sessions()
+            .create(location, now, 3600)
+            .await
+            .expect("create session");
+        cookie_pair(&token.cookie(3600))
     }
 
     pub fn tables(&self) -> &Tables {
@@ -494,4 +557,34 @@ impl TestApp {
     {
         answer(analyzer_core::lambda::dispatch(&self.app, routes, req, handler).await)
     }
+}
+
+/// `name=value` from a `Set-Cookie` header value.
+pub fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or("").trim().to_owned()
+}
+
+/// Every `Set-Cookie` of a response.
+pub fn set_cookies(answer: &Answer) -> Vec<String> {
+    answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect()
+}
+
+/// Every item of a table (small test tables only).
+pub async fn scan_all(
+    aws: &AwsClients,
+    table: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    aws.dynamodb
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .expect("scan")
+        .items
+        .unwrap_or_default()
 }

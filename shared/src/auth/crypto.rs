@@ -44,9 +44,15 @@ pub fn encrypt(key: &EncryptionKey, location: &LocationId, plaintext: &str) -> S
     format!("{VERSION}{}", URL_SAFE_NO_PAD.encode(out))
 }
 
-pub fn decrypt(key: &EncryptionKey, location: &LocationId, stored: &str) -> Result<String, CryptoError> {
+pub fn decrypt(
+    key: &EncryptionKey,
+    location: &LocationId,
+    stored: &str,
+) -> Result<String, CryptoError> {
     let body = stored.strip_prefix(VERSION).ok_or(CryptoError::Format)?;
-    let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| CryptoError::Format)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(body)
+        .map_err(|_| CryptoError::Format)?;
     if bytes.len() < 12 + 16 {
         return Err(CryptoError::Format);
     }
@@ -90,9 +96,19 @@ mod tests {
         let other = LocationId::parse("loc2").unwrap();
         let sealed = encrypt(&key(), &loc, "access-token-value");
         assert!(!sealed.contains("access-token-value"));
-        assert_eq!(decrypt(&key(), &loc, &sealed).unwrap(), "access-token-value");
-        assert!(matches!(decrypt(&key(), &other, &sealed), Err(CryptoError::Decrypt)));
-        assert_ne!(sealed, encrypt(&key(), &loc, "access-token-value"), "random nonce");
+        assert_eq!(
+            decrypt(&key(), &loc, &sealed).unwrap(),
+            "access-token-value"
+        );
+        assert!(matches!(
+            decrypt(&key(), &other, &sealed),
+            Err(CryptoError::Decrypt)
+        ));
+        assert_ne!(
+            sealed,
+            encrypt(&key(), &loc, "access-token-value"),
+            "random nonce"
+        );
     }
 
     #[test]
@@ -103,6 +119,9 @@ mod tests {
         sealed[last] = if sealed[last] == b'A' { b'B' } else { b'A' };
         let sealed = String::from_utf8(sealed).unwrap();
         assert!(decrypt(&key(), &loc, &sealed).is_err());
-        assert!(matches!(decrypt(&key(), &loc, "plain"), Err(CryptoError::Format)));
+        assert!(matches!(
+            decrypt(&key(), &loc, "plain"),
+            Err(CryptoError::Format)
+        ));
     }
 }

@@ -2,6 +2,7 @@
 //! the signed OAuth `state`.
 
 pub mod crypto;
+pub mod oauth_state;
 pub mod session;
 
 pub use session::{require_session, SessionToken, SESSION_COOKIE};
@@ -9,7 +10,9 @@ pub use session::{require_session, SessionToken, SESSION_COOKIE};
 use crate::http::ApiError;
 
 /// A HighLevel location (sub-account) id: the tenant key of every table.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct LocationId(String);
 
@@ -23,7 +26,9 @@ impl LocationId {
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(ApiError::validation("locationId must be 1-64 letters, digits, '-' or '_'"))
+            Err(ApiError::validation(
+                "locationId must be 1-64 letters, digits, '-' or '_'",
+            ))
         }
     }
 

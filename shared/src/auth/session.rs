@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use crate::http::request::cookie;
 use crate::http::ApiError;
-use crate::store::sessions::Session;
 use crate::store::now_epoch;
+use crate::store::sessions::Session;
 use crate::App;
 
 pub const SESSION_COOKIE: &str = "gwa_session";
@@ -44,7 +44,10 @@ impl SessionToken {
 
     /// The `Set-Cookie` value that hands this token to the browser.
     pub fn cookie(&self, max_age_secs: i64) -> String {
-        format!("{SESSION_COOKIE}={}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age={max_age_secs}", self.0)
+        format!(
+            "{SESSION_COOKIE}={}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age={max_age_secs}",
+            self.0
+        )
     }
 
     /// The `Set-Cookie` value that removes the session cookie.

@@ -42,6 +42,8 @@ pub struct Account {
     pub token_expires_at: Option<i64>,
     /// Bumped on every token change; a refresh writes only if it still holds the version it read.
     pub token_version: i64,
+    /// Epoch seconds until which one caller holds the right to spend the refresh token.
+    pub refresh_lock_until: Option<i64>,
     pub plan: Plan,
     pub stripe_customer_id: Option<String>,
     pub stripe_subscription_id: Option<String>,
@@ -134,7 +136,7 @@ impl Accounts {
                 "SET accessToken = :a, refreshToken = :r, tokenExpiresAt = :e, scopes = :s, \
                  companyId = :c, userId = :u, updatedAt = :now, \
                  tokenVersion = if_not_exists(tokenVersion, :zero) + :one, \
-                 plan = if_not_exists(plan, :free), createdAt = if_not_exists(createdAt, :now), \
+                 #plan = if_not_exists(#plan, :free), createdAt = if_not_exists(createdAt, :now), \
                  usageCount = if_not_exists(usageCount, :zero), \
                  cancelAtPeriodEnd = if_not_exists(cancelAtPeriodEnd, :false)",
             )
@@ -146,6 +148,7 @@ impl Accounts {
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":free", AttributeValue::S("free".into()))
+            .expression_attribute_names("#plan", "plan")
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .return_values(ReturnValue::AllNew);
         for (placeholder, value) in [(":c", &grant.company_id), (":u", &grant.user_id)] {
@@ -179,7 +182,7 @@ impl Accounts {
             .set_key(Some(Self::key(location)))
             .update_expression(
                 "SET accessToken = :a, refreshToken = :r, tokenExpiresAt = :e, scopes = :s, \
-                 updatedAt = :now, tokenVersion = :next",
+                 updatedAt = :now, tokenVersion = :next REMOVE refreshLockUntil",
             )
             .condition_expression("tokenVersion = :expected")
             .expression_attribute_values(":a", AttributeValue::S(grant.access_token.clone()))
@@ -187,8 +190,44 @@ impl Accounts {
             .expression_attribute_values(":e", AttributeValue::N(grant.expires_at.to_string()))
             .expression_attribute_values(":s", AttributeValue::S(grant.scopes.clone()))
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(
+                ":expected",
+                AttributeValue::N(expected_version.to_string()),
+            )
+            .expression_attribute_values(
+                ":next",
+                AttributeValue::N((expected_version + 1).to_string()),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+
+    /// Claims the right to spend the refresh token of `expected_version` for `hold_secs`.
+    /// Exactly one of several concurrent callers gets `true`; the others wait for its result.
+    pub async fn claim_refresh(
+        &self,
+        location: &LocationId,
+        expected_version: i64,
+        now: i64,
+        hold_secs: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .update_expression("SET refreshLockUntil = :until")
+            .condition_expression(
+                "tokenVersion = :expected AND (attribute_not_exists(refreshLockUntil) OR refreshLockUntil < :now)",
+            )
+            .expression_attribute_values(":until", AttributeValue::N((now + hold_secs).to_string()))
             .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
-            .expression_attribute_values(":next", AttributeValue::N((expected_version + 1).to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .send()
             .await;
         match result {

@@ -2,6 +2,7 @@
 //! idempotency records and rate-limit windows). Items map through `serde_dynamo`.
 
 pub mod accounts;
+pub mod rate_limits;
 pub mod sessions;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -26,9 +27,9 @@ impl StoreError {
         R: std::fmt::Debug,
     {
         let retryable = match &err {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-                true
-            }
+            SdkError::DispatchFailure(_)
+            | SdkError::TimeoutError(_)
+            | SdkError::ResponseError(_) => true,
             SdkError::ServiceError(service) => matches!(
                 service.err().code(),
                 Some(

@@ -58,7 +58,11 @@ impl Sessions {
     }
 
     /// The live session for `token`; an expired one counts as absent.
-    pub async fn find(&self, token: &SessionToken, now: i64) -> Result<Option<Session>, StoreError> {
+    pub async fn find(
+        &self,
+        token: &SessionToken,
+        now: i64,
+    ) -> Result<Option<Session>, StoreError> {
         let output = self
             .client
             .get_item()

@@ -1,0 +1,337 @@
+//! The HighLevel API client: OAuth code exchange and refresh, access tokens that refresh
+//! themselves (once, guarded so concurrent refreshes never spend one refresh token twice), and
+//! the workflow listing. Every call goes through `upstream::send` (timeouts, retries, breaker).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{crypto, LocationId};
+use crate::http::ApiError;
+use crate::store::accounts::{Account, TokenGrant};
+use crate::store::now_epoch;
+use crate::upstream::{self, RetryPolicy, UpstreamError};
+use crate::App;
+
+/// The API version header HighLevel requires on every call.
+pub const API_VERSION: &str = "2021-07-28";
+/// Scopes the app asks for (space-separated in the authorize URL).
+pub const SCOPES: &str = "workflows.readonly locations.readonly";
+/// Refresh this long before the access token's expiry, so a call never races it.
+const EXPIRY_MARGIN_SECS: i64 = 120;
+/// How long a refresh may hold the account's refresh lock.
+const REFRESH_HOLD_SECS: i64 = 15;
+
+/// HighLevel's token endpoint response (both grant types). `Debug` is redacted: it holds tokens.
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: i64,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default, rename = "userType")]
+    pub user_type: Option<String>,
+    #[serde(default, rename = "locationId")]
+    pub location_id: Option<String>,
+    #[serde(default, rename = "companyId")]
+    pub company_id: Option<String>,
+    #[serde(default, rename = "userId")]
+    pub user_id: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TokenResponse([REDACTED])")
+    }
+}
+
+/// One workflow as the public API describes it (metadata only; no steps).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowSummary {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub version: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    #[serde(default)]
+    pub location_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WorkflowList {
+    #[serde(default)]
+    workflows: Vec<WorkflowSummary>,
+}
+
+fn endpoint(app: &App, path: &str) -> String {
+    format!(
+        "{}/{}",
+        app.config.ghl.api_base_url.as_str().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
+async fn token_request(app: &App, form: &[(&str, &str)]) -> Result<TokenResponse, UpstreamError> {
+    let url = endpoint(app, "/oauth/token");
+    let response = upstream::send(&app.highlevel_breaker, RetryPolicy::default(), None, || {
+        app.http
+            .post(&url)
+            .header("accept", "application/json")
+            .form(form)
+    })
+    .await?;
+    response
+        .json::<TokenResponse>()
+        .await
+        .map_err(|_| UpstreamError::Unavailable {
+            service: "HighLevel",
+            detail: "token response was not the expected JSON".into(),
+            retry_after_secs: None,
+        })
+}
+
+/// Exchanges an authorization code (the OAuth callback).
+pub async fn exchange_code(app: &App, code: &str) -> Result<TokenResponse, ApiError> {
+    let secrets = app.secrets.get().await.map_err(secret_error)?;
+    let client_secret = secrets.ghl_client_secret.expose_secret();
+    let redirect = app.config.ghl.redirect_uri.as_str();
+    Ok(token_request(
+        app,
+        &[
+            ("client_id", app.config.ghl.client_id.as_str()),
+            ("client_secret", client_secret),
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("user_type", "Location"),
+            ("redirect_uri", redirect),
+        ],
+    )
+    .await?)
+}
+
+fn secret_error(err: crate::secrets::SecretsError) -> ApiError {
+    match err {
+        crate::secrets::SecretsError::Unavailable(detail) => {
+            tracing::warn!(error = %detail, "secret unavailable");
+            ApiError::ServiceUnavailable {
+                message: "configuration store is temporarily unavailable".into(),
+                retry_after_secs: Some(5),
+            }
+        }
+        crate::secrets::SecretsError::Malformed(detail) => ApiError::Internal(detail),
+    }
+}
+
+/// Encrypts a token response into the fields the accounts table stores.
+pub async fn seal(
+    app: &App,
+    location: &LocationId,
+    tokens: &TokenResponse,
+) -> Result<TokenGrant, ApiError> {
+    let secrets = app.secrets.get().await.map_err(secret_error)?;
+    let key = &secrets.token_encryption_key;
+    Ok(TokenGrant {
+        access_token: crypto::encrypt(key, location, &tokens.access_token),
+        refresh_token: crypto::encrypt(key, location, &tokens.refresh_token),
+        expires_at: now_epoch() + tokens.expires_in.max(0),
+        scopes: tokens.scope.clone().unwrap_or_default(),
+        company_id: tokens.company_id.clone(),
+        user_id: tokens.user_id.clone(),
+    })
+}
+
+async fn open(app: &App, location: &LocationId, sealed: &str) -> Result<String, ApiError> {
+    let secrets = app.secrets.get().await.map_err(secret_error)?;
+    crypto::decrypt(&secrets.token_encryption_key, location, sealed)
+        .map_err(|e| ApiError::Internal(format!("stored token unusable: {e}")))
+}
+
+async fn connected_account(app: &App, location: &LocationId) -> Result<Account, ApiError> {
+    match app.accounts().get(location).await? {
+        Some(account) if account.access_token.is_some() && account.refresh_token.is_some() => {
+            Ok(account)
+        }
+        _ => Err(ApiError::Unauthenticated),
+    }
+}
+
+/// A usable access token for `location`: the stored one while fresh, else a refreshed one.
+/// `force` refreshes even a fresh token (after HighLevel answered 401, or `/auth/refresh`).
+pub async fn access_token(
+    app: &App,
+    location: &LocationId,
+    force: bool,
+) -> Result<String, ApiError> {
+    let account = connected_account(app, location).await?;
+    let fresh = account.token_expires_at.unwrap_or(0) > now_epoch() + EXPIRY_MARGIN_SECS;
+    if fresh && !force {
+        return open(
+            app,
+            location,
+            account.access_token.as_deref().unwrap_or_default(),
+        )
+        .await;
+    }
+    refresh(app, location, account).await
+}
+
+/// Spends the refresh token once. The caller that wins the account's refresh lock calls
+/// HighLevel; the others wait for its new token instead of spending the same refresh token.
+async fn refresh(app: &App, location: &LocationId, account: Account) -> Result<String, ApiError> {
+    let accounts = app.accounts();
+    let version = account.token_version;
+    if !accounts
+        .claim_refresh(location, version, now_epoch(), REFRESH_HOLD_SECS)
+        .await?
+    {
+        return wait_for_refresh(app, location, version).await;
+    }
+    let refresh_token = open(
+        app,
+        location,
+        account.refresh_token.as_deref().unwrap_or_default(),
+    )
+    .await?;
+    let secrets = app.secrets.get().await.map_err(secret_error)?;
+    let tokens = token_request(
+        app,
+        &[
+            ("client_id", app.config.ghl.client_id.as_str()),
+            ("client_secret", secrets.ghl_client_secret.expose_secret()),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.as_str()),
+            ("user_type", "Location"),
+            ("redirect_uri", app.config.ghl.redirect_uri.as_str()),
+        ],
+    )
+    .await
+    .map_err(|err| match err {
+        // A refused refresh token means the connection is gone: the user must log in again.
+        UpstreamError::Rejected {
+            status: 400 | 401, ..
+        } => ApiError::Unauthenticated,
+        other => other.into(),
+    })?;
+    let grant = seal(app, location, &tokens).await?;
+    if !accounts
+        .replace_tokens(location, version, &grant, now_epoch())
+        .await?
+    {
+        return Err(ApiError::ServiceUnavailable {
+            message: "tokens changed during refresh, please retry".into(),
+            retry_after_secs: Some(1),
+        });
+    }
+    tracing::info!(location = %location, "HighLevel tokens refreshed");
+    Ok(tokens.access_token)
+}
+
+async fn wait_for_refresh(
+    app: &App,
+    location: &LocationId,
+    version: i64,
+) -> Result<String, ApiError> {
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let account = connected_account(app, location).await?;
+        if account.token_version > version {
+            return open(
+                app,
+                location,
+                account.access_token.as_deref().unwrap_or_default(),
+            )
+            .await;
+        }
+    }
+    Err(ApiError::ServiceUnavailable {
+        message: "a token refresh is in progress, please retry".into(),
+        retry_after_secs: Some(2),
+    })
+}
+
+/// `GET` a HighLevel API path for `location`, refreshing once on a 401.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    app: &App,
+    location: &LocationId,
+    path: &str,
+    query: &[(&str, &str)],
+) -> Result<T, ApiError> {
+    let url = endpoint(app, path);
+    let mut token = access_token(app, location, false).await?;
+    for attempt in 0..2 {
+        let result = upstream::send(&app.highlevel_breaker, RetryPolicy::default(), None, || {
+            app.http
+                .get(&url)
+                .query(query)
+                .bearer_auth(&token)
+                .header("Version", API_VERSION)
+                .header("accept", "application/json")
+        })
+        .await;
+        match result {
+            Ok(response) => {
+                return response
+                    .json::<T>()
+                    .await
+                    .map_err(|_| ApiError::UpstreamUnavailable {
+                        service: "HighLevel",
+                        retry_after_secs: None,
+                    })
+            }
+            Err(UpstreamError::Rejected { status: 401, .. }) if attempt == 0 => {
+                token = access_token(app, location, true).await?;
+            }
+            Err(UpstreamError::Rejected {
+                status: 401 | 403, ..
+            }) => return Err(ApiError::Unauthenticated),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(ApiError::Unauthenticated)
+}
+
+/// How long a warm container reuses a location's workflow list (HighLevel allows 100 calls/10 s).
+const WORKFLOW_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Workflow lists per location, kept by the container's `App`.
+#[derive(Default)]
+pub struct WorkflowCache(Mutex<HashMap<LocationId, (Instant, Vec<WorkflowSummary>)>>);
+
+/// The location's workflows (metadata from the public API), cached briefly per container.
+pub async fn list_workflows(
+    app: &App,
+    location: &LocationId,
+) -> Result<Vec<WorkflowSummary>, ApiError> {
+    let cache = &app.workflow_cache.0;
+    let cached = cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(location)
+        .filter(|(at, _)| at.elapsed() < WORKFLOW_CACHE_TTL)
+        .map(|(_, list)| list.clone());
+    if let Some(list) = cached {
+        return Ok(list);
+    }
+    let list: WorkflowList = get_json(
+        app,
+        location,
+        "/workflows/",
+        &[("locationId", location.as_str())],
+    )
+    .await?;
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    cache.retain(|_, (at, _)| at.elapsed() < WORKFLOW_CACHE_TTL);
+    cache.insert(location.clone(), (Instant::now(), list.workflows.clone()));
+    Ok(list.workflows)
+}
