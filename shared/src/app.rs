@@ -10,6 +10,7 @@ use crate::http::Edge;
 use crate::secrets::SecretStore;
 use crate::store::accounts::Accounts;
 use crate::store::rate_limits::RateLimits;
+use crate::store::results::Results;
 use crate::store::sessions::Sessions;
 use crate::upstream::{self, Breaker};
 
@@ -49,6 +50,11 @@ impl App {
     /// The rate-limit windows table, through its port.
     pub fn rate_limits(&self) -> RateLimits {
         RateLimits::new(self.aws.dynamodb.clone(), &self.config.tables.rate_limits)
+    }
+
+    /// The results table, through its port.
+    pub fn results(&self) -> Results {
+        Results::new(self.aws.dynamodb.clone(), &self.config.tables.results)
     }
 
     pub fn new(config: Config, aws: AwsClients) -> Self {

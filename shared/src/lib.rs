@@ -4,13 +4,18 @@
 //! clients, the HTTP edge (envelope, errors, headers, CORS) and telemetry live here, beside the
 //! analyzer engine itself.
 
+/// The workflow analyzer engine: pure, deterministic, no I/O.
+pub mod analysis;
 pub mod app;
 pub mod auth;
 pub mod aws;
+pub mod billing;
 pub mod config;
 pub mod highlevel;
 pub mod http;
+pub mod idempotency;
 pub mod lambda;
+pub mod plans;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;

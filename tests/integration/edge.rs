@@ -225,7 +225,7 @@ async fn json_bodies_are_checked_for_type_size_depth_and_syntax() {
     .unwrap_err();
     assert_eq!(err.details()[0]["path"], "count", "{:?}", err.details());
 
-    let deep = format!("{}{}", "[".repeat(70), "]".repeat(70));
+    let deep = format!("{}{}", "[".repeat(130), "]".repeat(130));
     let err = json_body::<serde_json::Value>(
         &request("POST", "/x")
             .header("content-type", "application/json")
@@ -243,20 +243,6 @@ async fn json_bodies_are_checked_for_type_size_depth_and_syntax() {
             .build(),
     );
     assert!(ok.is_ok());
-}
-
-#[tokio::test]
-async fn unimplemented_functions_say_so_in_the_envelope() {
-    let t = TestApp::new().await;
-    let res = t
-        .call(
-            history::ROUTES,
-            history::handle,
-            request("GET", "/api/history").build(),
-        )
-        .await;
-    res.assert_envelope();
-    assert_eq!((res.status, res.error_code()), (501, "NOT_IMPLEMENTED"));
 }
 
 #[test]

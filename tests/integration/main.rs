@@ -1,8 +1,11 @@
 //! The integration test binary: one module per area, each test against real parts (moto for
 //! DynamoDB and Secrets Manager, the functions' real handlers, the sample events in events/).
 
+mod analyze;
 mod auth;
+mod billing;
 mod edge;
 mod events;
 mod health;
 mod routes;
+mod webhook;

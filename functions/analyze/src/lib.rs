@@ -1,28 +1,48 @@
 //! Workflows and analyses: `GET /api/workflows` (the account's workflows from HighLevel),
-//! `POST /api/analyze` and `GET /api/workflows/{id}/structure` (not implemented yet: issue #5).
+//! `POST /api/analyze` (run the analyzer under the account's plan and keep the result) and
+//! `GET /api/workflows/{id}/structure` (the React Flow view of the latest analyzed definition).
+//! In the dev stage only, `/test/...` routes analyze the bundled samples and open demo sessions.
+
+mod samples;
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use analyzer_core::auth::require_session;
+use analyzer_core::analysis::{self, AnalysisResult, AnalyzeOptions, InputError, WorkflowMeta};
+use analyzer_core::auth::{require_session, LocationId};
 use analyzer_core::highlevel;
+use analyzer_core::http::request::json_bytes;
 use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
+use analyzer_core::plans::{self, Plan};
+use analyzer_core::store::rate_limits::ANALYZE_PER_ACCOUNT;
+use analyzer_core::store::results::{AnalysisId, NewAnalysis, PutError};
+use analyzer_core::store::{now_epoch, now_epoch_ms};
+use analyzer_core::telemetry::format_rfc3339;
 use analyzer_core::App;
 use lambda_http::Request;
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub const ROUTES: &[Route] = &[
     Route::new("POST", "/api/analyze"),
     Route::new("GET", "/api/workflows"),
     Route::new("GET", "/api/workflows/{id}/structure"),
+    Route::new("GET", "/test/workflows"),
+    Route::new("POST", "/test/analyze"),
+    Route::new("POST", "/test/login"),
 ];
+
+/// Largest analyze body: enough for thousands of steps, and the stored (deflated) definition
+/// still fits a DynamoDB item.
+pub const MAX_ANALYZE_BODY: usize = 2 * 1024 * 1024;
 
 pub async fn handle(app: Arc<App>, req: Request, route: RouteMatch) -> Result<Reply, ApiError> {
     match route.route.path {
+        "/api/analyze" => analyze(&app, &req).await,
         "/api/workflows" => workflows(&app, &req).await,
-        "/api/analyze" => Err(ApiError::NotImplemented("POST /api/analyze")),
-        "/api/workflows/{id}/structure" => Err(ApiError::NotImplemented(
-            "GET /api/workflows/{id}/structure",
-        )),
+        "/api/workflows/{id}/structure" => structure(&app, &req, route.param("id")).await,
+        "/test/workflows" => samples::list(&app),
+        "/test/analyze" => samples::analyze(&app, &req).await,
+        "/test/login" => samples::login(&app, &req).await,
         _ => Err(ApiError::NotFound("no such route".into())),
     }
 }
@@ -31,4 +51,218 @@ async fn workflows(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let session = require_session(app, req).await?;
     let list = highlevel::list_workflows(app, &session.location_id).await?;
     Reply::ok(&json!({ "workflows": list, "count": list.len() }))
+}
+
+/// A workflow id from a path or a body: what HighLevel issues (uuids, Mongo ids), nothing else.
+fn workflow_id(raw: &str) -> Result<&str, ApiError> {
+    let ok = (1..=64).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(raw)
+    } else {
+        Err(ApiError::validation(
+            "workflowId must be 1-64 letters, digits, '-' or '_'",
+        ))
+    }
+}
+
+/// The analyzer's input errors as API errors: 413 for too large, 400 pointing at the problem.
+pub fn input_error(err: InputError) -> ApiError {
+    match &err {
+        InputError::TooLarge { .. } => ApiError::PayloadTooLarge {
+            limit: MAX_ANALYZE_BODY,
+        },
+        InputError::NotJson { line, column, .. } => ApiError::Validation {
+            message: err.to_string(),
+            details: vec![json!({ "code": err.code(), "line": line, "column": column })],
+        },
+        InputError::NotAWorkflow { pointer, .. } => ApiError::Validation {
+            message: err.to_string(),
+            details: vec![json!({ "code": err.code(), "pointer": pointer })],
+        },
+    }
+}
+
+/// The analysis of one request body, before anything is stored.
+pub struct Analysis {
+    pub result: AnalysisResult,
+    /// The definition to keep for the structure view (absent for metadata-only analyses).
+    pub definition: Option<Vec<u8>>,
+}
+
+#[tracing::instrument(skip_all)]
+async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let session = require_session(app, req).await?;
+    let location = session.location_id;
+    let now_ms = now_epoch_ms();
+    let now = now_ms / 1000;
+    app.rate_limits()
+        .hit(ANALYZE_PER_ACCOUNT, location.as_str(), now)
+        .await?;
+    let body = json_bytes(req, MAX_ANALYZE_BODY)?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        input_error(InputError::NotJson {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
+    })?;
+    let analysis = match value.get("workflowId") {
+        Some(id) if value.get("workflow").is_none() && value.get("bundle").is_none() => {
+            let id = id
+                .as_str()
+                .ok_or_else(|| ApiError::validation("workflowId must be a string"))?;
+            metadata_analysis(app, &location, workflow_id(id)?, now).await?
+        }
+        _ => {
+            let started = Instant::now();
+            let input = analysis::parse_value(value).map_err(input_error)?;
+            let mut result = analysis::analyze_input(&input, &AnalyzeOptions::at(now));
+            result.analysis_time_ms = started.elapsed().as_millis() as u64;
+            Analysis {
+                result,
+                definition: Some(body.to_vec()),
+            }
+        }
+    };
+    let saved = save(app, &location, analysis, now_ms).await?;
+    Reply::created(&saved)
+}
+
+/// What HighLevel's public API lets us check: the metadata rules, confidence low.
+async fn metadata_analysis(
+    app: &App,
+    location: &LocationId,
+    id: &str,
+    now: i64,
+) -> Result<Analysis, ApiError> {
+    let started = Instant::now();
+    let list = highlevel::list_workflows(app, location).await?;
+    let found = list
+        .into_iter()
+        .find(|w| w.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("no workflow {id} in this account")))?;
+    let meta = WorkflowMeta {
+        id: found.id,
+        name: found.name,
+        status: found.status.unwrap_or_default(),
+        version: found.version,
+        created_at: found.created_at,
+        updated_at: found.updated_at,
+        location_id: found.location_id,
+    };
+    let mut result = analysis::metadata(&meta, &AnalyzeOptions::at(now));
+    result.analysis_time_ms = started.elapsed().as_millis() as u64;
+    Ok(Analysis {
+        result,
+        definition: None,
+    })
+}
+
+/// Counts the analysis against the plan, stores it whole, and answers in the plan's view.
+/// Nothing is counted for a result that cannot be stored.
+pub async fn save(
+    app: &App,
+    location: &LocationId,
+    analysis: Analysis,
+    now_ms: i64,
+) -> Result<Value, ApiError> {
+    let now = now_ms / 1000;
+    let account = app
+        .accounts()
+        .get(location)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let plan = account.effective_plan(now);
+    let period = plans::usage_period(now);
+    let quota = match plan {
+        Plan::Pro => None,
+        Plan::Free => {
+            let used = app
+                .accounts()
+                .consume_quota(location, &period, plans::FREE_MONTHLY_ANALYSES)
+                .await?
+                .ok_or_else(|| plans::quota_reached(now))?;
+            Some(used)
+        }
+    };
+    let result = &analysis.result;
+    let id = AnalysisId::generate(now_ms);
+    let full = serde_json::to_value(result).map_err(ApiError::internal)?;
+    let workflow = result.workflow.as_ref().filter(|w| !w.id.is_empty());
+    let put = app
+        .results()
+        .put(&NewAnalysis {
+            location,
+            id: &id,
+            workflow_id: workflow.map(|w| w.id.as_str()),
+            workflow_name: result.workflow.as_ref().map(|w| w.name.as_str()),
+            health_score: result.health_score,
+            grade: &json_str(&result.grade),
+            confidence: &json_str(&result.confidence),
+            summary: &serde_json::to_value(result.summary).map_err(ApiError::internal)?,
+            created_at_ms: now_ms,
+            expires_at: plans::retention_until(plan, now),
+            result: &full,
+            definition: analysis.definition.as_deref(),
+        })
+        .await;
+    if let Err(err) = put {
+        if quota.is_some() {
+            if let Err(release) = app.accounts().release_quota(location, &period).await {
+                tracing::error!(error = %release, "could not give back a counted analysis");
+            }
+        }
+        return Err(match err {
+            PutError::TooLarge(size) => ApiError::Validation {
+                message: format!(
+                    "the analysis is too large to keep ({size} bytes once compressed); split the bundle or send fewer workflows"
+                ),
+                details: vec![json!({ "limitBytes": analyzer_core::store::results::MAX_ITEM_BYTES })],
+            },
+            PutError::Store(err) => err.into(),
+        });
+    }
+    tracing::info!(
+        location = %location,
+        score = result.health_score,
+        issues = result.issues.len(),
+        duration_ms = result.analysis_time_ms,
+        "analysis saved"
+    );
+    let mut body = json!({
+        "analysisId": id,
+        "createdAt": format_rfc3339(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)),
+        "result": result.view(plan),
+    });
+    if let Some(used) = quota {
+        body["quota"] = plans::quota_json(used, now);
+    }
+    Ok(body)
+}
+
+/// A unit enum's serde name (`"Excellent"`, `"high"`).
+fn json_str<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+async fn structure(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiError> {
+    let session = require_session(app, req).await?;
+    let id = workflow_id(raw_id)?;
+    let now = now_epoch();
+    let stored = app
+        .results()
+        .latest_for_workflow(&session.location_id, id, now)
+        .await?;
+    let definition = stored
+        .and_then(|s| s.definition)
+        .ok_or_else(|| ApiError::NotFound(format!("no analyzed definition of workflow {id}")))?;
+    let structure = analysis::structure(&definition, Some(id), &AnalyzeOptions::at(now))
+        .map_err(|e| ApiError::Internal(format!("stored definition no longer parses: {e}")))?;
+    Reply::ok(&structure)
 }

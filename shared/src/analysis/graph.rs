@@ -5,26 +5,56 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use serde_json::Value;
+use super::model::{Kind, Next, Role, Step, Workflow};
 
-use super::model::{Next, Role, Step, Workflow};
-
-/// A small fast hasher for step ids (FNV-1a); ids are not attacker-chosen keys of a long-lived
-/// table, and hashing speed dominates graph building for large workflows.
+/// A small fast hasher for step ids (the Fx multiply-rotate scheme, eight bytes at a time).
+/// Ids are not attacker-chosen keys of a long-lived table (one request builds and drops the
+/// map), and hashing dominated graph building with SipHash.
 #[derive(Default)]
 pub(crate) struct Fnv(u64);
 
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl Fnv {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
 impl Hasher for Fnv {
     fn finish(&self) -> u64 {
-        self.0
+        // Final avalanche (murmur3 fmix64): the table indexes by the low bits, which the
+        // multiply alone leaves dependent on the low input bytes only.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
         }
-        self.0 = h;
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
     }
 }
 
@@ -75,8 +105,12 @@ const UNSEEN: u32 = u32::MAX;
 
 /// The analyzed graph of one workflow.
 pub(crate) struct Graph<'a> {
-    pub steps: &'a [Step],
+    pub steps: &'a [Step<'a>],
     pub roles: Vec<Role>,
+    /// Every step's type group (dense, for rule passes).
+    pub kinds: Vec<Kind>,
+    /// Every step's disabled flag (dense, for rule passes).
+    pub disabled: Vec<bool>,
     /// Edges grouped by source (CSR: `out[off[v]..off[v+1]]`).
     pub edges: Vec<Edge>,
     off: Vec<u32>,
@@ -99,20 +133,23 @@ pub(crate) struct Graph<'a> {
 
 impl<'a> Graph<'a> {
     /// Build the graph; never fails: broken references become `dangling`.
-    pub fn build(w: &'a Workflow) -> Self {
+    pub fn build(w: &'a Workflow<'a>) -> Self {
         let steps = w.steps.as_slice();
         let n = steps.len();
         let mut index: FastMap<&str, usize> = FastMap::default();
         index.reserve(n);
         let mut duplicates = Vec::new();
         for (i, s) in steps.iter().enumerate() {
-            if index.contains_key(s.id.as_str()) {
-                duplicates.push(i);
-            } else {
-                index.insert(s.id.as_str(), i);
+            match index.entry(&*s.id) {
+                std::collections::hash_map::Entry::Occupied(_) => duplicates.push(i),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i);
+                }
             }
         }
         let roles: Vec<Role> = steps.iter().map(Step::role).collect();
+        let kinds: Vec<Kind> = steps.iter().map(|s| Kind::of(&s.kind)).collect();
+        let disabled: Vec<bool> = steps.iter().map(|s| s.disabled).collect();
         let mut edges = Vec::with_capacity(n + n / 4);
         let mut off = Vec::with_capacity(n + 1);
         let mut dangling = Vec::new();
@@ -129,7 +166,7 @@ impl<'a> Graph<'a> {
                 Next::Many(ids) => (ids.as_slice(), many_kind),
             };
             for id in ids {
-                match index.get(id.as_str()) {
+                match index.get(&**id) {
                     Some(&to) => edges.push(Edge {
                         from: i as u32,
                         to: to as u32,
@@ -142,19 +179,15 @@ impl<'a> Graph<'a> {
                         } else {
                             "next"
                         },
-                        target: id.clone(),
+                        target: id.to_string(),
                     }),
                 }
             }
-            if s.kind == "goto" {
+            if kinds[i] == Kind::Goto {
                 let target = s
                     .attr("targetNodeId")
                     .or_else(|| s.attr("target"))
-                    .and_then(|v| match v {
-                        Value::String(t) => Some(t.clone()),
-                        Value::Number(t) => Some(t.to_string()),
-                        _ => None,
-                    })
+                    .and_then(|v| v.id_string())
                     .unwrap_or_default();
                 match index.get(target.as_str()) {
                     Some(&to) if !target.is_empty() => edges.push(Edge {
@@ -171,11 +204,11 @@ impl<'a> Graph<'a> {
             }
             for (field, r) in [("parentKey", &s.parent_key), ("parent", &s.parent)] {
                 if let Some(r) = r {
-                    if !index.contains_key(r.as_str()) {
+                    if !index.contains_key(&**r) {
                         dangling.push(Dangling {
                             from: i,
                             field,
-                            target: r.clone(),
+                            target: r.to_string(),
                         });
                     }
                 }
@@ -202,6 +235,8 @@ impl<'a> Graph<'a> {
         let mut g = Graph {
             steps,
             roles,
+            kinds,
+            disabled,
             edges,
             off,
             rev,
@@ -235,6 +270,11 @@ impl<'a> Graph<'a> {
     pub fn preds(&self, v: usize) -> &[u32] {
         let (a, b) = (self.rev_off[v] as usize, self.rev_off[v + 1] as usize);
         &self.rev[a..b]
+    }
+
+    /// Whether step `i` is of this kind and switched on.
+    pub fn live(&self, i: usize, kind: Kind) -> bool {
+        self.kinds[i] == kind && !self.disabled[i]
     }
 
     /// Whether the entry reaches `v`.
@@ -334,7 +374,8 @@ impl<'a> Graph<'a> {
                         }
                     }
                     comp_count += 1;
-                    let cyclic = members.len() > 1 || self.out(v).iter().any(|e| e.to as usize == v);
+                    let cyclic =
+                        members.len() > 1 || self.out(v).iter().any(|e| e.to as usize == v);
                     if cyclic {
                         members.sort_unstable();
                         self.cycles.push(members);
@@ -348,7 +389,11 @@ impl<'a> Graph<'a> {
 
     /// Nodes reachable from any source by at least one edge, never expanding through `blocked`
     /// nodes (which are not marked either). Multi-source BFS, linear.
-    pub fn after(&self, sources: impl IntoIterator<Item = usize>, blocked: impl Fn(usize) -> bool) -> Vec<bool> {
+    pub fn after(
+        &self,
+        sources: impl IntoIterator<Item = usize>,
+        blocked: impl Fn(usize) -> bool,
+    ) -> Vec<bool> {
         let mut seen = vec![false; self.len()];
         let mut queue: Vec<usize> = sources.into_iter().collect();
         while let Some(v) = queue.pop() {
@@ -365,7 +410,11 @@ impl<'a> Graph<'a> {
 
     /// Nodes from which some target is reachable (targets included), never passing through
     /// `blocked` nodes. Reverse multi-source search, linear.
-    pub fn reaching(&self, targets: impl IntoIterator<Item = usize>, blocked: impl Fn(usize) -> bool) -> Vec<bool> {
+    pub fn reaching(
+        &self,
+        targets: impl IntoIterator<Item = usize>,
+        blocked: impl Fn(usize) -> bool,
+    ) -> Vec<bool> {
         let mut seen = vec![false; self.len()];
         let mut queue: Vec<usize> = Vec::new();
         for t in targets {

@@ -13,6 +13,7 @@
 //! let _json = serde_json::to_value(result.view(Plan::Free)).unwrap();
 //! ```
 
+mod attributes;
 mod config;
 mod error;
 mod graph;
@@ -30,8 +31,9 @@ pub use config::{AnalyzeOptions, RuleConfig};
 pub use error::{InputError, Limit};
 pub use graph::EdgeKind;
 pub use model::{
-    AccountLists, Bundle, Condition, Input, Next, Role, Settings, SourceFormat, Step, Trigger,
-    Workflow, WorkflowMeta,
+    is_known_kind, is_outbound_kind, AccountLists, Attributes, Bundle, Condition, Input, Json,
+    Next, Role, Settings, SourceFormat, Step, Trigger, Workflow, WorkflowMeta, KNOWN_KINDS,
+    OUTBOUND_KINDS,
 };
 pub use parse::{parse, parse_value};
 pub use result::{
@@ -86,7 +88,8 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
     rules::run_account(workflows, account, several, &mut findings);
 
     let any_triggers = workflows.iter().any(|w| w.triggers.is_some());
-    let skipped = skipped_rules(opts, |rule| match rule.needs() {
+    let skipped = skipped_rules(opts, |rule| {
+        match rule.needs() {
         Needs::Triggers if !any_triggers => Some(
             "the input has no triggers; send them beside the workflow as {\"workflow\": ..., \"triggers\": [...]}"
                 .to_owned(),
@@ -99,11 +102,14 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
                 .to_owned(),
         ),
         _ => None,
+    }
     });
 
     let mut stats = Stats::default();
     for g in &graphs {
-        stats.steps += (0..g.len()).filter(|&i| !g.roles[i].is_structural()).count() as u32;
+        stats.steps += (0..g.len())
+            .filter(|&i| !g.roles[i].is_structural())
+            .count() as u32;
         stats.branches += g.branch_count() as u32;
         stats.max_depth = stats.max_depth.max(g.max_depth());
         stats.cycles += g.cycles.len() as u32;
@@ -242,7 +248,11 @@ fn finish(
         b.severity
             .cmp(&a.severity)
             .then(a.workflow.cmp(&b.workflow))
-            .then(a.step.map_or(0, |s| s + 1).cmp(&b.step.map_or(0, |s| s + 1)))
+            .then(
+                a.step
+                    .map_or(0, |s| s + 1)
+                    .cmp(&b.step.map_or(0, |s| s + 1)),
+            )
             .then(a.rule.id().cmp(b.rule.id()))
             .then_with(|| a.message.cmp(&b.message))
     });
@@ -287,10 +297,18 @@ fn finish(
                 severity: f.severity,
                 title: f.rule.title().to_owned(),
                 message: f.message,
-                step_id: step.map(|s| s.id.clone()),
+                step_id: step.map(|s| s.id.to_string()),
                 step_name: step.map(|s| s.label().to_owned()),
-                workflow_id: if is_bundle { w.map(|w| w.id.clone()) } else { None },
-                workflow_name: if is_bundle { w.map(|w| w.name.clone()) } else { None },
+                workflow_id: if is_bundle {
+                    w.map(|w| w.id.clone())
+                } else {
+                    None
+                },
+                workflow_name: if is_bundle {
+                    w.map(|w| w.name.clone())
+                } else {
+                    None
+                },
                 recommendation: f.rule.recommendation().to_owned(),
             }
         })

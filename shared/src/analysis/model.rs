@@ -1,23 +1,26 @@
 //! The one workflow model every input format is parsed into: workflows, steps, triggers and the
 //! account's reference lists.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use super::attributes::{Attributes, Json};
+
 /// A parsed input: one workflow, or an account bundle of several plus the account's lists.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Input {
+pub enum Input<'a> {
     /// One workflow (native builder JSON or the simple export).
-    Single(Workflow),
+    Single(Workflow<'a>),
     /// Several workflows and the account's reference lists (format C).
-    Bundle(Bundle),
+    Bundle(Bundle<'a>),
 }
 
-impl Input {
+impl<'a> Input<'a> {
     /// Every workflow of the input, in input order.
-    pub fn workflows(&self) -> &[Workflow] {
+    pub fn workflows(&self) -> &[Workflow<'a>] {
         match self {
             Input::Single(w) => std::slice::from_ref(w),
             Input::Bundle(b) => &b.workflows,
@@ -27,9 +30,9 @@ impl Input {
 
 /// An account bundle: several workflows and the reference lists account rules check against.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Bundle {
+pub struct Bundle<'a> {
     /// The workflows, in input order.
-    pub workflows: Vec<Workflow>,
+    pub workflows: Vec<Workflow<'a>>,
     /// The account's reference lists; each is `None` when the bundle did not include it.
     pub account: AccountLists,
 }
@@ -46,7 +49,7 @@ pub enum SourceFormat {
 
 /// One workflow, whatever format it arrived in.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Workflow {
+pub struct Workflow<'a> {
     /// HighLevel's workflow id (`_id` or `id`); empty when the input had none.
     pub id: String,
     /// Display name.
@@ -62,14 +65,14 @@ pub struct Workflow {
     /// Workflow-level settings.
     pub settings: Settings,
     /// Steps in input order (nested export branches are flattened in document order).
-    pub steps: Vec<Step>,
+    pub steps: Vec<Step<'a>>,
     /// Triggers; `None` when the input did not include them (trigger rules are then skipped).
     pub triggers: Option<Vec<Trigger>>,
     /// Which format the workflow was read from.
     pub format: SourceFormat,
 }
 
-impl Workflow {
+impl Workflow<'_> {
     /// Whether the workflow is published (the status HighLevel reports).
     pub fn is_published(&self) -> bool {
         self.status
@@ -90,24 +93,24 @@ pub struct Settings {
     /// Workflow timezone.
     pub timezone: Option<String>,
     /// A workflow-wide sending window, when the input had one.
-    pub sending_window: Option<Value>,
+    pub sending_window: Option<Json<'static>>,
 }
 
 /// The next step(s) of a step as written in the input.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Next {
+pub enum Next<'a> {
     /// A last step.
     #[default]
     None,
     /// A plain step's follower.
-    One(String),
+    One(Cow<'a, str>),
     /// A container's branches or transitions.
-    Many(Vec<String>),
+    Many(Vec<Cow<'a, str>>),
 }
 
-impl Next {
+impl<'a> Next<'a> {
     /// The ids in written order.
-    pub fn ids(&self) -> &[String] {
+    pub fn ids(&self) -> &[Cow<'a, str>] {
         match self {
             Next::None => &[],
             Next::One(id) => std::slice::from_ref(id),
@@ -119,29 +122,125 @@ impl Next {
 /// One step of a workflow (including the builder's structural nodes: if/else branches and
 /// multi-path transitions).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Step {
+pub struct Step<'a> {
     /// Step id (synthesised from the JSON pointer when the input had none).
-    pub id: String,
+    pub id: Cow<'a, str>,
     /// Action key, e.g. `sms`, `wait`, `if_else`.
-    pub kind: String,
+    pub kind: Cow<'a, str>,
     /// Display name.
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// The builder's `order`, when present.
     pub order: Option<i64>,
     /// Following step(s).
-    pub next: Next,
+    pub next: Next<'a>,
     /// The step before this one.
-    pub parent_key: Option<String>,
+    pub parent_key: Option<Cow<'a, str>>,
     /// The enclosing branch container.
-    pub parent: Option<String>,
+    pub parent: Option<Cow<'a, str>>,
     /// Builder category, e.g. `conditions`, `multi-path`.
-    pub cat: Option<String>,
+    pub cat: Option<Cow<'a, str>>,
     /// Builder node type, e.g. `condition-node`, `branch-yes`, `branch-no`.
-    pub node_type: Option<String>,
-    /// Type-specific attributes (`meta` in the export format).
-    pub attributes: Value,
+    pub node_type: Option<Cow<'a, str>>,
+    /// Type-specific attributes (`meta` in the export format), the keys rules read.
+    pub attributes: Attributes<'a>,
     /// The step is switched off in the builder.
     pub disabled: bool,
+}
+
+/// A step type as the rules group it, computed once per step into a dense array so that rule
+/// passes over 10,000 steps do not each walk the (large) step structs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `sms`.
+    Sms,
+    /// `email`.
+    Email,
+    /// Another type that messages the contact (WhatsApp, DM, voicemail, drip...).
+    OtherOutbound,
+    /// A wait.
+    Wait,
+    /// A go-to.
+    Goto,
+    /// `webhook` / `custom_webhook`.
+    Webhook,
+    /// `custom_code`.
+    CustomCode,
+    /// Creates an opportunity.
+    CreateOpportunity,
+    /// Updates an opportunity.
+    UpdateOpportunity,
+    /// `find_opportunity`.
+    FindOpportunity,
+    /// `create_contact`.
+    CreateContact,
+    /// `add_contact_tag`.
+    AddTag,
+    /// `remove_contact_tag`.
+    RemoveTag,
+    /// `add_to_workflow`.
+    AddToWorkflow,
+    /// `workflow_goal`.
+    Goal,
+    /// `remove_from_workflow`.
+    RemoveFromWorkflow,
+    /// Sets the date an event-relative wait needs (event start date, booking, appointment status).
+    EventAnchor,
+    /// `internal_notification`.
+    InternalNotification,
+    /// Any other known type.
+    OtherKnown,
+    /// A type the analyzer does not know.
+    Unknown,
+}
+
+impl Kind {
+    /// The group of a step type.
+    pub fn of(kind: &str) -> Kind {
+        match kind {
+            "sms" => Kind::Sms,
+            "email" => Kind::Email,
+            "wait" | "event_start_date_wait" => Kind::Wait,
+            "goto" => Kind::Goto,
+            "webhook" | "custom_webhook" => Kind::Webhook,
+            "custom_code" => Kind::CustomCode,
+            "create_opportunity" | "internal_create_opportunity" => Kind::CreateOpportunity,
+            "internal_update_opportunity" | "update_opportunity" => Kind::UpdateOpportunity,
+            "find_opportunity" => Kind::FindOpportunity,
+            "create_contact" => Kind::CreateContact,
+            "add_contact_tag" => Kind::AddTag,
+            "remove_contact_tag" => Kind::RemoveTag,
+            "add_to_workflow" => Kind::AddToWorkflow,
+            "workflow_goal" => Kind::Goal,
+            "remove_from_workflow" => Kind::RemoveFromWorkflow,
+            "set_event_start_date" | "book_appointment" | "update_appointment_status" => {
+                Kind::EventAnchor
+            }
+            "internal_notification" => Kind::InternalNotification,
+            k if is_outbound_kind(k) => Kind::OtherOutbound,
+            k if is_known_kind(k) => Kind::OtherKnown,
+            _ => Kind::Unknown,
+        }
+    }
+
+    /// Whether the step messages the contact.
+    pub fn is_outbound(self) -> bool {
+        matches!(self, Kind::Sms | Kind::Email | Kind::OtherOutbound)
+    }
+}
+
+/// Whether `haystack` contains `needle` ignoring ASCII case, without allocating (rules scan
+/// every message text; lower-casing copies would dominate their cost).
+pub(crate) fn contains_ci(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return true;
+    }
+    if h.len() < n.len() {
+        return false;
+    }
+    let first = n[0].to_ascii_lowercase();
+    (0..=h.len() - n.len())
+        .any(|i| h[i].to_ascii_lowercase() == first && h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 /// What a step is structurally, derived from its type, category and node type.
@@ -166,7 +265,7 @@ impl Role {
     }
 }
 
-impl Step {
+impl<'a> Step<'a> {
     /// The step's structural role.
     pub fn role(&self) -> Role {
         let nt = self.node_type.as_deref().unwrap_or("");
@@ -182,15 +281,16 @@ impl Step {
         if self.kind == "transition" || nt == "transition" {
             return Role::Transition;
         }
-        if nt == "condition-node" || self.kind == "if_else" || self.cat.as_deref() == Some("conditions")
+        if nt == "condition-node"
+            || self.kind == "if_else"
+            || self.cat.as_deref() == Some("conditions")
         {
             return Role::IfElse;
         }
         if self.cat.as_deref() == Some("multi-path")
             || self
-                .attributes
-                .get("transitions")
-                .and_then(Value::as_array)
+                .attr("transitions")
+                .and_then(Json::as_array)
                 .is_some_and(|t| !t.is_empty())
         {
             return Role::MultiPath;
@@ -199,14 +299,14 @@ impl Step {
     }
 
     /// An attribute by key.
-    pub fn attr(&self, key: &str) -> Option<&Value> {
+    pub fn attr(&self, key: &str) -> Option<&Json<'a>> {
         self.attributes.get(key).filter(|v| !v.is_null())
     }
 
     /// A non-empty string attribute by key.
     pub fn attr_str(&self, key: &str) -> Option<&str> {
         self.attr(key)
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .map(str::trim)
             .filter(|s| !s.is_empty())
     }
@@ -229,7 +329,7 @@ impl Step {
 
     /// Whether the step sends something to the contact.
     pub fn is_outbound_message(&self) -> bool {
-        OUTBOUND_KINDS.contains(&self.kind.as_str())
+        is_outbound_kind(&self.kind)
     }
 
     /// Whether the step is a wait.
@@ -241,12 +341,27 @@ impl Step {
     pub fn texts(&self) -> impl Iterator<Item = &str> {
         ["body", "message", "subject", "html", "text", "content"]
             .into_iter()
-            .filter_map(|k| self.attributes.get(k).and_then(Value::as_str))
+            .filter_map(|k| self.attributes.get(k).and_then(Json::as_str))
     }
 }
 
-/// Step types that send something to the contact.
-pub const OUTBOUND_KINDS: &[&str] = &[
+macro_rules! kind_list {
+    ($(#[$doc:meta])* $list:ident, $(#[$fdoc:meta])* $f:ident: $($k:literal),* $(,)?) => {
+        $(#[$doc])*
+        pub const $list: &[&str] = &[$($k),*];
+        $(#[$fdoc])*
+        pub fn $f(kind: &str) -> bool {
+            matches!(kind, $($k)|*)
+        }
+    };
+}
+
+kind_list! {
+    /// Step types that send something to the contact.
+    OUTBOUND_KINDS,
+    /// Whether a step type sends something to the contact (a `match`, not a list scan: it runs
+    /// for every step in several rules).
+    is_outbound_kind:
     "sms",
     "email",
     "whatsapp",
@@ -256,10 +371,13 @@ pub const OUTBOUND_KINDS: &[&str] = &[
     "live_chat",
     "voicemail",
     "drip",
-];
+}
 
-/// Step types the analyzer knows; anything else is reported by `unknown-step-type`.
-pub const KNOWN_KINDS: &[&str] = &[
+kind_list! {
+    /// Step types the analyzer knows; anything else is reported by `unknown-step-type`.
+    KNOWN_KINDS,
+    /// Whether the analyzer knows a step type.
+    is_known_kind:
     "sms",
     "email",
     "wait",
@@ -313,7 +431,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "slack_message",
     "google_sheets",
     "split",
-];
+}
 
 /// A workflow trigger.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -429,7 +547,7 @@ pub struct WorkflowMeta {
 
 impl WorkflowMeta {
     /// The metadata as a workflow without steps or triggers.
-    pub fn to_workflow(&self) -> Workflow {
+    pub fn to_workflow(&self) -> Workflow<'static> {
         Workflow {
             id: self.id.clone(),
             name: self.name.clone(),

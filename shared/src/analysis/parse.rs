@@ -1,25 +1,32 @@
 //! Parsing: the three input formats (native builder JSON, simple export, account bundle) into the
 //! one model, with limits checked first and JSON pointers on every error.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use serde::de::{Deserializer, IgnoredAny};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::{InputError, Limit};
 use super::model::{
-    AccountLists, Bundle, Condition, Input, Next, Settings, SourceFormat, Step, Trigger, Workflow,
+    AccountLists, Attributes, Bundle, Condition, Input, Json, Next, Settings, SourceFormat, Step,
+    Trigger, Workflow,
 };
 use super::{MAX_INPUT_BYTES, MAX_STEPS, MAX_WORKFLOWS};
 
 /// Parse a request body (or a file) into the model. Accepts `{"workflow": .., "triggers": [..]}`,
 /// `{"bundle": {..}}`, a bare native workflow, a bare export, or a bare bundle.
-pub fn parse(input: &[u8]) -> Result<Input, InputError> {
+pub fn parse(input: &[u8]) -> Result<Input<'_>, InputError> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(InputError::TooLarge {
             what: Limit::Bytes,
             limit: MAX_INPUT_BYTES,
             actual: input.len(),
         });
+    }
+    if let Some(parsed) = fast_native(input) {
+        return parsed;
     }
     let value: Value = serde_json::from_slice(input).map_err(|e| {
         let text = e.to_string();
@@ -37,7 +44,7 @@ pub fn parse(input: &[u8]) -> Result<Input, InputError> {
 }
 
 /// Parse an already-decoded JSON value (the HTTP layer may have decoded the body itself).
-pub fn parse_value(value: Value) -> Result<Input, InputError> {
+pub fn parse_value(value: Value) -> Result<Input<'static>, InputError> {
     let Value::Object(mut top) = value else {
         return Err(InputError::not_workflow(
             "",
@@ -117,7 +124,11 @@ fn bool_of(v: Option<&Value>) -> Option<bool> {
     }
 }
 
-fn parse_bundle(value: Value, ptr: &str, budget: &mut Budget) -> Result<Bundle, InputError> {
+fn parse_bundle(
+    value: Value,
+    ptr: &str,
+    budget: &mut Budget,
+) -> Result<Bundle<'static>, InputError> {
     let Value::Object(mut obj) = value else {
         return Err(InputError::not_workflow(
             ptr,
@@ -152,7 +163,9 @@ fn parse_bundle(value: Value, ptr: &str, budget: &mut Budget) -> Result<Bundle, 
         let iptr = format!("{wptr}/{i}");
         let workflow = match item {
             Value::Object(mut o) if o.get("workflow").is_some_and(Value::is_object) => {
-                let triggers = o.remove("triggers").map(|t| (t, format!("{iptr}/triggers")));
+                let triggers = o
+                    .remove("triggers")
+                    .map(|t| (t, format!("{iptr}/triggers")));
                 let w = o.remove("workflow").unwrap_or(Value::Null);
                 parse_workflow(w, &format!("{iptr}/workflow"), triggers, budget)?
             }
@@ -268,7 +281,7 @@ fn parse_workflow(
     ptr: &str,
     outer_triggers: Option<(Value, String)>,
     budget: &mut Budget,
-) -> Result<Workflow, InputError> {
+) -> Result<Workflow<'static>, InputError> {
     let Value::Object(mut obj) = value else {
         return Err(InputError::not_workflow(
             ptr,
@@ -286,7 +299,8 @@ fn parse_workflow(
         created_at: take_string(&mut obj, "createdAt"),
         ..Workflow::default()
     };
-    w.settings = parse_settings(&obj);
+    let nested = obj.get("settings").and_then(Value::as_object);
+    w.settings = parse_settings(|key| obj.get(key).or_else(|| nested.and_then(|n| n.get(key))));
 
     if let Some(data) = obj.remove("workflowData") {
         let dptr = format!("{ptr}/workflowData");
@@ -296,7 +310,11 @@ fn parse_workflow(
                 format!("`workflowData` must be an object, found {}", kind_of(&data)),
             ));
         };
-        w.steps = native_steps(data.remove("templates"), &format!("{dptr}/templates"), budget)?;
+        w.steps = native_steps(
+            data.remove("templates"),
+            &format!("{dptr}/templates"),
+            budget,
+        )?;
     } else if let Some(t) = obj.remove("templates") {
         w.steps = native_steps(Some(t), &format!("{ptr}/templates"), budget)?;
     } else if let Some(steps) = obj.remove("steps") {
@@ -320,9 +338,8 @@ fn parse_workflow(
     Ok(w)
 }
 
-fn parse_settings(obj: &Map<String, Value>) -> Settings {
-    let nested = obj.get("settings").and_then(Value::as_object);
-    let get = |key: &str| obj.get(key).or_else(|| nested.and_then(|n| n.get(key)));
+/// Settings from a key lookup (top-level keys first, then a nested `settings` object).
+fn parse_settings<'a>(get: impl Fn(&str) -> Option<&'a Value>) -> Settings {
     Settings {
         allow_multiple: bool_of(get("allowMultiple")).unwrap_or(false),
         allow_multiple_opportunity: bool_of(get("allowMultipleOpportunity")).unwrap_or(false),
@@ -331,7 +348,7 @@ fn parse_settings(obj: &Map<String, Value>) -> Settings {
         sending_window: get("sendingWindow")
             .or_else(|| get("window"))
             .filter(|v| !v.is_null())
-            .cloned(),
+            .map(Json::from),
     }
 }
 
@@ -383,20 +400,20 @@ fn parse_triggers(value: Value, ptr: &str) -> Result<Vec<Trigger>, InputError> {
     Ok(out)
 }
 
-fn parse_next(v: Option<Value>, ptr: &str) -> Result<Next, InputError> {
+fn parse_next(v: Option<Value>, ptr: &dyn Fn() -> String) -> Result<Next<'static>, InputError> {
     match v {
         None | Some(Value::Null) => Ok(Next::None),
         Some(Value::String(s)) if s.is_empty() => Ok(Next::None),
-        Some(Value::String(s)) => Ok(Next::One(s)),
+        Some(Value::String(s)) => Ok(Next::One(Cow::Owned(s))),
         Some(Value::Array(a)) => {
             let mut ids = Vec::with_capacity(a.len());
             for (i, item) in a.into_iter().enumerate() {
                 match item {
-                    Value::String(s) => ids.push(s),
-                    Value::Number(n) => ids.push(n.to_string()),
+                    Value::String(s) => ids.push(Cow::Owned(s)),
+                    Value::Number(n) => ids.push(Cow::Owned(n.to_string())),
                     other => {
                         return Err(InputError::not_workflow(
-                            &format!("{ptr}/next/{i}"),
+                            &format!("{}/next/{i}", ptr()),
                             format!("`next` lists step ids, found {}", kind_of(&other)),
                         ))
                     }
@@ -404,9 +421,9 @@ fn parse_next(v: Option<Value>, ptr: &str) -> Result<Next, InputError> {
             }
             Ok(Next::Many(ids))
         }
-        Some(Value::Number(n)) => Ok(Next::One(n.to_string())),
+        Some(Value::Number(n)) => Ok(Next::One(Cow::Owned(n.to_string()))),
         Some(other) => Err(InputError::not_workflow(
-            &format!("{ptr}/next"),
+            &format!("{}/next", ptr()),
             format!(
                 "`next` must be a step id or a list of step ids, found {}",
                 kind_of(&other)
@@ -425,45 +442,477 @@ fn step_object(v: Value, ptr: &str) -> Result<Map<String, Value>, InputError> {
     }
 }
 
-fn native_steps(v: Option<Value>, ptr: &str, budget: &mut Budget) -> Result<Vec<Step>, InputError> {
+fn native_steps(
+    v: Option<Value>,
+    ptr: &str,
+    budget: &mut Budget,
+) -> Result<Vec<Step<'static>>, InputError> {
     let list = match v {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(a)) => a,
         Some(other) => {
             return Err(InputError::not_workflow(
                 ptr,
-                format!("`templates` must be an array of steps, found {}", kind_of(&other)),
+                format!(
+                    "`templates` must be an array of steps, found {}",
+                    kind_of(&other)
+                ),
             ))
         }
     };
     budget.take(list.len())?;
     let mut steps = Vec::with_capacity(list.len());
     for (i, item) in list.into_iter().enumerate() {
-        let sptr = format!("{ptr}/{i}");
-        let mut o = step_object(item, &sptr)?;
-        let disabled = o
-            .get("advanceCanvasMeta")
-            .and_then(|m| bool_of(m.get("isDisabled")))
-            .or_else(|| bool_of(o.get("disabled")))
-            .unwrap_or(false);
-        let next = parse_next(o.remove("next"), &sptr)?;
-        steps.push(Step {
-            id: take_string(&mut o, "id")
-                .or_else(|| take_string(&mut o, "_id"))
-                .unwrap_or_else(|| sptr.clone()),
-            kind: take_string(&mut o, "type").unwrap_or_default(),
-            name: take_string(&mut o, "name").unwrap_or_default(),
-            order: o.get("order").and_then(Value::as_i64),
-            next,
-            parent_key: take_string(&mut o, "parentKey").filter(|s| !s.is_empty()),
-            parent: take_string(&mut o, "parent").filter(|s| !s.is_empty()),
-            cat: take_string(&mut o, "cat"),
-            node_type: take_string(&mut o, "nodeType"),
-            attributes: o.remove("attributes").unwrap_or(Value::Null),
-            disabled,
-        });
+        let sptr = || format!("{ptr}/{i}");
+        let mut o = step_object(item, &sptr())?;
+        if o.get("attributes").is_some_and(|a| !a.is_object()) {
+            o.remove("attributes");
+        }
+        let raw = RawStep::deserialize(Value::Object(o))
+            .map_err(|e| InputError::not_workflow(&sptr(), e.to_string()))?;
+        steps.push(build_step(raw, &sptr)?);
     }
     Ok(steps)
+}
+
+/// The fields of a native step, as read by both the fast typed path (strings borrowed from the
+/// input) and the `Value` path (owned), so both build exactly the same [`Step`].
+#[derive(Deserialize, Default)]
+struct RawStep<'a> {
+    #[serde(default, borrow)]
+    id: Loose<'a>,
+    #[serde(default, rename = "_id", borrow)]
+    underscore_id: Loose<'a>,
+    #[serde(default, rename = "type", borrow)]
+    kind: Loose<'a>,
+    #[serde(default, borrow)]
+    name: Loose<'a>,
+    #[serde(default)]
+    order: Option<Value>,
+    #[serde(default, borrow)]
+    next: RawNext<'a>,
+    #[serde(default, rename = "parentKey", borrow)]
+    parent_key: Loose<'a>,
+    #[serde(default, borrow)]
+    parent: Loose<'a>,
+    #[serde(default, borrow)]
+    cat: Loose<'a>,
+    #[serde(default, rename = "nodeType", borrow)]
+    node_type: Loose<'a>,
+    #[serde(default, borrow)]
+    attributes: Option<Attributes<'a>>,
+    #[serde(default, rename = "advanceCanvasMeta")]
+    canvas: Option<Value>,
+    #[serde(default)]
+    disabled: Option<Value>,
+}
+
+/// A string (borrowed when possible) or a number written as one; anything else is absent.
+#[derive(Default)]
+struct Loose<'a>(Option<Cow<'a, str>>);
+
+/// A float as serde_json writes it (so both parse paths agree on float ids).
+fn float_text(n: f64) -> Option<String> {
+    serde_json::Number::from_f64(n).map(|n| n.to_string())
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Loose<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Loose<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Loose<'a>, E> {
+                Ok(Loose(Some(Cow::Borrowed(s))))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Loose<'a>, E> {
+                Ok(Loose(Some(Cow::Owned(s.to_owned()))))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Loose<'a>, E> {
+                Ok(Loose(Some(Cow::Owned(s))))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Loose<'a>, E> {
+                Ok(Loose(Some(Cow::Owned(n.to_string()))))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Loose<'a>, E> {
+                Ok(Loose(Some(Cow::Owned(n.to_string()))))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Loose<'a>, E> {
+                Ok(Loose(float_text(n).map(Cow::Owned)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Loose<'a>, E> {
+                Ok(Loose(None))
+            }
+            fn visit_unit<E>(self) -> Result<Loose<'a>, E> {
+                Ok(Loose(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Loose<'a>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Loose<'a>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// `next` as written: kept raw so that a wrong type becomes the same pointered error on both
+/// parse paths.
+#[derive(Default)]
+enum RawNext<'a> {
+    #[default]
+    Absent,
+    Ids(Next<'a>),
+    Bad(&'static str),
+    BadItem(usize, &'static str),
+}
+
+/// One item of a `next` list.
+enum NextItem<'a> {
+    Id(Cow<'a, str>),
+    Bad(&'static str),
+}
+
+struct ItemVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for ItemVisitor<'a> {
+    type Value = NextItem<'a>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a step id")
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<NextItem<'a>, E> {
+        Ok(NextItem::Id(Cow::Borrowed(s)))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<NextItem<'a>, E> {
+        Ok(NextItem::Id(Cow::Owned(s.to_owned())))
+    }
+    fn visit_string<E>(self, s: String) -> Result<NextItem<'a>, E> {
+        Ok(NextItem::Id(Cow::Owned(s)))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<NextItem<'a>, E> {
+        Ok(NextItem::Id(Cow::Owned(n.to_string())))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<NextItem<'a>, E> {
+        Ok(NextItem::Id(Cow::Owned(n.to_string())))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<NextItem<'a>, E> {
+        Ok(float_text(n).map_or(NextItem::Bad("a number"), |t| NextItem::Id(Cow::Owned(t))))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<NextItem<'a>, E> {
+        Ok(NextItem::Bad("a boolean"))
+    }
+    fn visit_unit<E>(self) -> Result<NextItem<'a>, E> {
+        Ok(NextItem::Bad("null"))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<NextItem<'a>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(NextItem::Bad("an array"))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<NextItem<'a>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(NextItem::Bad("an object"))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for NextItem<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ItemVisitor(std::marker::PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawNext<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = RawNext<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a step id or a list of step ids")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<RawNext<'a>, E> {
+                Ok(RawNext::Ids(if s.is_empty() {
+                    Next::None
+                } else {
+                    Next::One(Cow::Borrowed(s))
+                }))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<RawNext<'a>, E> {
+                Ok(RawNext::Ids(if s.is_empty() {
+                    Next::None
+                } else {
+                    Next::One(Cow::Owned(s.to_owned()))
+                }))
+            }
+            fn visit_string<E>(self, s: String) -> Result<RawNext<'a>, E> {
+                Ok(RawNext::Ids(if s.is_empty() {
+                    Next::None
+                } else {
+                    Next::One(Cow::Owned(s))
+                }))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<RawNext<'a>, E> {
+                Ok(RawNext::Ids(Next::One(Cow::Owned(n.to_string()))))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<RawNext<'a>, E> {
+                Ok(RawNext::Ids(Next::One(Cow::Owned(n.to_string()))))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<RawNext<'a>, E> {
+                Ok(float_text(n).map_or(RawNext::Bad("a number"), |t| {
+                    RawNext::Ids(Next::One(Cow::Owned(t)))
+                }))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<RawNext<'a>, E> {
+                Ok(RawNext::Bad("a boolean"))
+            }
+            fn visit_unit<E>(self) -> Result<RawNext<'a>, E> {
+                Ok(RawNext::Ids(Next::None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawNext<'a>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(RawNext::Bad("an object"))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawNext<'a>, A::Error> {
+                let mut ids = Vec::new();
+                let mut bad = None;
+                while let Some(item) = seq.next_element::<NextItem<'a>>()? {
+                    match item {
+                        NextItem::Id(id) => ids.push(id),
+                        NextItem::Bad(what) => {
+                            bad.get_or_insert((ids.len(), what));
+                        }
+                    }
+                }
+                Ok(match bad {
+                    Some((i, what)) => RawNext::BadItem(i, what),
+                    None => RawNext::Ids(Next::Many(ids)),
+                })
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+fn build_step<'a>(raw: RawStep<'a>, ptr: &dyn Fn() -> String) -> Result<Step<'a>, InputError> {
+    let disabled = raw
+        .canvas
+        .as_ref()
+        .and_then(|m| bool_of(m.get("isDisabled")))
+        .or_else(|| bool_of(raw.disabled.as_ref()))
+        .unwrap_or(false);
+    let next = match raw.next {
+        RawNext::Absent => Next::None,
+        RawNext::Ids(n) => n,
+        RawNext::Bad(what) => {
+            return Err(InputError::not_workflow(
+                &format!("{}/next", ptr()),
+                format!("`next` must be a step id or a list of step ids, found {what}"),
+            ))
+        }
+        RawNext::BadItem(i, what) => {
+            return Err(InputError::not_workflow(
+                &format!("{}/next/{i}", ptr()),
+                format!("`next` lists step ids, found {what}"),
+            ))
+        }
+    };
+    let non_empty = |l: Loose<'a>| l.0.filter(|s| !s.is_empty());
+    Ok(Step {
+        id: raw
+            .id
+            .0
+            .or(raw.underscore_id.0)
+            .unwrap_or_else(|| Cow::Owned(ptr())),
+        kind: raw.kind.0.unwrap_or_default(),
+        name: raw.name.0.unwrap_or_default(),
+        order: raw.order.as_ref().and_then(Value::as_i64),
+        next,
+        parent_key: non_empty(raw.parent_key),
+        parent: non_empty(raw.parent),
+        cat: raw.cat.0,
+        node_type: raw.node_type.0,
+        attributes: raw.attributes.unwrap_or_default(),
+        disabled,
+    })
+}
+
+/// A string or a number as a string.
+fn string_of(v: Option<Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Deserialize a field whose mere presence matters (even as `null`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(d).map(|_| true)
+}
+
+/// Deserialize a field to `Some(value)` even when it is `null`.
+fn some_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// The common request body `{"workflow": {native}, "triggers": [...]}`, read with typed serde
+/// (no intermediate `Value` tree). Anything unusual makes it give up, and the `Value` path —
+/// which produces the pointered errors — reads the input instead.
+#[derive(Deserialize)]
+struct FastBody<'a> {
+    #[serde(default, borrow)]
+    workflow: Option<FastWorkflow<'a>>,
+    #[serde(default, deserialize_with = "some_value")]
+    triggers: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    bundle: bool,
+    #[serde(default, deserialize_with = "present")]
+    workflows: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FastWorkflow<'a> {
+    #[serde(default, rename = "_id")]
+    underscore_id: Option<Value>,
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default)]
+    name: Option<Value>,
+    #[serde(default)]
+    status: Option<Value>,
+    #[serde(default)]
+    version: Option<Value>,
+    #[serde(default)]
+    updated_at: Option<Value>,
+    #[serde(default)]
+    created_at: Option<Value>,
+    #[serde(default, borrow)]
+    workflow_data: Option<FastData<'a>>,
+    #[serde(default, deserialize_with = "some_value")]
+    triggers: Option<Value>,
+    #[serde(default)]
+    allow_multiple: Option<Value>,
+    #[serde(default)]
+    allow_multiple_opportunity: Option<Value>,
+    #[serde(default)]
+    stop_on_response: Option<Value>,
+    #[serde(default)]
+    timezone: Option<Value>,
+    #[serde(default)]
+    sending_window: Option<Value>,
+    #[serde(default)]
+    window: Option<Value>,
+    #[serde(default)]
+    settings: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct FastData<'a> {
+    #[serde(default, borrow)]
+    templates: Option<Templates<'a>>,
+}
+
+/// The native steps, built one by one while reading (no intermediate list of raw steps).
+struct Templates<'a>(Vec<Step<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Templates<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Templates<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of steps")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Templates<'a>, A::Error> {
+                use serde::de::Error;
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(raw) = seq.next_element::<RawStep<'a>>()? {
+                    if out.len() >= MAX_STEPS {
+                        // The `Value` path reports the limit properly.
+                        return Err(A::Error::custom("too many steps"));
+                    }
+                    let i = out.len();
+                    let ptr = || format!("/workflow/workflowData/templates/{i}");
+                    let step = build_step(raw, &ptr).map_err(A::Error::custom)?;
+                    out.push(step);
+                }
+                Ok(Templates(out))
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
+fn fast_native(input: &[u8]) -> Option<Result<Input<'_>, InputError>> {
+    let body: FastBody<'_> = serde_json::from_slice(input).ok()?;
+    if body.bundle || body.workflows {
+        return None;
+    }
+    let mut fw = body.workflow?;
+    let templates = fw
+        .workflow_data
+        .take()?
+        .templates
+        .map_or_else(Vec::new, |t| t.0);
+    Some(fast_workflow(fw, templates, body.triggers))
+}
+
+fn fast_workflow<'a>(
+    fw: FastWorkflow<'a>,
+    steps: Vec<Step<'a>>,
+    outer_triggers: Option<Value>,
+) -> Result<Input<'a>, InputError> {
+    let nested = fw.settings.as_ref().and_then(Value::as_object);
+    let settings = parse_settings(|key| {
+        let own = match key {
+            "allowMultiple" => fw.allow_multiple.as_ref(),
+            "allowMultipleOpportunity" => fw.allow_multiple_opportunity.as_ref(),
+            "stopOnResponse" => fw.stop_on_response.as_ref(),
+            "timezone" => fw.timezone.as_ref(),
+            "sendingWindow" => fw.sending_window.as_ref(),
+            "window" => fw.window.as_ref(),
+            _ => None,
+        };
+        own.or_else(|| nested.and_then(|n| n.get(key)))
+    });
+    let triggers = match (fw.triggers, outer_triggers) {
+        (Some(t), _) => Some(parse_triggers(t, "/workflow/triggers")?),
+        (None, Some(t)) => Some(parse_triggers(t, "/triggers")?),
+        (None, None) => None,
+    };
+    Ok(Input::Single(Workflow {
+        id: string_of(fw.underscore_id)
+            .or_else(|| string_of(fw.id))
+            .unwrap_or_default(),
+        name: string_of(fw.name).unwrap_or_default(),
+        status: string_of(fw.status),
+        version: fw.version.as_ref().and_then(Value::as_i64),
+        updated_at: string_of(fw.updated_at),
+        created_at: string_of(fw.created_at),
+        settings,
+        steps,
+        triggers,
+        format: SourceFormat::Native,
+    }))
 }
 
 /// One list of export steps still to flatten: its items, where it sits, and where control goes
@@ -479,7 +928,11 @@ struct Sequence {
 /// Flatten the export format iteratively (an explicit stack, never recursion): steps without
 /// `next` run in list order; `meta.branches[]` become branch nodes whose actions continue to the
 /// step after the if/else.
-fn export_steps(v: Value, ptr: &str, budget: &mut Budget) -> Result<Vec<Step>, InputError> {
+fn export_steps(
+    v: Value,
+    ptr: &str,
+    budget: &mut Budget,
+) -> Result<Vec<Step<'static>>, InputError> {
     let items = match v {
         Value::Array(a) => a,
         Value::Null => Vec::new(),
@@ -520,9 +973,14 @@ fn export_steps(v: Value, ptr: &str, budget: &mut Budget) -> Result<Vec<Step>, I
                     Value::Array(a) => Some(a),
                     _ => None,
                 });
-            let mut next = parse_next(o.remove("next"), &sptr)?;
-            let parent_key = take_string(&mut o, "parentKey")
-                .or_else(|| if i == 0 { seq.first_parent_key.clone() } else { ids.get(i.wrapping_sub(1)).cloned() });
+            let mut next = parse_next(o.remove("next"), &|| sptr.clone())?;
+            let parent_key = take_string(&mut o, "parentKey").or_else(|| {
+                if i == 0 {
+                    seq.first_parent_key.clone()
+                } else {
+                    ids.get(i.wrapping_sub(1)).cloned()
+                }
+            });
             let kind = take_string(&mut o, "type").unwrap_or_default();
             let disabled = bool_of(o.get("disabled")).unwrap_or(false);
             let name = take_string(&mut o, "name").unwrap_or_default();
@@ -549,18 +1007,24 @@ fn export_steps(v: Value, ptr: &str, budget: &mut Budget) -> Result<Vec<Step>, I
                         .first()
                         .map(|a| id_of(a.get("id")).unwrap_or_else(|| format!("{bptr}/actions/0")));
                     let bnext = match first.clone() {
-                        Some(f) => Next::One(f),
-                        None => follower.clone().map_or(Next::None, Next::One),
+                        Some(f) => Next::One(Cow::Owned(f)),
+                        None => follower
+                            .clone()
+                            .map_or(Next::None, |f| Next::One(Cow::Owned(f))),
                     };
                     branch_steps.push(Step {
-                        id: bid.clone(),
-                        kind: "branch".to_owned(),
-                        name: bname,
+                        id: Cow::Owned(bid.clone()),
+                        kind: Cow::Borrowed("branch"),
+                        name: Cow::Owned(bname),
                         next: bnext,
-                        parent_key: Some(id.clone()),
-                        parent: Some(id.clone()),
-                        node_type: Some(if is_none { "branch-no" } else { "branch-yes" }.to_owned()),
-                        attributes: bo.remove("conditions").unwrap_or(Value::Null),
+                        parent_key: Some(Cow::Owned(id.clone())),
+                        parent: Some(Cow::Owned(id.clone())),
+                        node_type: Some(Cow::Borrowed(if is_none {
+                            "branch-no"
+                        } else {
+                            "branch-yes"
+                        })),
+                        attributes: Attributes::default(),
                         ..Step::default()
                     });
                     if !actions.is_empty() {
@@ -572,22 +1036,22 @@ fn export_steps(v: Value, ptr: &str, budget: &mut Budget) -> Result<Vec<Step>, I
                             first_parent_key: Some(bid.clone()),
                         });
                     }
-                    branch_ids.push(bid);
+                    branch_ids.push(Cow::Owned(bid));
                 }
                 next = Next::Many(branch_ids);
-                node_type = Some("condition-node".to_owned());
-                cat = Some("conditions".to_owned());
+                node_type = Some(Cow::Borrowed("condition-node"));
+                cat = Some(Cow::Borrowed("conditions"));
                 out.push(Step {
-                    id,
-                    kind,
-                    name,
+                    id: Cow::Owned(id),
+                    kind: Cow::Owned(kind),
+                    name: Cow::Owned(name),
                     order: None,
                     next,
-                    parent_key,
-                    parent: seq.parent.clone(),
+                    parent_key: parent_key.map(Cow::Owned),
+                    parent: seq.parent.clone().map(Cow::Owned),
                     cat,
                     node_type,
-                    attributes: meta,
+                    attributes: Attributes::from_value(meta),
                     disabled,
                 });
                 out.extend(branch_steps);
@@ -595,26 +1059,26 @@ fn export_steps(v: Value, ptr: &str, budget: &mut Budget) -> Result<Vec<Step>, I
             }
             if chained && matches!(next, Next::None) {
                 if let Some(f) = follower {
-                    next = Next::One(f);
+                    next = Next::One(Cow::Owned(f));
                 }
             }
             if let Some(c) = take_string(&mut o, "cat") {
-                cat = Some(c);
+                cat = Some(Cow::Owned(c));
             }
             if let Some(n) = take_string(&mut o, "nodeType") {
-                node_type = Some(n);
+                node_type = Some(Cow::Owned(n));
             }
             out.push(Step {
-                id,
-                kind,
-                name,
+                id: Cow::Owned(id),
+                kind: Cow::Owned(kind),
+                name: Cow::Owned(name),
                 order: None,
                 next,
-                parent_key,
-                parent: seq.parent.clone(),
+                parent_key: parent_key.map(Cow::Owned),
+                parent: seq.parent.clone().map(Cow::Owned),
                 cat,
                 node_type,
-                attributes: meta,
+                attributes: Attributes::from_value(meta),
                 disabled,
             });
         }

@@ -149,13 +149,24 @@ pub struct Stats {
 }
 
 /// The subscription plan a view is rendered for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Plan {
     /// Score, grade, confidence, counts and the top issues without recommendations.
+    #[default]
     Free,
     /// Everything.
     Pro,
+}
+
+impl Plan {
+    /// The plan's name as stored and shown (`free`, `pro`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Pro => "pro",
+        }
+    }
 }
 
 /// How many issues the free view shows.

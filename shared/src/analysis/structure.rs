@@ -94,10 +94,10 @@ pub(crate) fn layout(w: &Workflow, result: &AnalysisResult) -> Structure {
         .steps
         .iter()
         .map(|s| {
-            let count = used.entry(s.id.as_str()).or_insert(0);
+            let count = used.entry(&*s.id).or_insert(0);
             *count += 1;
             if *count == 1 {
-                s.id.clone()
+                s.id.to_string()
             } else {
                 format!("{}~{}", s.id, *count - 1)
             }
@@ -166,7 +166,7 @@ pub(crate) fn layout(w: &Workflow, result: &AnalysisResult) -> Structure {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let found = by_step.get(s.id.as_str());
+            let found = by_step.get(&*s.id);
             let node_type = match g.roles[i] {
                 Role::IfElse => "condition",
                 Role::Branch { .. } => "branch",
@@ -182,7 +182,7 @@ pub(crate) fn layout(w: &Workflow, result: &AnalysisResult) -> Structure {
                 position: position[i],
                 data: NodeData {
                     label: s.label().to_owned(),
-                    step_type: s.kind.clone(),
+                    step_type: s.kind.to_string(),
                     severity: found.map(|f| f.0),
                     issues: found.map(|f| f.1.clone()).unwrap_or_default(),
                 },

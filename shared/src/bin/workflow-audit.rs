@@ -57,7 +57,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 fail_on = Some(
                     Severity::parse(&v)
                         .filter(|s| *s != Severity::Info)
-                        .ok_or_else(|| format!("unknown severity \"{v}\" (critical, high, medium or low)"))?,
+                        .ok_or_else(|| {
+                            format!("unknown severity \"{v}\" (critical, high, medium or low)")
+                        })?,
                 );
             }
             "-h" | "--help" => return Err(String::new()),
@@ -108,14 +110,25 @@ fn text_report(r: &AnalysisResult, plan: Plan) -> String {
         m.critical, m.high, m.medium, m.low, m.info, r.stats.steps, r.stats.branches, r.stats.max_depth, r.stats.cycles
     ));
     for w in &r.workflows {
-        s.push_str(&format!("  {:>3} {:<9} {}\n", w.health_score, w.grade.as_str(), w.name));
+        s.push_str(&format!(
+            "  {:>3} {:<9} {}\n",
+            w.health_score,
+            w.grade.as_str(),
+            w.name
+        ));
     }
     let shown = match plan {
         Plan::Free => analysis::FREE_TOP_ISSUES,
         Plan::Pro => r.issues.len(),
     };
     for i in r.issues.iter().take(shown) {
-        s.push_str(&format!("\n[{}] {} ({})\n  {}\n", i.severity.as_str().to_uppercase(), i.title, i.rule_id, i.message));
+        s.push_str(&format!(
+            "\n[{}] {} ({})\n  {}\n",
+            i.severity.as_str().to_uppercase(),
+            i.title,
+            i.rule_id,
+            i.message
+        ));
         if let Some(w) = &i.workflow_name {
             s.push_str(&format!("  workflow: {w}\n"));
         }
@@ -124,7 +137,10 @@ fn text_report(r: &AnalysisResult, plan: Plan) -> String {
         }
     }
     if shown < r.issues.len() {
-        s.push_str(&format!("\n... {} more (pro plan)\n", r.issues.len() - shown));
+        s.push_str(&format!(
+            "\n... {} more (pro plan)\n",
+            r.issues.len() - shown
+        ));
     }
     if plan == Plan::Pro && !r.skipped_rules.is_empty() {
         s.push_str("\nskipped:\n");
@@ -194,10 +210,23 @@ mod tests {
 
     #[test]
     fn flags_parse_in_both_spellings() {
-        let a = args(&["wf.json", "--format", "text", "--plan=free", "--fail-on", "high"]).unwrap();
+        let a = args(&[
+            "wf.json",
+            "--format",
+            "text",
+            "--plan=free",
+            "--fail-on",
+            "high",
+        ])
+        .unwrap();
         assert_eq!(
             a,
-            Args { file: "wf.json".into(), text: true, plan: Plan::Free, fail_on: Some(Severity::High) }
+            Args {
+                file: "wf.json".into(),
+                text: true,
+                plan: Plan::Free,
+                fail_on: Some(Severity::High)
+            }
         );
         assert_eq!(args(&["-"]).unwrap().plan, Plan::Pro);
     }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::ApiError;
 
 /// Deepest JSON nesting accepted from a client (serde_json would recurse further).
-pub const MAX_JSON_DEPTH: usize = 64;
+pub const MAX_JSON_DEPTH: usize = 128;
 
 /// The request id: the caller's `X-Request-ID` when it is a sane token, else API Gateway's.
 pub fn request_id(req: &Request) -> String {
@@ -74,9 +74,9 @@ pub fn query(req: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Parses a JSON body after checking content type (415), size (413) and nesting depth (400).
-/// Parse errors name the path and position of the problem.
-pub fn json_body<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, ApiError> {
+/// The raw bytes of a JSON body after checking content type (415), size (413), emptiness and
+/// nesting depth (400), for callers that parse the body themselves.
+pub fn json_bytes(req: &Request, limit: usize) -> Result<&[u8], ApiError> {
     let is_json = req
         .headers()
         .get(CONTENT_TYPE)
@@ -110,6 +110,13 @@ pub fn json_body<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, 
             details: Vec::new(),
         });
     }
+    Ok(body)
+}
+
+/// Parses a JSON body after the checks of [`json_bytes`]; parse errors name the path and
+/// position of the problem.
+pub fn json_body<T: DeserializeOwned>(req: &Request, limit: usize) -> Result<T, ApiError> {
+    let body = json_bytes(req, limit)?;
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();

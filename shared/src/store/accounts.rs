@@ -10,23 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{is_conditional_failure, StoreError};
 use crate::auth::LocationId;
 
-/// What an account pays for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Plan {
-    #[default]
-    Free,
-    Pro,
-}
-
-impl Plan {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Plan::Free => "free",
-            Plan::Pro => "pro",
-        }
-    }
-}
+pub use crate::analysis::Plan;
 
 /// An account item. Token fields hold ciphertext only (see `auth::crypto`).
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
@@ -55,9 +39,6 @@ pub struct Account {
     pub last_stripe_event_created: Option<i64>,
     /// When billing state was last confirmed against Stripe.
     pub billing_synced_at: Option<i64>,
-    /// Month (`YYYY-MM`) the free-plan counter belongs to, and the count in it.
-    pub usage_period: Option<String>,
-    pub usage_count: i64,
     pub installed_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -137,7 +118,6 @@ impl Accounts {
                  companyId = :c, userId = :u, updatedAt = :now, \
                  tokenVersion = if_not_exists(tokenVersion, :zero) + :one, \
                  #plan = if_not_exists(#plan, :free), createdAt = if_not_exists(createdAt, :now), \
-                 usageCount = if_not_exists(usageCount, :zero), \
                  cancelAtPeriodEnd = if_not_exists(cancelAtPeriodEnd, :false)",
             )
             .expression_attribute_values(":a", AttributeValue::S(grant.access_token.clone()))
@@ -236,4 +216,89 @@ impl Accounts {
             Err(err) => Err(StoreError::from_sdk(err)),
         }
     }
+
+    /// Counts one free-plan analysis in `period` (`YYYY-MM`) unless `max` are already counted.
+    /// One conditional update: concurrent requests can never push the count past `max`.
+    /// Returns the count after this one, or `None` when the quota is used up.
+    pub async fn consume_quota(
+        &self,
+        location: &LocationId,
+        period: &str,
+        max: u32,
+    ) -> Result<Option<u32>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .update_expression("SET #u = if_not_exists(#u, :zero) + :one")
+            .condition_expression(
+                "attribute_exists(locationId) AND (attribute_not_exists(#u) OR #u < :max)",
+            )
+            .expression_attribute_names("#u", usage_attribute(period))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":max", AttributeValue::N(max.to_string()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output
+                .attributes
+                .and_then(|a| a.get(&usage_attribute(period)).cloned())
+                .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))),
+            Err(err) if is_conditional_failure(&err) => Ok(None),
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+
+    /// Gives back one counted analysis (its result could not be saved).
+    pub async fn release_quota(
+        &self,
+        location: &LocationId,
+        period: &str,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .update_expression("SET #u = #u - :one")
+            .condition_expression("#u > :zero")
+            .expression_attribute_names("#u", usage_attribute(period))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => Ok(()),
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+
+    /// Free analyses counted in `period`.
+    pub async fn quota_used(&self, location: &LocationId, period: &str) -> Result<u32, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .projection_expression("#u")
+            .expression_attribute_names("#u", usage_attribute(period))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(output
+            .item
+            .and_then(|i| i.get(&usage_attribute(period)).cloned())
+            .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
+            .unwrap_or(0))
+    }
+}
+
+/// One attribute per month (`usage_2026_11`), so a new month starts at zero by itself.
+fn usage_attribute(period: &str) -> String {
+    format!("usage_{}", period.replace('-', "_"))
 }

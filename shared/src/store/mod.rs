@@ -2,7 +2,9 @@
 //! idempotency records and rate-limit windows). Items map through `serde_dynamo`.
 
 pub mod accounts;
+pub mod cursor;
 pub mod rate_limits;
+pub mod results;
 pub mod sessions;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -79,6 +81,11 @@ where
     E: ProvideErrorMetadata,
 {
     matches!(err, SdkError::ServiceError(s) if s.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+/// Milliseconds since the Unix epoch (analysis ids and idempotency expiries).
+pub fn now_epoch_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// Seconds since the Unix epoch; the clock is read here, at the edge of the store, only.

@@ -3,12 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::Value;
-
 use super::data::{pipeline_of, stage_of, CREATE_OPP, UPDATE_OPP};
 use super::{quoted, Finding, Rule};
 use crate::analysis::graph::cyclic_components;
-use crate::analysis::model::{AccountLists, Step, Workflow};
+use crate::analysis::model::{AccountLists, Json, Step, Workflow};
 
 fn finding(rule: Rule, workflow: usize, step: Option<usize>, message: String) -> Finding {
     Finding {
@@ -25,10 +23,10 @@ fn str_list<'a>(s: &'a Step, keys: &[&str]) -> Vec<&'a str> {
     let mut out = Vec::new();
     for k in keys {
         match s.attr(k) {
-            Some(Value::String(v)) if !v.trim().is_empty() => out.push(v.trim()),
-            Some(Value::Array(a)) => out.extend(
+            Some(Json::String(v)) if !v.trim().is_empty() => out.push(v.trim()),
+            Some(Json::Array(a)) => out.extend(
                 a.iter()
-                    .filter_map(|v| v.as_str().or_else(|| v.get("id").and_then(Value::as_str)))
+                    .filter_map(|v| v.as_str().or_else(|| v.get("id").and_then(Json::as_str)))
                     .map(str::trim)
                     .filter(|v| !v.is_empty()),
             ),
@@ -39,7 +37,12 @@ fn str_list<'a>(s: &'a Step, keys: &[&str]) -> Vec<&'a str> {
 }
 
 /// Run the account rules. `several` enables the (X) rules, `lists` the (A) rule.
-pub(crate) fn run(workflows: &[Workflow], account: Option<&AccountLists>, several: bool, out: &mut Vec<Finding>) {
+pub(crate) fn run(
+    workflows: &[Workflow],
+    account: Option<&AccountLists>,
+    several: bool,
+    out: &mut Vec<Finding>,
+) {
     if several {
         duplicate_trigger(workflows, out);
         enrollment_cycle(workflows, out);
@@ -57,11 +60,24 @@ fn duplicate_trigger(workflows: &[Workflow], out: &mut Vec<Finding>) {
         if !w.is_published() {
             continue;
         }
-        for t in w.triggers.as_deref().unwrap_or_default().iter().filter(|t| t.active) {
+        for t in w
+            .triggers
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|t| t.active)
+        {
             let mut conds: Vec<String> = t
                 .conditions
                 .iter()
-                .map(|c| format!("{}|{}|{}", c.field.to_ascii_lowercase(), c.operator.to_ascii_lowercase(), c.value))
+                .map(|c| {
+                    format!(
+                        "{}|{}|{}",
+                        c.field.to_ascii_lowercase(),
+                        c.operator.to_ascii_lowercase(),
+                        c.value
+                    )
+                })
                 .collect();
             conds.sort();
             let key = format!("{}#{}", t.kind, conds.join(";"));
@@ -99,7 +115,10 @@ fn enrollment_cycle(workflows: &[Workflow], out: &mut Vec<Finding>) {
             if t.active && t.kind == "contact_tag" {
                 for c in &t.conditions {
                     for v in c.value_strings() {
-                        by_tag.entry(v.trim().to_ascii_lowercase()).or_default().push(wi);
+                        by_tag
+                            .entry(v.trim().to_ascii_lowercase())
+                            .or_default()
+                            .push(wi);
                     }
                 }
             }
@@ -115,7 +134,10 @@ fn enrollment_cycle(workflows: &[Workflow], out: &mut Vec<Finding>) {
             }
             let mut targets = Vec::new();
             if s.kind == "add_to_workflow" {
-                for id in str_list(s, &["workflowId", "workflow_id", "workflowIds", "workflows"]) {
+                for id in str_list(
+                    s,
+                    &["workflowId", "workflow_id", "workflowIds", "workflows"],
+                ) {
                     if let Some(&t) = by_id.get(id) {
                         targets.push(t);
                     }
@@ -145,13 +167,24 @@ fn enrollment_cycle(workflows: &[Workflow], out: &mut Vec<Finding>) {
                 .iter()
                 .find(|t| comp.contains(t))
                 .and_then(|t| cause.get(&(wi, *t)).copied());
-            let names: Vec<String> = comp.iter().filter(|&&o| o != wi).map(|&o| quoted(&workflows[o].name)).collect();
-            let others = if names.is_empty() { "itself".to_owned() } else { names.join(", ") };
+            let names: Vec<String> = comp
+                .iter()
+                .filter(|&&o| o != wi)
+                .map(|&o| quoted(&workflows[o].name))
+                .collect();
+            let others = if names.is_empty() {
+                "itself".to_owned()
+            } else {
+                names.join(", ")
+            };
             out.push(finding(
                 Rule::EnrollmentCycle,
                 wi,
                 step,
-                format!("Workflow {} re-enrolls contacts in a loop with {others}.", quoted(&workflows[wi].name)),
+                format!(
+                    "Workflow {} re-enrolls contacts in a loop with {others}.",
+                    quoted(&workflows[wi].name)
+                ),
             ));
         }
     }
@@ -189,7 +222,7 @@ fn dangling_account_reference(wi: usize, w: &Workflow, acc: &AccountLists, out: 
             }
         }
         if let Some(pipes) = &acc.pipelines {
-            let k = s.kind.as_str();
+            let k = &*s.kind;
             if CREATE_OPP.contains(&k) || UPDATE_OPP.contains(&k) || k == "find_opportunity" {
                 if let Some(p) = pipeline_of(s) {
                     match pipes.get(&p.to_ascii_lowercase()) {
@@ -197,7 +230,12 @@ fn dangling_account_reference(wi: usize, w: &Workflow, acc: &AccountLists, out: 
                         Some(stages) => {
                             if let Some(st) = stage_of(s) {
                                 if !stages.contains(&st.to_ascii_lowercase()) {
-                                    report(Some(si), "the stage", st, "is not a stage of its pipeline");
+                                    report(
+                                        Some(si),
+                                        "the stage",
+                                        st,
+                                        "is not a stage of its pipeline",
+                                    );
                                 }
                             }
                         }

@@ -1,49 +1,83 @@
 //! Integration rules: unchecked webhooks, test endpoints, hard-coded secrets and URLs.
 
-use serde_json::Value;
-
 use super::{quoted, Ctx, Finding, Rule};
-use crate::analysis::model::{Role, Step};
+use crate::analysis::model::{Json, Kind, Role, Step};
 
 /// Hosts and fragments of test set-ups.
 const TEST_HOSTS: &[&str] = &[
-    "localhost", "127.0.0.1", "0.0.0.0", "[::1]", "ngrok", "loca.lt", "localtunnel",
-    "trycloudflare.com", "requestbin", "webhook.site", "pipedream.net", "beeceptor",
-    "mockbin", "hookbin", "requestcatcher", "serveo.net", "localhost.run",
+    "localhost",
+    "127.0.0.1",
+    "0.0.0.0",
+    "[::1]",
+    "ngrok",
+    "loca.lt",
+    "localtunnel",
+    "trycloudflare.com",
+    "requestbin",
+    "webhook.site",
+    "pipedream.net",
+    "beeceptor",
+    "mockbin",
+    "hookbin",
+    "requestcatcher",
+    "serveo.net",
+    "localhost.run",
 ];
 /// Prefixes of well-known secret formats.
 const SECRET_PREFIXES: &[&str] = &[
-    "sk_live_", "sk_test_", "rk_live_", "whsec_", "ghp_", "github_pat_", "xoxb-", "xoxp-",
-    "sg.", "pat-na1-", "eyjhbgci",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "whsec_",
+    "ghp_",
+    "github_pat_",
+    "xoxb-",
+    "xoxp-",
+    "sg.",
+    "pat-na1-",
+    "eyjhbgci",
 ];
 /// Header names whose literal value is a credential.
 const SECRET_HEADERS: &[&str] = &[
-    "authorization", "x-api-key", "api-key", "apikey", "x-auth-token", "token", "x-access-token",
-    "access-token", "x-secret", "secret",
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "apikey",
+    "x-auth-token",
+    "token",
+    "x-access-token",
+    "access-token",
+    "x-secret",
+    "secret",
 ];
 /// Query parameters whose literal value is a credential.
-const SECRET_PARAMS: &[&str] = &["api_key=", "apikey=", "access_token=", "token=", "secret=", "key="];
+const SECRET_PARAMS: &[&str] = &[
+    "api_key=",
+    "apikey=",
+    "access_token=",
+    "token=",
+    "secret=",
+    "key=",
+];
 
-fn is_webhook(s: &Step) -> bool {
-    matches!(s.kind.as_str(), "webhook" | "custom_webhook")
-}
-
-fn url_of(s: &Step) -> Option<&str> {
+fn url_of<'s>(s: &'s Step<'_>) -> Option<&'s str> {
     s.attr_any(&["url", "webhookUrl", "endpoint"])
 }
 
 /// Every string inside a value, with the key it sits under (iterative walk).
-fn strings(v: &Value) -> Vec<(Option<&str>, &str)> {
+fn strings<'a>(key: &'a str, v: &'a Json) -> Vec<(Option<&'a str>, &'a str)> {
     let mut out = Vec::new();
-    let mut stack: Vec<(Option<&str>, &Value)> = vec![(None, v)];
+    let mut stack: Vec<(Option<&str>, &Json)> = vec![(Some(key), v)];
     while let Some((key, v)) = stack.pop() {
         match v {
-            Value::String(s) => out.push((key, s.as_str())),
-            Value::Array(a) => {
+            Json::String(s) => out.push((key, &**s)),
+            Json::Array(a) => {
                 // A header list of {key|name, value}: pair the name with the value.
                 for item in a {
                     if let (Some(k), Some(val)) = (
-                        item.get("key").or_else(|| item.get("name")).and_then(Value::as_str),
+                        item.get("key")
+                            .or_else(|| item.get("name"))
+                            .and_then(Json::as_str),
                         item.get("value"),
                     ) {
                         stack.push((Some(k), val));
@@ -52,9 +86,9 @@ fn strings(v: &Value) -> Vec<(Option<&str>, &str)> {
                     }
                 }
             }
-            Value::Object(o) => {
+            Json::Object(o) => {
                 for (k, val) in o {
-                    stack.push((Some(k.as_str()), val));
+                    stack.push((Some(k.as_ref()), val));
                 }
             }
             _ => {}
@@ -72,8 +106,15 @@ fn secret_in(key: Option<&str>, s: &str) -> bool {
     let lower = t.to_ascii_lowercase();
     if let Some(k) = key {
         let k = k.to_ascii_lowercase();
-        if SECRET_HEADERS.contains(&k.as_str()) || k.contains("secret") || k.contains("password") || k.ends_with("api_key") {
-            let value = lower.strip_prefix("bearer ").or_else(|| lower.strip_prefix("basic ")).unwrap_or(&lower);
+        if SECRET_HEADERS.contains(&k.as_str())
+            || k.contains("secret")
+            || k.contains("password")
+            || k.ends_with("api_key")
+        {
+            let value = lower
+                .strip_prefix("bearer ")
+                .or_else(|| lower.strip_prefix("basic "))
+                .unwrap_or(&lower);
             if value.trim().len() >= 8 {
                 return true;
             }
@@ -84,12 +125,19 @@ fn secret_in(key: Option<&str>, s: &str) -> bool {
             return true;
         }
     }
-    let tokens = lower.split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '&' || c == '?');
+    let tokens =
+        lower.split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '&' || c == '?');
     for tok in tokens {
-        if SECRET_PREFIXES.iter().any(|p| tok.starts_with(p) && tok.len() >= p.len() + 8) {
+        if SECRET_PREFIXES
+            .iter()
+            .any(|p| tok.starts_with(p) && tok.len() >= p.len() + 8)
+        {
             return true;
         }
-        if tok.starts_with("akia") && tok.len() == 20 && tok.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if tok.starts_with("akia")
+            && tok.len() == 20
+            && tok.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
             return true;
         }
         for p in SECRET_PARAMS {
@@ -107,24 +155,32 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
     for (i, s) in steps.iter().enumerate() {
-        if s.disabled {
+        if g.disabled[i] || !matches!(g.kinds[i], Kind::Webhook | Kind::CustomCode) {
             continue;
         }
-        if is_webhook(s) {
+        if g.kinds[i] == Kind::Webhook {
             let saved = ["saveResponse", "save_response", "storeResponse"]
                 .iter()
-                .any(|k| s.attr(k) == Some(&Value::Bool(true)))
+                .any(|k| s.attr(k) == Some(&Json::Bool(true)))
                 || ["responseMapping", "customDataMapping", "responseFields"]
                     .iter()
-                    .any(|k| s.attr(k).is_some_and(|v| v.as_array().is_none_or(|a| !a.is_empty())));
+                    .any(|k| {
+                        s.attr(k)
+                            .is_some_and(|v| v.as_array().is_none_or(|a| !a.is_empty()))
+                    });
             let branched = g.roles[i] == Role::MultiPath
-                || g.out(i).iter().any(|e| g.roles[e.to as usize] == Role::IfElse);
+                || g.out(i)
+                    .iter()
+                    .any(|e| g.roles[e.to as usize] == Role::IfElse);
             if !saved && !branched {
                 ctx.emit(
                     out,
                     Rule::WebhookUnchecked,
                     Some(i),
-                    format!("Webhook {} neither saves its response nor branches on it.", quoted(s.label())),
+                    format!(
+                        "Webhook {} neither saves its response nor branches on it.",
+                        quoted(s.label())
+                    ),
                 );
             }
             if let Some(url) = url_of(s) {
@@ -137,13 +193,18 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         .split(['/', '?', '#'])
                         .next()
                         .unwrap_or("");
-                    let test = TEST_HOSTS.iter().any(|h| host.contains(h)) || lower.starts_with("http://");
+                    let test =
+                        TEST_HOSTS.iter().any(|h| host.contains(h)) || lower.starts_with("http://");
                     if test {
                         ctx.emit(
                             out,
                             Rule::WebhookTestEndpoint,
                             Some(i),
-                            format!("Webhook {} calls {} (a test endpoint or plain http).", quoted(s.label()), quoted(url)),
+                            format!(
+                                "Webhook {} calls {} (a test endpoint or plain http).",
+                                quoted(s.label()),
+                                quoted(url)
+                            ),
                         );
                     }
                     if lower.starts_with("http") {
@@ -151,20 +212,31 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                             out,
                             Rule::HardcodedUrl,
                             Some(i),
-                            format!("Webhook {} uses the literal URL {}.", quoted(s.label()), quoted(url)),
+                            format!(
+                                "Webhook {} uses the literal URL {}.",
+                                quoted(s.label()),
+                                quoted(url)
+                            ),
                         );
                     }
                 }
             }
         }
-        if is_webhook(s) || s.kind == "custom_code" {
-            let found = strings(&s.attributes).into_iter().any(|(k, v)| secret_in(k, v));
+        {
+            let found = s
+                .attributes
+                .iter()
+                .flat_map(|(key, v)| strings(key, v))
+                .any(|(k, v)| secret_in(k, v));
             if found {
                 ctx.emit(
                     out,
                     Rule::HardcodedSecret,
                     Some(i),
-                    format!("Step {} contains what looks like a literal token or key.", quoted(s.label())),
+                    format!(
+                        "Step {} contains what looks like a literal token or key.",
+                        quoted(s.label())
+                    ),
                 );
             }
         }

@@ -3,42 +3,55 @@
 
 use std::collections::VecDeque;
 
-use serde_json::Value;
-
 use super::waits::{wait_kind, WaitKind};
 use super::{quoted, Ctx, Finding, Rule};
+use crate::analysis::model::{contains_ci, Json, Kind};
 
 /// Window hours considered sensible (TCPA quiet hours: before 8am, after 9pm).
 const EARLIEST_MINUTE: u32 = 8 * 60;
 const LATEST_MINUTE: u32 = 21 * 60;
-/// SMS count and time span of `message-burst`.
-const BURST_COUNT: usize = 3;
+/// Time span of `message-burst` (three SMS within it fire the rule).
 const BURST_MINUTES: f64 = 24.0 * 60.0;
 
 /// Contact fields every account has (merge fields on them need no account list).
 const STANDARD_FIELDS: &[&str] = &[
-    "id", "first_name", "last_name", "name", "full_name", "email", "phone", "company_name",
-    "address1", "city", "state", "country", "postal_code", "website", "timezone",
-    "date_of_birth", "source", "tags", "first_name_raw", "last_name_raw",
+    "id",
+    "first_name",
+    "last_name",
+    "name",
+    "full_name",
+    "email",
+    "phone",
+    "company_name",
+    "address1",
+    "city",
+    "state",
+    "country",
+    "postal_code",
+    "website",
+    "timezone",
+    "date_of_birth",
+    "source",
+    "tags",
+    "first_name_raw",
+    "last_name_raw",
 ];
 
-fn lower_texts(s: &crate::analysis::model::Step) -> String {
-    let mut t = String::new();
-    for part in s.texts() {
-        t.push_str(&part.to_ascii_lowercase());
-        t.push('\n');
-    }
-    t
+/// Whether any text of the step contains any of the words (ASCII case ignored).
+fn says_any(s: &crate::analysis::model::Step, words: &[&str]) -> bool {
+    s.texts().any(|t| words.iter().any(|w| contains_ci(t, w)))
 }
 
 /// "HH:MM" or an hour number to minutes after midnight.
-fn minute_of(v: Option<&Value>) -> Option<u32> {
+fn minute_of(v: Option<&Json>) -> Option<u32> {
     match v? {
-        Value::Number(n) => n.as_u64().map(|h| (h as u32).saturating_mul(60)),
-        Value::String(s) => {
+        Json::Number(n) if n.is_finite() && *n >= 0.0 => Some((*n as u32).saturating_mul(60)),
+        Json::String(s) => {
             let mut it = s.trim().splitn(2, ':');
             let h: u32 = it.next()?.trim().parse().ok()?;
-            let m: u32 = it.next().map_or(Some(0), |m| m.trim().get(..2).unwrap_or(m).parse().ok())?;
+            let m: u32 = it
+                .next()
+                .map_or(Some(0), |m| m.trim().get(..2).unwrap_or(m).parse().ok())?;
             Some(h.saturating_mul(60).saturating_add(m))
         }
         _ => None,
@@ -46,40 +59,52 @@ fn minute_of(v: Option<&Value>) -> Option<u32> {
 }
 
 /// A window value: `Some(true)` sensible, `Some(false)` outside sensible hours, `None` absent.
-fn window_ok(v: Option<&Value>) -> Option<bool> {
+fn window_ok(v: Option<&Json>) -> Option<bool> {
     let v = v?;
     match v {
-        Value::Object(o) if o.get("enabled") == Some(&Value::Bool(false)) => None,
-        Value::Object(o) if o.is_empty() => None,
-        Value::Object(o) => {
-            let start = minute_of(o.get("start").or_else(|| o.get("startTime")).or_else(|| o.get("from")));
-            let end = minute_of(o.get("end").or_else(|| o.get("endTime")).or_else(|| o.get("to")));
+        Json::Object(_) if v.get("enabled") == Some(&Json::Bool(false)) => None,
+        Json::Object(o) if o.is_empty() => None,
+        Json::Object(_) => {
+            let start = minute_of(
+                v.get("start")
+                    .or_else(|| v.get("startTime"))
+                    .or_else(|| v.get("from")),
+            );
+            let end = minute_of(
+                v.get("end")
+                    .or_else(|| v.get("endTime"))
+                    .or_else(|| v.get("to")),
+            );
             Some(match (start, end) {
                 (Some(s), Some(e)) => s >= EARLIEST_MINUTE && e <= LATEST_MINUTE && s < e,
                 _ => true,
             })
         }
-        Value::Bool(true) => Some(true),
+        Json::Bool(true) => Some(true),
         _ => None,
     }
 }
 
 fn step_window(s: &crate::analysis::model::Step) -> Option<bool> {
-    window_ok(s.attr("window").or_else(|| s.attr("sendingWindow")).or_else(|| s.attr("advanceWindow")))
+    window_ok(
+        s.attr("window")
+            .or_else(|| s.attr("sendingWindow"))
+            .or_else(|| s.attr("advanceWindow")),
+    )
 }
 
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
-    let live = |i: usize| !steps[i].disabled;
+    let n = g.len();
+    let outbound = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i];
 
     // sms-without-opt-out: once per workflow, on the first SMS.
-    let sms: Vec<usize> = (0..g.len()).filter(|&i| steps[i].kind == "sms" && live(i)).collect();
+    let sms: Vec<usize> = (0..n).filter(|&i| g.live(i, Kind::Sms)).collect();
     if let Some(&first) = sms.first() {
-        let says_stop = sms.iter().any(|&i| {
-            let t = lower_texts(&steps[i]);
-            t.contains("stop") || t.contains("opt out") || t.contains("opt-out") || t.contains("unsubscribe")
-        });
+        let says_stop = sms
+            .iter()
+            .any(|&i| says_any(&steps[i], &["stop", "opt out", "opt-out", "unsubscribe"]));
         if !says_stop {
             ctx.emit(
                 out,
@@ -104,47 +129,56 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             "The workflow's sending window allows messages outside 8:00-21:00.".to_owned(),
         );
     }
-    let timed = |i: usize| {
-        steps[i].is_wait() && matches!(wait_kind(&steps[i]), WaitKind::Time(_) | WaitKind::EventRelative)
-    };
-    let windowed = |i: usize| timed(i) && step_window(&steps[i]).is_some();
-    let messages = (0..g.len()).filter(|&i| steps[i].is_outbound_message() && live(i));
-    let leads_to_message = g.reaching(messages, windowed);
-    for (i, step) in steps.iter().enumerate() {
-        if !timed(i) || step.disabled {
-            continue;
+    // Per step: None for anything but a live timed wait, else its window verdict.
+    let mut window: Vec<Option<Option<bool>>> = vec![None; n];
+    for (i, w) in window.iter_mut().enumerate() {
+        if g.live(i, Kind::Wait)
+            && matches!(
+                wait_kind(&steps[i]),
+                WaitKind::Time(_) | WaitKind::EventRelative
+            )
+        {
+            *w = Some(step_window(&steps[i]));
         }
-        match step_window(step) {
-            Some(false) => ctx.emit(
-                out,
-                Rule::SendWithoutWindow,
-                Some(i),
-                format!("Wait {} has a sending window outside 8:00-21:00.", quoted(step.label())),
-            ),
-            Some(true) => {}
-            None if global.is_none() && g.out(i).iter().any(|e| leads_to_message[e.to as usize]) => ctx.emit(
+    }
+    let windowed = |i: usize| matches!(window[i], Some(Some(_)));
+    let leads_to_message = g.reaching((0..n).filter(|&i| outbound(i)), windowed);
+    for (i, verdict) in window.iter().enumerate() {
+        match verdict {
+            None | Some(Some(true)) => {}
+            Some(Some(false)) => ctx.emit(
                 out,
                 Rule::SendWithoutWindow,
                 Some(i),
                 format!(
-                    "Messages follow wait {} with no sending window, so they can go out at night.",
-                    quoted(step.label())
+                    "Wait {} has a sending window outside 8:00-21:00.",
+                    quoted(steps[i].label())
                 ),
             ),
-            None => {}
+            Some(None)
+                if global.is_none() && g.out(i).iter().any(|e| leads_to_message[e.to as usize]) =>
+            {
+                ctx.emit(
+                    out,
+                    Rule::SendWithoutWindow,
+                    Some(i),
+                    format!(
+                    "Messages follow wait {} with no sending window, so they can go out at night.",
+                    quoted(steps[i].label())
+                ),
+                )
+            }
+            Some(None) => {}
         }
     }
 
     // email-without-unsubscribe: per marketing email.
-    for (i, s) in steps.iter().enumerate() {
-        if s.kind != "email" || s.disabled {
+    for i in (0..n).filter(|&i| g.live(i, Kind::Email)) {
+        let s = &steps[i];
+        if s.attr("transactional") == Some(&Json::Bool(true)) {
             continue;
         }
-        if s.attr("transactional") == Some(&Value::Bool(true)) {
-            continue;
-        }
-        let t = lower_texts(s);
-        if !t.contains("unsubscribe") && !t.contains("opt out") && !t.contains("opt-out") {
+        if !says_any(s, &["unsubscribe", "opt out", "opt-out"]) {
             ctx.emit(
                 out,
                 Rule::EmailWithoutUnsubscribe,
@@ -155,42 +189,58 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
 
     // no-stop-on-response: workflow-level.
-    let outbound = (0..g.len()).filter(|&i| steps[i].is_outbound_message() && live(i)).count();
-    if outbound >= 3 && ctx.w.settings.stop_on_response != Some(true) {
-        let handles_reply = steps.iter().any(|s| {
-            (s.is_wait() && s.attr_str("type").is_some_and(|t| t.contains("reply"))) || s.kind.contains("reply")
+    let count = (0..n).filter(|&i| outbound(i)).count();
+    if count >= 3 && ctx.w.settings.stop_on_response != Some(true) {
+        let handles_reply = (0..n).any(|i| match g.kinds[i] {
+            Kind::Wait => steps[i]
+                .attr_str("type")
+                .is_some_and(|t| contains_ci(t, "reply")),
+            Kind::Unknown => contains_ci(&steps[i].kind, "reply"),
+            _ => false,
         }) || ctx.has_trigger_like("reply");
         if !handles_reply {
             ctx.emit(
                 out,
                 Rule::NoStopOnResponse,
                 None,
-                format!("{outbound} outbound messages, stop-on-response is off and no step handles replies."),
+                format!("{count} outbound messages, stop-on-response is off and no step handles replies."),
             );
         }
     }
 
     // risky-merge-field: one finding per step, the first problem found.
-    for (i, s) in steps.iter().enumerate() {
-        if !s.is_outbound_message() && s.kind != "internal_notification" {
+    for (i, kind) in g.kinds.iter().enumerate() {
+        if !kind.is_outbound() && *kind != Kind::InternalNotification {
             continue;
         }
+        let s = &steps[i];
         if let Some(problem) = s.texts().find_map(|t| merge_problem(t, ctx)) {
-            ctx.emit(out, Rule::RiskyMergeField, Some(i), format!("Step {}: {problem}.", quoted(s.label())));
+            ctx.emit(
+                out,
+                Rule::RiskyMergeField,
+                Some(i),
+                format!("Step {}: {problem}.", quoted(s.label())),
+            );
         }
     }
 
     message_burst(ctx, out);
 }
 
+/// Position of the first `a b` byte pair (a plain scan: `str::find` builds a searcher per call,
+/// which cost more than the search on short message texts).
+fn find_pair(h: &str, a: u8, b: u8) -> Option<usize> {
+    h.as_bytes().windows(2).position(|w| w[0] == a && w[1] == b)
+}
+
 /// The first merge-field problem of a text, if any.
 fn merge_problem(text: &str, ctx: &Ctx<'_>) -> Option<String> {
     let mut rest = text;
     let mut offset = 0usize;
-    while let Some(open) = rest.find("{{") {
+    while let Some(open) = find_pair(rest, b'{', b'{') {
         let after = &rest[open + 2..];
-        let close = after.find("}}");
-        let reopen = after.find("{{");
+        let close = find_pair(after, b'}', b'}');
+        let reopen = find_pair(after, b'{', b'{');
         let Some(close) = close.filter(|c| reopen.is_none_or(|r| r > *c)) else {
             return Some("a merge field is not closed with }}".to_owned());
         };
@@ -202,23 +252,40 @@ fn merge_problem(text: &str, ctx: &Ctx<'_>) -> Option<String> {
         let start = offset + open;
         if !inner.contains('|') && start < 40 {
             let head = text[..start].trim_start().to_ascii_lowercase();
-            let greeting = ["hi", "hello", "hey", "dear", "good morning", "good afternoon", "good evening"]
-                .iter()
-                .any(|g| head.starts_with(g));
+            let greeting = [
+                "hi",
+                "hello",
+                "hey",
+                "dear",
+                "good morning",
+                "good afternoon",
+                "good evening",
+            ]
+            .iter()
+            .any(|g| head.starts_with(g));
             if greeting && (name.starts_with("contact.") || name.starts_with("contact_")) {
                 return Some(format!("the greeting uses {{{{{name}}}}} with no fallback"));
             }
         }
         if let Some(acc) = ctx.account {
             let lname = name.to_ascii_lowercase();
-            if let (Some(key), Some(fields)) = (lname.strip_prefix("contact."), acc.custom_fields.as_ref()) {
+            if let (Some(key), Some(fields)) =
+                (lname.strip_prefix("contact."), acc.custom_fields.as_ref())
+            {
                 if !STANDARD_FIELDS.contains(&key) && !fields.contains(key) {
-                    return Some(format!("the merge field {{{{{name}}}}} is not a field of this account"));
+                    return Some(format!(
+                        "the merge field {{{{{name}}}}} is not a field of this account"
+                    ));
                 }
             }
-            if let (Some(key), Some(values)) = (lname.strip_prefix("custom_values."), acc.custom_values.as_ref()) {
+            if let (Some(key), Some(values)) = (
+                lname.strip_prefix("custom_values."),
+                acc.custom_values.as_ref(),
+            ) {
                 if !values.contains(key) {
-                    return Some(format!("the custom value {{{{{name}}}}} does not exist in this account"));
+                    return Some(format!(
+                        "the custom value {{{{{name}}}}} does not exist in this account"
+                    ));
                 }
             }
         }
@@ -228,15 +295,10 @@ fn merge_problem(text: &str, ctx: &Ctx<'_>) -> Option<String> {
     }
     // A single-brace field such as {contact.first_name}.
     let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(p) = text[from..].find("{contact.") {
-        let at = from + p;
-        if at == 0 || bytes[at - 1] != b'{' {
-            return Some("a merge field uses single braces".to_owned());
-        }
-        from = at + 1;
-    }
-    None
+    let single = bytes.iter().enumerate().any(|(at, &c)| {
+        c == b'{' && bytes[at + 1..].starts_with(b"contact.") && (at == 0 || bytes[at - 1] != b'{')
+    });
+    single.then(|| "a merge field uses single braces".to_owned())
 }
 
 /// Three or more SMS within 24 hours on one path. Linear: a BFS carrying, per step, the minutes
@@ -252,21 +314,26 @@ fn message_burst(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let mut queue = VecDeque::from([entry]);
     let mut flagged = vec![false; g.len()];
     while let Some(v) = queue.pop_front() {
-        let Some([last, before]) = state[v] else { continue };
-        let s = &steps[v];
-        let leaving = if s.kind == "sms" && !s.disabled {
-            if before < BURST_MINUTES && BURST_COUNT == 3 && !flagged[v] {
+        let Some([last, before]) = state[v] else {
+            continue;
+        };
+        let leaving = if g.live(v, Kind::Sms) {
+            let s = &steps[v];
+            if before < BURST_MINUTES && !flagged[v] {
                 flagged[v] = true;
                 ctx.emit(
                     out,
                     Rule::MessageBurst,
                     Some(v),
-                    format!("SMS {} is the third SMS within 24 hours on this path.", quoted(s.label())),
+                    format!(
+                        "SMS {} is the third SMS within 24 hours on this path.",
+                        quoted(s.label())
+                    ),
                 );
             }
             [0.0, last]
-        } else if s.is_wait() && !s.disabled {
-            match wait_kind(s) {
+        } else if g.live(v, Kind::Wait) {
+            match wait_kind(&steps[v]) {
                 WaitKind::Time(Some(m)) => [last + m, before + m],
                 WaitKind::Time(None) => [last, before],
                 _ => [FAR, FAR],

@@ -47,9 +47,11 @@ fn words(name: &str) -> Vec<String> {
 pub(crate) fn is_test_name(name: &str) -> bool {
     let w = words(name);
     let has = |x: &str| w.iter().any(|v| v == x);
-    ["test", "testing", "copy", "sandbox", "demo", "tmp", "temp", "dummy", "wip"]
-        .iter()
-        .any(|t| has(t))
+    [
+        "test", "testing", "copy", "sandbox", "demo", "tmp", "temp", "dummy", "wip",
+    ]
+    .iter()
+    .any(|t| has(t))
         || (has("do") && has("not") && has("use"))
 }
 
@@ -58,23 +60,37 @@ pub(crate) fn is_generic_name(name: &str) -> bool {
     let w = words(name);
     let rest: Vec<&String> = w
         .iter()
-        .filter(|x| !matches!(x.as_str(), "new" | "workflow" | "untitled" | "my") && !x.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|x| {
+            !matches!(x.as_str(), "new" | "workflow" | "untitled" | "my")
+                && !x.bytes().all(|b| b.is_ascii_digit())
+        })
         .collect();
     rest.is_empty()
 }
 
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let w = ctx.w;
-    let draft = w.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("draft"));
+    let draft = w
+        .status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("draft"));
     if draft {
-        if let Some(updated) = w.updated_at.as_deref().or(w.created_at.as_deref()).and_then(unix_seconds) {
+        if let Some(updated) = w
+            .updated_at
+            .as_deref()
+            .or(w.created_at.as_deref())
+            .and_then(unix_seconds)
+        {
             let days = (ctx.now_unix - updated).div_euclid(86_400);
             if days >= STALE_DRAFT_DAYS {
                 ctx.emit(
                     out,
                     Rule::StaleDraft,
                     None,
-                    format!("Draft {} has not been touched for {days} days.", quoted(&w.name)),
+                    format!(
+                        "Draft {} has not been touched for {days} days.",
+                        quoted(&w.name)
+                    ),
                 );
             }
         }
@@ -84,7 +100,10 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::TestNamePublished,
             None,
-            format!("Workflow {} is published but named like a test or copy.", quoted(&w.name)),
+            format!(
+                "Workflow {} is published but named like a test or copy.",
+                quoted(&w.name)
+            ),
         );
     }
     if is_generic_name(&w.name) {

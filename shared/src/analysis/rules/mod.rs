@@ -258,7 +258,7 @@ pub(crate) struct Finding {
 
 /// What the rules of one workflow see.
 pub(crate) struct Ctx<'a> {
-    pub w: &'a Workflow,
+    pub w: &'a Workflow<'a>,
     pub g: &'a Graph<'a>,
     pub now_unix: i64,
     pub account: Option<&'a AccountLists>,

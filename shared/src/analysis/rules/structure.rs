@@ -3,10 +3,8 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
-
 use super::{quoted, Ctx, Finding, Rule, Severity};
-use crate::analysis::model::{Role, KNOWN_KINDS};
+use crate::analysis::model::{Json, Kind, Role};
 
 /// Branch + path count above which a workflow is flagged (info), and the low threshold.
 const BRANCHES_INFO: usize = 20;
@@ -24,7 +22,11 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::DuplicateStepId,
             Some(i),
-            format!("Step {} reuses the id {} of another step.", quoted(steps[i].label()), quoted(&steps[i].id)),
+            format!(
+                "Step {} reuses the id {} of another step.",
+                quoted(steps[i].label()),
+                quoted(&steps[i].id)
+            ),
         );
     }
     for d in &g.dangling {
@@ -49,7 +51,10 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::UnreachableStep,
                     Some(i),
-                    format!("Step {} is not reachable from the start of the workflow.", quoted(step.label())),
+                    format!(
+                        "Step {} is not reachable from the start of the workflow.",
+                        quoted(step.label())
+                    ),
                 );
             }
         }
@@ -59,9 +64,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let first = cycle
             .iter()
             .copied()
-            .find(|&i| steps[i].kind == "goto")
+            .find(|&i| g.kinds[i] == Kind::Goto)
             .unwrap_or(cycle[0]);
-        let has_wait = cycle.iter().any(|&i| steps[i].is_wait());
+        let has_wait = cycle.iter().any(|&i| g.kinds[i] == Kind::Wait);
         if !has_wait {
             ctx.emit(
                 out,
@@ -76,8 +81,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
         let comp = g.component[cycle[0]];
         let exits = cycle.iter().any(|&i| {
-            steps[i].kind == "workflow_goal"
-                || steps[i].kind == "remove_from_workflow"
+            matches!(g.kinds[i], Kind::Goal | Kind::RemoveFromWorkflow)
                 || g.out(i).iter().any(|e| g.component[e.to as usize] != comp)
         });
         if !exits {
@@ -112,42 +116,55 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
             let none = matches!(g.roles[b], Role::Branch { none: true });
-            let severity = if none && any_filled { Severity::Low } else { Severity::High };
+            let severity = if none && any_filled {
+                Severity::Low
+            } else {
+                Severity::High
+            };
             ctx.emit_sev(
                 out,
                 Rule::EmptyBranch,
                 severity,
                 Some(b),
-                format!("Branch {} of {} has no steps.", quoted(steps[b].label()), quoted(steps[i].label())),
+                format!(
+                    "Branch {} of {} has no steps.",
+                    quoted(steps[b].label()),
+                    quoted(steps[i].label())
+                ),
             );
         }
     }
 
     // Declared multi-path transitions missing from `next`.
-    for (i, s) in steps.iter().enumerate() {
-        let Some(transitions) = s.attr("transitions").and_then(Value::as_array) else {
+    for i in (0..g.len()).filter(|&i| g.roles[i] == Role::MultiPath) {
+        let s = &steps[i];
+        let Some(transitions) = s.attr("transitions").and_then(Json::as_array) else {
             continue;
         };
-        let routed: HashSet<&str> = s.next.ids().iter().map(String::as_str).collect();
+        let routed: HashSet<&str> = s.next.ids().iter().map(|c| &**c).collect();
         for t in transitions {
-            let id = match t.get("id") {
-                Some(Value::String(id)) => id.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => continue,
+            let Some(id) = t.get("id").and_then(Json::id_string) else {
+                continue;
             };
             if !routed.contains(id.as_str()) {
-                let name = t.get("name").and_then(Value::as_str).unwrap_or(&id);
+                let name = t.get("name").and_then(Json::as_str).unwrap_or(&id);
                 ctx.emit(
                     out,
                     Rule::UnroutedPath,
                     Some(i),
-                    format!("Path {} of step {} is not connected to any step.", quoted(name), quoted(s.label())),
+                    format!(
+                        "Path {} of step {} is not connected to any step.",
+                        quoted(name),
+                        quoted(s.label())
+                    ),
                 );
             }
         }
     }
 
-    let actions = (0..g.len()).filter(|&i| !g.roles[i].is_structural()).count();
+    let actions = (0..g.len())
+        .filter(|&i| !g.roles[i].is_structural())
+        .count();
     if actions == 0 {
         ctx.emit(
             out,
@@ -156,13 +173,17 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             format!("Workflow {} has no steps.", quoted(&ctx.w.name)),
         );
     }
-    for (i, s) in steps.iter().enumerate() {
-        if s.disabled {
+    for i in (0..g.len()).filter(|&i| g.disabled[i]) {
+        let s = &steps[i];
+        {
             ctx.emit(
                 out,
                 Rule::EmptyOrDisabled,
                 Some(i),
-                format!("Step {} is disabled but left in the workflow.", quoted(s.label())),
+                format!(
+                    "Step {} is disabled but left in the workflow.",
+                    quoted(s.label())
+                ),
             );
         }
     }
@@ -186,12 +207,17 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         );
     }
 
-    for (i, s) in steps.iter().enumerate() {
-        if !KNOWN_KINDS.contains(&s.kind.as_str()) && !g.roles[i].is_structural() && g.roles[i] != Role::IfElse {
+    for (i, kind) in g.kinds.iter().enumerate() {
+        if *kind == Kind::Unknown && !g.roles[i].is_structural() && g.roles[i] != Role::IfElse {
+            let s = &steps[i];
             let message = if s.kind.is_empty() {
                 format!("Step {} has no type.", quoted(s.label()))
             } else {
-                format!("Step {} has the unknown type {}.", quoted(s.label()), quoted(&s.kind))
+                format!(
+                    "Step {} has the unknown type {}.",
+                    quoted(s.label()),
+                    quoted(&s.kind)
+                )
             };
             ctx.emit(out, Rule::UnknownStepType, Some(i), message);
         }

@@ -7,11 +7,15 @@ use crate::analysis::model::Trigger;
 /// The filter a trigger type needs, as field-name fragments (any one satisfies it).
 fn required_filter(kind: &str) -> Option<(&'static [&'static str], &'static str)> {
     Some(match kind {
-        "appointment" | "customer_booked_appointment" | "appointment_status" => (&["status"], "an appointment status"),
+        "appointment" | "customer_booked_appointment" | "appointment_status" => {
+            (&["status"], "an appointment status")
+        }
         "contact_changed" => (&[""], "the field that changed"),
         "form_submission" | "form_submitted" => (&["form"], "a form"),
         "contact_tag" => (&["tag"], "a tag"),
-        "pipeline_stage_updated" | "opportunity_stage_changed" => (&["pipeline", "stage"], "a pipeline or stage"),
+        "pipeline_stage_updated" | "opportunity_stage_changed" => {
+            (&["pipeline", "stage"], "a pipeline or stage")
+        }
         _ => return None,
     })
 }
@@ -40,7 +44,11 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         out,
                         Rule::TriggerWithoutFilter,
                         None,
-                        format!("Trigger {} ({}) has no filter for {what}.", quoted(t.label()), t.kind),
+                        format!(
+                            "Trigger {} ({}) has no filter for {what}.",
+                            quoted(t.label()),
+                            t.kind
+                        ),
                     );
                 }
             }
@@ -49,7 +57,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     if ctx.w.settings.allow_multiple {
         for (i, s) in ctx.w.steps.iter().enumerate() {
             if matches!(
-                s.kind.as_str(),
+                &*s.kind,
                 "create_opportunity" | "internal_create_opportunity" | "create_contact"
             ) && !s.disabled
             {
@@ -57,7 +65,10 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::ReentryDuplicates,
                     Some(i),
-                    format!("Re-entry is allowed and step {} creates a new record on every entry.", quoted(s.label())),
+                    format!(
+                        "Re-entry is allowed and step {} creates a new record on every entry.",
+                        quoted(s.label())
+                    ),
                 );
             }
         }

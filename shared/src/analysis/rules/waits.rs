@@ -1,10 +1,8 @@
 //! Wait rules: missing timeouts, very long waits, misconfigured durations, event waits without
 //! an event to anchor them.
 
-use serde_json::Value;
-
 use super::{quoted, Ctx, Finding, Rule, Severity};
-use crate::analysis::model::{Role, Step};
+use crate::analysis::model::{contains_ci, Json, Kind, Role, Step};
 
 /// Minutes in a year: the `wait-too-long` threshold.
 const YEAR_MINUTES: f64 = 365.0 * 24.0 * 60.0;
@@ -21,54 +19,59 @@ pub(crate) enum WaitKind {
 }
 
 /// A number or a numeric string.
-fn number(v: Option<&Value>) -> Option<f64> {
+fn number(v: Option<&Json>) -> Option<f64> {
     match v? {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
+        Json::Number(n) => Some(*n),
+        Json::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
 
 /// The minutes of a duration object `{type|unit: days|hours|minutes|weeks|months, value}`.
-fn duration(v: &Value) -> Option<f64> {
+fn duration(v: &Json) -> Option<f64> {
     let unit = v
         .get("type")
         .or_else(|| v.get("unit"))
-        .and_then(Value::as_str)?
-        .to_ascii_lowercase();
+        .and_then(Json::as_str)?
+        .trim();
+    let unit = unit.strip_suffix(['s', 'S']).unwrap_or(unit);
     let value = number(v.get("value"))?;
-    let per = match unit.trim_end_matches('s') {
-        "minute" => 1.0,
-        "hour" => 60.0,
-        "day" => 1440.0,
-        "week" => 10080.0,
-        "month" => 43200.0,
-        "year" => 525_600.0,
-        _ => return None,
-    };
+    let per = [
+        ("minute", 1.0),
+        ("hour", 60.0),
+        ("day", 1440.0),
+        ("week", 10080.0),
+        ("month", 43200.0),
+        ("year", 525_600.0),
+    ]
+    .iter()
+    .find(|(name, _)| unit.eq_ignore_ascii_case(name))?
+    .1;
     (value > 0.0 && value.is_finite()).then_some(value * per)
 }
 
 /// Classify a wait step.
 pub(crate) fn wait_kind(s: &Step) -> WaitKind {
-    let kind = s
-        .attr_str("type")
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
+    let kind = s.attr_str("type").unwrap_or("");
     let when = s
         .attr("startAfter")
         .and_then(|a| a.get("when"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_ascii_lowercase();
+        .and_then(Json::as_str)
+        .unwrap_or("");
+    let is = |names: &[&str]| names.iter().any(|n| kind.eq_ignore_ascii_case(n));
     if s.kind == "event_start_date_wait"
-        || matches!(kind.as_str(), "appointment" | "event_time" | "event_date" | "appointment_time")
-        || when.contains("appointment")
-        || when.contains("event")
+        || is(&[
+            "appointment",
+            "event_time",
+            "event_date",
+            "appointment_time",
+        ])
+        || contains_ci(when, "appointment")
+        || contains_ci(when, "event")
     {
         return WaitKind::EventRelative;
     }
-    if kind.is_empty() || kind == "time" || kind == "duration" || kind == "delay" {
+    if kind.is_empty() || is(&["time", "duration", "delay"]) {
         return WaitKind::Time(s.attr("startAfter").and_then(duration));
     }
     WaitKind::Until
@@ -77,20 +80,21 @@ pub(crate) fn wait_kind(s: &Step) -> WaitKind {
 /// Whether a wait has a timeout path or setting.
 fn has_timeout(s: &Step) -> bool {
     let setting = match s.attr("timeout") {
-        Some(Value::Object(o)) => !o.is_empty() && o.get("enabled") != Some(&Value::Bool(false)),
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(_)) | Some(Value::String(_)) => true,
+        Some(v @ Json::Object(o)) => !o.is_empty() && v.get("enabled") != Some(&Json::Bool(false)),
+        Some(Json::Bool(b)) => *b,
+        Some(Json::Number(_)) | Some(Json::String(_)) => true,
         _ => false,
-    } || s.attr("timeoutEnabled") == Some(&Value::Bool(true));
+    } || s.attr("timeoutEnabled") == Some(&Json::Bool(true));
     let path = s
         .attr("transitions")
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .is_some_and(|ts| {
             ts.iter().any(|t| {
-                t.get("name")
-                    .and_then(Value::as_str)
-                    .map(|n| n.to_ascii_lowercase().replace([' ', '-', '_'], ""))
-                    .is_some_and(|n| n.contains("timeout") || n.contains("timedout"))
+                t.get("name").and_then(Json::as_str).is_some_and(|n| {
+                    ["timeout", "time out", "time-out", "timed out", "time_out"]
+                        .iter()
+                        .any(|t| contains_ci(n, t))
+                })
             })
         });
     setting || path
@@ -99,23 +103,27 @@ fn has_timeout(s: &Step) -> bool {
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
-    let anchor_kinds = ["set_event_start_date", "book_appointment", "update_appointment_status"];
     let mut anchored_after: Option<Vec<bool>> = None;
-    for (i, s) in steps.iter().enumerate() {
-        if !s.is_wait() || s.disabled {
-            continue;
-        }
+    for i in (0..g.len()).filter(|&i| g.live(i, Kind::Wait)) {
+        let s = &steps[i];
         match wait_kind(s) {
             WaitKind::Until => {
                 if !has_timeout(s) {
                     let follows = !g.out(i).is_empty() || g.roles[i] == Role::MultiPath;
-                    let severity = if follows { Severity::Critical } else { Severity::Low };
+                    let severity = if follows {
+                        Severity::Critical
+                    } else {
+                        Severity::Low
+                    };
                     ctx.emit_sev(
                         out,
                         Rule::WaitWithoutTimeout,
                         severity,
                         Some(i),
-                        format!("Wait {} waits for a reply, condition or event with no timeout.", quoted(s.label())),
+                        format!(
+                            "Wait {} waits for a reply, condition or event with no timeout.",
+                            quoted(s.label())
+                        ),
                     );
                 }
             }
@@ -123,7 +131,10 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::WaitMisconfigured,
                 Some(i),
-                format!("Wait {} has a missing or partial duration, so it fires at once.", quoted(s.label())),
+                format!(
+                    "Wait {} has a missing or partial duration, so it fires at once.",
+                    quoted(s.label())
+                ),
             ),
             WaitKind::Time(Some(minutes)) => {
                 if minutes >= YEAR_MINUTES {
@@ -151,7 +162,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 }
                 let after = anchored_after.get_or_insert_with(|| {
                     g.after(
-                        (0..g.len()).filter(|&j| anchor_kinds.contains(&steps[j].kind.as_str())),
+                        (0..g.len()).filter(|&j| g.kinds[j] == Kind::EventAnchor),
                         |_| false,
                     )
                 });

@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 
 use super::{run, NOW};
 use crate::analysis::{
-    analyze, analyze_input, metadata, structure, AnalyzeOptions, Confidence, Grade, InputError,
-    Input, Limit, Next, Plan, Step, Workflow, WorkflowMeta, MAX_INPUT_BYTES, MAX_STEPS,
+    analyze, analyze_input, metadata, structure, AnalyzeOptions, Confidence, Grade, Input,
+    InputError, Limit, Next, Plan, Step, Workflow, WorkflowMeta, MAX_INPUT_BYTES, MAX_STEPS,
 };
 
 /// One workflow: SMS without opt-out, a reply wait without timeout, an if/else with an empty
@@ -27,17 +27,17 @@ fn native() -> Value {
 
 fn export() -> Value {
     json!({"_id": "wf", "name": "Reactivation", "status": "published", "settings": {"stopOnResponse": false},
-        "triggers": [{"type": "contact_tag", "name": "Tag", "filters": [{"field": "tag", "value": "cold"}]}],
-        "steps": [
-            {"id": "a", "type": "sms", "name": "Hello", "meta": {"body": "Hi {{contact.first_name}}!"}},
-            {"id": "b", "type": "wait", "name": "Wait for reply", "meta": {"type": "reply"}},
-            {"id": "c", "type": "if_else", "name": "Interested?", "meta": {"branches": [
-                {"id": "y", "name": "Yes", "actions": []},
-                {"id": "n", "name": "None", "actions": [
-                    {"id": "h", "type": "webhook", "name": "Notify CRM", "meta": {"url": "https://x.ngrok.io/h"}}
-                ]}
-            ]}}
-        ]})
+    "triggers": [{"type": "contact_tag", "name": "Tag", "filters": [{"field": "tag", "value": "cold"}]}],
+    "steps": [
+        {"id": "a", "type": "sms", "name": "Hello", "meta": {"body": "Hi {{contact.first_name}}!"}},
+        {"id": "b", "type": "wait", "name": "Wait for reply", "meta": {"type": "reply"}},
+        {"id": "c", "type": "if_else", "name": "Interested?", "meta": {"branches": [
+            {"id": "y", "name": "Yes", "actions": []},
+            {"id": "n", "name": "None", "actions": [
+                {"id": "h", "type": "webhook", "name": "Notify CRM", "meta": {"url": "https://x.ngrok.io/h"}}
+            ]}
+        ]}}
+    ]})
 }
 
 fn findings(v: &Value) -> Vec<(String, String, Option<String>)> {
@@ -45,7 +45,13 @@ fn findings(v: &Value) -> Vec<(String, String, Option<String>)> {
     let mut f: Vec<_> = r
         .issues
         .iter()
-        .map(|i| (i.rule_id.clone(), i.severity.as_str().to_owned(), i.step_id.clone()))
+        .map(|i| {
+            (
+                i.rule_id.clone(),
+                i.severity.as_str().to_owned(),
+                i.step_id.clone(),
+            )
+        })
         .collect();
     f.sort();
     f
@@ -68,14 +74,20 @@ fn a_bundle_result_names_the_workflow_of_each_issue() {
     let r = run(&json!({"workflows": [native(), export()]}));
     assert!(r.workflow.is_none());
     assert_eq!(r.workflows.len(), 2);
-    assert!(r.issues.iter().all(|i| i.workflow_id.as_deref() == Some("wf")));
+    assert!(r
+        .issues
+        .iter()
+        .all(|i| i.workflow_id.as_deref() == Some("wf")));
     assert_eq!(r.stats.steps, 8);
 }
 
 fn error_of(bytes: &[u8]) -> InputError {
     match analyze(bytes, &AnalyzeOptions::at(NOW)) {
         Err(e) => e,
-        Ok(r) => panic!("expected an error, got a result with score {}", r.health_score),
+        Ok(r) => panic!(
+            "expected an error, got a result with score {}",
+            r.health_score
+        ),
     }
 }
 
@@ -92,11 +104,26 @@ fn input_that_is_not_a_workflow_gives_a_json_pointer() {
     let cases: Vec<(Value, &str)> = vec![
         (json!([1, 2]), ""),
         (json!({"hello": "world"}), ""),
-        (json!({"workflow": {"workflowData": {"templates": {"a": 1}}}}), "/workflow/workflowData/templates"),
-        (json!({"workflow": {"workflowData": {"templates": [{"id": "a"}, 7]}}}), "/workflow/workflowData/templates/1"),
-        (json!({"workflow": {"workflowData": {"templates": [{"id": "a", "next": {"x": 1}}]}}}), "/workflow/workflowData/templates/0/next"),
-        (json!({"workflow": {"steps": []}, "triggers": "form"}), "/triggers"),
-        (json!({"workflows": [{"steps": [{"meta": {"branches": [{"actions": [3]}]}}]}]}), "/workflows/0/steps/0/meta/branches/0/actions/0"),
+        (
+            json!({"workflow": {"workflowData": {"templates": {"a": 1}}}}),
+            "/workflow/workflowData/templates",
+        ),
+        (
+            json!({"workflow": {"workflowData": {"templates": [{"id": "a"}, 7]}}}),
+            "/workflow/workflowData/templates/1",
+        ),
+        (
+            json!({"workflow": {"workflowData": {"templates": [{"id": "a", "next": {"x": 1}}]}}}),
+            "/workflow/workflowData/templates/0/next",
+        ),
+        (
+            json!({"workflow": {"steps": []}, "triggers": "form"}),
+            "/triggers",
+        ),
+        (
+            json!({"workflows": [{"steps": [{"meta": {"branches": [{"actions": [3]}]}}]}]}),
+            "/workflows/0/steps/0/meta/branches/0/actions/0",
+        ),
         (json!({"bundle": {"workflows": "all"}}), "/bundle/workflows"),
     ];
     for (v, pointer) in cases {
@@ -113,11 +140,27 @@ fn input_that_is_not_a_workflow_gives_a_json_pointer() {
 #[test]
 fn oversized_input_is_refused_before_analysis() {
     let big = vec![b' '; MAX_INPUT_BYTES + 1];
-    assert!(matches!(error_of(&big), InputError::TooLarge { what: Limit::Bytes, .. }));
+    assert!(matches!(
+        error_of(&big),
+        InputError::TooLarge {
+            what: Limit::Bytes,
+            ..
+        }
+    ));
     let steps: Vec<Value> = (0..=MAX_STEPS).map(|i| json!({"id": i})).collect();
-    let body = serde_json::to_vec(&json!({"workflow": {"workflowData": {"templates": steps}}})).unwrap();
+    let body =
+        serde_json::to_vec(&json!({"workflow": {"workflowData": {"templates": steps}}})).unwrap();
     let e = error_of(&body);
-    assert!(matches!(e, InputError::TooLarge { what: Limit::Steps, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            InputError::TooLarge {
+                what: Limit::Steps,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(e.code(), "too_large");
 }
 
@@ -131,7 +174,13 @@ fn the_free_view_shows_three_issues_without_recommendations() {
     assert_eq!(issues.len(), 3);
     assert!(issues.iter().all(|i| i.get("recommendation").is_none()));
     assert_eq!(issues[0]["severity"], "critical");
-    for key in ["healthScore", "grade", "confidence", "scoringVersion", "summary"] {
+    for key in [
+        "healthScore",
+        "grade",
+        "confidence",
+        "scoringVersion",
+        "summary",
+    ] {
         assert!(free.get(key).is_some(), "{key}");
     }
     assert!(free.get("skippedRules").is_none());
@@ -147,7 +196,11 @@ fn the_free_view_shows_three_issues_without_recommendations() {
 #[test]
 fn issues_are_sorted_by_severity_then_step_then_rule() {
     let r = run(&native());
-    let keys: Vec<_> = r.issues.iter().map(|i| std::cmp::Reverse(i.severity)).collect();
+    let keys: Vec<_> = r
+        .issues
+        .iter()
+        .map(|i| std::cmp::Reverse(i.severity))
+        .collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
@@ -164,14 +217,21 @@ fn the_structure_has_laid_out_nodes_and_labelled_edges() {
     assert_eq!(a["id"], "a");
     assert_eq!(a["position"]["y"], 0);
     assert_eq!(a["data"]["severity"], "high");
-    assert!(a["data"]["issues"].as_array().unwrap().iter().any(|i| i == "sms-without-opt-out"));
+    assert!(a["data"]["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i == "sms-without-opt-out"));
     let labels: Vec<_> = s.edges.iter().filter_map(|e| e.label.clone()).collect();
     assert_eq!(labels, vec!["Yes".to_owned(), "None".to_owned()]);
     let yes = s.nodes.iter().find(|n| n.id == "y").unwrap();
     let no = s.nodes.iter().find(|n| n.id == "n").unwrap();
     assert_eq!(yes.position.y, no.position.y);
     assert!(yes.position.x < no.position.x);
-    assert_eq!(s, structure(&bytes, None, &AnalyzeOptions::at(NOW)).unwrap());
+    assert_eq!(
+        s,
+        structure(&bytes, None, &AnalyzeOptions::at(NOW)).unwrap()
+    );
     assert!(structure(&bytes, Some("other"), &AnalyzeOptions::at(NOW)).is_err());
 }
 
@@ -188,23 +248,32 @@ fn metadata_only_analysis_has_low_confidence_and_lists_skipped_rules() {
     assert_eq!(r.grade, Grade::Excellent);
 }
 
-fn long_chain(n: usize, goto_back: bool) -> Workflow {
+fn long_chain(n: usize, goto_back: bool) -> Workflow<'static> {
     let mut steps: Vec<Step> = (0..n)
         .map(|i| Step {
-            id: format!("s{i}"),
+            id: format!("s{i}").into(),
             kind: "add_contact_tag".into(),
-            next: if i + 1 < n { Next::One(format!("s{}", i + 1)) } else { Next::None },
-            parent_key: (i > 0).then(|| format!("s{}", i - 1)),
+            next: if i + 1 < n {
+                Next::One(format!("s{}", i + 1).into())
+            } else {
+                Next::None
+            },
+            parent_key: (i > 0).then(|| format!("s{}", i - 1).into()),
             ..Step::default()
         })
         .collect();
     if goto_back {
         if let Some(last) = steps.last_mut() {
             last.kind = "goto".into();
-            last.attributes = json!({"targetNodeId": "s0"});
+            last.attributes = json!({"targetNodeId": "s0"}).into();
         }
     }
-    Workflow { name: "Deep".into(), steps, triggers: Some(vec![]), ..Workflow::default() }
+    Workflow {
+        name: "Deep".into(),
+        steps,
+        triggers: Some(vec![]),
+        ..Workflow::default()
+    }
 }
 
 #[test]
@@ -223,5 +292,35 @@ fn a_hundred_thousand_step_chain_does_not_overflow_the_stack() {
         let w = long_chain(100_000, goto_back);
         let s = crate::analysis::structure_of(&w, &r);
         assert_eq!(s.nodes.len(), 100_000);
+    }
+}
+
+#[test]
+fn the_typed_fast_path_and_the_value_path_read_the_same_model() {
+    use crate::analysis::{parse, parse_value};
+    let samples: Vec<Vec<u8>> = vec![
+        include_bytes!("../../../../events/workflows/healthy.json").to_vec(),
+        include_bytes!("../../../../events/workflows/medium.json").to_vec(),
+        include_bytes!("../../../../events/workflows/critical.json").to_vec(),
+        serde_json::to_vec(&native()).unwrap(),
+        serde_json::to_vec(&json!({"workflow": {"id": 7, "name": "Escapes \"quoted\"", "allowMultiple": "true",
+            "settings": {"stopOnResponse": true, "sendingWindow": {"start": "09:00", "end": "17:00"}},
+            "workflowData": {"templates": [
+                {"id": 1, "type": "sms", "next": [2, "x\u{e9}"], "order": 3, "attributes": {"body": "Line\nbreak", "junk": [1, {"a": null}]}},
+                {"_id": "x\u{e9}", "type": null, "name": 5, "parentKey": "", "advanceCanvasMeta": {"isDisabled": "true"}, "attributes": null},
+                {"type": "wait", "next": 2.5}
+            ]}}, "triggers": null})).unwrap(),
+    ];
+    for bytes in samples {
+        let value: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(parse(&bytes), parse_value(value), "{}", String::from_utf8_lossy(&bytes));
+    }
+    for bad in [
+        json!({"workflow": {"workflowData": {"templates": [{"id": "a", "next": [true]}]}}}),
+        json!({"workflow": {"workflowData": {"templates": [{"id": "a", "next": {"b": 1}}]}}}),
+        json!({"workflow": {"workflowData": {"templates": [{"id": "a"}]}}, "triggers": 3}),
+    ] {
+        let bytes = serde_json::to_vec(&bad).unwrap();
+        assert_eq!(parse(&bytes).err(), parse_value(bad).err());
     }
 }

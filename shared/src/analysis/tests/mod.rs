@@ -25,7 +25,9 @@ pub(super) fn chain(mut steps: Vec<Value>) -> Vec<Value> {
         .map(|v| v["id"].as_str().unwrap_or_default().to_owned())
         .collect();
     for (i, step) in steps.iter_mut().enumerate() {
-        let Some(o) = step.as_object_mut() else { continue };
+        let Some(o) = step.as_object_mut() else {
+            continue;
+        };
         if i + 1 < ids.len() && !o.contains_key("next") {
             o.insert("next".into(), json!(ids[i + 1]));
         }

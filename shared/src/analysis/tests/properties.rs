@@ -8,8 +8,19 @@ use super::NOW;
 use crate::analysis::{analyze, structure, AnalyzeOptions};
 
 const KINDS: &[&str] = &[
-    "sms", "email", "wait", "if_else", "goto", "webhook", "custom_webhook", "add_contact_tag",
-    "create_opportunity", "internal_update_opportunity", "transition", "mystery_step", "",
+    "sms",
+    "email",
+    "wait",
+    "if_else",
+    "goto",
+    "webhook",
+    "custom_webhook",
+    "add_contact_tag",
+    "create_opportunity",
+    "internal_update_opportunity",
+    "transition",
+    "mystery_step",
+    "",
 ];
 
 fn step_strategy(ids: usize) -> impl Strategy<Value = Value> {

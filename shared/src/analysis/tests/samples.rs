@@ -19,13 +19,24 @@ fn the_healthy_sample_is_excellent_with_at_most_two_low_findings() {
     assert_eq!(r.grade, Grade::Excellent, "{:#?}", r.issues);
     assert_eq!(r.confidence, Confidence::High);
     assert!(r.issues.iter().all(|i| i.severity <= Severity::Low));
-    assert!(r.issues.iter().filter(|i| i.severity == Severity::Low).count() <= 2);
+    assert!(
+        r.issues
+            .iter()
+            .filter(|i| i.severity == Severity::Low)
+            .count()
+            <= 2
+    );
 }
 
 #[test]
 fn the_medium_sample_is_fair_or_good() {
     let r = run(MEDIUM);
-    assert!(matches!(r.grade, Grade::Fair | Grade::Good), "{:?} {:#?}", r.grade, r.issues);
+    assert!(
+        matches!(r.grade, Grade::Fair | Grade::Good),
+        "{:?} {:#?}",
+        r.grade,
+        r.issues
+    );
     assert_eq!(r.summary.critical, 0);
 }
 
@@ -42,9 +53,16 @@ fn the_critical_sample_is_critical_with_many_findings() {
 fn the_bundle_sample_runs_the_account_rules() {
     let r = run(BUNDLE);
     assert_eq!(r.workflows.len(), 4);
-    for rule in ["enrollment-cycle", "duplicate-trigger", "dangling-account-reference"] {
+    for rule in [
+        "enrollment-cycle",
+        "duplicate-trigger",
+        "dangling-account-reference",
+    ] {
         assert!(r.issues.iter().any(|i| i.rule_id == rule), "{rule}");
     }
-    assert!(!r.skipped_rules.iter().any(|s| s.rule_id == "enrollment-cycle"));
+    assert!(!r
+        .skipped_rules
+        .iter()
+        .any(|s| s.rule_id == "enrollment-cycle"));
     assert!(r.issues.iter().all(|i| i.workflow_id.is_some()));
 }

@@ -1,0 +1,112 @@
+//! Dev-only routes (absent from a prod stack by a template condition, refused here too):
+//! `GET /test/workflows` lists the bundled samples, `POST /test/analyze {"sample": ...}` analyzes
+//! one without a HighLevel connection, `POST /test/login {"locationId": ...}` opens a session for
+//! a local demo account so every endpoint can be tried after `make dev`.
+
+use std::time::Instant;
+
+use analyzer_core::analysis::{self, AnalyzeOptions, Plan};
+use analyzer_core::auth::session::SESSION_TTL_SECS;
+use analyzer_core::auth::LocationId;
+use analyzer_core::config::Stage;
+use analyzer_core::highlevel::{self, TokenResponse};
+use analyzer_core::http::request::json_body;
+use analyzer_core::http::{ApiError, Reply};
+use analyzer_core::store::now_epoch;
+use analyzer_core::App;
+use lambda_http::Request;
+use serde::Deserialize;
+use serde_json::json;
+
+/// The bundled samples (events/workflows/), compiled in so the dev routes need no files.
+pub const SAMPLES: &[(&str, &[u8])] = &[
+    (
+        "critical",
+        include_bytes!("../../../events/workflows/critical.json"),
+    ),
+    (
+        "medium",
+        include_bytes!("../../../events/workflows/medium.json"),
+    ),
+    (
+        "healthy",
+        include_bytes!("../../../events/workflows/healthy.json"),
+    ),
+];
+
+fn dev_only(app: &App) -> Result<(), ApiError> {
+    match app.config.stage {
+        Stage::Dev => Ok(()),
+        Stage::Prod => Err(ApiError::NotFound("no such route".into())),
+    }
+}
+
+pub fn list(app: &App) -> Result<Reply, ApiError> {
+    dev_only(app)?;
+    let samples: Vec<_> = SAMPLES
+        .iter()
+        .map(|(name, bytes)| {
+            let workflow = serde_json::from_slice::<serde_json::Value>(bytes)
+                .ok()
+                .and_then(|v| v["workflow"]["name"].as_str().map(str::to_owned));
+            json!({ "sample": name, "workflowName": workflow })
+        })
+        .collect();
+    Reply::ok(&json!({ "samples": samples }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SampleRequest {
+    sample: String,
+}
+
+/// The full (pro) view of a sample's analysis; nothing is stored.
+pub async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    dev_only(app)?;
+    let body: SampleRequest = json_body(req, 4096)?;
+    let bytes = SAMPLES
+        .iter()
+        .find(|(name, _)| *name == body.sample)
+        .map(|(_, bytes)| *bytes)
+        .ok_or_else(|| ApiError::validation("sample must be one of critical, medium, healthy"))?;
+    let started = Instant::now();
+    let mut result = analysis::analyze(bytes, &AnalyzeOptions::at(now_epoch()))
+        .map_err(|e| ApiError::Internal(format!("bundled sample does not parse: {e}")))?;
+    result.analysis_time_ms = started.elapsed().as_millis() as u64;
+    Reply::ok(&json!({ "sample": body.sample, "saved": false, "result": result.view(Plan::Pro) }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LoginRequest {
+    location_id: String,
+}
+
+/// A session for a demo account (created on first use, plan Free, placeholder tokens that
+/// HighLevel would refuse: listing workflows needs a real connection).
+pub async fn login(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    dev_only(app)?;
+    let body: LoginRequest = json_body(req, 4096)?;
+    let location = LocationId::parse(&body.location_id)?;
+    let now = now_epoch();
+    if app.accounts().get(&location).await?.is_none() {
+        let tokens: TokenResponse = serde_json::from_value(json!({
+            "access_token": "demo-access-token",
+            "refresh_token": "demo-refresh-token",
+            "expires_in": 86_400,
+            "scope": "workflows.readonly",
+        }))
+        .map_err(ApiError::internal)?;
+        let grant = highlevel::seal(app, &location, &tokens).await?;
+        app.accounts()
+            .save_authorization(&location, &grant, now)
+            .await?;
+    }
+    let (token, session) = app
+        .sessions()
+        .create(&location, now, SESSION_TTL_SECS)
+        .await?;
+    Reply::ok(&json!({ "locationId": location, "sessionExpiresAt": session.expires_at }))?
+        .cookie(&token.cookie(SESSION_TTL_SECS))
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# `make dev`: the whole backend on this machine, no AWS account, no Docker.
+#
+#   1. .venv with the pinned cargo-lambda, moto and cfn-lint (scripts/venv.sh)
+#   2. moto_server on 127.0.0.1:$MOTO_PORT (DynamoDB + Secrets Manager)
+#   3. the tables of template.yaml (scripts/create_tables.py) and the secret (scripts/seed_secret.py)
+#   4. cargo build --workspace, so the first request does not wait for a compile
+#   5. cargo lambda watch on 127.0.0.1:$PORT, routing like API Gateway (Cargo.toml's router)
+#
+# Settings (environment of the caller wins; docs/LOCAL_STACK.md):
+#   PORT (9000) MOTO_PORT (5005) STAGE (dev) FRONTEND_URL (http://localhost:5173)
+#   GHL_CLIENT_ID (dev-client-id) GHL_REDIRECT_URI (http://localhost:$PORT/auth/callback)
+#   GHL_API_BASE_URL GHL_AUTH_URL STRIPE_API_BASE_URL (the real services)
+#   STRIPE_PRICE_ID (price_dev) LOG_LEVEL (info) TABLE_PREFIX (local)
+#   GHL_CLIENT_SECRET STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET TOKEN_ENCRYPTION_KEY (secret; dev defaults)
+#   SKIP_BUILD=1 skips step 4.
+# Ctrl-C (or SIGTERM to this script) stops watch, the functions and moto.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+PORT="${PORT:-9000}"
+MOTO_PORT="${MOTO_PORT:-5005}"
+TABLE_PREFIX="${TABLE_PREFIX:-local}"
+
+cleanup() {
+    trap - INT TERM EXIT
+    if ((${#STARTED_PIDS[@]})); then
+        log "stopping the local stack"
+        stop_groups
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ensure_venv
+port_in_use "$PORT" && die "port $PORT is already in use; choose another with PORT=..."
+
+start_moto "$MOTO_PORT"
+export_local_aws "http://127.0.0.1:$MOTO_PORT"
+
+log "creating the tables of template.yaml"
+out="$(python scripts/create_tables.py --prefix "$TABLE_PREFIX")"
+mapfile -t TABLE_VARS <<<"$out"
+log "seeding the secret"
+out="$(python scripts/seed_secret.py --name "ghl-workflow-analyzer/$TABLE_PREFIX")"
+mapfile -t SECRET_VARS <<<"$out"
+
+# Everything the functions receive. Values come from the caller's environment when set. They are
+# written to an env file for `cargo lambda watch --env-file` (not --env-var, which splits on commas)
+# and exported as well. Never put these in Cargo.toml's [workspace.metadata.lambda.env]: that would
+# override the caller's values.
+FUNCTION_ENV=(
+    "STAGE=${STAGE:-dev}"
+    "FRONTEND_URL=${FRONTEND_URL:-http://localhost:5173}"
+    "GHL_CLIENT_ID=${GHL_CLIENT_ID:-dev-client-id}"
+    "GHL_REDIRECT_URI=${GHL_REDIRECT_URI:-http://localhost:$PORT/auth/callback}"
+    "GHL_API_BASE_URL=${GHL_API_BASE_URL:-https://services.leadconnectorhq.com}"
+    "GHL_AUTH_URL=${GHL_AUTH_URL:-https://marketplace.gohighlevel.com/oauth/chooselocation}"
+    "STRIPE_API_BASE_URL=${STRIPE_API_BASE_URL:-https://api.stripe.com}"
+    "STRIPE_PRICE_ID=${STRIPE_PRICE_ID:-price_dev}"
+    "LOG_LEVEL=${LOG_LEVEL:-info}"
+    "${TABLE_VARS[@]}"
+    "${SECRET_VARS[@]}"
+    "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
+    "AWS_REGION=$AWS_REGION"
+    "AWS_DEFAULT_REGION=$AWS_DEFAULT_REGION"
+    "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
+    "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
+    "AWS_EC2_METADATA_DISABLED=true"
+)
+ENV_FILE="$LOCAL_DIR/dev.env"
+: >"$ENV_FILE"
+for kv in "${FUNCTION_ENV[@]}"; do
+    value="${kv#*=}"
+    [[ "$value" != *"'"* && "$value" != *$'\n'* ]] || die "${kv%%=*} must not contain a quote or a newline"
+    printf "%s='%s'\n" "${kv%%=*}" "$value" >>"$ENV_FILE"
+    export "${kv?}"
+done
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    log "cargo build --workspace (so the first request does not wait; takes minutes on a clean target)"
+    run_fg cargo build --workspace || die "cargo build failed"
+fi
+
+log "cargo lambda watch on http://127.0.0.1:$PORT (functions' env: ${ENV_FILE#"$ROOT"/})"
+for kv in "${FUNCTION_ENV[@]}"; do
+    case "$kv" in AWS_SECRET_ACCESS_KEY=* | AWS_ACCESS_KEY_ID=*) ;; *) printf '    %s\n' "$kv" >&2 ;; esac
+done
+cat >&2 <<EOF
+
+    try:  curl -s http://127.0.0.1:$PORT/health/detailed
+    stripe webhook (function URL): http://127.0.0.1:$PORT/lambda-url/stripe-webhook/
+    stop: Ctrl-C
+
+EOF
+# Own process group, so stopping it also stops the function processes it spawned (lib.sh: run_fg).
+run_fg cargo lambda watch -A 127.0.0.1 -P "$PORT" --disable-cors --env-file "$ENV_FILE"

@@ -1,0 +1,313 @@
+//! Exactly-once handling of at-least-once deliveries (webhooks): Powertools-style idempotency
+//! records in DynamoDB (DESIGN.md section 5).
+//!
+//! A record `{id, status, expiration, in_progress_expiration, data}` is claimed with one
+//! conditional `PutItem` before any work starts. The claim succeeds when no record exists, when
+//! the record has expired (DynamoDB's TTL deletes lazily, up to days late), or when it is
+//! `INPROGRESS` past its in-progress expiry (the invocation that held it died). Otherwise:
+//! a `COMPLETED` record replays the stored outcome and nothing is redone; an `INPROGRESS` record
+//! in time means another invocation is working on it, and the caller answers so that the sender
+//! retries later. Work that fails deletes the claim so the sender's retry can do the work; work
+//! that succeeds turns the record `COMPLETED` with its outcome.
+//!
+//! The module knows nothing about Stripe: keys are namespaced by the caller (`stripe:evt_...`,
+//! later `ghl:...`) and outcomes are any serde type, so every webhook reuses it unchanged.
+
+use std::future::Future;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use lambda_http::{Request, RequestExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::store::{is_conditional_failure, StoreError};
+
+/// How long records are kept: longer than Stripe's 3-day retry window, so a late retry of a
+/// completed event still finds its record and is not applied twice.
+pub const RECORD_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// In-progress window used when the Lambda deadline is unknown (tests, local runs) or absurd:
+/// a little more than the functions' 10 s timeout.
+pub const DEFAULT_IN_PROGRESS_MS: i64 = 15_000;
+
+/// Longest in-progress window accepted from a deadline (Lambda's maximum timeout is 15 minutes).
+const MAX_IN_PROGRESS_MS: i64 = 15 * 60 * 1000;
+
+const STATUS_IN_PROGRESS: &str = "INPROGRESS";
+const STATUS_COMPLETED: &str = "COMPLETED";
+
+/// The idempotency table, through its port.
+#[derive(Clone)]
+pub struct Idempotency {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+/// What a claim attempt found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// This invocation owns the record and must do the work, then `complete` or `release`.
+    Acquired,
+    /// The work was done before; the stored outcome (JSON) is the answer.
+    Completed(serde_json::Value),
+    /// Another invocation holds the record and is still within its time.
+    InProgress,
+}
+
+/// The result of [`Idempotency::run`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome<T> {
+    /// The work ran now and produced `T`.
+    Fresh(T),
+    /// The work had already run; `T` is the outcome stored then.
+    Replayed(T),
+}
+
+impl<T> Outcome<T> {
+    pub fn into_inner(self) -> T {
+        match self {
+            Outcome::Fresh(value) | Outcome::Replayed(value) => value,
+        }
+    }
+
+    pub fn is_replay(&self) -> bool {
+        matches!(self, Outcome::Replayed(_))
+    }
+}
+
+/// Why [`Idempotency::run`] did not produce an outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum IdempotencyError<E> {
+    /// Another invocation is doing the work right now: answer so the sender retries later (409).
+    #[error("the same delivery is being processed by another invocation")]
+    InProgress,
+    /// The idempotency table could not be read or written; nothing was done.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The work failed; its claim was released so a retry can do it.
+    #[error("the handler failed")]
+    Handler(E),
+}
+
+/// Epoch milliseconds until which a claim made for `req` counts as in progress: the Lambda
+/// invocation's deadline (now + its remaining time), or [`DEFAULT_IN_PROGRESS_MS`] from `now_ms`
+/// when the request carries no Lambda context (tests, `cargo lambda` without one) or an
+/// implausible deadline.
+pub fn in_progress_until(req: &Request, now_ms: i64) -> i64 {
+    let deadline = req
+        .lambda_context_ref()
+        .and_then(|ctx| i64::try_from(ctx.deadline).ok());
+    deadline_or_default(deadline, now_ms)
+}
+
+fn deadline_or_default(deadline: Option<i64>, now_ms: i64) -> i64 {
+    match deadline {
+        Some(deadline) if deadline > now_ms && deadline - now_ms <= MAX_IN_PROGRESS_MS => deadline,
+        _ => now_ms + DEFAULT_IN_PROGRESS_MS,
+    }
+}
+
+/// Milliseconds since the Unix epoch (the unit of `in_progress_expiration`).
+pub fn now_epoch_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl Idempotency {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Runs `work` at most once per `key`, across retries and concurrent deliveries.
+    ///
+    /// `in_progress_until_ms` is the claim's in-progress expiry (see [`in_progress_until`]).
+    /// A stored outcome that no longer deserializes as `T` is a bug of a deploy, reported as a
+    /// store failure rather than silently redoing the work.
+    #[tracing::instrument(skip(self, work))]
+    pub async fn run<T, E, F, Fut>(
+        &self,
+        key: &str,
+        in_progress_until_ms: i64,
+        work: F,
+    ) -> Result<Outcome<T>, IdempotencyError<E>>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let now_ms = now_epoch_ms();
+        match self.claim(key, now_ms, in_progress_until_ms).await? {
+            Claim::Completed(data) => {
+                let outcome = serde_json::from_value(data).map_err(|err| {
+                    StoreError::Failed(format!("stored idempotency outcome is unreadable: {err}"))
+                })?;
+                tracing::info!("duplicate delivery: replaying the stored outcome");
+                Ok(Outcome::Replayed(outcome))
+            }
+            Claim::InProgress => {
+                tracing::info!("duplicate delivery while the first is in progress");
+                Err(IdempotencyError::InProgress)
+            }
+            Claim::Acquired => match work().await {
+                Ok(outcome) => {
+                    let data = serde_json::to_value(&outcome).map_err(|err| {
+                        StoreError::Failed(format!("idempotency outcome is not JSON: {err}"))
+                    })?;
+                    // The effects already happened: if recording them fails, the record stays
+                    // INPROGRESS until its expiry and a retry redoes the work, which is why every
+                    // effect behind this module is itself guarded by a conditional write.
+                    self.complete(key, &data, now_ms / 1000).await?;
+                    Ok(Outcome::Fresh(outcome))
+                }
+                Err(err) => {
+                    if let Err(release) = self.release(key).await {
+                        // The claim then expires by itself at `in_progress_until_ms`.
+                        tracing::warn!(error = %release, "could not release the idempotency claim");
+                    }
+                    Err(IdempotencyError::Handler(err))
+                }
+            },
+        }
+    }
+
+    /// Claims `key` for this invocation (one conditional `PutItem`), or reports who has it.
+    pub async fn claim(
+        &self,
+        key: &str,
+        now_ms: i64,
+        in_progress_until_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        let now = now_ms.div_euclid(1000);
+        // Two rounds: a record can vanish between our failed put and our read (its owner
+        // released it); the second put then normally succeeds.
+        for _ in 0..2 {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("id", AttributeValue::S(key.to_owned()))
+                .item("status", AttributeValue::S(STATUS_IN_PROGRESS.into()))
+                .item(
+                    "expiration",
+                    AttributeValue::N((now + RECORD_TTL_SECS).to_string()),
+                )
+                .item(
+                    "in_progress_expiration",
+                    AttributeValue::N(in_progress_until_ms.to_string()),
+                )
+                .condition_expression(
+                    "attribute_not_exists(#id) OR #expiration < :now \
+                     OR (#status = :inprogress AND in_progress_expiration < :now_ms)",
+                )
+                .expression_attribute_names("#id", "id")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#expiration", "expiration")
+                .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                .expression_attribute_values(":now_ms", AttributeValue::N(now_ms.to_string()))
+                .expression_attribute_values(
+                    ":inprogress",
+                    AttributeValue::S(STATUS_IN_PROGRESS.into()),
+                )
+                .send()
+                .await;
+            match put {
+                Ok(_) => return Ok(Claim::Acquired),
+                Err(err) if is_conditional_failure(&err) => {}
+                Err(err) => return Err(StoreError::from_sdk(err)),
+            }
+            let existing = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("id", AttributeValue::S(key.to_owned()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            let Some(item) = existing.item else {
+                continue; // released in between: try to claim again
+            };
+            let status = item.get("status").and_then(|v| v.as_s().ok());
+            if status.map(String::as_str) == Some(STATUS_COMPLETED) {
+                let data = match item.get("data").and_then(|v| v.as_s().ok()) {
+                    Some(text) => serde_json::from_str(text).map_err(|err| {
+                        StoreError::Failed(format!("stored idempotency data is not JSON: {err}"))
+                    })?,
+                    None => serde_json::Value::Null,
+                };
+                return Ok(Claim::Completed(data));
+            }
+            return Ok(Claim::InProgress);
+        }
+        Ok(Claim::InProgress)
+    }
+
+    /// Marks `key` done with its outcome; kept [`RECORD_TTL_SECS`] from `now` (epoch seconds).
+    pub async fn complete(
+        &self,
+        key: &str,
+        outcome: &serde_json::Value,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", AttributeValue::S(key.to_owned()))
+            .item("status", AttributeValue::S(STATUS_COMPLETED.into()))
+            .item(
+                "expiration",
+                AttributeValue::N((now + RECORD_TTL_SECS).to_string()),
+            )
+            .item("data", AttributeValue::S(outcome.to_string()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Deletes an `INPROGRESS` claim after failed work, so the sender's retry can do it.
+    /// A `COMPLETED` record (someone else finished meanwhile) is left alone.
+    pub async fn release(&self, key: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(key.to_owned()))
+            .condition_expression("#status = :inprogress")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":inprogress",
+                AttributeValue::S(STATUS_IN_PROGRESS.into()),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => Ok(()),
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plausible_lambda_deadline_is_the_in_progress_expiry() {
+        let now = 1_800_000_000_000;
+        assert_eq!(deadline_or_default(Some(now + 9_500), now), now + 9_500);
+    }
+
+    #[test]
+    fn a_missing_past_or_absurd_deadline_falls_back_to_the_default_window() {
+        let now = 1_800_000_000_000;
+        let fallback = now + DEFAULT_IN_PROGRESS_MS;
+        assert_eq!(deadline_or_default(None, now), fallback);
+        assert_eq!(deadline_or_default(Some(0), now), fallback);
+        assert_eq!(deadline_or_default(Some(now - 1), now), fallback);
+        assert_eq!(deadline_or_default(Some(now + 3_600_000), now), fallback);
+    }
+}

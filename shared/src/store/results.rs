@@ -1,0 +1,436 @@
+//! The results table: analyses per account, newest first. The key is (locationId, analysisId)
+//! with time-ordered ids, so history is one Query; the `byWorkflow` index serves a workflow's
+//! history and its latest definition. Results and definitions are stored deflated to keep
+//! items under DynamoDB's 400 KB limit; an analysis that still does not fit is refused whole.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
+use flate2::Compression;
+use serde::Serialize;
+
+use super::{is_conditional_failure, StoreError};
+use crate::auth::LocationId;
+use crate::http::ApiError;
+
+/// Largest item we write: DynamoDB's limit is 400 KB including attribute names.
+pub const MAX_ITEM_BYTES: usize = 380 * 1024;
+/// Largest definition we keep once inflated (guards the structure view against deflate bombs).
+const MAX_INFLATED_BYTES: u64 = 8 * 1024 * 1024;
+
+/// An analysis id: creation time in milliseconds (13 digits) and 32 random bits, so ids sort by
+/// time and the table's range key gives newest-first for free.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct AnalysisId(String);
+
+impl AnalysisId {
+    pub fn generate(now_ms: i64) -> Self {
+        Self(format!(
+            "{:013}-{}",
+            now_ms.max(0),
+            hex::encode(rand::random::<[u8; 4]>())
+        ))
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let ok = raw.len() == 22
+            && raw.as_bytes()[13] == b'-'
+            && raw[..13].bytes().all(|b| b.is_ascii_digit())
+            && raw[14..]
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ApiError::validation("analysis id is malformed"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The smallest id at or after `ms` (for date-range queries).
+    fn floor(ms: i64) -> String {
+        format!("{:013}-", ms.max(0))
+    }
+
+    /// The largest id at or before `ms`.
+    fn ceiling(ms: i64) -> String {
+        format!("{:013}-g", ms.max(0))
+    }
+}
+
+/// What history lists per analysis.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisSummary {
+    pub id: String,
+    pub workflow_id: Option<String>,
+    pub workflow_name: Option<String>,
+    pub health_score: u8,
+    pub grade: String,
+    pub confidence: String,
+    pub summary: serde_json::Value,
+    pub created_at: String,
+}
+
+/// A new analysis to store.
+pub struct NewAnalysis<'a> {
+    pub location: &'a LocationId,
+    pub id: &'a AnalysisId,
+    pub workflow_id: Option<&'a str>,
+    pub workflow_name: Option<&'a str>,
+    pub health_score: u8,
+    pub grade: &'a str,
+    pub confidence: &'a str,
+    pub summary: &'a serde_json::Value,
+    pub created_at_ms: i64,
+    /// Epoch seconds after which the analysis is gone (free plan retention); `None` keeps it.
+    pub expires_at: Option<i64>,
+    /// The full result (every plan's view is derived from it when read).
+    pub result: &'a serde_json::Value,
+    /// The analyzed definition, for the structure view.
+    pub definition: Option<&'a [u8]>,
+}
+
+/// A stored analysis, read back whole.
+pub struct StoredAnalysis {
+    pub summary: AnalysisSummary,
+    pub result: serde_json::Value,
+    pub definition: Option<Vec<u8>>,
+}
+
+/// Filters of a history listing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HistoryFilter {
+    pub workflow_id: Option<String>,
+    pub grade: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+/// DynamoDB's position in a listing (all our key attributes are strings).
+pub type PageKey = HashMap<String, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PutError {
+    #[error("the analysis is too large to store ({0} bytes compressed)")]
+    TooLarge(usize),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct Results {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+const SUMMARY_ATTRIBUTES: &str =
+    "locationId, analysisId, workflowKey, workflowId, workflowName, healthScore, grade, confidence, summary, createdAt, expiresAt";
+
+fn deflate(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let mut encoder = DeflateEncoder::new(Vec::new(), Compression::default());
+    encoder
+        .write_all(bytes)
+        .and_then(|_| encoder.finish())
+        .map_err(|e| StoreError::Failed(format!("deflate: {e}")))
+}
+
+fn inflate(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::new();
+    DeflateDecoder::new(bytes)
+        .take(MAX_INFLATED_BYTES)
+        .read_to_end(&mut out)
+        .map_err(|e| StoreError::Failed(format!("inflate: {e}")))?;
+    Ok(out)
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn workflow_key(location: &LocationId, workflow_id: &str) -> String {
+    format!("{}#{workflow_id}", location.as_str())
+}
+
+impl Results {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Writes one analysis in a single PutItem (all or nothing).
+    #[tracing::instrument(skip_all, fields(location = %a.location, id = a.id.as_str()))]
+    pub async fn put(&self, a: &NewAnalysis<'_>) -> Result<(), PutError> {
+        let result = deflate(a.result.to_string().as_bytes())?;
+        let definition = a.definition.map(deflate).transpose()?;
+        let size = result.len() + definition.as_ref().map_or(0, Vec::len) + 2048;
+        if size > MAX_ITEM_BYTES {
+            return Err(PutError::TooLarge(size));
+        }
+        let mut item = HashMap::from([
+            ("locationId".to_owned(), s(a.location.as_str())),
+            ("analysisId".to_owned(), s(a.id.as_str())),
+            (
+                "healthScore".to_owned(),
+                AttributeValue::N(a.health_score.to_string()),
+            ),
+            ("grade".to_owned(), s(a.grade)),
+            ("confidence".to_owned(), s(a.confidence)),
+            ("summary".to_owned(), s(&a.summary.to_string())),
+            (
+                "createdAt".to_owned(),
+                AttributeValue::N(a.created_at_ms.to_string()),
+            ),
+            ("result".to_owned(), AttributeValue::B(Blob::new(result))),
+        ]);
+        if let Some(workflow_id) = a.workflow_id {
+            item.insert("workflowId".into(), s(workflow_id));
+            item.insert(
+                "workflowKey".into(),
+                s(&workflow_key(a.location, workflow_id)),
+            );
+        }
+        if let Some(name) = a.workflow_name {
+            item.insert("workflowName".into(), s(name));
+        }
+        if let Some(expires) = a.expires_at {
+            item.insert("expiresAt".into(), AttributeValue::N(expires.to_string()));
+        }
+        if let Some(definition) = definition {
+            item.insert(
+                "definition".into(),
+                AttributeValue::B(Blob::new(definition)),
+            );
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(analysisId)")
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// One page of the account's analyses, newest first, expired ones excluded.
+    pub async fn list(
+        &self,
+        location: &LocationId,
+        filter: &HistoryFilter,
+        limit: usize,
+        start: Option<PageKey>,
+        now: i64,
+    ) -> Result<(Vec<AnalysisSummary>, Option<PageKey>), StoreError> {
+        let mut items = Vec::new();
+        let mut start = start;
+        // A filter can leave a page short: keep reading until the page is full or the end.
+        for _ in 0..20 {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .scan_index_forward(false)
+                .limit((limit - items.len()) as i32)
+                .projection_expression(SUMMARY_ATTRIBUTES)
+                .expression_attribute_values(":now", AttributeValue::N(now.to_string()));
+            let mut conditions =
+                vec!["attribute_not_exists(expiresAt) OR expiresAt > :now".to_owned()];
+            let (partition_attr, partition_value) = match &filter.workflow_id {
+                Some(wf) => ("workflowKey", workflow_key(location, wf)),
+                None => ("locationId", location.as_str().to_owned()),
+            };
+            if filter.workflow_id.is_some() {
+                query = query.index_name("byWorkflow");
+            }
+            let range = match (filter.from_ms, filter.to_ms) {
+                (Some(from), Some(to)) => {
+                    query = query
+                        .expression_attribute_values(":from", s(&AnalysisId::floor(from)))
+                        .expression_attribute_values(":to", s(&AnalysisId::ceiling(to)));
+                    " AND analysisId BETWEEN :from AND :to"
+                }
+                (Some(from), None) => {
+                    query = query.expression_attribute_values(":from", s(&AnalysisId::floor(from)));
+                    " AND analysisId >= :from"
+                }
+                (None, Some(to)) => {
+                    query = query.expression_attribute_values(":to", s(&AnalysisId::ceiling(to)));
+                    " AND analysisId <= :to"
+                }
+                (None, None) => "",
+            };
+            query = query
+                .key_condition_expression(format!("{partition_attr} = :pk{range}"))
+                .expression_attribute_values(":pk", s(&partition_value));
+            if let Some(grade) = &filter.grade {
+                conditions.push("grade = :grade".into());
+                query = query.expression_attribute_values(":grade", s(grade));
+            }
+            let filter_expression = conditions
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            query = query.filter_expression(filter_expression);
+            if let Some(key) = start.take() {
+                query = query.set_exclusive_start_key(Some(
+                    key.into_iter()
+                        .map(|(k, v)| (k, AttributeValue::S(v)))
+                        .collect(),
+                ));
+            }
+            let output = query.send().await.map_err(StoreError::from_sdk)?;
+            for item in output.items.unwrap_or_default() {
+                items.push(summary_of(&item)?);
+            }
+            start = output.last_evaluated_key.map(|key| {
+                key.into_iter()
+                    .filter_map(|(k, v)| v.as_s().ok().map(|v| (k, v.clone())))
+                    .collect()
+            });
+            if items.len() >= limit || start.is_none() {
+                break;
+            }
+        }
+        Ok((items, start))
+    }
+
+    /// One analysis of this account; another account's id is simply absent.
+    pub async fn get(
+        &self,
+        location: &LocationId,
+        id: &AnalysisId,
+        now: i64,
+    ) -> Result<Option<StoredAnalysis>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("locationId", s(location.as_str()))
+            .key("analysisId", s(id.as_str()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        output
+            .item
+            .map(|item| stored_of(&item, now))
+            .transpose()
+            .map(Option::flatten)
+    }
+
+    /// Deletes one analysis of this account; `false` when there was none (or it had expired).
+    pub async fn delete(
+        &self,
+        location: &LocationId,
+        id: &AnalysisId,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("locationId", s(location.as_str()))
+            .key("analysisId", s(id.as_str()))
+            .condition_expression(
+                "attribute_exists(analysisId) AND (attribute_not_exists(expiresAt) OR expiresAt > :now)",
+            )
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+
+    /// The newest live analysis of one workflow (its definition feeds the structure view).
+    pub async fn latest_for_workflow(
+        &self,
+        location: &LocationId,
+        workflow_id: &str,
+        now: i64,
+    ) -> Result<Option<StoredAnalysis>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("byWorkflow")
+            .key_condition_expression("workflowKey = :pk")
+            .expression_attribute_values(":pk", s(&workflow_key(location, workflow_id)))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        match output.items.unwrap_or_default().first() {
+            Some(item) => stored_of(item, now),
+            None => Ok(None),
+        }
+    }
+}
+
+fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+fn summary_of(item: &HashMap<String, AttributeValue>) -> Result<AnalysisSummary, StoreError> {
+    let created_ms = number(item, "createdAt").unwrap_or(0);
+    let created = time::OffsetDateTime::from_unix_timestamp(created_ms / 1000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    Ok(AnalysisSummary {
+        id: text(item, "analysisId")
+            .ok_or_else(|| StoreError::Failed("item without analysisId".into()))?,
+        workflow_id: text(item, "workflowId"),
+        workflow_name: text(item, "workflowName"),
+        health_score: number(item, "healthScore").unwrap_or(0).clamp(0, 100) as u8,
+        grade: text(item, "grade").unwrap_or_default(),
+        confidence: text(item, "confidence").unwrap_or_default(),
+        summary: text(item, "summary")
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(serde_json::Value::Null),
+        created_at: crate::telemetry::format_rfc3339(created),
+    })
+}
+
+fn stored_of(
+    item: &HashMap<String, AttributeValue>,
+    now: i64,
+) -> Result<Option<StoredAnalysis>, StoreError> {
+    if number(item, "expiresAt").is_some_and(|expires| expires <= now) {
+        return Ok(None); // TTL deletes late; expired is gone for readers
+    }
+    let blob = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_b().ok())
+            .map(|b| b.as_ref().to_vec())
+    };
+    let result = blob("result")
+        .map(|b| inflate(&b))
+        .transpose()?
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| StoreError::Failed("stored result is unreadable".into()))?;
+    let definition = blob("definition").map(|b| inflate(&b)).transpose()?;
+    Ok(Some(StoredAnalysis {
+        summary: summary_of(item)?,
+        result,
+        definition,
+    }))
+}

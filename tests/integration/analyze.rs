@@ -1,0 +1,607 @@
+//! Analyze and history: plan gating, the free quota under concurrency, storage round trips,
+//! cursors, cross-account isolation, bad input that writes nothing, and the dev-only routes.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use integration_tests::{repo_root, request, scan_all, Answer, TestApp, FRONTEND};
+use lambda_http::Request;
+use serde_json::{json, Value};
+
+async fn analyze_fn(t: &TestApp, req: Request) -> Answer {
+    t.call(analyze::ROUTES, analyze::handle, req).await
+}
+
+async fn history_fn(t: &TestApp, req: Request) -> Answer {
+    t.call(history::ROUTES, history::handle, req).await
+}
+
+fn sample(name: &str) -> Value {
+    let text =
+        std::fs::read_to_string(repo_root().join(format!("events/workflows/{name}.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A sample re-identified as another workflow.
+fn sample_as(name: &str, workflow_id: &str) -> Value {
+    let mut body = sample(name);
+    body["workflow"]["_id"] = json!(workflow_id);
+    body
+}
+
+fn post_analyze(cookie: &str, body: &Value) -> Request {
+    request("POST", "/api/analyze")
+        .cookie(cookie)
+        .header("origin", FRONTEND)
+        .json(body)
+        .build()
+}
+
+async fn make_pro(t: &TestApp, location: &str) {
+    t.aws
+        .dynamodb
+        .update_item()
+        .table_name(&t.tables().accounts)
+        .key("locationId", AttributeValue::S(location.into()))
+        .update_expression("SET #p = :pro, subscriptionStatus = :active")
+        .expression_attribute_names("#p", "plan")
+        .expression_attribute_values(":pro", AttributeValue::S("pro".into()))
+        .expression_attribute_values(":active", AttributeValue::S("active".into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn results_count(t: &TestApp) -> usize {
+    scan_all(&t.aws, &t.tables().results).await.len()
+}
+
+#[tokio::test]
+async fn analyze_history_get_delete_round_trip() {
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocRound1").await;
+
+    let res = analyze_fn(&t, post_analyze(&cookie, &sample("critical"))).await;
+    res.assert_envelope();
+    assert_eq!(res.status, 201, "{}", res.json);
+    let data = &res.json["data"];
+    let id = data["analysisId"].as_str().unwrap().to_owned();
+    assert_eq!(data["result"]["plan"], "free");
+    assert_eq!(data["result"]["grade"], "Critical");
+    assert!(data["result"]["issues"].as_array().unwrap().len() <= 3);
+    assert!(data["result"]["issues"][0].get("recommendation").is_none());
+    assert_eq!(data["quota"]["used"], 1);
+    assert_eq!(data["quota"]["limit"], 10);
+
+    let res = history_fn(&t, request("GET", "/api/history").cookie(&cookie).build()).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    let items = res.json["data"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], id.as_str());
+    assert_eq!(items[0]["workflowId"], "wf_critical_reactivation");
+    assert_eq!(items[0]["grade"], "Critical");
+    assert!(items[0]["summary"]["critical"].as_u64().unwrap() > 0);
+    assert!(res.json["data"]["nextCursor"].is_null());
+
+    let res = history_fn(
+        &t,
+        request("GET", &format!("/api/analysis/{id}"))
+            .cookie(&cookie)
+            .build(),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    assert_eq!(res.json["data"]["result"]["plan"], "free");
+
+    let res = analyze_fn(
+        &t,
+        request("GET", "/api/workflows/wf_critical_reactivation/structure")
+            .cookie(&cookie)
+            .build(),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    assert!(!res.json["data"]["nodes"].as_array().unwrap().is_empty());
+    assert!(res.json["data"]["edges"].is_array());
+
+    let del = request("DELETE", &format!("/api/analysis/{id}"))
+        .cookie(&cookie)
+        .header("origin", FRONTEND)
+        .build();
+    let res = history_fn(&t, del).await;
+    assert_eq!(res.status, 204);
+    let res = history_fn(
+        &t,
+        request("GET", &format!("/api/analysis/{id}"))
+            .cookie(&cookie)
+            .build(),
+    )
+    .await;
+    assert_eq!((res.status, res.error_code()), (404, "NOT_FOUND"));
+    let del = request("DELETE", &format!("/api/analysis/{id}"))
+        .cookie(&cookie)
+        .header("origin", FRONTEND)
+        .build();
+    assert_eq!(history_fn(&t, del).await.status, 404);
+    let res = analyze_fn(
+        &t,
+        request("GET", "/api/workflows/wf_critical_reactivation/structure")
+            .cookie(&cookie)
+            .build(),
+    )
+    .await;
+    assert_eq!(res.status, 404);
+}
+
+#[tokio::test]
+async fn pagination_with_filters_has_no_duplicates_or_gaps() {
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocPages1").await;
+    make_pro(&t, "LocPages1").await;
+    let mut healthy_ids = Vec::new();
+    for i in 0..7 {
+        let (name, wf) = if i % 2 == 0 {
+            ("healthy", "wf-a")
+        } else {
+            ("critical", "wf-b")
+        };
+        let res = analyze_fn(&t, post_analyze(&cookie, &sample_as(name, wf))).await;
+        assert_eq!(res.status, 201, "{}", res.json);
+        if wf == "wf-a" {
+            healthy_ids.push(res.json["data"]["analysisId"].as_str().unwrap().to_owned());
+        }
+    }
+    healthy_ids.reverse(); // newest first
+
+    // All seven, two at a time.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/history?limit=2&cursor={c}"),
+            None => "/api/history?limit=2".to_owned(),
+        };
+        let res = history_fn(&t, request("GET", &path).cookie(&cookie).build()).await;
+        assert_eq!(res.status, 200, "{}", res.json);
+        for item in res.json["data"]["items"].as_array().unwrap() {
+            seen.push(item["id"].as_str().unwrap().to_owned());
+        }
+        match res.json["data"]["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7, "{seen:?}");
+    assert_eq!(
+        seen.iter().collect::<HashSet<_>>().len(),
+        7,
+        "no duplicates"
+    );
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "newest first");
+
+    // One workflow and one grade, combined, across pages.
+    let mut filtered = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let base = "/api/history?limit=1&workflowId=wf-a&grade=Excellent";
+        let path = match &cursor {
+            Some(c) => format!("{base}&cursor={c}"),
+            None => base.to_owned(),
+        };
+        let res = history_fn(&t, request("GET", &path).cookie(&cookie).build()).await;
+        assert_eq!(res.status, 200, "{}", res.json);
+        for item in res.json["data"]["items"].as_array().unwrap() {
+            assert_eq!(item["workflowId"], "wf-a");
+            filtered.push(item["id"].as_str().unwrap().to_owned());
+        }
+        match res.json["data"]["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(filtered, healthy_ids);
+
+    // A date range that excludes everything, and one that includes everything.
+    let res = history_fn(
+        &t,
+        request("GET", "/api/history?to=2001-01-01")
+            .cookie(&cookie)
+            .build(),
+    )
+    .await;
+    assert_eq!(res.json["data"]["items"].as_array().unwrap().len(), 0);
+    let res = history_fn(
+        &t,
+        request("GET", "/api/history?from=2001-01-01&limit=100")
+            .cookie(&cookie)
+            .build(),
+    )
+    .await;
+    assert_eq!(res.json["data"]["items"].as_array().unwrap().len(), 7);
+
+    // Bad parameters are 400s naming the parameter.
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "grade=Great",
+        "from=yesterday",
+        "from=2026-02-01&to=2026-01-01",
+    ] {
+        let res = history_fn(
+            &t,
+            request("GET", &format!("/api/history?{bad}"))
+                .cookie(&cookie)
+                .build(),
+        )
+        .await;
+        res.assert_envelope();
+        assert_eq!(
+            (res.status, res.error_code()),
+            (400, "VALIDATION_ERROR"),
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn forged_replayed_and_cross_account_cursors_are_rejected() {
+    let t = TestApp::new().await;
+    let alice = t.connected_session("LocAlice1").await;
+    let bob = t.connected_session("LocBob1").await;
+    make_pro(&t, "LocAlice1").await;
+    for _ in 0..3 {
+        assert_eq!(
+            analyze_fn(&t, post_analyze(&alice, &sample("healthy")))
+                .await
+                .status,
+            201
+        );
+    }
+    let res = history_fn(
+        &t,
+        request("GET", "/api/history?limit=1")
+            .cookie(&alice)
+            .build(),
+    )
+    .await;
+    let cursor = res.json["data"]["nextCursor"].as_str().unwrap().to_owned();
+
+    let mut forged = cursor.clone().into_bytes();
+    forged[2] = if forged[2] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    for (who, path) in [
+        (&alice, format!("/api/history?limit=1&cursor={forged}")),
+        (&bob, format!("/api/history?limit=1&cursor={cursor}")),
+        (
+            &alice,
+            format!("/api/history?limit=1&grade=Good&cursor={cursor}"),
+        ),
+        (&alice, "/api/history?cursor=not-a-cursor".to_owned()),
+    ] {
+        let res = history_fn(&t, request("GET", &path).cookie(who).build()).await;
+        res.assert_envelope();
+        assert_eq!(
+            (res.status, res.error_code()),
+            (400, "VALIDATION_ERROR"),
+            "{path}: {}",
+            res.json
+        );
+    }
+}
+
+#[tokio::test]
+async fn another_accounts_analysis_answers_not_found() {
+    let t = TestApp::new().await;
+    let alice = t.connected_session("LocAlice2").await;
+    let bob = t.connected_session("LocBob2").await;
+    let res = analyze_fn(&t, post_analyze(&alice, &sample("medium"))).await;
+    let id = res.json["data"]["analysisId"].as_str().unwrap().to_owned();
+    let get = history_fn(
+        &t,
+        request("GET", &format!("/api/analysis/{id}"))
+            .cookie(&bob)
+            .build(),
+    )
+    .await;
+    assert_eq!((get.status, get.error_code()), (404, "NOT_FOUND"));
+    let missing = history_fn(
+        &t,
+        request("GET", "/api/analysis/1795471200000-00000000")
+            .cookie(&bob)
+            .build(),
+    )
+    .await;
+    assert_eq!(
+        get.json["error"]["message"], missing.json["error"]["message"],
+        "indistinguishable from a missing one"
+    );
+    let del = request("DELETE", &format!("/api/analysis/{id}"))
+        .cookie(&bob)
+        .header("origin", FRONTEND)
+        .build();
+    assert_eq!(history_fn(&t, del).await.status, 404);
+    let still = history_fn(
+        &t,
+        request("GET", &format!("/api/analysis/{id}"))
+            .cookie(&alice)
+            .build(),
+    )
+    .await;
+    assert_eq!(still.status, 200);
+    let bad = history_fn(
+        &t,
+        request("GET", "/api/analysis/..%2F..")
+            .cookie(&alice)
+            .build(),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn free_quota_holds_exactly_under_twenty_concurrent_requests() {
+    let t = Arc::new(TestApp::new().await);
+    let cookie = t.connected_session("LocQuota1").await;
+    let body = sample("healthy");
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (t, cookie, body) = (t.clone(), cookie.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            analyze_fn(&t, post_analyze(&cookie, &body)).await
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        let res = task.await.unwrap();
+        if res.status == 402 {
+            res.assert_envelope();
+            assert_eq!(res.error_code(), "PLAN_LIMIT_REACHED");
+            assert!(res.json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("resets"));
+            assert!(res.json["error"]["details"][0]["resetsAt"].is_string());
+        }
+        statuses.push(res.status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 402).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(results_count(&t).await, 10);
+}
+
+#[tokio::test]
+async fn pro_is_unlimited_and_an_upgrade_reveals_the_full_result() {
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocUpgrade1").await;
+    let res = analyze_fn(&t, post_analyze(&cookie, &sample("critical"))).await;
+    let id = res.json["data"]["analysisId"].as_str().unwrap().to_owned();
+    let total = res.json["data"]["result"]["summary"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum::<u64>();
+    assert!(total > 3);
+
+    make_pro(&t, "LocUpgrade1").await;
+    let res = history_fn(
+        &t,
+        request("GET", &format!("/api/analysis/{id}"))
+            .cookie(&cookie)
+            .build(),
+    )
+    .await;
+    assert_eq!(res.json["data"]["result"]["plan"], "pro");
+    let issues = res.json["data"]["result"]["issues"].as_array().unwrap();
+    assert_eq!(issues.len() as u64, total);
+    assert!(issues.iter().all(|i| i["recommendation"].is_string()));
+
+    for _ in 0..12 {
+        let res = analyze_fn(&t, post_analyze(&cookie, &sample("healthy"))).await;
+        assert_eq!(res.status, 201, "{}", res.json);
+        assert!(res.json["data"].get("quota").is_none());
+    }
+}
+
+#[tokio::test]
+async fn bad_bodies_answer_in_the_envelope_and_write_nothing() {
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocBad1").await;
+    let post = |body: &str, content_type: &str| {
+        request("POST", "/api/analyze")
+            .cookie(&cookie)
+            .header("origin", FRONTEND)
+            .header("content-type", content_type)
+            .body(body)
+            .build()
+    };
+    let huge = format!(
+        "{{\"workflow\": {{\"name\": \"{}\"}}}}",
+        "x".repeat(analyze::MAX_ANALYZE_BODY)
+    );
+    let cases = [
+        (post(&huge, "application/json"), 413, "PAYLOAD_TOO_LARGE"),
+        (post("{}", "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE"),
+        (
+            post("{\"workflow\": ", "application/json"),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (post("[1, 2]", "application/json"), 400, "VALIDATION_ERROR"),
+        (
+            post(
+                "{\"workflow\": {\"workflowData\": {\"templates\": 7}}}",
+                "application/json",
+            ),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            post("{\"workflowId\": 12}", "application/json"),
+            400,
+            "VALIDATION_ERROR",
+        ),
+    ];
+    for (req, status, code) in cases {
+        let res = analyze_fn(&t, req).await;
+        res.assert_envelope();
+        assert_eq!(
+            (res.status, res.error_code()),
+            (status, code),
+            "{}",
+            res.json
+        );
+    }
+    let res = analyze_fn(&t, post("{\"workflow\": ", "application/json")).await;
+    assert!(
+        res.json["error"]["details"][0]["line"].is_number(),
+        "{}",
+        res.json
+    );
+    let res = analyze_fn(
+        &t,
+        post(
+            "{\"workflow\": {\"workflowData\": {\"templates\": 7}}}",
+            "application/json",
+        ),
+    )
+    .await;
+    assert!(
+        res.json["error"]["details"][0]["pointer"]
+            .as_str()
+            .unwrap()
+            .starts_with("/workflow"),
+        "{}",
+        res.json
+    );
+    assert_eq!(results_count(&t).await, 0);
+    let account = scan_all(&t.aws, &t.tables().accounts).await;
+    assert!(
+        account[0].keys().all(|k| !k.starts_with("usage_")),
+        "no quota was spent"
+    );
+}
+
+#[tokio::test]
+async fn metadata_only_analysis_runs_the_metadata_rules_with_low_confidence() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/workflows/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "workflows": [
+            { "id": "wf-copy", "name": "Copy of Test workflow", "status": "published", "version": 2,
+              "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-02T00:00:00.000Z" }
+        ]})))
+        .mount(&server)
+        .await;
+    let t = TestApp::with_env(&[("GHL_API_BASE_URL", Some(&server.uri()))]).await;
+    let cookie = t.connected_session("LocMeta1").await;
+    make_pro(&t, "LocMeta1").await;
+    let res = analyze_fn(
+        &t,
+        post_analyze(&cookie, &json!({ "workflowId": "wf-copy" })),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", res.json);
+    let result = &res.json["data"]["result"];
+    assert_eq!(result["confidence"], "low");
+    assert!(result["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["ruleId"] == "test-name-published"));
+    assert!(result["skippedRules"].as_array().unwrap().len() > 10);
+    let res = analyze_fn(
+        &t,
+        post_analyze(&cookie, &json!({ "workflowId": "wf-none" })),
+    )
+    .await;
+    assert_eq!(res.status, 404);
+    let res = analyze_fn(
+        &t,
+        request("GET", "/api/workflows/wf-copy/structure")
+            .cookie(&cookie)
+            .build(),
+    )
+    .await;
+    assert_eq!(res.status, 404, "no definition was analyzed");
+}
+
+#[tokio::test]
+async fn dev_sample_routes_work_in_dev_and_are_absent_in_prod() {
+    let t = TestApp::new().await;
+    let res = analyze_fn(&t, request("GET", "/test/workflows").build()).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json["data"]["samples"].as_array().unwrap().len(), 3);
+    let res = analyze_fn(
+        &t,
+        request("POST", "/test/analyze")
+            .json(&json!({ "sample": "healthy" }))
+            .build(),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    assert_eq!(res.json["data"]["result"]["grade"], "Excellent");
+    let res = analyze_fn(
+        &t,
+        request("POST", "/test/analyze")
+            .json(&json!({ "sample": "nope" }))
+            .build(),
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    let res = analyze_fn(
+        &t,
+        request("POST", "/test/login")
+            .json(&json!({ "locationId": "DemoLoc1" }))
+            .build(),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    let cookie = integration_tests::cookie_pair(&integration_tests::set_cookies(&res)[0]);
+    let res = analyze_fn(&t, post_analyze(&cookie, &sample("healthy"))).await;
+    assert_eq!(
+        res.status, 201,
+        "the demo session can analyze: {}",
+        res.json
+    );
+
+    let prod = TestApp::with_env(&[
+        ("STAGE", Some("prod")),
+        ("FRONTEND_URL", Some("https://app.example.com")),
+        (
+            "GHL_REDIRECT_URI",
+            Some("https://api.example.com/auth/callback"),
+        ),
+    ])
+    .await;
+    for req in [
+        request("GET", "/test/workflows").build(),
+        request("POST", "/test/analyze")
+            .json(&json!({ "sample": "healthy" }))
+            .build(),
+        request("POST", "/test/login")
+            .json(&json!({ "locationId": "DemoLoc1" }))
+            .build(),
+    ] {
+        let res = analyze_fn(&prod, req).await;
+        res.assert_envelope();
+        assert_eq!((res.status, res.error_code()), (404, "NOT_FOUND"));
+    }
+    assert!(scan_all(&prod.aws, &prod.tables().sessions)
+        .await
+        .is_empty());
+}

@@ -1,0 +1,446 @@
+//! The checkout function against moto and a wiremock Stripe speaking Stripe's wire format:
+//! checkout, portal, status (with its repair from Stripe) and cancel.
+
+use analyzer_core::auth::LocationId;
+use analyzer_core::billing::{SubscriptionState, SubscriptionStatus};
+use analyzer_core::store::accounts::Plan;
+use analyzer_core::store::now_epoch;
+use integration_tests::{request, Answer, TestApp, FRONTEND, TEST_STRIPE_KEY};
+use serde_json::{json, Value};
+use wiremock::matchers::{body_string_contains, header, header_exists, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub(crate) const LOCATION: &str = "Ve9EPM428h8vShlRW1KT";
+pub(crate) const CUSTOMER: &str = "cus_R4nSampleCust01";
+pub(crate) const SUBSCRIPTION: &str = "sub_1QJsampleSubscr01";
+
+pub(crate) fn location() -> LocationId {
+    LocationId::parse(LOCATION).expect("valid location")
+}
+
+/// A fake Stripe and a test world whose Stripe base URL points at it.
+pub(crate) async fn with_stripe() -> (TestApp, MockServer) {
+    let stripe = MockServer::start().await;
+    let uri = stripe.uri();
+    let t = TestApp::with_env(&[("STRIPE_API_BASE_URL", Some(&uri))]).await;
+    (t, stripe)
+}
+
+/// A live session for `location`; returns the `Cookie` value.
+pub(crate) async fn signed_in(t: &TestApp, location: &LocationId) -> String {
+    let (token, _) = t
+        .app
+        .sessions()
+        .create(location, now_epoch(), 3600)
+        .await
+        .expect("create session");
+    token
+        .cookie(3600)
+        .split(';')
+        .next()
+        .expect("cookie pair")
+        .to_owned()
+}
+
+/// A Stripe `subscription` object as the API returns it (API version 2024-06-20).
+pub(crate) fn stripe_subscription(
+    status: &str,
+    period_end: i64,
+    cancel_at_period_end: bool,
+) -> Value {
+    json!({
+        "id": SUBSCRIPTION,
+        "object": "subscription",
+        "cancel_at": if cancel_at_period_end { json!(period_end) } else { Value::Null },
+        "cancel_at_period_end": cancel_at_period_end,
+        "canceled_at": if cancel_at_period_end { json!(now_epoch()) } else { Value::Null },
+        "created": period_end - 30 * 86400,
+        "current_period_end": period_end,
+        "current_period_start": period_end - 30 * 86400,
+        "customer": CUSTOMER,
+        "ended_at": if status == "canceled" { json!(now_epoch()) } else { Value::Null },
+        "items": {"object": "list", "data": [{"id": "si_test_1", "object": "subscription_item",
+                  "price": {"id": "price_test_pro", "object": "price"}, "quantity": 1}]},
+        "livemode": false,
+        "metadata": {"locationId": LOCATION},
+        "status": status
+    })
+}
+
+/// Stores an active Pro subscription for `location`, confirmed against Stripe at `synced_at`.
+pub(crate) async fn make_pro(t: &TestApp, location: &LocationId, period_end: i64, synced_at: i64) {
+    let accounts = t.app.accounts();
+    accounts
+        .link_customer(location, CUSTOMER, synced_at)
+        .await
+        .expect("link customer");
+    let state = SubscriptionState {
+        subscription_id: SUBSCRIPTION.into(),
+        customer_id: Some(CUSTOMER.into()),
+        status: SubscriptionStatus::Active,
+        current_period_end: Some(period_end),
+        cancel_at_period_end: false,
+        ends_at: None,
+    };
+    accounts
+        .apply_subscription(location, &state, synced_at, synced_at)
+        .await
+        .expect("apply subscription");
+}
+
+async fn post(t: &TestApp, path: &str, cookie: &str) -> Answer {
+    let req = request("POST", path)
+        .cookie(cookie)
+        .header("origin", FRONTEND)
+        .build();
+    let answer = t.call(checkout::ROUTES, checkout::handle, req).await;
+    answer.assert_envelope();
+    answer
+}
+
+async fn get(t: &TestApp, path: &str, cookie: &str) -> Answer {
+    let req = request("GET", path).cookie(cookie).build();
+    let answer = t.call(checkout::ROUTES, checkout::handle, req).await;
+    answer.assert_envelope();
+    answer
+}
+
+#[tokio::test]
+async fn checkout_creates_a_customer_and_answers_the_session_url() {
+    let (t, stripe) = with_stripe().await;
+    let cookie = signed_in(&t, &location()).await;
+    let bearer = format!("Bearer {TEST_STRIPE_KEY}");
+    Mock::given(method("POST"))
+        .and(path("/v1/customers"))
+        .and(header("authorization", bearer.as_str()))
+        .and(header("stripe-version", "2024-06-20"))
+        .and(header_exists("idempotency-key"))
+        .and(body_string_contains(format!(
+            "metadata%5BlocationId%5D={LOCATION}"
+        )))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": CUSTOMER, "object": "customer", "livemode": false})),
+        )
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .and(header("authorization", bearer.as_str()))
+        .and(header_exists("idempotency-key"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("mode=subscription"))
+        .and(body_string_contains(format!("customer={CUSTOMER}")))
+        .and(body_string_contains(
+            "line_items%5B0%5D%5Bprice%5D=price_test_pro",
+        ))
+        .and(body_string_contains(format!(
+            "client_reference_id={LOCATION}"
+        )))
+        .and(body_string_contains(format!(
+            "subscription_data%5Bmetadata%5D%5BlocationId%5D={LOCATION}"
+        )))
+        .and(body_string_contains(
+            "success_url=http%3A%2F%2Flocalhost%3A5173%2Fbilling",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "cs_test_a1b2c3",
+            "object": "checkout.session",
+            "mode": "subscription",
+            "url": "https://checkout.stripe.com/c/pay/cs_test_a1b2c3"
+        })))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+
+    let answer = post(&t, "/api/subscription/checkout", &cookie).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(
+        answer.json["data"]["url"],
+        "https://checkout.stripe.com/c/pay/cs_test_a1b2c3"
+    );
+    assert_eq!(answer.json["data"]["sessionId"], "cs_test_a1b2c3");
+    let account = t
+        .app
+        .accounts()
+        .get(&location())
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(account.stripe_customer_id.as_deref(), Some(CUSTOMER));
+    assert_eq!(
+        account.plan,
+        Plan::Free,
+        "Pro only comes from Stripe's webhook"
+    );
+}
+
+#[tokio::test]
+async fn checkout_when_already_pro_answers_conflict() {
+    let (t, stripe) = with_stripe().await;
+    let now = now_epoch();
+    make_pro(&t, &location(), now + 20 * 86400, now).await;
+    let cookie = signed_in(&t, &location()).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&stripe)
+        .await;
+
+    let answer = post(&t, "/api/subscription/checkout", &cookie).await;
+
+    assert_eq!(answer.status, 409, "{}", answer.json);
+    assert_eq!(answer.error_code(), "CONFLICT");
+}
+
+#[tokio::test]
+async fn billing_routes_need_a_session() {
+    let (t, _stripe) = with_stripe().await;
+    for (verb, route) in [
+        ("POST", "/api/subscription/checkout"),
+        ("POST", "/api/subscription/portal"),
+        ("GET", "/api/subscription/status"),
+        ("POST", "/api/subscription/cancel"),
+    ] {
+        let req = request(verb, route).header("origin", FRONTEND).build();
+        let answer = t.call(checkout::ROUTES, checkout::handle, req).await;
+        answer.assert_envelope();
+        assert_eq!(answer.status, 401, "{route}");
+        assert_eq!(answer.error_code(), "UNAUTHENTICATED");
+    }
+}
+
+#[tokio::test]
+async fn upstream_stripe_500_is_retried_then_answers_upstream_unavailable() {
+    let (t, stripe) = with_stripe().await;
+    let accounts = t.app.accounts();
+    accounts
+        .link_customer(&location(), CUSTOMER, now_epoch())
+        .await
+        .expect("link");
+    let cookie = signed_in(&t, &location()).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "error": {"type": "api_error", "message": "An unknown error occurred"}
+        })))
+        .expect(3)
+        .mount(&stripe)
+        .await;
+
+    let answer = post(&t, "/api/subscription/checkout", &cookie).await;
+
+    assert_eq!(answer.status, 502, "{}", answer.json);
+    assert_eq!(answer.error_code(), "UPSTREAM_UNAVAILABLE");
+    assert!(answer.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn a_stripe_refusal_answers_upstream_unavailable_without_retrying() {
+    let (t, stripe) = with_stripe().await;
+    t.app
+        .accounts()
+        .link_customer(&location(), CUSTOMER, now_epoch())
+        .await
+        .expect("link");
+    let cookie = signed_in(&t, &location()).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": {"type": "invalid_request_error", "code": "resource_missing",
+                      "param": "line_items[0][price]", "message": "No such price: 'price_test_pro'"}
+        })))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+
+    let answer = post(&t, "/api/subscription/checkout", &cookie).await;
+
+    assert_eq!(answer.status, 502, "{}", answer.json);
+    assert_eq!(answer.error_code(), "UPSTREAM_UNAVAILABLE");
+}
+
+#[tokio::test]
+async fn portal_answers_a_link_for_a_customer_and_not_found_without_one() {
+    let (t, stripe) = with_stripe().await;
+    let cookie = signed_in(&t, &location()).await;
+
+    let none = post(&t, "/api/subscription/portal", &cookie).await;
+    assert_eq!(none.status, 404, "{}", none.json);
+    assert_eq!(none.error_code(), "NOT_FOUND");
+
+    t.app
+        .accounts()
+        .link_customer(&location(), CUSTOMER, now_epoch())
+        .await
+        .expect("link");
+    Mock::given(method("POST"))
+        .and(path("/v1/billing_portal/sessions"))
+        .and(header_exists("idempotency-key"))
+        .and(body_string_contains(format!("customer={CUSTOMER}")))
+        .and(body_string_contains(
+            "return_url=http%3A%2F%2Flocalhost%3A5173%2Fbilling",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "bps_1QJsample", "object": "billing_portal.session",
+            "url": "https://billing.stripe.com/p/session/test_sample"
+        })))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+
+    let link = post(&t, "/api/subscription/portal", &cookie).await;
+    assert_eq!(link.status, 200, "{}", link.json);
+    assert_eq!(
+        link.json["data"]["url"],
+        "https://billing.stripe.com/p/session/test_sample"
+    );
+}
+
+#[tokio::test]
+async fn status_of_a_new_account_is_free_with_both_plans_features() {
+    let (t, _stripe) = with_stripe().await;
+    let cookie = signed_in(&t, &location()).await;
+
+    let answer = get(&t, "/api/subscription/status", &cookie).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    let data = &answer.json["data"];
+    assert_eq!(data["plan"], "free");
+    assert_eq!(data["cancelAtPeriodEnd"], false);
+    assert_eq!(data["features"][0]["plan"], "free");
+    assert_eq!(data["features"][1]["plan"], "pro");
+    assert_eq!(data["features"][1]["analysesPerMonth"], Value::Null);
+}
+
+#[tokio::test]
+async fn fresh_status_is_served_without_asking_stripe() {
+    let (t, stripe) = with_stripe().await;
+    let now = now_epoch();
+    make_pro(&t, &location(), now + 20 * 86400, now).await;
+    let cookie = signed_in(&t, &location()).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&stripe)
+        .await;
+
+    let answer = get(&t, "/api/subscription/status", &cookie).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["plan"], "pro");
+    assert_eq!(answer.json["data"]["status"], "active");
+}
+
+#[tokio::test]
+async fn status_repairs_a_stale_plan_from_stripe() {
+    let (t, stripe) = with_stripe().await;
+    let now = now_epoch();
+    // Stored as Pro, last confirmed an hour ago; the deleted webhook never arrived.
+    make_pro(&t, &location(), now + 20 * 86400, now - 3600).await;
+    let cookie = signed_in(&t, &location()).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/subscriptions/{SUBSCRIPTION}")))
+        .and(header(
+            "authorization",
+            format!("Bearer {TEST_STRIPE_KEY}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(stripe_subscription(
+                "canceled",
+                now - 60,
+                false,
+            )),
+        )
+        .expect(1)
+        .mount(&stripe)
+        .await;
+
+    let answer = get(&t, "/api/subscription/status", &cookie).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["plan"], "free");
+    assert_eq!(answer.json["data"]["status"], "canceled");
+    let account = t
+        .app
+        .accounts()
+        .get(&location())
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(account.plan, Plan::Free);
+    assert!(!account.billing_is_stale(now_epoch()));
+}
+
+#[tokio::test]
+async fn status_serves_the_stored_state_when_stripe_is_down() {
+    let (t, stripe) = with_stripe().await;
+    let now = now_epoch();
+    make_pro(&t, &location(), now + 20 * 86400, now - 3600).await;
+    let cookie = signed_in(&t, &location()).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&stripe)
+        .await;
+
+    let answer = get(&t, "/api/subscription/status", &cookie).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["plan"], "pro");
+}
+
+#[tokio::test]
+async fn cancel_keeps_pro_until_the_period_end() {
+    let (t, stripe) = with_stripe().await;
+    let now = now_epoch();
+    let period_end = now + 20 * 86400;
+    make_pro(&t, &location(), period_end, now).await;
+    let cookie = signed_in(&t, &location()).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1/subscriptions/{SUBSCRIPTION}")))
+        .and(header_exists("idempotency-key"))
+        .and(body_string_contains("cancel_at_period_end=true"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(stripe_subscription("active", period_end, true)),
+        )
+        .expect(1)
+        .mount(&stripe)
+        .await;
+
+    let answer = post(&t, "/api/subscription/cancel", &cookie).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    let data = &answer.json["data"];
+    assert_eq!(data["plan"], "pro");
+    assert_eq!(data["cancelAtPeriodEnd"], true);
+    assert_eq!(data["subscriptionEndsAt"], data["currentPeriodEnd"]);
+    let account = t
+        .app
+        .accounts()
+        .get(&location())
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(account.subscription_ends_at, Some(period_end));
+    assert_eq!(account.effective_plan(period_end - 1), Plan::Pro);
+    assert_eq!(account.effective_plan(period_end), Plan::Free);
+
+    // A second cancel changes nothing and does not call Stripe again (expect(1) above).
+    let again = post(&t, "/api/subscription/cancel", &cookie).await;
+    assert_eq!(again.status, 200, "{}", again.json);
+    assert_eq!(again.json["data"]["cancelAtPeriodEnd"], true);
+}
+
+#[tokio::test]
+async fn cancel_without_a_subscription_answers_conflict() {
+    let (t, _stripe) = with_stripe().await;
+    let cookie = signed_in(&t, &location()).await;
+
+    let answer = post(&t, "/api/subscription/cancel", &cookie).await;
+
+    assert_eq!(answer.status, 409, "{}", answer.json);
+    assert_eq!(answer.error_code(), "CONFLICT");
+}
