@@ -7,6 +7,8 @@ use std::fmt;
 
 use url::Url;
 
+use crate::store::rate_limits::{Limit, RateLimitConfig};
+
 /// Where a deployment runs. Production forbids anything that only makes sense on a laptop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -74,6 +76,8 @@ pub struct Config {
     pub secret_id: String,
     pub tables: Tables,
     pub log_level: String,
+    /// Application rate limits (API Gateway throttles in front of them too).
+    pub rate_limits: RateLimitConfig,
 }
 
 /// Every problem found in the environment, listed together.
@@ -138,6 +142,12 @@ impl Config {
             reader.required("RATE_LIMITS_TABLE"),
         );
         let log_level = reader.log_level();
+        let defaults = RateLimitConfig::default();
+        let limits = RateLimitConfig {
+            login: reader.limit("RATE_LIMIT_LOGIN", defaults.login),
+            analyze: reader.limit("RATE_LIMIT_ANALYZE", defaults.analyze),
+            general: reader.limit("RATE_LIMIT_DEFAULT", defaults.general),
+        };
 
         if let Some(frontend) = &frontend_url {
             if frontend.path() != "/" || frontend.query().is_some() {
@@ -197,6 +207,7 @@ impl Config {
                     rate_limits,
                 },
                 log_level,
+                rate_limits: limits,
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -244,6 +255,19 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
                 self.problem("STAGE is required (dev or prod)");
                 None
             }
+        }
+    }
+
+    /// An `N/SECONDS` limit, or the default when unset.
+    fn limit(&mut self, name: &str, default: Limit) -> Limit {
+        match self.value(name) {
+            None => default,
+            Some(raw) => Limit::parse(default.scope, &raw).unwrap_or_else(|| {
+                self.problem(format!(
+                    "{name} must look like N/SECONDS (e.g. 100/60), not {raw:?}"
+                ));
+                default
+            }),
         }
     }
 

@@ -7,7 +7,11 @@ use std::sync::Arc;
 
 use lambda_http::{service_fn, Body, Request, Response};
 
+use lambda_http::http::header::HeaderName;
+
+use crate::http::request::client_ip;
 use crate::http::{ApiError, Reply, Route, RouteMatch};
+use crate::store::now_epoch;
 use crate::{telemetry, App};
 
 /// Logs as JSON, validates configuration (the init fails with every problem listed), builds the
@@ -42,8 +46,36 @@ where
 {
     let for_handler = app.clone();
     app.edge
-        .serve(routes, req, move |req, matched| {
-            handler(for_handler, req, matched)
+        .serve(routes, req, move |req, matched| async move {
+            let allowance = if matched.route.throttled {
+                let limit = for_handler.config.rate_limits.general;
+                let ip = client_ip(&req);
+                Some(
+                    for_handler
+                        .rate_limits()
+                        .hit(limit, &ip, now_epoch())
+                        .await?,
+                )
+            } else {
+                None
+            };
+            let reply = handler(for_handler, req, matched).await?;
+            match allowance {
+                Some(a) => reply
+                    .header(
+                        HeaderName::from_static("ratelimit-limit"),
+                        &a.limit.to_string(),
+                    )?
+                    .header(
+                        HeaderName::from_static("ratelimit-remaining"),
+                        &a.remaining.to_string(),
+                    )?
+                    .header(
+                        HeaderName::from_static("ratelimit-reset"),
+                        &a.reset_secs.to_string(),
+                    ),
+                None => Ok(reply),
+            }
         })
         .await
 }

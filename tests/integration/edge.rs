@@ -273,3 +273,59 @@ fn configuration_lists_every_problem_and_applies_stage_rules() {
         assert!(text.contains(needle), "missing {needle:?} in {text}");
     }
 }
+
+#[tokio::test]
+async fn general_per_ip_limit_trips_with_headers_and_spares_health() {
+    let t = TestApp::with_env(&[("RATE_LIMIT_DEFAULT", Some("3/60"))]).await;
+    let status = |ip: &'static str| request("GET", "/auth/status").source_ip(ip).build();
+    for remaining in (0..3).rev() {
+        let res = t
+            .call(
+                oauth_callback::ROUTES,
+                oauth_callback::handle,
+                status("192.0.2.1"),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.json);
+        assert_eq!(res.header("ratelimit-limit"), Some("3"));
+        assert_eq!(
+            res.header("ratelimit-remaining"),
+            Some(remaining.to_string().as_str())
+        );
+    }
+    let res = t
+        .call(
+            oauth_callback::ROUTES,
+            oauth_callback::handle,
+            status("192.0.2.1"),
+        )
+        .await;
+    res.assert_envelope();
+    assert_eq!((res.status, res.error_code()), (429, "RATE_LIMITED"));
+    assert!(res.header("retry-after").is_some());
+    assert_eq!(res.header("ratelimit-remaining"), Some("0"));
+    let other = t
+        .call(
+            oauth_callback::ROUTES,
+            oauth_callback::handle,
+            status("192.0.2.2"),
+        )
+        .await;
+    assert_eq!(other.status, 200, "another IP has its own window");
+    for _ in 0..5 {
+        let res = health(&t, request("GET", "/live").source_ip("192.0.2.1").build()).await;
+        assert_eq!(res.status, 200, "health checks are not throttled");
+    }
+}
+
+#[test]
+fn malformed_rate_limit_settings_are_configuration_errors() {
+    use analyzer_core::config::Config;
+    let err =
+        Config::from_lookup(|k| (k == "RATE_LIMIT_LOGIN").then(|| "lots".to_owned())).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("RATE_LIMIT_LOGIN must look like N/SECONDS"),
+        "{err}"
+    );
+}

@@ -14,7 +14,6 @@ use analyzer_core::highlevel;
 use analyzer_core::http::request::json_bytes;
 use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
 use analyzer_core::plans::{self, Plan};
-use analyzer_core::store::rate_limits::ANALYZE_PER_ACCOUNT;
 use analyzer_core::store::results::{AnalysisId, NewAnalysis, PutError};
 use analyzer_core::store::{now_epoch, now_epoch_ms};
 use analyzer_core::telemetry::format_rfc3339;
@@ -99,7 +98,7 @@ async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let now_ms = now_epoch_ms();
     let now = now_ms / 1000;
     app.rate_limits()
-        .hit(ANALYZE_PER_ACCOUNT, location.as_str(), now)
+        .hit(app.config.rate_limits.analyze, location.as_str(), now)
         .await?;
     let body = json_bytes(req, MAX_ANALYZE_BODY)?;
     let value: Value = serde_json::from_slice(body).map_err(|e| {

@@ -11,10 +11,10 @@ use serde::Serialize;
 use serde_json::json;
 
 pub const ROUTES: &[Route] = &[
-    Route::new("GET", "/health"),
-    Route::new("GET", "/health/detailed"),
-    Route::new("GET", "/ready"),
-    Route::new("GET", "/live"),
+    Route::new("GET", "/health").unthrottled(),
+    Route::new("GET", "/health/detailed").unthrottled(),
+    Route::new("GET", "/ready").unthrottled(),
+    Route::new("GET", "/live").unthrottled(),
 ];
 
 pub async fn handle(app: Arc<App>, _req: Request, route: RouteMatch) -> Result<Reply, ApiError> {

@@ -11,7 +11,6 @@ use analyzer_core::highlevel::{self, SCOPES};
 use analyzer_core::http::request::{client_ip, cookie, query};
 use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
 use analyzer_core::store::now_epoch;
-use analyzer_core::store::rate_limits::LOGIN_PER_IP;
 use analyzer_core::telemetry::format_rfc3339;
 use analyzer_core::App;
 use lambda_http::Request;
@@ -41,7 +40,7 @@ pub async fn handle(app: Arc<App>, req: Request, route: RouteMatch) -> Result<Re
 async fn login(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let now = now_epoch();
     app.rate_limits()
-        .hit(LOGIN_PER_IP, &client_ip(req), now)
+        .hit(app.config.rate_limits.login, &client_ip(req), now)
         .await?;
     let secrets = app
         .secrets

@@ -231,6 +231,15 @@ pub fn render_error(err: &ApiError, request_id: &str) -> Response<Body> {
     if let Some(secs) = err.retry_after_secs() {
         headers.insert(RETRY_AFTER, HeaderValue::from(secs));
     }
+    if let ApiError::RateLimited {
+        retry_after_secs,
+        limit,
+    } = err
+    {
+        headers.insert("ratelimit-limit", HeaderValue::from(*limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(0u32));
+        headers.insert("ratelimit-reset", HeaderValue::from(*retry_after_secs));
+    }
     if let ApiError::MethodNotAllowed { allow, .. } = err {
         if let Ok(value) = HeaderValue::from_str(allow) {
             headers.insert(ALLOW, value);

@@ -28,7 +28,7 @@ pub enum ApiError {
     #[error("{message}")]
     PlanLimitReached { message: String, details: Value },
     #[error("too many requests, retry in {retry_after_secs} s")]
-    RateLimited { retry_after_secs: u64 },
+    RateLimited { retry_after_secs: u64, limit: u32 },
     #[error("{service} is unavailable, please retry later")]
     UpstreamUnavailable {
         service: &'static str,
@@ -110,7 +110,9 @@ impl ApiError {
     /// Seconds a client should wait before retrying, sent as `Retry-After`.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             ApiError::UpstreamUnavailable {
                 retry_after_secs, ..
             }

@@ -6,11 +6,25 @@
 pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
+    /// Whether the general per-IP rate limit applies (health checks and signed webhooks opt out).
+    pub throttled: bool,
 }
 
 impl Route {
     pub const fn new(method: &'static str, path: &'static str) -> Self {
-        Self { method, path }
+        Self {
+            method,
+            path,
+            throttled: true,
+        }
+    }
+
+    /// The same route without the general per-IP limit.
+    pub const fn unthrottled(self) -> Self {
+        Self {
+            throttled: false,
+            ..self
+        }
     }
 }
 

@@ -1,31 +1,78 @@
 //! Rate-limit windows: one atomic counter per (scope, subject, fixed window), expiring by TTL.
 //! The increment is conditional, so concurrent requests can never exceed the limit.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{is_conditional_failure, StoreError};
 use crate::http::ApiError;
 
 /// A limit: `max` requests per `window_secs`, for one kind of subject.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
     pub scope: &'static str,
     pub max: u32,
     pub window_secs: i64,
 }
 
-/// Login attempts per IP: 5 per 15 minutes.
-pub const LOGIN_PER_IP: Limit = Limit {
-    scope: "login-ip",
-    max: 5,
-    window_secs: 900,
-};
-/// Analyses per account: 30 per minute.
-pub const ANALYZE_PER_ACCOUNT: Limit = Limit {
-    scope: "analyze-account",
-    max: 30,
-    window_secs: 60,
-};
+impl Limit {
+    /// Parses `N/SECONDS` (e.g. `5/900`) from configuration.
+    pub fn parse(scope: &'static str, raw: &str) -> Option<Self> {
+        let (max, window) = raw.trim().split_once('/')?;
+        let max: u32 = max.trim().parse().ok().filter(|m| *m > 0)?;
+        let window_secs: i64 = window
+            .trim()
+            .parse()
+            .ok()
+            .filter(|w| *w > 0 && *w <= 86_400)?;
+        Some(Self {
+            scope,
+            max,
+            window_secs,
+        })
+    }
+}
+
+/// The application's limits (configurable: `RATE_LIMIT_LOGIN`, `RATE_LIMIT_ANALYZE`,
+/// `RATE_LIMIT_DEFAULT`, each `N/SECONDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// Login attempts per IP (default 5 per 15 minutes).
+    pub login: Limit,
+    /// Analyses per account (default 30 per minute).
+    pub analyze: Limit,
+    /// Every other throttled route, per IP (default 100 per minute).
+    pub general: Limit,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            login: Limit {
+                scope: "login-ip",
+                max: 5,
+                window_secs: 900,
+            },
+            analyze: Limit {
+                scope: "analyze-account",
+                max: 30,
+                window_secs: 60,
+            },
+            general: Limit {
+                scope: "ip",
+                max: 100,
+                window_secs: 60,
+            },
+        }
+    }
+}
+
+/// A counted request: what is left of the window, for the `RateLimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_secs: i64,
+}
 
 #[derive(Clone)]
 pub struct RateLimits {
@@ -42,7 +89,7 @@ impl RateLimits {
     }
 
     /// Counts one hit for `subject`; 429 `RATE_LIMITED` with the seconds left once over `limit`.
-    pub async fn hit(&self, limit: Limit, subject: &str, now: i64) -> Result<(), ApiError> {
+    pub async fn hit(&self, limit: Limit, subject: &str, now: i64) -> Result<Allowance, ApiError> {
         let window = now - now.rem_euclid(limit.window_secs);
         let reset = window + limit.window_secs;
         let result = self
@@ -58,12 +105,25 @@ impl RateLimits {
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":max", AttributeValue::N(limit.max.to_string()))
             .expression_attribute_values(":exp", AttributeValue::N((reset + 60).to_string()))
+            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(output) => {
+                let hits: u32 = output
+                    .attributes
+                    .and_then(|a| a.get("hits").cloned())
+                    .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
+                    .unwrap_or(limit.max);
+                Ok(Allowance {
+                    limit: limit.max,
+                    remaining: limit.max.saturating_sub(hits),
+                    reset_secs: reset - now,
+                })
+            }
             Err(err) if is_conditional_failure(&err) => Err(ApiError::RateLimited {
                 retry_after_secs: (reset - now).max(1) as u64,
+                limit: limit.max,
             }),
             Err(err) => Err(StoreError::from_sdk(err).into()),
         }
