@@ -65,3 +65,100 @@ pub fn format_rfc3339(at: OffsetDateTime) -> String {
         .format(&Rfc3339)
         .unwrap_or_default()
 }
+
+/// CloudWatch Embedded Metric Format: one JSON line per metric set, which CloudWatch turns into
+/// metrics without an API call (no latency, no IAM). The namespace comes from
+/// `METRICS_NAMESPACE` (default `GhlWorkflowAnalyzer`); the function name is the dimension.
+pub mod metrics {
+    use std::io::Write;
+    use std::sync::{Mutex, OnceLock};
+
+    use serde_json::{json, Map, Value};
+
+    /// A metric's unit, as CloudWatch names it.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Unit {
+        Count,
+        Milliseconds,
+        None,
+    }
+
+    impl Unit {
+        fn as_str(self) -> &'static str {
+            match self {
+                Unit::Count => "Count",
+                Unit::Milliseconds => "Milliseconds",
+                Unit::None => "None",
+            }
+        }
+    }
+
+    type Sink = Box<dyn Fn(&str) + Send + Sync>;
+
+    fn sink() -> &'static Mutex<Option<Sink>> {
+        static SINK: OnceLock<Mutex<Option<Sink>>> = OnceLock::new();
+        SINK.get_or_init(|| Mutex::new(None))
+    }
+
+    /// Sends metric lines somewhere other than stdout (tests capture them).
+    pub fn set_sink(f: impl Fn(&str) + Send + Sync + 'static) {
+        *sink().lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
+    }
+
+    fn namespace() -> String {
+        std::env::var("METRICS_NAMESPACE")
+            .ok()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "GhlWorkflowAnalyzer".to_owned())
+    }
+
+    fn function_name() -> String {
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".to_owned())
+    }
+
+    /// The EMF line for `values` (name, value, unit) under the function dimension plus `extra`.
+    pub fn line(values: &[(&str, f64, Unit)], extra: &[(&str, &str)]) -> String {
+        let mut root = Map::new();
+        let mut dimension_names = vec!["FunctionName".to_owned()];
+        root.insert("FunctionName".into(), Value::String(function_name()));
+        for (key, value) in extra {
+            dimension_names.push((*key).to_owned());
+            root.insert((*key).to_owned(), Value::String((*value).to_owned()));
+        }
+        let definitions: Vec<Value> = values
+            .iter()
+            .map(|(name, _, unit)| json!({ "Name": name, "Unit": unit.as_str() }))
+            .collect();
+        for (name, value, _) in values {
+            root.insert((*name).to_owned(), json!(value));
+        }
+        let millis = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        root.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": millis as i64,
+                "CloudWatchMetrics": [{
+                    "Namespace": namespace(),
+                    "Dimensions": [dimension_names],
+                    "Metrics": definitions,
+                }],
+            }),
+        );
+        Value::Object(root).to_string()
+    }
+
+    /// Emits one metric set (stdout in Lambda, where CloudWatch reads EMF from the log stream).
+    pub fn emit(values: &[(&str, f64, Unit)], extra: &[(&str, &str)]) {
+        let text = line(values, extra);
+        if let Some(f) = sink().lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            f(&text);
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+    }
+
+    pub fn count(name: &str, extra: &[(&str, &str)]) {
+        emit(&[(name, 1.0, Unit::Count)], extra);
+    }
+}

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::{RequestBuilder, Response, StatusCode};
 
 use crate::http::ApiError;
+use crate::telemetry::metrics::{self, Unit};
 
 /// The longest we wait before one retry; a `Retry-After` beyond it ends the attempts instead.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(3);
@@ -152,6 +153,33 @@ pub async fn send(
     build: impl Fn() -> RequestBuilder,
 ) -> Result<Response, UpstreamError> {
     breaker.check()?;
+    let service = breaker.service;
+    let started = Instant::now();
+    let outcome = attempts(breaker, policy, hint, build).await;
+    metrics::emit(
+        &[
+            (
+                "UpstreamLatency",
+                started.elapsed().as_secs_f64() * 1000.0,
+                Unit::Milliseconds,
+            ),
+            (
+                "UpstreamFailure",
+                if outcome.is_err() { 1.0 } else { 0.0 },
+                Unit::Count,
+            ),
+        ],
+        &[("Service", service)],
+    );
+    outcome
+}
+
+async fn attempts(
+    breaker: &Breaker,
+    policy: RetryPolicy,
+    hint: Option<RetryHint>,
+    build: impl Fn() -> RequestBuilder,
+) -> Result<Response, UpstreamError> {
     let service = breaker.service;
     let mut last: Option<UpstreamError> = None;
     for attempt in 0..policy.attempts.max(1) {

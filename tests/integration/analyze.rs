@@ -605,3 +605,37 @@ async fn dev_sample_routes_work_in_dev_and_are_absent_in_prod() {
         .await
         .is_empty());
 }
+
+#[tokio::test]
+async fn an_analysis_emits_embedded_metric_format_lines() {
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocMetrics1").await;
+    let res = analyze_fn(&t, post_analyze(&cookie, &sample("critical"))).await;
+    assert_eq!(res.status, 201);
+    let logs = integration_tests::captured_logs();
+    let line = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| {
+            v.get("AnalysisDuration").is_some() && v["IssuesCritical"].as_f64().unwrap_or(0.0) > 0.0
+        })
+        .expect("an EMF line for the analysis");
+    let directive = &line["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "GhlWorkflowAnalyzer");
+    let names: Vec<&str> = directive["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "AnalysisDuration",
+        "HealthScore",
+        "IssuesCritical",
+        "IssuesHigh",
+    ] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    assert!(line["_aws"]["Timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+    assert_eq!(line["Plan"], "free");
+}

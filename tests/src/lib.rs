@@ -62,6 +62,11 @@ impl std::io::Write for Capture {
 pub fn init_logs() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
+        analyzer_core::telemetry::metrics::set_sink(|line| {
+            let mut logs = LOGS.lock().unwrap_or_else(|p| p.into_inner());
+            logs.extend_from_slice(line.as_bytes());
+            logs.push(b'\n');
+        });
         let _ = tracing_subscriber::fmt()
             .json()
             .flatten_event(true)

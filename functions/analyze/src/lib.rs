@@ -17,6 +17,7 @@ use analyzer_core::plans::{self, Plan};
 use analyzer_core::store::results::{AnalysisId, NewAnalysis, PutError};
 use analyzer_core::store::{now_epoch, now_epoch_ms};
 use analyzer_core::telemetry::format_rfc3339;
+use analyzer_core::telemetry::metrics::{self, Unit};
 use analyzer_core::App;
 use lambda_http::Request;
 use serde_json::{json, Value};
@@ -224,6 +225,23 @@ pub async fn save(
             PutError::Store(err) => err.into(),
         });
     }
+    let summary = result.summary;
+    metrics::emit(
+        &[
+            (
+                "AnalysisDuration",
+                result.analysis_time_ms as f64,
+                Unit::Milliseconds,
+            ),
+            ("HealthScore", f64::from(result.health_score), Unit::None),
+            ("IssuesCritical", f64::from(summary.critical), Unit::Count),
+            ("IssuesHigh", f64::from(summary.high), Unit::Count),
+            ("IssuesMedium", f64::from(summary.medium), Unit::Count),
+            ("IssuesLow", f64::from(summary.low), Unit::Count),
+            ("IssuesInfo", f64::from(summary.info), Unit::Count),
+        ],
+        &[("Plan", plan.as_str())],
+    );
     tracing::info!(
         location = %location,
         score = result.health_score,

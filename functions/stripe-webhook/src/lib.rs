@@ -15,14 +15,14 @@ use analyzer_core::auth::LocationId;
 use analyzer_core::billing::stripe::{CheckoutSession, Stripe, Subscription};
 use analyzer_core::billing::{secret_error, signature, Applied};
 use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
-use analyzer_core::idempotency::{self, Idempotency, IdempotencyError, Outcome};
+use analyzer_core::idempotency::{self, Idempotency, IdempotencyError};
 use analyzer_core::store::now_epoch;
 use analyzer_core::App;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub const ROUTES: &[Route] = &[Route::new("POST", "/")];
+pub const ROUTES: &[Route] = &[Route::new("POST", "/").unthrottled()];
 
 /// Idempotency keys of this webhook are namespaced, so other webhooks can share the table.
 const KEY_PREFIX: &str = "stripe:";
@@ -77,7 +77,6 @@ struct Receipt {
     outcome: EventOutcome,
 }
 
-#[tracing::instrument(skip_all, fields(event_id, event_type))]
 pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<Reply, ApiError> {
     let secrets = app.secrets.get().await.map_err(secret_error)?;
     let header = match req.headers().get("stripe-signature") {
@@ -94,9 +93,6 @@ pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<R
         },
     )?;
     let event = parse_event(body)?;
-    let span = tracing::Span::current();
-    span.record("event_id", event.id.as_str());
-    span.record("event_type", event.kind.as_str());
 
     let records = Idempotency::new(app.aws.dynamodb.clone(), &app.config.tables.idempotency);
     let until = idempotency::in_progress_until(&req, idempotency::now_epoch_ms());
@@ -104,27 +100,37 @@ pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<R
     match records.run(&key, until, || apply(&app, &event)).await {
         Ok(outcome) => {
             let duplicate = outcome.is_replay();
-            let outcome = outcome_of(outcome);
-            tracing::info!(result = ?outcome.result, duplicate, "webhook processed");
+            let outcome = outcome.into_inner();
+            tracing::info!(
+                event_id = %event.id,
+                event_type = %event.kind,
+                result = ?outcome.result,
+                duplicate,
+                "webhook processed"
+            );
             Reply::ok(&Receipt {
                 received: true,
                 duplicate,
                 outcome,
             })
         }
-        Err(IdempotencyError::InProgress) => Err(ApiError::Conflict(
-            "this event is being processed by another delivery; retry later".into(),
-        )),
+        Err(IdempotencyError::InProgress) => {
+            tracing::info!(event_id = %event.id, "delivery while the event is in progress");
+            Err(ApiError::Conflict(
+                "this event is being processed by another delivery; retry later".into(),
+            ))
+        }
         Err(IdempotencyError::Store(err)) => Err(err.into()),
         Err(IdempotencyError::Handler(err)) => {
-            tracing::warn!(error = %err, "webhook handling failed; claim released for the retry");
+            tracing::warn!(
+                event_id = %event.id,
+                event_type = %event.kind,
+                error = %err,
+                "webhook handling failed; claim released for the retry"
+            );
             Err(err)
         }
     }
-}
-
-fn outcome_of(outcome: Outcome<EventOutcome>) -> EventOutcome {
-    outcome.into_inner()
 }
 
 /// An authentic body that is not an event we can key on is still a client error (400).

@@ -38,7 +38,9 @@ impl PartialEq for Json<'_> {
             (Json::String(a), Json::String(b)) => a == b,
             (Json::Array(a), Json::Array(b)) => a == b,
             (Json::Object(a), Json::Object(b)) => {
-                a.len() == b.len() && a.iter().all(|(k, v)| other.get(k) == Some(v) && self.get(k) == Some(v))
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| other.get(k) == Some(v) && self.get(k) == Some(v))
             }
             _ => false,
         }
@@ -298,7 +300,10 @@ pub struct Attributes<'a>(Vec<(&'static str, Json<'a>)>);
 impl PartialEq for Attributes<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.0.len() == other.0.len()
-            && self.0.iter().all(|(k, v)| other.get(k) == Some(v) && self.get(k) == Some(v))
+            && self
+                .0
+                .iter()
+                .all(|(k, v)| other.get(k) == Some(v) && self.get(k) == Some(v))
     }
 }
 
@@ -346,6 +351,26 @@ impl<'de: 'a, 'a> Deserialize<'de> for Attributes<'a> {
                 f.write_str("an attributes object")
             }
             fn visit_unit<E>(self) -> Result<Attributes<'a>, E> {
+                Ok(Attributes::default())
+            }
+            // Anything but an object carries no attributes (as `Attributes::from_value`).
+            fn visit_bool<E>(self, _: bool) -> Result<Attributes<'a>, E> {
+                Ok(Attributes::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Attributes<'a>, E> {
+                Ok(Attributes::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Attributes<'a>, E> {
+                Ok(Attributes::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Attributes<'a>, E> {
+                Ok(Attributes::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Attributes<'a>, E> {
+                Ok(Attributes::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Attributes<'a>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Attributes::default())
             }
             fn visit_none<E>(self) -> Result<Attributes<'a>, E> {

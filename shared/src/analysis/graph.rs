@@ -139,6 +139,10 @@ impl<'a> Graph<'a> {
         let mut index: FastMap<&str, usize> = FastMap::default();
         index.reserve(n);
         let mut duplicates = Vec::new();
+        // One pass over the (large) step structs for everything dense.
+        let mut roles = Vec::with_capacity(n);
+        let mut kinds = Vec::with_capacity(n);
+        let mut disabled = Vec::with_capacity(n);
         for (i, s) in steps.iter().enumerate() {
             match index.entry(&*s.id) {
                 std::collections::hash_map::Entry::Occupied(_) => duplicates.push(i),
@@ -146,10 +150,10 @@ impl<'a> Graph<'a> {
                     e.insert(i);
                 }
             }
+            roles.push(s.role());
+            kinds.push(Kind::of(&s.kind));
+            disabled.push(s.disabled);
         }
-        let roles: Vec<Role> = steps.iter().map(Step::role).collect();
-        let kinds: Vec<Kind> = steps.iter().map(|s| Kind::of(&s.kind)).collect();
-        let disabled: Vec<bool> = steps.iter().map(|s| s.disabled).collect();
         let mut edges = Vec::with_capacity(n + n / 4);
         let mut off = Vec::with_capacity(n + 1);
         let mut dangling = Vec::new();

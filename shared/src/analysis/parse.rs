@@ -8,6 +8,7 @@ use serde::de::{Deserializer, IgnoredAny};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::attributes::CowStr;
 use super::error::{InputError, Limit};
 use super::model::{
     AccountLists, Attributes, Bundle, Condition, Input, Json, Next, Settings, SourceFormat, Step,
@@ -464,47 +465,85 @@ fn native_steps(
     let mut steps = Vec::with_capacity(list.len());
     for (i, item) in list.into_iter().enumerate() {
         let sptr = || format!("{ptr}/{i}");
-        let mut o = step_object(item, &sptr())?;
-        if o.get("attributes").is_some_and(|a| !a.is_object()) {
-            o.remove("attributes");
-        }
-        let raw = RawStep::deserialize(Value::Object(o))
-            .map_err(|e| InputError::not_workflow(&sptr(), e.to_string()))?;
-        steps.push(build_step(raw, &sptr)?);
+        let o = step_object(item, &sptr())?;
+        let step = serde::de::DeserializeSeed::deserialize(StepSeed::new(&sptr), Value::Object(o))
+            .map_err(|e| InputError::not_workflow(&sptr(), e.to_string()))??;
+        steps.push(step);
     }
     Ok(steps)
 }
 
 /// The fields of a native step, as read by both the fast typed path (strings borrowed from the
 /// input) and the `Value` path (owned), so both build exactly the same [`Step`].
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 struct RawStep<'a> {
-    #[serde(default, borrow)]
     id: Loose<'a>,
-    #[serde(default, rename = "_id", borrow)]
     underscore_id: Loose<'a>,
-    #[serde(default, rename = "type", borrow)]
     kind: Loose<'a>,
-    #[serde(default, borrow)]
     name: Loose<'a>,
-    #[serde(default)]
     order: Option<Value>,
-    #[serde(default, borrow)]
     next: RawNext<'a>,
-    #[serde(default, rename = "parentKey", borrow)]
     parent_key: Loose<'a>,
-    #[serde(default, borrow)]
     parent: Loose<'a>,
-    #[serde(default, borrow)]
     cat: Loose<'a>,
-    #[serde(default, rename = "nodeType", borrow)]
     node_type: Loose<'a>,
-    #[serde(default, borrow)]
     attributes: Option<Attributes<'a>>,
-    #[serde(default, rename = "advanceCanvasMeta")]
     canvas: Option<Value>,
-    #[serde(default)]
     disabled: Option<Value>,
+}
+
+/// Reads one step object and builds the [`Step`] (or the pointered error) in place; the same
+/// code serves both parse paths. A later duplicate key wins, as in a `serde_json::Map`.
+struct StepSeed<'a, 'p> {
+    ptr: &'p dyn Fn() -> String,
+    _input: std::marker::PhantomData<&'a ()>,
+}
+
+impl<'a, 'p> StepSeed<'a, 'p> {
+    fn new(ptr: &'p dyn Fn() -> String) -> Self {
+        StepSeed {
+            ptr,
+            _input: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for StepSeed<'a, '_> {
+    type Value = Result<Step<'a>, InputError>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for StepSeed<'a, '_> {
+    type Value = Result<Step<'a>, InputError>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a step object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut raw = RawStep::default();
+        while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
+            match &*key {
+                "id" => raw.id = map.next_value()?,
+                "_id" => raw.underscore_id = map.next_value()?,
+                "type" => raw.kind = map.next_value()?,
+                "name" => raw.name = map.next_value()?,
+                "order" => raw.order = map.next_value()?,
+                "next" => raw.next = map.next_value()?,
+                "parentKey" => raw.parent_key = map.next_value()?,
+                "parent" => raw.parent = map.next_value()?,
+                "cat" => raw.cat = map.next_value()?,
+                "nodeType" => raw.node_type = map.next_value()?,
+                "attributes" => raw.attributes = map.next_value()?,
+                "advanceCanvasMeta" => raw.canvas = map.next_value()?,
+                "disabled" => raw.disabled = map.next_value()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(build_step(raw, self.ptr))
+    }
 }
 
 /// A string (borrowed when possible) or a number written as one; anything else is absent.
@@ -828,6 +867,15 @@ struct FastData<'a> {
     templates: Option<Templates<'a>>,
 }
 
+thread_local! {
+    /// How many steps the fast path expects, from the input's size: JSON gives no length for
+    /// arrays, and growing a 10,000-step vector by doubling copied megabytes.
+    static STEPS_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Bytes per native step assumed by [`STEPS_HINT`] (real steps are larger, so this over-reserves).
+const BYTES_PER_STEP_HINT: usize = 96;
+
 /// The native steps, built one by one while reading (no intermediate list of raw steps).
 struct Templates<'a>(Vec<Step<'a>>);
 
@@ -844,16 +892,20 @@ impl<'de: 'a, 'a> Deserialize<'de> for Templates<'a> {
                 mut seq: A,
             ) -> Result<Templates<'a>, A::Error> {
                 use serde::de::Error;
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-                while let Some(raw) = seq.next_element::<RawStep<'a>>()? {
+                let hint = STEPS_HINT.with(std::cell::Cell::get);
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(hint).min(MAX_STEPS));
+                loop {
                     if out.len() >= MAX_STEPS {
                         // The `Value` path reports the limit properly.
                         return Err(A::Error::custom("too many steps"));
                     }
                     let i = out.len();
                     let ptr = || format!("/workflow/workflowData/templates/{i}");
-                    let step = build_step(raw, &ptr).map_err(A::Error::custom)?;
-                    out.push(step);
+                    match seq.next_element_seed(StepSeed::new(&ptr))? {
+                        Some(Ok(step)) => out.push(step),
+                        Some(Err(e)) => return Err(A::Error::custom(e)),
+                        None => break,
+                    }
                 }
                 Ok(Templates(out))
             }
@@ -863,6 +915,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Templates<'a> {
 }
 
 fn fast_native(input: &[u8]) -> Option<Result<Input<'_>, InputError>> {
+    STEPS_HINT.with(|h| h.set(input.len() / BYTES_PER_STEP_HINT));
     let body: FastBody<'_> = serde_json::from_slice(input).ok()?;
     if body.bundle || body.workflows {
         return None;

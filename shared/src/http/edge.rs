@@ -62,6 +62,9 @@ impl Edge {
     {
         let started = Instant::now();
         let cold_start = telemetry::take_cold_start();
+        if cold_start {
+            telemetry::metrics::count("ColdStart", &[]);
+        }
         let request_id = request_id(&req);
         let method = req.method().clone();
         let path = req.uri().path().to_owned();

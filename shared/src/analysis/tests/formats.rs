@@ -313,7 +313,12 @@ fn the_typed_fast_path_and_the_value_path_read_the_same_model() {
     ];
     for bytes in samples {
         let value: Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(parse(&bytes), parse_value(value), "{}", String::from_utf8_lossy(&bytes));
+        assert_eq!(
+            parse(&bytes),
+            parse_value(value),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
     for bad in [
         json!({"workflow": {"workflowData": {"templates": [{"id": "a", "next": [true]}]}}}),
