@@ -7,5 +7,6 @@ mod billing;
 mod edge;
 mod events;
 mod health;
+mod log_scan;
 mod routes;
 mod webhook;
