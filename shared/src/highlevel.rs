@@ -103,7 +103,7 @@ async fn token_request(app: &App, form: &[(&str, &str)]) -> Result<TokenResponse
 
 /// Exchanges an authorization code (the OAuth callback).
 pub async fn exchange_code(app: &App, code: &str) -> Result<TokenResponse, ApiError> {
-    let secrets = app.secrets.get().await.map_err(secret_error)?;
+    let secrets = app.secrets.get().await?;
     let client_secret = secrets.ghl_client_secret.expose_secret();
     let redirect = app.config.ghl.redirect_uri.as_str();
     Ok(token_request(
@@ -120,26 +120,13 @@ pub async fn exchange_code(app: &App, code: &str) -> Result<TokenResponse, ApiEr
     .await?)
 }
 
-fn secret_error(err: crate::secrets::SecretsError) -> ApiError {
-    match err {
-        crate::secrets::SecretsError::Unavailable(detail) => {
-            tracing::warn!(error = %detail, "secret unavailable");
-            ApiError::ServiceUnavailable {
-                message: "configuration store is temporarily unavailable".into(),
-                retry_after_secs: Some(5),
-            }
-        }
-        crate::secrets::SecretsError::Malformed(detail) => ApiError::Internal(detail),
-    }
-}
-
 /// Encrypts a token response into the fields the accounts table stores.
 pub async fn seal(
     app: &App,
     location: &LocationId,
     tokens: &TokenResponse,
 ) -> Result<TokenGrant, ApiError> {
-    let secrets = app.secrets.get().await.map_err(secret_error)?;
+    let secrets = app.secrets.get().await?;
     let key = &secrets.token_encryption_key;
     Ok(TokenGrant {
         access_token: crypto::encrypt(key, location, &tokens.access_token),
@@ -152,7 +139,7 @@ pub async fn seal(
 }
 
 async fn open(app: &App, location: &LocationId, sealed: &str) -> Result<String, ApiError> {
-    let secrets = app.secrets.get().await.map_err(secret_error)?;
+    let secrets = app.secrets.get().await?;
     crypto::decrypt(&secrets.token_encryption_key, location, sealed)
         .map_err(|e| ApiError::Internal(format!("stored token unusable: {e}")))
 }
@@ -203,7 +190,7 @@ async fn refresh(app: &App, location: &LocationId, account: Account) -> Result<S
         account.refresh_token.as_deref().unwrap_or_default(),
     )
     .await?;
-    let secrets = app.secrets.get().await.map_err(secret_error)?;
+    let secrets = app.secrets.get().await?;
     let tokens = token_request(
         app,
         &[

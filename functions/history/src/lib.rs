@@ -128,11 +128,7 @@ async fn history(app: &App, req: &Request) -> Result<Reply, ApiError> {
     };
     let filter = filter_of(req)?;
     let scope = scope(&filter);
-    let secrets = app
-        .secrets
-        .get()
-        .await
-        .map_err(analyzer_core::billing::secret_error)?;
+    let secrets = app.secrets.get().await?;
     let key = &secrets.token_encryption_key;
     let start = query(req, "cursor")
         .map(|c| {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use analyzer_core::auth::LocationId;
 use analyzer_core::billing::stripe::{CheckoutSession, Stripe, Subscription};
-use analyzer_core::billing::{secret_error, signature, Applied};
+use analyzer_core::billing::{signature, Applied};
 use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
 use analyzer_core::idempotency::{self, Idempotency, IdempotencyError};
 use analyzer_core::store::now_epoch;
@@ -78,7 +78,7 @@ struct Receipt {
 }
 
 pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<Reply, ApiError> {
-    let secrets = app.secrets.get().await.map_err(secret_error)?;
+    let secrets = app.secrets.get().await?;
     let header = match req.headers().get("stripe-signature") {
         None => None,
         Some(value) => Some(value.to_str().map_err(|_| {

@@ -11,8 +11,6 @@ pub mod stripe;
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::ApiError;
-use crate::secrets::SecretsError;
 use crate::store::accounts::{Account, Plan};
 
 pub use accounts::Applied;
@@ -159,20 +157,6 @@ pub fn plan_features() -> [PlanFeatures; 2] {
             history_retention_days: None,
         },
     ]
-}
-
-/// Maps a secret read failure: unreachable is a retryable 503, malformed is an operator bug.
-pub fn secret_error(err: SecretsError) -> ApiError {
-    match err {
-        SecretsError::Unavailable(detail) => {
-            tracing::warn!(error = %detail, "secret unavailable");
-            ApiError::ServiceUnavailable {
-                message: "configuration store is temporarily unavailable".into(),
-                retry_after_secs: Some(5),
-            }
-        }
-        SecretsError::Malformed(detail) => ApiError::Internal(detail),
-    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{secret_error, SubscriptionState, SubscriptionStatus};
+use super::{SubscriptionState, SubscriptionStatus};
 use crate::auth::LocationId;
 use crate::http::ApiError;
 use crate::secrets::Secrets;
@@ -285,7 +285,7 @@ pub fn random_key(op: &str) -> String {
 impl<'a> Stripe<'a> {
     /// Reads the secret key (cached by the secret store).
     pub async fn connect(app: &'a App) -> Result<Self, ApiError> {
-        let secrets = app.secrets.get().await.map_err(secret_error)?;
+        let secrets = app.secrets.get().await?;
         Ok(Self { app, secrets })
     }
 
