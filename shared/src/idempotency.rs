@@ -108,9 +108,7 @@ fn deadline_or_default(deadline: Option<i64>, now_ms: i64) -> i64 {
 }
 
 /// Milliseconds since the Unix epoch (the unit of `in_progress_expiration`).
-pub fn now_epoch_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
+pub use crate::store::now_epoch_ms;
 
 impl Idempotency {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
