@@ -5,7 +5,7 @@ FN ?= health
 EVENT ?= events/health.json
 PORT ?= 9000
 
-.PHONY: help dev test lint build invoke stripe-webhook venv clean-venv
+.PHONY: help dev test lint build invoke stripe-webhook ghl-webhook venv clean-venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ invoke: ## send EVENT to function FN of a running `make dev` (e.g. make invoke F
 
 stripe-webhook: ## sign a Stripe event with the local webhook secret and post it to `make dev` (EVENT=events/stripe/<type>.json, FRESH=1 for a new id)
 	@EVENT=$(if $(filter command line environment,$(origin EVENT)),$(EVENT),events/stripe/checkout.session.completed.json) PORT=$(PORT) scripts/stripe_webhook.sh
+
+ghl-webhook: ## sign a HighLevel lifecycle event with the local test key and post it to `make dev` (EVENT=events/ghl/<name>.json, REPLAY=1 resends the last)
+	@EVENT=$(if $(filter command line environment,$(origin EVENT)),$(EVENT),events/ghl/install.json) PORT=$(PORT) scripts/ghl_webhook.sh
 
 venv: ## create or refresh .venv (pinned tools of requirements-dev.txt)
 	@scripts/venv.sh

@@ -13,6 +13,9 @@
 #   GHL_API_BASE_URL GHL_AUTH_URL STRIPE_API_BASE_URL (the real services)
 #   STRIPE_PRICE_ID (price_dev) LOG_LEVEL (info) TABLE_PREFIX (local)
 #   GHL_CLIENT_SECRET STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET TOKEN_ENCRYPTION_KEY (secret; dev defaults)
+#   GHL_WEBHOOK_PUBLIC_KEY (the public half of .local/ghl-webhook-ed25519.pem, which
+#   `make ghl-webhook` signs with; scripts/ghl_webhook_key.py) GHL_WEBHOOK_TOLERANCE_SECS (300)
+#   UNINSTALL_RESULTS_RETENTION_DAYS (0)
 #   SKIP_BUILD=1 skips step 4.
 # Ctrl-C (or SIGTERM to this script) stops watch, the functions and moto.
 set -euo pipefail
@@ -38,7 +41,7 @@ trap 'exit 143' TERM
 ensure_venv
 port_in_use "$PORT" && die "port $PORT is already in use; choose another with PORT=..."
 
-start_moto "$MOTO_PORT"
+start_moto "$MOTO_PORT" "dev-$MOTO_PORT"
 export_local_aws "http://127.0.0.1:$MOTO_PORT"
 
 log "creating the tables of template.yaml"
@@ -47,6 +50,8 @@ mapfile -t TABLE_VARS <<<"$out"
 log "seeding the secret"
 out="$(python scripts/seed_secret.py --name "ghl-workflow-analyzer/$TABLE_PREFIX")"
 mapfile -t SECRET_VARS <<<"$out"
+# HighLevel signs its webhooks with a key only it holds: locally, a key pair of our own.
+GHL_WEBHOOK_PUBLIC_KEY="${GHL_WEBHOOK_PUBLIC_KEY:-$(python scripts/ghl_webhook_key.py public)}"
 
 # Everything the functions receive. Values come from the caller's environment when set. They are
 # written to an env file for `cargo lambda watch --env-file` (not --env-var, which splits on commas)
@@ -62,6 +67,9 @@ FUNCTION_ENV=(
     "STRIPE_API_BASE_URL=${STRIPE_API_BASE_URL:-https://api.stripe.com}"
     "STRIPE_PRICE_ID=${STRIPE_PRICE_ID:-price_dev}"
     "LOG_LEVEL=${LOG_LEVEL:-info}"
+    "GHL_WEBHOOK_PUBLIC_KEY=$GHL_WEBHOOK_PUBLIC_KEY"
+    "GHL_WEBHOOK_TOLERANCE_SECS=${GHL_WEBHOOK_TOLERANCE_SECS:-300}"
+    "UNINSTALL_RESULTS_RETENTION_DAYS=${UNINSTALL_RESULTS_RETENTION_DAYS:-0}"
     "${TABLE_VARS[@]}"
     "${SECRET_VARS[@]}"
     "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
@@ -71,7 +79,7 @@ FUNCTION_ENV=(
     "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
     "AWS_EC2_METADATA_DISABLED=true"
 )
-ENV_FILE="$LOCAL_DIR/dev.env"
+ENV_FILE="$LOCAL_DIR/dev-$PORT.env"   # per port: two `make dev` on different ports do not collide
 : >"$ENV_FILE"
 for kv in "${FUNCTION_ENV[@]}"; do
     value="${kv#*=}"
@@ -93,6 +101,7 @@ cat >&2 <<EOF
 
     try:  curl -s http://127.0.0.1:$PORT/health/detailed
     stripe webhook (function URL): http://127.0.0.1:$PORT/lambda-url/stripe-webhook/
+    HighLevel webhook: make ghl-webhook EVENT=events/ghl/install.json (signed with the local key)
     stop: Ctrl-C
 
 EOF

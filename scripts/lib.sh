@@ -76,9 +76,10 @@ run_fg() {
     return "$status"
 }
 
-# start_moto PORT: start moto_server on 127.0.0.1:PORT and wait until it answers (30 s at most).
+# start_moto PORT NAME: start moto_server on 127.0.0.1:PORT, logging to .local/moto-NAME.log, and wait
+# until it answers (30 s at most).
 start_moto() {
-    local port="$1" logfile="$LOCAL_DIR/moto-$1.log" i
+    local port="$1" logfile="$LOCAL_DIR/moto-$2.log" i
     mkdir -p "$LOCAL_DIR"
     if port_in_use "$port"; then
         die "port $port is already in use (another moto or make dev?); pick another with MOTO_PORT=..."

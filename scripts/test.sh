@@ -29,7 +29,7 @@ trap 'exit 143' TERM
 ensure_venv
 
 MOTO_PORT="${MOTO_PORT:-$(free_port)}"
-start_moto "$MOTO_PORT"
+start_moto "$MOTO_PORT" test
 export_local_aws "http://127.0.0.1:$MOTO_PORT"
 log "moto: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
 

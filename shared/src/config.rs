@@ -7,6 +7,7 @@ use std::fmt;
 
 use url::Url;
 
+use crate::lifecycle::signature::{WebhookKey, HIGHLEVEL_PUBLIC_KEY};
 use crate::store::rate_limits::{Limit, RateLimitConfig};
 
 /// Where a deployment runs. Production forbids anything that only makes sense on a laptop.
@@ -57,6 +58,22 @@ pub struct GhlConfig {
     pub auth_url: Url,
 }
 
+/// The HighLevel app lifecycle webhook (`ghl-webhook`, docs/GHL_WEBHOOK.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GhlWebhookConfig {
+    /// HighLevel's Ed25519 public key (`GHL_WEBHOOK_PUBLIC_KEY`, base64 SPKI; HighLevel's
+    /// published key by default, a local key pair's for tests and `make dev`).
+    pub public_key: WebhookKey,
+    /// How far a delivery's `timestamp` may be from now, either way (`GHL_WEBHOOK_TOLERANCE_SECS`).
+    pub tolerance_secs: i64,
+    /// Days an uninstalled location's analyses are kept (`UNINSTALL_RESULTS_RETENTION_DAYS`;
+    /// 0 erases them with the uninstall).
+    pub uninstall_results_retention_days: u32,
+}
+
+/// Default freshness window of HighLevel deliveries.
+pub const DEFAULT_GHL_WEBHOOK_TOLERANCE_SECS: i64 = 300;
+
 /// Stripe settings that are not secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StripeConfig {
@@ -72,6 +89,7 @@ pub struct Config {
     pub frontend_url: Url,
     pub ghl: GhlConfig,
     pub stripe: StripeConfig,
+    pub ghl_webhook: GhlWebhookConfig,
     /// Name or ARN of the Secrets Manager secret.
     pub secret_id: String,
     pub tables: Tables,
@@ -142,6 +160,7 @@ impl Config {
             reader.required("RATE_LIMITS_TABLE"),
         );
         let log_level = reader.log_level();
+        let ghl_webhook = reader.ghl_webhook();
         let defaults = RateLimitConfig::default();
         let limits = RateLimitConfig {
             login: reader.limit("RATE_LIMIT_LOGIN", defaults.login),
@@ -198,6 +217,7 @@ impl Config {
                     api_base_url: stripe_base,
                     price_id,
                 },
+                ghl_webhook,
                 secret_id,
                 tables: Tables {
                     sessions,
@@ -268,6 +288,56 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
                 ));
                 default
             }),
+        }
+    }
+
+    /// The lifecycle webhook's key, freshness window and uninstall retention.
+    fn ghl_webhook(&mut self) -> GhlWebhookConfig {
+        let fallback = WebhookKey::from_spki_base64(HIGHLEVEL_PUBLIC_KEY);
+        let raw_key = self
+            .value("GHL_WEBHOOK_PUBLIC_KEY")
+            .unwrap_or_else(|| HIGHLEVEL_PUBLIC_KEY.to_owned());
+        let public_key = match (WebhookKey::from_spki_base64(&raw_key), fallback) {
+            (Ok(key), _) => key,
+            (Err(why), Ok(fallback)) => {
+                self.problem(format!(
+                    "GHL_WEBHOOK_PUBLIC_KEY {why} (expected the base64 of an Ed25519 SPKI, 44 characters)"
+                ));
+                fallback
+            }
+            (Err(why), Err(_)) => {
+                self.problem(format!("GHL_WEBHOOK_PUBLIC_KEY {why}"));
+                WebhookKey::from_verifying_key(ed25519_dalek::VerifyingKey::default())
+            }
+        };
+        let tolerance_secs = self.bounded(
+            "GHL_WEBHOOK_TOLERANCE_SECS",
+            DEFAULT_GHL_WEBHOOK_TOLERANCE_SECS,
+            1..=3600,
+        );
+        let retention = self.bounded("UNINSTALL_RESULTS_RETENTION_DAYS", 0, 0..=3650);
+        GhlWebhookConfig {
+            public_key,
+            tolerance_secs,
+            uninstall_results_retention_days: u32::try_from(retention).unwrap_or(0),
+        }
+    }
+
+    /// A whole number within `range`, or `default` when unset.
+    fn bounded(&mut self, name: &str, default: i64, range: std::ops::RangeInclusive<i64>) -> i64 {
+        match self.value(name) {
+            None => default,
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(n) if range.contains(&n) => n,
+                _ => {
+                    self.problem(format!(
+                        "{name} must be a whole number from {} to {}, not {raw:?}",
+                        range.start(),
+                        range.end()
+                    ));
+                    default
+                }
+            },
         }
     }
 
@@ -386,6 +456,35 @@ mod tests {
         vars.remove("GHL_REDIRECT_URI");
         let config = load(&vars).expect("dev fallbacks");
         assert_eq!(config.frontend_origin(), "http://localhost:5173");
+    }
+
+    #[test]
+    fn the_ghl_webhook_defaults_to_highlevels_key_and_five_minutes() {
+        let config = load(&base()).expect("valid");
+        assert_eq!(
+            config.ghl_webhook.public_key.to_spki_base64(),
+            HIGHLEVEL_PUBLIC_KEY
+        );
+        assert_eq!(config.ghl_webhook.tolerance_secs, 300);
+        assert_eq!(config.ghl_webhook.uninstall_results_retention_days, 0);
+    }
+
+    #[test]
+    fn a_bad_ghl_webhook_key_or_window_is_listed_with_the_others() {
+        let mut vars = base();
+        vars.insert("GHL_WEBHOOK_PUBLIC_KEY", "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A");
+        vars.insert("GHL_WEBHOOK_TOLERANCE_SECS", "0");
+        vars.insert("UNINSTALL_RESULTS_RETENTION_DAYS", "-1");
+        vars.remove("SECRET_ID");
+        let err = load(&vars).unwrap_err().to_string();
+        for needle in [
+            "GHL_WEBHOOK_PUBLIC_KEY",
+            "GHL_WEBHOOK_TOLERANCE_SECS",
+            "UNINSTALL_RESULTS_RETENTION_DAYS",
+            "SECRET_ID",
+        ] {
+            assert!(err.contains(needle), "{needle} missing from {err}");
+        }
     }
 
     #[test]

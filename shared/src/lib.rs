@@ -15,6 +15,7 @@ pub mod highlevel;
 pub mod http;
 pub mod idempotency;
 pub mod lambda;
+pub mod lifecycle;
 pub mod plans;
 pub mod secrets;
 pub mod store;

@@ -18,6 +18,7 @@ pub async fn call_function(t: &TestApp, function: &str, req: Request) -> Answer 
             t.call(stripe_webhook::ROUTES, stripe_webhook::handle, req)
                 .await
         }
+        "ghl-webhook" => t.call(ghl_webhook::ROUTES, ghl_webhook::handle, req).await,
         other => panic!("unknown function {other}"),
     }
 }

@@ -6,6 +6,7 @@ mod auth;
 mod billing;
 mod edge;
 mod events;
+mod ghl_webhook;
 mod health;
 mod log_scan;
 mod routes;

@@ -11,6 +11,7 @@ fn code_routes() -> BTreeMap<&'static str, &'static [Route]> {
         ("history", history::ROUTES),
         ("checkout", checkout::ROUTES),
         ("stripe-webhook", stripe_webhook::ROUTES),
+        ("ghl-webhook", ghl_webhook::ROUTES),
         ("health", health::ROUTES),
     ])
 }
@@ -43,5 +44,66 @@ fn template_and_code_declare_the_same_routes() {
     assert_eq!(
         template, code,
         "template.yaml HttpApi events vs the functions' ROUTES"
+    );
+}
+
+/// `dynamodb:*` actions a function's template policy grants on a table (by logical id).
+fn granted(function_binary: &str, table: &str) -> Vec<String> {
+    let template = integration_tests::template();
+    let mut actions = Vec::new();
+    for (_, resource) in template["Resources"].as_mapping().expect("Resources") {
+        if resource["Metadata"]["BuildProperties"]["Binary"].as_str() != Some(function_binary) {
+            continue;
+        }
+        for policy in resource["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+                let resources = format!("{:?}", statement["Resource"]);
+                if !resources.contains(table) {
+                    continue;
+                }
+                let list = match &statement["Action"] {
+                    serde_yaml::Value::String(one) => vec![one.clone()],
+                    other => other
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|a| a.as_str().map(str::to_owned))
+                        .collect(),
+                };
+                actions.extend(list);
+            }
+        }
+    }
+    actions
+}
+
+#[test]
+fn every_throttled_function_may_count_its_rate_limit_windows() {
+    for (function, routes) in code_routes() {
+        if routes.iter().any(|r| r.throttled) {
+            let actions = granted(function, "RateLimitsTable");
+            assert!(
+                actions.iter().any(|a| a == "dynamodb:UpdateItem"),
+                "{function} has throttled routes but no dynamodb:UpdateItem on RateLimitsTable: {actions:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn policies_name_actions_not_wildcards() {
+    let text =
+        std::fs::read_to_string(integration_tests::repo_root().join("template.yaml")).unwrap();
+    assert!(
+        !text.contains("dynamodb:*"),
+        "least privilege: list the actions"
+    );
+    assert!(
+        !text.contains("DynamoDBCrudPolicy"),
+        "least privilege: no blanket CRUD policies"
     );
 }

@@ -17,6 +17,7 @@ use analyzer_core::billing::{signature, Applied};
 use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
 use analyzer_core::idempotency::{self, Idempotency, IdempotencyError};
 use analyzer_core::store::now_epoch;
+use analyzer_core::telemetry::metrics;
 use analyzer_core::App;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,7 @@ pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<R
     signature::verify(header, body, &secrets.stripe_webhook_secret, now_epoch()).map_err(
         |err| {
             tracing::warn!(reason = %err, "webhook refused: bad signature");
+            metrics::count("StripeWebhookRejected", &[("Reason", "signature")]);
             ApiError::validation(format!("invalid Stripe signature: {err}"))
         },
     )?;
@@ -108,6 +110,14 @@ pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<R
                 duplicate,
                 "webhook processed"
             );
+            metrics::count(
+                if duplicate {
+                    "StripeWebhookDuplicate"
+                } else {
+                    "StripeWebhookProcessed"
+                },
+                &[],
+            );
             Reply::ok(&Receipt {
                 received: true,
                 duplicate,
@@ -116,6 +126,7 @@ pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<R
         }
         Err(IdempotencyError::InProgress) => {
             tracing::info!(event_id = %event.id, "delivery while the event is in progress");
+            metrics::count("StripeWebhookDuplicate", &[]);
             Err(ApiError::Conflict(
                 "this event is being processed by another delivery; retry later".into(),
             ))

@@ -154,6 +154,10 @@ impl<'a> Graph<'a> {
             kinds.push(Kind::of(&s.kind));
             disabled.push(s.disabled);
         }
+        let mut is_duplicate = vec![false; n];
+        for &d in &duplicates {
+            is_duplicate[d] = true;
+        }
         let mut edges = Vec::with_capacity(n + n / 4);
         let mut off = Vec::with_capacity(n + 1);
         let mut dangling = Vec::new();
@@ -170,8 +174,14 @@ impl<'a> Graph<'a> {
                 Next::Many(ids) => (ids.as_slice(), many_kind),
             };
             for id in ids {
-                match index.get(&**id) {
-                    Some(&to) => edges.push(Edge {
+                // Builders list steps mostly in flow order: try the following step before hashing
+                // (only when it is the first holder of its id, as the index would answer).
+                let following = steps
+                    .get(i + 1)
+                    .filter(|f| f.id == *id && !is_duplicate[i + 1])
+                    .map(|_| i + 1);
+                match following.or_else(|| index.get(&**id).copied()) {
+                    Some(to) => edges.push(Edge {
                         from: i as u32,
                         to: to as u32,
                         kind,
@@ -208,7 +218,15 @@ impl<'a> Graph<'a> {
             }
             for (field, r) in [("parentKey", &s.parent_key), ("parent", &s.parent)] {
                 if let Some(r) = r {
-                    if !index.contains_key(&**r) {
+                    // Usually the previous step: a string compare instead of a hash lookup.
+                    let previous = i > 0 && steps[i - 1].id == *r;
+                    // The first step's parentKey may name the trigger it hangs from.
+                    let trigger = || {
+                        w.triggers
+                            .as_deref()
+                            .is_some_and(|ts| ts.iter().any(|t| t.id == **r))
+                    };
+                    if !previous && !index.contains_key(&**r) && !trigger() {
                         dangling.push(Dangling {
                             from: i,
                             field,
@@ -253,7 +271,7 @@ impl<'a> Graph<'a> {
             cycles: Vec::new(),
             component: Vec::new(),
         };
-        g.entry = g.find_entry();
+        g.entry = g.find_entry(w.triggers.as_deref().unwrap_or_default());
         g.bfs();
         g.tarjan();
         g
@@ -286,14 +304,22 @@ impl<'a> Graph<'a> {
         self.depth[v] != UNSEEN
     }
 
-    /// The first step: among steps nothing points to, the one with no parent, lowest `order`,
+    /// The first step: among steps nothing points to, the one with no parent (or whose parentKey
+    /// is a trigger), lowest `order`,
     /// then first in the input; falling back to any such step, then to the lowest order.
-    fn find_entry(&self) -> Option<usize> {
+    fn find_entry(&self, triggers: &[super::model::Trigger]) -> Option<usize> {
         let key = |i: usize| (self.steps[i].order.unwrap_or(i64::MAX), i);
         let actions = || (0..self.len()).filter(|&i| !self.roles[i].is_structural());
         let no_preds = || actions().filter(|&i| self.preds(i).is_empty());
         no_preds()
-            .filter(|&i| self.steps[i].parent_key.is_none() && self.steps[i].parent.is_none())
+            .filter(|&i| {
+                let s = &self.steps[i];
+                let top = s
+                    .parent_key
+                    .as_deref()
+                    .is_none_or(|p| triggers.iter().any(|t| t.id == p));
+                top && s.parent.is_none()
+            })
             .min_by_key(|&i| key(i))
             .or_else(|| no_preds().min_by_key(|&i| key(i)))
             .or_else(|| actions().min_by_key(|&i| key(i)))

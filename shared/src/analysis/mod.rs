@@ -189,7 +189,11 @@ pub fn structure(
     let workflows = parsed.workflows();
     let found = match workflow_id {
         None => workflows.first(),
-        Some(id) => workflows.iter().find(|w| w.id == id),
+        // A single workflow sent without its id still answers for the id it was stored under.
+        Some(id) => workflows.iter().find(|w| w.id == id).or(match workflows {
+            [only] if only.id.is_empty() => Some(only),
+            _ => None,
+        }),
     };
     let w = found.ok_or_else(|| {
         InputError::not_workflow(

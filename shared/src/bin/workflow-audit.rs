@@ -98,10 +98,10 @@ fn text_report(r: &AnalysisResult, plan: Plan) -> String {
         .map(|w| w.name.clone())
         .unwrap_or_else(|| format!("{} workflows", r.workflows.len()));
     s.push_str(&format!(
-        "{name}: {}/100 {} (confidence {:?}, scoring {})\n",
+        "{name}: {}/100 {} (confidence {}, scoring {})\n",
         r.health_score,
         r.grade.as_str(),
-        r.confidence,
+        r.confidence.as_str(),
         r.scoring_version
     ));
     let m = &r.summary;

@@ -115,7 +115,7 @@ impl Accounts {
             .set_key(Some(Self::key(location)))
             .update_expression(
                 "SET accessToken = :a, refreshToken = :r, tokenExpiresAt = :e, scopes = :s, \
-                 companyId = :c, userId = :u, updatedAt = :now, \
+                 updatedAt = :now, \
                  tokenVersion = if_not_exists(tokenVersion, :zero) + :one, \
                  #plan = if_not_exists(#plan, :free), createdAt = if_not_exists(createdAt, :now), \
                  cancelAtPeriodEnd = if_not_exists(cancelAtPeriodEnd, :false)",
@@ -131,14 +131,20 @@ impl Accounts {
             .expression_attribute_names("#plan", "plan")
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .return_values(ReturnValue::AllNew);
-        for (placeholder, value) in [(":c", &grant.company_id), (":u", &grant.user_id)] {
-            update = update.expression_attribute_values(
-                placeholder,
-                value
-                    .clone()
-                    .map_or(AttributeValue::Null(true), AttributeValue::S),
-            );
+        // Ids HighLevel did not send are left as they are, never overwritten with nothing (a
+        // company-wide uninstall finds locations by companyId).
+        let mut expression = update.get_update_expression().clone().unwrap_or_default();
+        for (attribute, placeholder, value) in [
+            ("companyId", ":c", &grant.company_id),
+            ("userId", ":u", &grant.user_id),
+        ] {
+            if let Some(value) = value {
+                expression.push_str(&format!(", {attribute} = {placeholder}"));
+                update = update
+                    .expression_attribute_values(placeholder, AttributeValue::S(value.clone()));
+            }
         }
+        update = update.update_expression(expression);
         let output = update.send().await.map_err(StoreError::from_sdk)?;
         let item = output
             .attributes

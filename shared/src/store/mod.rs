@@ -92,3 +92,54 @@ pub fn now_epoch_ms() -> i64 {
 pub fn now_epoch() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
+
+/// Most keys one `BatchWriteItem` takes.
+const BATCH_SIZE: usize = 25;
+
+/// Deletes `keys` from `table` in batches of 25, retrying unprocessed items with a short backoff
+/// (throttling). Returns how many keys were deleted; fails if some stay unprocessed, so the
+/// caller's retry (an idempotent erasure) finishes the job.
+pub(crate) async fn batch_delete(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+) -> Result<u32, StoreError> {
+    use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+
+    let count = keys.len();
+    for chunk in keys.chunks(BATCH_SIZE) {
+        let mut requests = chunk
+            .iter()
+            .map(|key| {
+                DeleteRequest::builder()
+                    .set_key(Some(key.clone()))
+                    .build()
+                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
+                    .map_err(|err| StoreError::Failed(format!("delete request: {err}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for attempt in 0..6u32 {
+            let output = client
+                .batch_write_item()
+                .request_items(table, requests)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            requests = output
+                .unprocessed_items
+                .and_then(|mut left| left.remove(table))
+                .unwrap_or_default();
+            if requests.is_empty() {
+                break;
+            }
+            if attempt == 5 {
+                return Err(StoreError::Unavailable(format!(
+                    "{} deletes still unprocessed after retries",
+                    requests.len()
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+    }
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}

@@ -88,6 +88,37 @@ impl RateLimits {
         }
     }
 
+    /// Deletes every window of `subject` under `scope` (keys `{scope}#{subject}#{window}`), e.g.
+    /// an uninstalled location's analyze windows. A paginated Scan filtered on the key prefix:
+    /// the table holds only live windows (minutes, TTL) and uninstalls are rare, so an index
+    /// keyed by subject is not worth its write on every request. Returns how many were deleted.
+    #[tracing::instrument(skip(self))]
+    pub async fn delete_windows_for(&self, scope: &str, subject: &str) -> Result<u32, StoreError> {
+        let prefix = format!("{scope}#{subject}#");
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(#k, :prefix)")
+                .projection_expression("#k")
+                .expression_attribute_names("#k", "key")
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            keys.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                break;
+            }
+        }
+        super::batch_delete(&self.client, &self.table, keys).await
+    }
+
     /// Counts one hit for `subject`; 429 `RATE_LIMITED` with the seconds left once over `limit`.
     pub async fn hit(&self, limit: Limit, subject: &str, now: i64) -> Result<Allowance, ApiError> {
         let window = now - now.rem_euclid(limit.window_secs);

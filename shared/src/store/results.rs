@@ -212,15 +212,21 @@ impl Results {
                 AttributeValue::B(Blob::new(definition)),
             );
         }
-        self.client
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(analysisId)")
             .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The id is fresh per request: an existing item is this very write, landed by an
+            // attempt whose answer was lost (timeout) before the SDK retried it.
+            Err(err) if is_conditional_failure(&err) => Ok(()),
+            Err(err) => Err(StoreError::from_sdk(err).into()),
+        }
     }
 
     /// One page of the account's analyses, newest first, expired ones excluded.
@@ -353,6 +359,73 @@ impl Results {
             Err(err) if is_conditional_failure(&err) => Ok(false),
             Err(err) => Err(StoreError::from_sdk(err)),
         }
+    }
+
+    /// The keys of every analysis of `location`, expired or not.
+    async fn keys_of(
+        &self,
+        location: &LocationId,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("locationId = :pk")
+                .expression_attribute_values(":pk", s(location.as_str()))
+                .projection_expression("locationId, analysisId")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            keys.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Deletes every analysis of `location` (an uninstall with retention 0); returns how many.
+    #[tracing::instrument(skip(self), fields(location = %location))]
+    pub async fn delete_all_for(&self, location: &LocationId) -> Result<u32, StoreError> {
+        let keys = self.keys_of(location).await?;
+        super::batch_delete(&self.client, &self.table, keys).await
+    }
+
+    /// Makes every analysis of `location` expire at `expires_at` at the latest (an uninstall
+    /// with retention N days): readers stop seeing them then and TTL deletes them. An earlier
+    /// expiry (free-plan retention) is kept. Returns how many were changed.
+    #[tracing::instrument(skip(self), fields(location = %location))]
+    pub async fn expire_all_for(
+        &self,
+        location: &LocationId,
+        expires_at: i64,
+    ) -> Result<u32, StoreError> {
+        let mut changed = 0;
+        for key in self.keys_of(location).await? {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression("SET expiresAt = :exp")
+                .condition_expression(
+                    "attribute_exists(analysisId) AND (attribute_not_exists(expiresAt) OR expiresAt > :exp)",
+                )
+                .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => changed += 1,
+                Err(err) if is_conditional_failure(&err) => {}
+                Err(err) => return Err(StoreError::from_sdk(err)),
+            }
+        }
+        Ok(changed)
     }
 
     /// The newest live analysis of one workflow (its definition feeds the structure view).

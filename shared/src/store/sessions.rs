@@ -46,15 +46,21 @@ impl Sessions {
             created_at: now,
             expires_at: now + ttl_secs,
         };
-        self.client
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(serde_dynamo::to_item(&session)?))
             .condition_expression("attribute_not_exists(tokenHash)")
             .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok((token, session))
+            .await;
+        match result {
+            Ok(_) => Ok((token, session)),
+            // 256 random bits never collide: an existing item is this write, landed by an attempt
+            // whose answer was lost before the SDK retried it.
+            Err(err) if super::is_conditional_failure(&err) => Ok((token, session)),
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
     }
 
     /// The live session for `token`; an expired one counts as absent.
@@ -89,6 +95,44 @@ impl Sessions {
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(())
+    }
+
+    /// Deletes every session of `location` (an uninstall), found through the `byLocation`
+    /// index (keys only). Returns how many were deleted. The index is eventually consistent:
+    /// a session opened in the same instant may survive; HighLevel's retry or its expiry ends it.
+    #[tracing::instrument(skip(self), fields(location = %location))]
+    pub async fn delete_all_for(&self, location: &LocationId) -> Result<u32, StoreError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("byLocation")
+                .key_condition_expression("locationId = :location")
+                .expression_attribute_values(
+                    ":location",
+                    AttributeValue::S(location.as_str().to_owned()),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in output.items.unwrap_or_default() {
+                if let Some(hash) = item.get("tokenHash").cloned() {
+                    keys.push(std::collections::HashMap::from([(
+                        "tokenHash".to_owned(),
+                        hash,
+                    )]));
+                }
+            }
+            start = output.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                break;
+            }
+        }
+        super::batch_delete(&self.client, &self.table, keys).await
     }
 
     /// Records a one-time marker (e.g. a spent OAuth state) under `key` until `expires_at`.

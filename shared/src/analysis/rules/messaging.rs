@@ -227,10 +227,19 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     message_burst(ctx, out);
 }
 
-/// Position of the first `a b` byte pair (a plain scan: `str::find` builds a searcher per call,
-/// which cost more than the search on short message texts).
+/// Position of the first `a b` byte pair (a byte scan: `str::find(&str)` builds a searcher per
+/// call, which cost more than the search on short message texts).
 fn find_pair(h: &str, a: u8, b: u8) -> Option<usize> {
-    h.as_bytes().windows(2).position(|w| w[0] == a && w[1] == b)
+    let bytes = h.as_bytes();
+    let mut from = 0;
+    while let Some(p) = bytes[from..].iter().position(|&c| c == a) {
+        let at = from + p;
+        if bytes.get(at + 1) == Some(&b) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// The first merge-field problem of a text, if any.

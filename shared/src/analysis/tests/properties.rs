@@ -101,8 +101,40 @@ fn check(v: &Value) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Export-format steps with randomly nested if/else branches, ids sometimes missing or repeated.
+fn export_strategy() -> impl Strategy<Value = Value> {
+    let leaf = (0..KINDS.len(), prop::option::of(0usize..8)).prop_map(|(k, id)| {
+        let mut s = json!({"type": KINDS[k], "name": "step", "meta": {"body": "Hi {{contact.first_name}}"}});
+        if let Some(id) = id {
+            s["id"] = json!(format!("e{id}"));
+        }
+        s
+    });
+    let steps = leaf.prop_recursive(4, 64, 6, |inner| {
+        prop::collection::vec(
+            (prop::collection::vec(inner, 0..4), any::<bool>()),
+            1..3,
+        )
+        .prop_map(|branches| {
+            let branches: Vec<Value> = branches
+                .into_iter()
+                .map(|(actions, none)| json!({"name": if none { "None" } else { "Yes" }, "actions": actions}))
+                .collect();
+            json!({"type": "if_else", "name": "Condition", "meta": {"branches": branches}})
+        })
+    });
+    prop::collection::vec(steps, 0..8).prop_map(
+        |steps| json!({"name": "Export", "status": "published", "triggers": [], "steps": steps}),
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_exports_never_panic_and_score_within_bounds(v in export_strategy()) {
+        check(&v)?;
+    }
 
     #[test]
     fn random_graphs_never_panic_and_score_within_bounds(v in workflow_strategy()) {

@@ -1,0 +1,254 @@
+//! Account writes of the lifecycle: recording an installation, erasing an uninstalled location,
+//! and finding a company's locations. Partial updates, like the OAuth flow's and billing's, so
+//! none of them overwrites the others' fields.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::LocationId;
+use crate::store::accounts::Accounts;
+use crate::store::{is_conditional_failure, StoreError};
+
+/// What an `INSTALL` delivery tells about the installation (tokens still come from OAuth).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Installation {
+    /// Epoch seconds: the delivery's timestamp.
+    pub installed_at: i64,
+    pub company_id: Option<String>,
+    pub app_id: Option<String>,
+    /// The app version installed (HighLevel's `versionId`).
+    pub version_id: Option<String>,
+    /// The marketplace plan chosen at install (HighLevel's `planId`).
+    pub plan_id: Option<String>,
+    pub install_type: Option<String>,
+}
+
+/// What became of an account on uninstall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountErasure {
+    /// There was no account (a location we never saw).
+    Absent,
+    /// No billing to keep: the whole item is gone.
+    Deleted,
+    /// A Stripe customer or subscription is linked: only the billing fields remain.
+    BillingKept,
+}
+
+/// Attributes an uninstall keeps on an account that links a Stripe customer or subscription,
+/// so a paying subscription is neither lost nor orphaned (docs/GHL_WEBHOOK.md).
+const KEPT_ON_UNINSTALL: &[&str] = &[
+    "locationId",
+    "companyId",
+    "plan",
+    "stripeCustomerId",
+    "stripeSubscriptionId",
+    "subscriptionStatus",
+    "currentPeriodEnd",
+    "cancelAtPeriodEnd",
+    "subscriptionEndsAt",
+    "lastStripeEventCreated",
+    "billingSyncedAt",
+    "createdAt",
+    "updatedAt",
+    "uninstalledAt",
+];
+
+/// Always removed, even if written after our read: the tokens and what guards them.
+/// Removing `tokenVersion` also makes a refresh that was in flight fail its conditional write.
+const TOKEN_ATTRIBUTES: &[&str] = &[
+    "accessToken",
+    "refreshToken",
+    "tokenExpiresAt",
+    "tokenVersion",
+    "refreshLockUntil",
+    "scopes",
+    "userId",
+];
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+impl Accounts {
+    /// Records an installation on the account, creating it (plan Free) if OAuth has not yet.
+    /// Returns false when the account was uninstalled after this install was sent (a late,
+    /// out-of-order delivery): nothing is written then.
+    #[tracing::instrument(skip(self, installation), fields(location = %location))]
+    pub async fn record_installation(
+        &self,
+        location: &LocationId,
+        installation: &Installation,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut sets = vec![
+            "installedAt = :at",
+            "updatedAt = :now",
+            "createdAt = if_not_exists(createdAt, :now)",
+            "#plan = if_not_exists(#plan, :free)",
+        ];
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .condition_expression("attribute_not_exists(uninstalledAt) OR uninstalledAt <= :at")
+            .expression_attribute_names("#plan", "plan")
+            .expression_attribute_values(
+                ":at",
+                AttributeValue::N(installation.installed_at.to_string()),
+            )
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":free", s("free"));
+        for (attribute, placeholder, value) in [
+            ("companyId = :company", ":company", &installation.company_id),
+            ("appId = :app", ":app", &installation.app_id),
+            (
+                "appVersionId = :version",
+                ":version",
+                &installation.version_id,
+            ),
+            (
+                "installPlanId = :installPlan",
+                ":installPlan",
+                &installation.plan_id,
+            ),
+            (
+                "installType = :installType",
+                ":installType",
+                &installation.install_type,
+            ),
+        ] {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                sets.push(attribute);
+                update = update.expression_attribute_values(placeholder, s(value));
+            }
+        }
+        let result = update
+            .update_expression(format!("SET {} REMOVE uninstalledAt", sets.join(", ")))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_conditional_failure(&err) => Ok(false),
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+
+    /// Erases what an uninstall must erase from the account item (see [`AccountErasure`]).
+    #[tracing::instrument(skip(self), fields(location = %location))]
+    pub async fn erase_for_uninstall(
+        &self,
+        location: &LocationId,
+        uninstalled_at: i64,
+        now: i64,
+    ) -> Result<AccountErasure, StoreError> {
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let Some(item) = read.item else {
+            return Ok(AccountErasure::Absent);
+        };
+        if !has_billing(&item) {
+            // Conditional: if checkout linked a customer meanwhile, keep it (update below).
+            let deleted = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(location)))
+                .condition_expression(
+                    "attribute_not_exists(stripeCustomerId) AND attribute_not_exists(stripeSubscriptionId)",
+                )
+                .send()
+                .await;
+            match deleted {
+                Ok(_) => return Ok(AccountErasure::Deleted),
+                Err(err) if is_conditional_failure(&err) => {}
+                Err(err) => return Err(StoreError::from_sdk(err)),
+            }
+        }
+        let mut removed: Vec<&str> = TOKEN_ATTRIBUTES.to_vec();
+        for name in item.keys() {
+            if !KEPT_ON_UNINSTALL.contains(&name.as_str()) && !removed.contains(&name.as_str()) {
+                removed.push(name);
+            }
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .condition_expression("attribute_exists(locationId)")
+            .expression_attribute_values(":at", AttributeValue::N(uninstalled_at.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .return_values(ReturnValue::None);
+        let mut placeholders = Vec::with_capacity(removed.len());
+        for (i, name) in removed.iter().enumerate() {
+            let placeholder = format!("#r{i}");
+            update = update.expression_attribute_names(&placeholder, *name);
+            placeholders.push(placeholder);
+        }
+        let result = update
+            .update_expression(format!(
+                "SET uninstalledAt = :at, updatedAt = :now REMOVE {}",
+                placeholders.join(", ")
+            ))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(AccountErasure::BillingKept),
+            // Deleted in between (a concurrent uninstall of the same location): nothing left.
+            Err(err) if is_conditional_failure(&err) => Ok(AccountErasure::Absent),
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+
+    /// Every location of `company` we hold an account for. A Scan with a filter: the table is
+    /// one item per location and company uninstalls are rare, so an index is not worth its
+    /// write cost (docs/GHL_WEBHOOK.md).
+    #[tracing::instrument(skip(self))]
+    pub async fn locations_of_company(&self, company: &str) -> Result<Vec<LocationId>, StoreError> {
+        let mut locations = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("companyId = :company")
+                .projection_expression("locationId")
+                .expression_attribute_values(":company", s(company))
+                .set_exclusive_start_key(start.take())
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in output.items.unwrap_or_default() {
+                if let Some(id) = item.get("locationId").and_then(|v| v.as_s().ok()) {
+                    if let Ok(location) = LocationId::parse(id) {
+                        locations.push(location);
+                    }
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(locations)
+    }
+}
+
+fn has_billing(item: &HashMap<String, AttributeValue>) -> bool {
+    ["stripeCustomerId", "stripeSubscriptionId"]
+        .iter()
+        .any(|name| matches!(item.get(*name), Some(AttributeValue::S(v)) if !v.is_empty()))
+}

@@ -1,0 +1,341 @@
+//! The app's lifecycle in HighLevel: the signed `INSTALL` / `UNINSTALL` deliveries of the
+//! marketplace webhook, what an installation records and what an uninstall erases (docs/GHL_WEBHOOK.md).
+//!
+//! The webhook function verifies the signature ([`signature`]), parses a [`Delivery`], checks its
+//! freshness and runs the effect once per `webhookId` through `crate::idempotency`; the effects
+//! themselves live here so they read as the policy they implement.
+
+pub mod accounts;
+pub mod signature;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::auth::LocationId;
+use crate::http::ApiError;
+use crate::store::StoreError;
+use crate::App;
+
+pub use accounts::{AccountErasure, Installation};
+
+/// Longest `webhookId` accepted (HighLevel's are UUID-like).
+const MAX_WEBHOOK_ID: usize = 128;
+
+/// A verified delivery, parsed at the edge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub webhook_id: String,
+    /// The event type as HighLevel sent it (`INSTALL`, `UNINSTALL`, `LocationUpdate`, ...).
+    pub kind: String,
+    /// When HighLevel sent it, epoch milliseconds.
+    pub timestamp_ms: i64,
+    pub event: Event,
+}
+
+/// What a delivery asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Install {
+        locations: Vec<LocationId>,
+        installation: Installation,
+    },
+    Uninstall(UninstallScope),
+    /// `LocationUpdate` and every type we do not act on: recorded, no effect.
+    Other,
+}
+
+/// Who an uninstall concerns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UninstallScope {
+    Location(LocationId),
+    /// An agency removed the app: every location of the company we know.
+    Company(String),
+    /// Neither a location nor a company: nothing to erase.
+    Nobody,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDelivery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    webhook_id: Option<String>,
+    timestamp: Option<Value>,
+    location_id: Option<String>,
+    #[serde(default)]
+    location_ids: Vec<String>,
+    company_id: Option<String>,
+    app_id: Option<String>,
+    version_id: Option<String>,
+    plan_id: Option<String>,
+    install_type: Option<String>,
+}
+
+impl Delivery {
+    /// Parses an authentic body. Anything we cannot key or date is a 400: no retry can fix it.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let raw: RawDelivery = serde_json::from_slice(body).map_err(|err| {
+            ApiError::validation(format!("the body is not a HighLevel webhook: {err}"))
+        })?;
+        let kind = raw
+            .kind
+            .filter(|k| (1..=64).contains(&k.len()))
+            .ok_or_else(|| ApiError::validation("type is required"))?;
+        let webhook_id = raw
+            .webhook_id
+            .filter(|id| {
+                (1..=MAX_WEBHOOK_ID).contains(&id.len())
+                    && id.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.')
+                    })
+            })
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "webhookId is required: 1-128 letters, digits, '-', '_', ':' or '.'",
+                )
+            })?;
+        let timestamp_ms = raw
+            .timestamp
+            .as_ref()
+            .and_then(timestamp_ms)
+            .ok_or_else(|| {
+                ApiError::validation("timestamp is required: ISO 8601 or epoch milliseconds")
+            })?;
+        let location = |raw: &str| {
+            LocationId::parse(raw).map_err(|_| {
+                ApiError::validation("locationId must be 1-64 letters, digits, '-' or '_'")
+            })
+        };
+        let company = raw.company_id.filter(|c| !c.trim().is_empty());
+        let event = match kind.as_str() {
+            "INSTALL" => {
+                let mut locations = Vec::new();
+                for id in raw.location_id.iter().chain(raw.location_ids.iter()) {
+                    let id = location(id)?;
+                    if !locations.contains(&id) {
+                        locations.push(id);
+                    }
+                }
+                Event::Install {
+                    locations,
+                    installation: Installation {
+                        installed_at: timestamp_ms.div_euclid(1000),
+                        company_id: company,
+                        app_id: raw.app_id,
+                        version_id: raw.version_id,
+                        plan_id: raw.plan_id,
+                        install_type: raw.install_type,
+                    },
+                }
+            }
+            "UNINSTALL" => Event::Uninstall(match (raw.location_id.as_deref(), company) {
+                (Some(id), _) => UninstallScope::Location(location(id)?),
+                (None, Some(company)) => UninstallScope::Company(company),
+                (None, None) => UninstallScope::Nobody,
+            }),
+            _ => Event::Other,
+        };
+        Ok(Self {
+            webhook_id,
+            kind,
+            timestamp_ms,
+            event,
+        })
+    }
+
+    /// Whether the delivery was sent within `tolerance_secs` of `now_ms`, either way.
+    pub fn is_fresh(&self, now_ms: i64, tolerance_secs: i64) -> bool {
+        (now_ms - self.timestamp_ms).abs() <= tolerance_secs.saturating_mul(1000)
+    }
+}
+
+/// `timestamp` as epoch milliseconds: an ISO 8601 / RFC 3339 string (what HighLevel sends), or
+/// epoch milliseconds as a number or a string of digits.
+fn timestamp_ms(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().filter(|ms| *ms > 0),
+        Value::String(text) => {
+            let text = text.trim();
+            if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+                return text.parse().ok().filter(|ms| *ms > 0);
+            }
+            let at =
+                time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                    .ok()?;
+            i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+        }
+        _ => None,
+    }
+}
+
+/// What an uninstall removed, summed over its locations (stored in the idempotency record).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Erased {
+    /// Accounts that had an item.
+    pub accounts: u32,
+    /// Accounts deleted whole (no Stripe customer or subscription to keep).
+    pub accounts_deleted: u32,
+    pub sessions: u32,
+    /// Analyses deleted now (retention 0) ...
+    pub analyses_deleted: u32,
+    /// ... or given an expiry (retention N days).
+    pub analyses_expiring: u32,
+    pub rate_limit_windows: u32,
+}
+
+impl Erased {
+    fn add(&mut self, other: Erased) {
+        self.accounts += other.accounts;
+        self.accounts_deleted += other.accounts_deleted;
+        self.sessions += other.sessions;
+        self.analyses_deleted += other.analyses_deleted;
+        self.analyses_expiring += other.analyses_expiring;
+        self.rate_limit_windows += other.rate_limit_windows;
+    }
+}
+
+/// Erases what an uninstall must erase for each location (see [`erase_location`]).
+pub async fn erase_locations(
+    app: &App,
+    locations: &[LocationId],
+    uninstalled_at: i64,
+    now: i64,
+) -> Result<Erased, StoreError> {
+    let mut total = Erased::default();
+    for location in locations {
+        total.add(erase_location(app, location, uninstalled_at, now).await?);
+    }
+    Ok(total)
+}
+
+/// Erases one location: every session (the old cookie answers 401), the encrypted tokens and
+/// usage counters on the account (deleting the item unless it links a Stripe customer or
+/// subscription, whose billing fields stay), the per-account rate-limit windows, and the
+/// analyses per `UNINSTALL_RESULTS_RETENTION_DAYS`. Each step is idempotent, so a retry after a
+/// failure part-way finishes the job.
+#[tracing::instrument(skip(app), fields(location = %location))]
+pub async fn erase_location(
+    app: &App,
+    location: &LocationId,
+    uninstalled_at: i64,
+    now: i64,
+) -> Result<Erased, StoreError> {
+    let mut erased = Erased {
+        sessions: app.sessions().delete_all_for(location).await?,
+        ..Erased::default()
+    };
+    match app
+        .accounts()
+        .erase_for_uninstall(location, uninstalled_at, now)
+        .await?
+    {
+        AccountErasure::Absent => {}
+        AccountErasure::Deleted => {
+            erased.accounts = 1;
+            erased.accounts_deleted = 1;
+        }
+        AccountErasure::BillingKept => erased.accounts = 1,
+    }
+    let scope = app.config.rate_limits.analyze.scope;
+    erased.rate_limit_windows = app
+        .rate_limits()
+        .delete_windows_for(scope, location.as_str())
+        .await?;
+    let retention_days = app.config.ghl_webhook.uninstall_results_retention_days;
+    if retention_days == 0 {
+        erased.analyses_deleted = app.results().delete_all_for(location).await?;
+    } else {
+        let expires_at = now + i64::from(retention_days) * 86_400;
+        erased.analyses_expiring = app.results().expire_all_for(location, expires_at).await?;
+    }
+    Ok(erased)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_and_epoch_millisecond_timestamps_are_both_read() {
+        assert_eq!(
+            timestamp_ms(&Value::from("2026-11-23T10:00:00.000Z")),
+            Some(1_795_428_000_000)
+        );
+        assert_eq!(
+            timestamp_ms(&Value::from("2026-11-23T11:00:00+01:00")),
+            Some(1_795_428_000_000)
+        );
+        assert_eq!(
+            timestamp_ms(&Value::from(1_795_428_000_000i64)),
+            Some(1_795_428_000_000)
+        );
+        assert_eq!(
+            timestamp_ms(&Value::from("1795428000000")),
+            Some(1_795_428_000_000)
+        );
+        assert_eq!(timestamp_ms(&Value::from("yesterday")), None);
+        assert_eq!(timestamp_ms(&Value::Bool(true)), None);
+    }
+
+    #[test]
+    fn installs_single_and_bulk_are_parsed_without_duplicates() {
+        let body = br#"{"type":"INSTALL","webhookId":"wh-1","timestamp":"2026-11-23T10:00:00Z",
+            "companyId":"comp1","locationId":"loc1","locationIds":["loc1","loc2"],"planId":"p1"}"#;
+        let delivery = Delivery::parse(body).expect("install");
+        let Event::Install {
+            locations,
+            installation,
+        } = delivery.event
+        else {
+            panic!("an install");
+        };
+        let ids: Vec<_> = locations.iter().map(LocationId::as_str).collect();
+        assert_eq!(ids, ["loc1", "loc2"]);
+        assert_eq!(installation.company_id.as_deref(), Some("comp1"));
+        assert_eq!(installation.installed_at, 1_795_428_000);
+    }
+
+    #[test]
+    fn uninstalls_name_a_location_or_a_company() {
+        let parse = |body: &str| Delivery::parse(body.as_bytes()).expect("uninstall").event;
+        assert_eq!(
+            parse(
+                r#"{"type":"UNINSTALL","webhookId":"a","timestamp":1,"locationId":"loc1","companyId":"c"}"#
+            ),
+            Event::Uninstall(UninstallScope::Location(LocationId::parse("loc1").unwrap()))
+        );
+        assert_eq!(
+            parse(r#"{"type":"UNINSTALL","webhookId":"a","timestamp":1,"companyId":"c"}"#),
+            Event::Uninstall(UninstallScope::Company("c".into()))
+        );
+        assert_eq!(
+            parse(r#"{"type":"LocationUpdate","webhookId":"a","timestamp":1,"id":"x"}"#),
+            Event::Other
+        );
+    }
+
+    #[test]
+    fn deliveries_without_a_usable_id_or_time_are_refused() {
+        for body in [
+            r#"{"type":"INSTALL","timestamp":1}"#,
+            r#"{"type":"INSTALL","webhookId":"a b","timestamp":1}"#,
+            r#"{"type":"INSTALL","webhookId":"a"}"#,
+            r#"{"webhookId":"a","timestamp":1}"#,
+            r#"{"type":"INSTALL","webhookId":"a","timestamp":1,"locationId":"../x"}"#,
+            "[]",
+        ] {
+            assert!(Delivery::parse(body.as_bytes()).is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn freshness_is_symmetric_around_now() {
+        let delivery =
+            Delivery::parse(br#"{"type":"X","webhookId":"a","timestamp":1000000}"#).unwrap();
+        assert!(delivery.is_fresh(1_000_000 + 300_000, 300));
+        assert!(delivery.is_fresh(1_000_000 - 300_000, 300));
+        assert!(!delivery.is_fresh(1_000_000 + 300_001, 300));
+        assert!(!delivery.is_fresh(1_000_000 - 360_000, 300));
+    }
+}

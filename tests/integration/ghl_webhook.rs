@@ -1,0 +1,675 @@
+//! The HighLevel lifecycle webhook against moto, with an Ed25519 key pair made here: signature
+//! checks on the raw body, freshness, exactly-once per `webhookId`, installs, and what an
+//! uninstall erases (and what it leaves alone).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use analyzer_core::auth::LocationId;
+use analyzer_core::lifecycle::signature::WebhookKey;
+use analyzer_core::store::now_epoch;
+use analyzer_core::store::results::{AnalysisId, NewAnalysis};
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ed25519_dalek::{Signer, SigningKey};
+use integration_tests::{answer, captured_logs, request, scan_all, Answer, TestApp};
+use serde_json::{json, Value};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// A test world whose `GHL_WEBHOOK_PUBLIC_KEY` is the public half of a fresh key pair.
+struct World {
+    t: TestApp,
+    key: SigningKey,
+}
+
+async fn world_with(extra: &[(&str, Option<&str>)]) -> World {
+    let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+    let spki = WebhookKey::from_verifying_key(key.verifying_key()).to_spki_base64();
+    let mut env = vec![("GHL_WEBHOOK_PUBLIC_KEY", Some(spki.as_str()))];
+    env.extend_from_slice(extra);
+    World {
+        t: TestApp::with_env(&env).await,
+        key,
+    }
+}
+
+async fn world() -> World {
+    world_with(&[]).await
+}
+
+fn iso(epoch_ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(epoch_ms) * 1_000_000)
+        .expect("time");
+    at.format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+fn now_ms() -> i64 {
+    analyzer_core::idempotency::now_epoch_ms()
+}
+
+fn webhook_id() -> String {
+    format!("wh-{}", hex::encode(rand::random::<[u8; 8]>()))
+}
+
+/// A delivery body of `kind`, sent now, with `fields` merged in.
+fn payload(kind: &str, fields: Value) -> Value {
+    let mut body = json!({
+        "type": kind,
+        "appId": "app_test_1",
+        "webhookId": webhook_id(),
+        "timestamp": iso(now_ms()),
+    });
+    if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), fields) {
+        body.extend(fields);
+    }
+    body
+}
+
+fn sign(key: &SigningKey, body: &str) -> String {
+    STANDARD.encode(key.sign(body.as_bytes()).to_bytes())
+}
+
+fn delivery(body: &str, headers: &[(&str, &str)]) -> lambda_http::Request {
+    let mut req = request("POST", "/webhooks/ghl")
+        .header("content-type", "application/json")
+        .body(body);
+    for (name, value) in headers {
+        req = req.header(name, value);
+    }
+    req.build()
+}
+
+impl World {
+    async fn send(&self, body: &str, headers: &[(&str, &str)]) -> Answer {
+        let answer = self
+            .t
+            .call(
+                ghl_webhook::ROUTES,
+                ghl_webhook::handle,
+                delivery(body, headers),
+            )
+            .await;
+        answer.assert_envelope();
+        answer
+    }
+
+    /// Signs `body` with the configured key pair and delivers it.
+    async fn deliver(&self, body: &Value) -> Answer {
+        let text = body.to_string();
+        let signature = sign(&self.key, &text);
+        self.send(&text, &[("x-ghl-signature", &signature)]).await
+    }
+
+    async fn account(&self, location: &str) -> Option<Item> {
+        self.t
+            .aws
+            .dynamodb
+            .get_item()
+            .table_name(&self.t.tables().accounts)
+            .key("locationId", AttributeValue::S(location.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get account")
+            .item
+    }
+
+    /// Every item of every table, by logical table name.
+    async fn everything(&self) -> Vec<(&'static str, Item)> {
+        let mut all = Vec::new();
+        for (name, table) in self.t.tables().named() {
+            for item in scan_all(&self.t.aws, table).await {
+                all.push((name, item));
+            }
+        }
+        all
+    }
+
+    /// A connected location with the data an uninstall must erase: two sessions, a usage
+    /// counter, an analyze rate-limit window and three analyses. Returns the first session's cookie.
+    async fn populated(&self, location: &str) -> String {
+        let cookie = self.t.connected_session(location).await;
+        let id = LocationId::parse(location).expect("location");
+        self.t.session_cookie(&id).await;
+        let app = &self.t.app;
+        app.accounts()
+            .consume_quota(&id, "2026-11", 10)
+            .await
+            .expect("usage");
+        app.rate_limits()
+            .hit(app.config.rate_limits.analyze, location, now_epoch())
+            .await
+            .expect("window");
+        for n in 0..3 {
+            let analysis = AnalysisId::generate(now_ms() + n);
+            let summary = json!({"issues": n});
+            app.results()
+                .put(&NewAnalysis {
+                    location: &id,
+                    id: &analysis,
+                    workflow_id: Some("wf-1"),
+                    workflow_name: Some("Welcome"),
+                    health_score: 80,
+                    grade: "B",
+                    confidence: "high",
+                    summary: &summary,
+                    created_at_ms: now_ms(),
+                    expires_at: None,
+                    result: &summary,
+                    definition: None,
+                })
+                .await
+                .expect("put analysis");
+        }
+        cookie
+    }
+}
+
+/// Whether any attribute of `item` (strings, at any depth of the key) mentions `needle`.
+fn mentions(item: &Item, needle: &str) -> bool {
+    item.values().any(|value| match value {
+        AttributeValue::S(text) => text.contains(needle),
+        _ => false,
+    })
+}
+
+fn rejections(reason: &str) -> usize {
+    captured_logs()
+        .lines()
+        .filter(|line| {
+            line.contains("\"GhlWebhookRejected\"")
+                && line.contains(&format!("\"Reason\":\"{reason}\""))
+        })
+        .count()
+}
+
+async fn assert_refused_and_nothing_written(w: &World, answer: &Answer) {
+    assert_eq!(answer.status, 401, "{}", answer.json);
+    assert_eq!(answer.error_code(), "UNAUTHENTICATED");
+    let items = w.everything().await;
+    assert!(items.is_empty(), "a refused delivery wrote {items:?}");
+}
+
+// ------------------------------------------------------------------------------- signatures
+
+#[tokio::test]
+async fn a_validly_signed_install_records_the_installation_without_tokens() {
+    let w = world().await;
+    let body = payload(
+        "INSTALL",
+        json!({"locationId": "locInstall1", "companyId": "comp1", "versionId": "v7", "planId": "plan_pro", "installType": "Location"}),
+    );
+
+    let answer = w.deliver(&body).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["result"], "applied");
+    assert_eq!(answer.json["data"]["duplicate"], false);
+    let account = w.account("locInstall1").await.expect("account recorded");
+    for (name, want) in [
+        ("companyId", "comp1"),
+        ("appVersionId", "v7"),
+        ("installPlanId", "plan_pro"),
+        ("appId", "app_test_1"),
+        ("plan", "free"),
+    ] {
+        assert_eq!(
+            account[name].as_s().ok().map(String::as_str),
+            Some(want),
+            "{name}"
+        );
+    }
+    assert!(account.contains_key("installedAt"));
+    assert!(!account.contains_key("accessToken") && !account.contains_key("refreshToken"));
+}
+
+#[tokio::test]
+async fn a_tampered_body_is_refused_with_a_warning_that_omits_the_body() {
+    let w = world().await;
+    let marker = format!("marker-{}", hex::encode(rand::random::<[u8; 6]>()));
+    let body = payload(
+        "UNINSTALL",
+        json!({"locationId": "locTamper1", "companyName": marker}),
+    )
+    .to_string();
+    let signature = sign(&w.key, &body);
+    let tampered = body.replace("locTamper1", "locTamper2");
+    let before = rejections("mismatch");
+
+    let answer = w.send(&tampered, &[("x-ghl-signature", &signature)]).await;
+
+    assert_refused_and_nothing_written(&w, &answer).await;
+    assert!(
+        rejections("mismatch") > before,
+        "a GhlWebhookRejected metric"
+    );
+    let logs = captured_logs();
+    assert!(logs.contains("HighLevel webhook refused"));
+    assert!(!logs.contains(&marker), "the body reached the logs");
+}
+
+#[tokio::test]
+async fn a_signature_from_another_key_is_refused() {
+    let w = world().await;
+    let other = SigningKey::from_bytes(&[42; 32]);
+    let body = payload("INSTALL", json!({"locationId": "locOther1"})).to_string();
+
+    let answer = w
+        .send(&body, &[("x-ghl-signature", &sign(&other, &body))])
+        .await;
+
+    assert_refused_and_nothing_written(&w, &answer).await;
+}
+
+#[tokio::test]
+async fn missing_empty_non_base64_and_wrong_length_signatures_are_refused() {
+    let w = world().await;
+    let body = payload("INSTALL", json!({"locationId": "locBadSig1"})).to_string();
+    let good = sign(&w.key, &body);
+    let short = STANDARD.encode(&STANDARD.decode(&good).expect("b64")[..63]);
+    let long = STANDARD.encode([7u8; 65]);
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("missing", vec![]),
+        ("missing", vec![("x-ghl-signature", "")]),
+        ("malformed", vec![("x-ghl-signature", "not base64 at all!")]),
+        ("malformed", vec![("x-ghl-signature", &short)]),
+        ("malformed", vec![("x-ghl-signature", &long)]),
+    ];
+    for (reason, headers) in cases {
+        let before = rejections(reason);
+        let answer = w.send(&body, &headers).await;
+        assert_refused_and_nothing_written(&w, &answer).await;
+        assert!(rejections(reason) > before, "{reason} for {headers:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_signed_only_with_the_retired_rsa_header_is_refused() {
+    let w = world().await;
+    let body = payload("INSTALL", json!({"locationId": "locRsa1"})).to_string();
+    let before = rejections("rsa_only");
+
+    let answer = w
+        .send(&body, &[("x-wh-signature", &STANDARD.encode([1u8; 256]))])
+        .await;
+
+    assert_refused_and_nothing_written(&w, &answer).await;
+    assert!(rejections("rsa_only") > before);
+}
+
+#[tokio::test]
+async fn deliveries_six_minutes_old_or_ahead_are_refused() {
+    let w = world().await;
+    for offset_ms in [-360_000i64, 360_000] {
+        let mut body = payload("INSTALL", json!({"locationId": "locStale1"}));
+        body["timestamp"] = iso(now_ms() + offset_ms).into();
+
+        let answer = w.deliver(&body).await;
+
+        assert_refused_and_nothing_written(&w, &answer).await;
+    }
+    // Four minutes away, as epoch milliseconds, is inside the window.
+    let mut body = payload("INSTALL", json!({"locationId": "locStale1"}));
+    body["timestamp"] = (now_ms() - 240_000).into();
+    assert_eq!(w.deliver(&body).await.status, 200);
+}
+
+// ------------------------------------------------------------------------------- exactly once
+
+#[tokio::test]
+async fn the_same_webhook_id_twice_is_applied_once() {
+    let w = world().await;
+    let body = payload(
+        "INSTALL",
+        json!({"locationId": "locTwice1", "companyId": "c1"}),
+    );
+    let first = w.deliver(&body).await;
+    assert_eq!(first.json["data"]["duplicate"], false, "{}", first.json);
+    // Were the second delivery applied again, the account would come back.
+    w.t.aws
+        .dynamodb
+        .delete_item()
+        .table_name(&w.t.tables().accounts)
+        .key("locationId", AttributeValue::S("locTwice1".into()))
+        .send()
+        .await
+        .expect("delete");
+
+    let second = w.deliver(&body).await;
+
+    assert_eq!(second.status, 200, "{}", second.json);
+    assert_eq!(second.json["data"]["duplicate"], true);
+    assert_eq!(second.json["data"]["result"], "applied");
+    assert!(w.account("locTwice1").await.is_none(), "applied twice");
+    let record = scan_all(&w.t.aws, &w.t.tables().idempotency).await;
+    assert_eq!(record.len(), 1);
+    let id = body["webhookId"].as_str().expect("id");
+    assert_eq!(record[0]["id"].as_s().ok(), Some(&format!("ghl:{id}")));
+    assert_eq!(
+        record[0]["status"].as_s().ok().map(String::as_str),
+        Some("COMPLETED")
+    );
+    let logs = captured_logs();
+    assert!(logs.contains("\"GhlWebhookProcessed\":1.0"));
+    assert!(logs.contains("\"GhlWebhookDuplicate\":1.0"));
+}
+
+#[tokio::test]
+async fn twenty_concurrent_duplicates_have_one_effect() {
+    let w = world().await;
+    w.populated("locRace1").await;
+    let body = payload("UNINSTALL", json!({"locationId": "locRace1"})).to_string();
+    let signature = sign(&w.key, &body);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let app = Arc::clone(&w.t.app);
+        let req = delivery(&body, &[("x-ghl-signature", &signature)]);
+        tasks.spawn(async move {
+            answer(
+                analyzer_core::lambda::dispatch(
+                    &app,
+                    ghl_webhook::ROUTES,
+                    req,
+                    ghl_webhook::handle,
+                )
+                .await,
+            )
+        });
+    }
+    let mut fresh = 0;
+    let mut statuses = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let answer = done.expect("task");
+        answer.assert_envelope();
+        statuses.push(answer.status);
+        if answer.status == 200 && answer.json["data"]["duplicate"] == false {
+            fresh += 1;
+            assert_eq!(
+                answer.json["data"]["erased"]["sessions"], 2,
+                "{}",
+                answer.json
+            );
+        }
+    }
+
+    assert_eq!(fresh, 1, "exactly one delivery did the work: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "only 200 or in-progress 409: {statuses:?}"
+    );
+}
+
+// ------------------------------------------------------------------------------- installs
+
+#[tokio::test]
+async fn a_bulk_install_of_30_locations_records_each_of_them() {
+    let w = world().await;
+    let ids: Vec<String> = (0..30).map(|n| format!("locBulk{n:02}")).collect();
+    let body = payload(
+        "INSTALL",
+        json!({"companyId": "compBulk", "installType": "Company", "locationIds": ids}),
+    );
+
+    let answer = w.deliver(&body).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["locations"], 30);
+    let accounts = scan_all(&w.t.aws, &w.t.tables().accounts).await;
+    assert_eq!(accounts.len(), 30);
+    for account in &accounts {
+        assert_eq!(
+            account["companyId"].as_s().ok().map(String::as_str),
+            Some("compBulk")
+        );
+        assert!(account.contains_key("installedAt"));
+    }
+}
+
+#[tokio::test]
+async fn an_install_keeps_existing_tokens_and_billing() {
+    let w = world().await;
+    w.t.connected_session("locKeep1").await;
+    let before = w.account("locKeep1").await.expect("account");
+
+    w.deliver(&payload(
+        "INSTALL",
+        json!({"locationId": "locKeep1", "companyId": "c9"}),
+    ))
+    .await;
+
+    let after = w.account("locKeep1").await.expect("account");
+    for name in ["accessToken", "refreshToken", "tokenVersion", "plan"] {
+        assert_eq!(before.get(name), after.get(name), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn location_updates_and_unknown_types_are_recorded_without_effect() {
+    let w = world().await;
+    for kind in ["LocationUpdate", "SomethingNew"] {
+        let answer = w
+            .deliver(&payload(
+                kind,
+                json!({"locationId": "locUpd1", "id": "locUpd1"}),
+            ))
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.json);
+        assert_eq!(answer.json["data"]["result"], "ignored");
+    }
+    let items = w.everything().await;
+    assert!(
+        items.iter().all(|(table, _)| *table == "idempotency"),
+        "{items:?}"
+    );
+    assert_eq!(items.len(), 2);
+}
+
+// ------------------------------------------------------------------------------- uninstalls
+
+#[tokio::test]
+async fn an_uninstall_erases_every_item_of_that_location_and_leaves_others_untouched() {
+    let w = world().await;
+    w.populated("locGone1").await;
+    w.populated("locStay1").await;
+    let others_before: Vec<_> = w
+        .everything()
+        .await
+        .into_iter()
+        .filter(|(_, item)| mentions(item, "locStay1"))
+        .collect();
+
+    let answer = w
+        .deliver(&payload(
+            "UNINSTALL",
+            json!({"locationId": "locGone1", "companyId": "c1"}),
+        ))
+        .await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    let erased = &answer.json["data"]["erased"];
+    assert_eq!(erased["sessions"], 2, "{}", answer.json);
+    assert_eq!(erased["analysesDeleted"], 3);
+    assert_eq!(erased["rateLimitWindows"], 1);
+    assert_eq!(erased["accountsDeleted"], 1);
+    let everything = w.everything().await;
+    let left: Vec<_> = everything
+        .iter()
+        .filter(|(_, item)| mentions(item, "locGone1"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "items of the uninstalled location remain: {left:?}"
+    );
+    let others_after: Vec<_> = everything
+        .into_iter()
+        .filter(|(_, item)| mentions(item, "locStay1"))
+        .collect();
+    assert_eq!(others_after.len(), others_before.len());
+    for item in &others_before {
+        assert!(others_after.contains(item), "changed: {item:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_session_opened_before_the_uninstall_answers_401_after_it() {
+    let w = world().await;
+    let cookie = w.populated("locSession1").await;
+    let status = |cookie: &str| request("GET", "/auth/status").cookie(cookie).build();
+    let before =
+        w.t.call(
+            oauth_callback::ROUTES,
+            oauth_callback::handle,
+            status(&cookie),
+        )
+        .await;
+    assert_eq!(
+        before.json["data"]["authenticated"], true,
+        "{}",
+        before.json
+    );
+
+    w.deliver(&payload("UNINSTALL", json!({"locationId": "locSession1"})))
+        .await;
+
+    let history =
+        w.t.call(
+            history::ROUTES,
+            history::handle,
+            request("GET", "/api/history").cookie(&cookie).build(),
+        )
+        .await;
+    assert_eq!(history.status, 401, "{}", history.json);
+    assert_eq!(history.error_code(), "UNAUTHENTICATED");
+    let after =
+        w.t.call(
+            oauth_callback::ROUTES,
+            oauth_callback::handle,
+            status(&cookie),
+        )
+        .await;
+    assert_eq!(after.status, 200);
+    assert_eq!(after.json["data"]["authenticated"], false, "{}", after.json);
+}
+
+#[tokio::test]
+async fn an_uninstall_for_a_location_never_seen_writes_only_the_idempotency_record() {
+    let w = world().await;
+
+    let answer = w
+        .deliver(&payload(
+            "UNINSTALL",
+            json!({"locationId": "locNeverSeen1"}),
+        ))
+        .await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["erased"]["accounts"], 0);
+    let items = w.everything().await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].0, "idempotency");
+}
+
+#[tokio::test]
+async fn an_uninstall_keeps_only_the_billing_of_a_paying_account() {
+    let w = world().await;
+    w.populated("locPaying1").await;
+    w.t.aws
+        .dynamodb
+        .update_item()
+        .table_name(&w.t.tables().accounts)
+        .key("locationId", AttributeValue::S("locPaying1".into()))
+        .update_expression("SET stripeCustomerId = :c, stripeSubscriptionId = :s, subscriptionStatus = :a, #p = :pro")
+        .expression_attribute_names("#p", "plan")
+        .expression_attribute_values(":c", AttributeValue::S("cus_1".into()))
+        .expression_attribute_values(":s", AttributeValue::S("sub_1".into()))
+        .expression_attribute_values(":a", AttributeValue::S("active".into()))
+        .expression_attribute_values(":pro", AttributeValue::S("pro".into()))
+        .send()
+        .await
+        .expect("link billing");
+
+    let answer = w
+        .deliver(&payload("UNINSTALL", json!({"locationId": "locPaying1"})))
+        .await;
+
+    assert_eq!(
+        answer.json["data"]["erased"]["accountsDeleted"], 0,
+        "{}",
+        answer.json
+    );
+    let account = w.account("locPaying1").await.expect("billing kept");
+    assert_eq!(
+        account["stripeSubscriptionId"]
+            .as_s()
+            .ok()
+            .map(String::as_str),
+        Some("sub_1")
+    );
+    assert_eq!(account["plan"].as_s().ok().map(String::as_str), Some("pro"));
+    assert!(account.contains_key("uninstalledAt"));
+    for gone in [
+        "accessToken",
+        "refreshToken",
+        "tokenVersion",
+        "usage_2026_11",
+    ] {
+        assert!(!account.contains_key(gone), "{gone} survived the uninstall");
+    }
+}
+
+#[tokio::test]
+async fn a_company_uninstall_erases_every_location_of_the_company() {
+    let w = world().await;
+    let ids = ["locCoA", "locCoB"];
+    for id in ids {
+        w.populated(id).await;
+    }
+    w.deliver(&payload(
+        "INSTALL",
+        json!({"companyId": "compX", "locationIds": ids}),
+    ))
+    .await;
+    w.populated("locElsewhere").await;
+
+    let answer = w
+        .deliver(&payload("UNINSTALL", json!({"companyId": "compX"})))
+        .await;
+
+    assert_eq!(answer.json["data"]["locations"], 2, "{}", answer.json);
+    let everything = w.everything().await;
+    assert!(!everything
+        .iter()
+        .any(|(_, item)| ids.iter().any(|id| mentions(item, id))));
+    assert!(everything
+        .iter()
+        .any(|(table, item)| *table == "sessions" && mentions(item, "locElsewhere")));
+}
+
+#[tokio::test]
+async fn with_a_retention_period_analyses_expire_instead_of_vanishing() {
+    let w = world_with(&[("UNINSTALL_RESULTS_RETENTION_DAYS", Some("30"))]).await;
+    w.populated("locRetain1").await;
+
+    w.deliver(&payload("UNINSTALL", json!({"locationId": "locRetain1"})))
+        .await;
+
+    let results = scan_all(&w.t.aws, &w.t.tables().results).await;
+    assert_eq!(results.len(), 3);
+    let horizon = now_epoch() + 30 * 86_400;
+    for item in results {
+        let expires: i64 = item["expiresAt"]
+            .as_n()
+            .expect("expiresAt")
+            .parse()
+            .expect("number");
+        assert!(
+            (horizon - 60..=horizon + 60).contains(&expires),
+            "{expires}"
+        );
+    }
+    assert!(scan_all(&w.t.aws, &w.t.tables().sessions).await.is_empty());
+}
