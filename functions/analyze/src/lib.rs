@@ -102,24 +102,12 @@ async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
         .hit(app.config.rate_limits.analyze, location.as_str(), now)
         .await?;
     let body = json_bytes(req, MAX_ANALYZE_BODY)?;
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        input_error(InputError::NotJson {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })
-    })?;
-    let analysis = match value.get("workflowId") {
-        Some(id) if value.get("workflow").is_none() && value.get("bundle").is_none() => {
-            let id = id
-                .as_str()
-                .ok_or_else(|| ApiError::validation("workflowId must be a string"))?;
-            metadata_analysis(app, &location, workflow_id(id)?, now).await?
-        }
-        _ => {
+    let analysis = match metadata_request(body)? {
+        Some(id) => metadata_analysis(app, &location, workflow_id(&id)?, now).await?,
+        None => {
             let started = Instant::now();
-            let input = analysis::parse_value(value).map_err(input_error)?;
-            let mut result = analysis::analyze_input(&input, &AnalyzeOptions::at(now));
+            let mut result =
+                analysis::analyze(body, &AnalyzeOptions::at(now)).map_err(input_error)?;
             result.analysis_time_ms = started.elapsed().as_millis() as u64;
             Analysis {
                 result,
@@ -129,6 +117,33 @@ async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
     };
     let saved = save(app, &location, analysis, now_ms).await?;
     Reply::created(&saved)
+}
+
+/// The top-level keys that tell a metadata-only request (`{"workflowId": ...}`) from a
+/// definition. Deserializing into this skims the body without building a tree.
+#[derive(serde::Deserialize)]
+struct Probe {
+    #[serde(rename = "workflowId", default)]
+    workflow_id: Option<Value>,
+    #[serde(default)]
+    workflow: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    bundle: Option<serde::de::IgnoredAny>,
+}
+
+/// `Some(id)` for a metadata-only request; `None` for a definition (the analyzer parses it
+/// and reports its own errors with JSON pointers).
+fn metadata_request(body: &[u8]) -> Result<Option<String>, ApiError> {
+    let Ok(probe) = serde_json::from_slice::<Probe>(body) else {
+        return Ok(None); // not an object, or not JSON: the analyzer says precisely what is wrong
+    };
+    match probe.workflow_id {
+        Some(id) if probe.workflow.is_none() && probe.bundle.is_none() => id
+            .as_str()
+            .map(|id| Some(id.to_owned()))
+            .ok_or_else(|| ApiError::validation("workflowId must be a string")),
+        _ => Ok(None),
+    }
 }
 
 /// What HighLevel's public API lets us check: the metadata rules, confidence low.
