@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::LocationId;
 use crate::store::accounts::Accounts;
-use crate::store::{is_conditional_failure, StoreError};
+use crate::store::{conditional, is_conditional_failure, StoreError};
 
 /// What an `INSTALL` delivery tells about the installation (tokens still come from OAuth).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,11 +130,7 @@ impl Accounts {
             .update_expression(format!("SET {} REMOVE uninstalledAt", sets.join(", ")))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(StoreError::from_sdk(err)),
-        }
+        Ok(conditional(result)?.is_some())
     }
 
     /// Erases what an uninstall must erase from the account item (see [`AccountErasure`]).

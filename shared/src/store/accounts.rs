@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 
-use super::{is_conditional_failure, StoreError};
+use super::{conditional, is_conditional_failure, StoreError};
 use crate::auth::LocationId;
 
 pub use crate::analysis::Plan;
@@ -186,11 +186,7 @@ impl Accounts {
             )
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(StoreError::from_sdk(err)),
-        }
+        Ok(conditional(result)?.is_some())
     }
 
     /// Claims the right to spend the refresh token of `expected_version` for `hold_secs`.
@@ -216,11 +212,7 @@ impl Accounts {
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(StoreError::from_sdk(err)),
-        }
+        Ok(conditional(result)?.is_some())
     }
 
     /// Counts one free-plan analysis in `period` (`YYYY-MM`) unless `max` are already counted.

@@ -75,6 +75,21 @@ impl From<serde_dynamo::Error> for StoreError {
     }
 }
 
+/// The outcome of a conditional write: `Some(output)` when it happened, `None` when its
+/// condition failed (someone else won the race, or the guarded state was not there); any other
+/// failure classified as a `StoreError`.
+pub fn conditional<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(err) if is_conditional_failure(&err) => Ok(None),
+        Err(err) => Err(StoreError::from_sdk(err)),
+    }
+}
+
 /// True when the SDK error is a failed condition (someone else won the race).
 pub fn is_conditional_failure<E, R>(err: &SdkError<E, R>) -> bool
 where

@@ -13,7 +13,7 @@ use flate2::write::DeflateEncoder;
 use flate2::Compression;
 use serde::Serialize;
 
-use super::{is_conditional_failure, StoreError};
+use super::{conditional, is_conditional_failure, StoreError};
 use crate::auth::LocationId;
 use crate::http::ApiError;
 
@@ -354,11 +354,7 @@ impl Results {
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(StoreError::from_sdk(err)),
-        }
+        Ok(conditional(result)?.is_some())
     }
 
     /// The keys of every analysis of `location`, expired or not.

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::StoreError;
+use super::{conditional, StoreError};
 use crate::auth::{LocationId, SessionToken};
 
 /// A stored session (never the token itself).
@@ -147,10 +147,6 @@ impl Sessions {
             .condition_expression("attribute_not_exists(tokenHash)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if super::is_conditional_failure(&err) => Ok(false),
-            Err(err) => Err(StoreError::from_sdk(err)),
-        }
+        Ok(conditional(result)?.is_some())
     }
 }
