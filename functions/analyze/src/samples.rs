@@ -13,6 +13,7 @@ use analyzer_core::highlevel::{self, TokenResponse};
 use analyzer_core::http::request::json_body;
 use analyzer_core::http::{ApiError, Reply};
 use analyzer_core::store::now_epoch;
+use analyzer_core::telemetry::format_rfc3339;
 use analyzer_core::App;
 use lambda_http::Request;
 use serde::Deserialize;
@@ -107,6 +108,8 @@ pub async fn login(app: &App, req: &Request) -> Result<Reply, ApiError> {
         .sessions()
         .create(&location, now, SESSION_TTL_SECS)
         .await?;
-    Reply::ok(&json!({ "locationId": location, "sessionExpiresAt": session.expires_at }))?
+    let expires = time::OffsetDateTime::from_unix_timestamp(session.expires_at)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    Reply::ok(&json!({ "locationId": location, "sessionExpiresAt": format_rfc3339(expires) }))?
         .cookie(&token.cookie(SESSION_TTL_SECS))
 }
