@@ -140,8 +140,11 @@ pub async fn seal(
 
 async fn open(app: &App, location: &LocationId, sealed: &str) -> Result<String, ApiError> {
     let secrets = app.secrets.get().await?;
-    crypto::decrypt(&secrets.token_encryption_key, location, sealed)
-        .map_err(|e| ApiError::Internal(format!("stored token unusable: {e}")))
+    crypto::decrypt(&secrets.token_encryption_key, location, sealed).map_err(|err| {
+        // A rotated key or a damaged item: the connection is unusable, the user must reconnect.
+        tracing::error!(location = %location, error = %err, "stored HighLevel token does not decrypt");
+        ApiError::Unauthenticated
+    })
 }
 
 async fn connected_account(app: &App, location: &LocationId) -> Result<Account, ApiError> {
@@ -184,6 +187,36 @@ async fn refresh(app: &App, location: &LocationId, account: Account) -> Result<S
     {
         return wait_for_refresh(app, location, version).await;
     }
+    let tokens = match spend_refresh_token(app, location, &account).await {
+        Ok(tokens) => tokens,
+        Err(err) => {
+            // Let the next caller try at once instead of waiting out the hold.
+            if let Err(release) = accounts.release_refresh(location, version).await {
+                tracing::warn!(error = %release, "could not release the refresh claim");
+            }
+            return Err(err);
+        }
+    };
+    let grant = seal(app, location, &tokens).await?;
+    if !accounts
+        .replace_tokens(location, version, &grant, now_epoch())
+        .await?
+    {
+        return Err(ApiError::ServiceUnavailable {
+            message: "tokens changed during refresh, please retry".into(),
+            retry_after_secs: Some(1),
+        });
+    }
+    tracing::info!(location = %location, "HighLevel tokens refreshed");
+    Ok(tokens.access_token)
+}
+
+/// Calls HighLevel's token endpoint with the account's refresh token.
+async fn spend_refresh_token(
+    app: &App,
+    location: &LocationId,
+    account: &Account,
+) -> Result<TokenResponse, ApiError> {
     let refresh_token = open(
         app,
         location,
@@ -191,7 +224,7 @@ async fn refresh(app: &App, location: &LocationId, account: Account) -> Result<S
     )
     .await?;
     let secrets = app.secrets.get().await?;
-    let tokens = token_request(
+    token_request(
         app,
         &[
             ("client_id", app.config.ghl.client_id.as_str()),
@@ -209,19 +242,7 @@ async fn refresh(app: &App, location: &LocationId, account: Account) -> Result<S
             status: 400 | 401, ..
         } => ApiError::Unauthenticated,
         other => other.into(),
-    })?;
-    let grant = seal(app, location, &tokens).await?;
-    if !accounts
-        .replace_tokens(location, version, &grant, now_epoch())
-        .await?
-    {
-        return Err(ApiError::ServiceUnavailable {
-            message: "tokens changed during refresh, please retry".into(),
-            retry_after_secs: Some(1),
-        });
-    }
-    tracing::info!(location = %location, "HighLevel tokens refreshed");
-    Ok(tokens.access_token)
+    })
 }
 
 async fn wait_for_refresh(

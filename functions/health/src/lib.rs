@@ -66,7 +66,7 @@ fn is_first_minute() -> bool {
     telemetry::uptime_secs() < 60.0
 }
 
-/// 503 naming every failed dependency, with all checks in the details.
+/// 503 naming every failed dependency (categories only; the detail is in the log).
 fn unhealthy(checks: &[Check]) -> Result<(), ApiError> {
     let failed: Vec<&str> = checks
         .iter()

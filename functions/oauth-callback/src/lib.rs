@@ -42,11 +42,7 @@ async fn login(app: &App, req: &Request) -> Result<Reply, ApiError> {
     app.rate_limits()
         .hit(app.config.rate_limits.login, &client_ip(req), now)
         .await?;
-    let secrets = app
-        .secrets
-        .get()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let secrets = app.secrets.get().await?;
     let issued = oauth_state::issue(&secrets.token_encryption_key, now);
     let mut url = app.config.ghl.auth_url.clone();
     url.query_pairs_mut()

@@ -39,8 +39,6 @@ pub enum ApiError {
         message: String,
         retry_after_secs: Option<u64>,
     },
-    #[error("{0} is not implemented yet")]
-    NotImplemented(&'static str),
     /// The inner text goes to the logs only; clients see "internal error" and the request id.
     #[error("internal error")]
     Internal(String),
@@ -72,7 +70,6 @@ impl ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
             ApiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,7 +89,6 @@ impl ApiError {
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::UpstreamUnavailable { .. } => "UPSTREAM_UNAVAILABLE",
             ApiError::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE",
-            ApiError::NotImplemented(_) => "NOT_IMPLEMENTED",
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
     }

@@ -215,6 +215,26 @@ impl Accounts {
         Ok(conditional(result)?.is_some())
     }
 
+    /// Gives up a refresh claim that failed, so the next caller can try at once instead of
+    /// waiting out the hold (only while the tokens are still the ones the claim was for).
+    pub async fn release_refresh(
+        &self,
+        location: &LocationId,
+        version: i64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .update_expression("REMOVE refreshLockUntil")
+            .condition_expression("tokenVersion = :v")
+            .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+            .send()
+            .await;
+        conditional(result).map(|_| ())
+    }
+
     /// Counts one free-plan analysis in `period` (`YYYY-MM`) unless `max` are already counted.
     /// One conditional update: concurrent requests can never push the count past `max`.
     /// Returns the count after this one, or `None` when the quota is used up.

@@ -1,0 +1,1275 @@
+//! Fault injection between the functions and DynamoDB (docs/RELIABILITY.md), and the DynamoDB
+//! operations each endpoint costs (docs/PERFORMANCE.md).
+//!
+//! [`FaultProxy`] is a small HTTP/1.1 forwarder on 127.0.0.1:0 in front of the moto server of
+//! `AWS_ENDPOINT_URL`. The functions' real DynamoDB client (same retry and timeout settings as
+//! production, only the endpoint changed) talks to it. For a share of the calls it answers a
+//! throttling error (400 `ProvisionedThroughputExceededException`) or a 500 `InternalServerError`
+//! without forwarding, forwards and then loses the reply (a 500 after the write happened: the
+//! ambiguous case), or delays the call. It also counts every operation by `X-Amz-Target` and
+//! table, which is how the cost test counts reads and writes per request.
+//!
+//! The faults are drawn from a seeded generator (`FAULT_SEED`, default 8), so a failure can be
+//! replayed with the same seed; timings still vary, so replays are close, not identical.
+//! Print the tables with `cargo test -p integration-tests --test integration faults -- --nocapture`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use analyzer_core::aws::AwsClients;
+use analyzer_core::billing::signature;
+use analyzer_core::store::now_epoch;
+use analyzer_core::App;
+use aws_sdk_dynamodb::types::AttributeValue;
+use integration_tests::{answer, repo_root, request, scan_all, Answer, TestApp, FRONTEND};
+use lambda_http::{Request, RequestExt};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+// ----------------------------------------------------------------------------------- the proxy
+
+/// Shares of calls (0.0-1.0) that get each fault; the rest are forwarded untouched.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+    /// 400 ProvisionedThroughputExceededException, not forwarded.
+    pub throttle: f64,
+    /// 500 InternalServerError, not forwarded.
+    pub error_500: f64,
+    /// Forwarded (the write happens), then answered 500: the client cannot tell.
+    pub lost_reply: f64,
+    /// Forwarded after a pause of 20-400 ms.
+    pub delay: f64,
+    /// 502 with an HTML body and no error type, as a proxy or load balancer in between would.
+    pub bare_502: f64,
+}
+
+impl Faults {
+    pub const NONE: Faults = Faults {
+        throttle: 0.0,
+        error_500: 0.0,
+        lost_reply: 0.0,
+        delay: 0.0,
+        bare_502: 0.0,
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Injected {
+    None,
+    Throttle,
+    Error500,
+    LostReply,
+    Delay,
+    Bare502,
+}
+
+/// One call that reached the proxy.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// `GetItem`, `PutItem`, ... (from `X-Amz-Target`).
+    pub op: String,
+    pub table: String,
+    pub injected: Injected,
+    /// What moto answered (0 when not forwarded).
+    pub upstream_status: u16,
+    pub request_bytes: usize,
+    pub response_bytes: usize,
+}
+
+struct State {
+    faults: Faults,
+    rng: StdRng,
+    calls: Vec<Call>,
+}
+
+#[derive(Clone)]
+pub struct FaultProxy {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl FaultProxy {
+    /// Starts the proxy in front of `AWS_ENDPOINT_URL` (moto), with no faults.
+    pub async fn start() -> Self {
+        let upstream = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (moto)");
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let seed = std::env::var("FAULT_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(8);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let url = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let state = Arc::new(Mutex::new(State {
+            faults: Faults::NONE,
+            rng: StdRng::seed_from_u64(seed),
+            calls: Vec::new(),
+        }));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (state, upstream) = (shared.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let _ = serve_connection(client, &upstream, &state).await;
+                });
+            }
+        });
+        Self { url, state }
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        self.lock().faults = faults;
+    }
+
+    /// Takes the calls recorded so far (and forgets them).
+    pub fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(&mut self.lock().calls)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The world of `t` with its DynamoDB client pointed at this proxy: the production client
+    /// configuration (retries, timeouts) with only the endpoint changed; Secrets Manager direct.
+    pub fn app_for(&self, t: &TestApp) -> Arc<App> {
+        let conf = t
+            .aws
+            .dynamodb
+            .config()
+            .to_builder()
+            .endpoint_url(&self.url)
+            .build();
+        let aws = AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(conf),
+            secrets: t.aws.secrets.clone(),
+        };
+        Arc::new(App::new(t.app.config.clone(), aws))
+    }
+}
+
+async fn serve_connection(
+    mut client: TcpStream,
+    upstream: &str,
+    state: &Mutex<State>,
+) -> std::io::Result<()> {
+    let mut buffer = Vec::new();
+    loop {
+        let Some((head, body)) = read_message(&mut client, &mut buffer).await? else {
+            return Ok(());
+        };
+        let head_text = String::from_utf8_lossy(&head).into_owned();
+        let op = header_value(&head_text, "x-amz-target")
+            .and_then(|t| t.rsplit('.').next().map(str::to_owned))
+            .unwrap_or_default();
+        let table = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v["TableName"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let (injected, delay_ms) = {
+            let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+            let f = s.faults;
+            let roll: f64 = s.rng.gen();
+            let injected = if roll < f.throttle {
+                Injected::Throttle
+            } else if roll < f.throttle + f.error_500 {
+                Injected::Error500
+            } else if roll < f.throttle + f.error_500 + f.lost_reply {
+                Injected::LostReply
+            } else if roll < f.throttle + f.error_500 + f.lost_reply + f.delay {
+                Injected::Delay
+            } else if roll < f.throttle + f.error_500 + f.lost_reply + f.delay + f.bare_502 {
+                Injected::Bare502
+            } else {
+                Injected::None
+            };
+            (injected, s.rng.gen_range(20..400u64))
+        };
+        let (status, reply) = match injected {
+            Injected::Throttle => {
+                let body = json!({
+                    "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                    "message": "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."
+                });
+                (
+                    0,
+                    response(400, "ProvisionedThroughputExceededException", &body),
+                )
+            }
+            Injected::Error500 => (0, internal_error()),
+            Injected::Bare502 => {
+                let body = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+                let head = format!(
+                    "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                (0, [head.as_bytes(), body.as_bytes()].concat())
+            }
+            Injected::LostReply => {
+                let (status, _) = forward(upstream, &head_text, &body).await?;
+                (status, internal_error())
+            }
+            Injected::Delay | Injected::None => {
+                if injected == Injected::Delay {
+                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                }
+                forward(upstream, &head_text, &body).await?
+            }
+        };
+        {
+            let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+            s.calls.push(Call {
+                op,
+                table,
+                injected,
+                upstream_status: status,
+                request_bytes: body.len(),
+                response_bytes: reply.len(),
+            });
+        }
+        client.write_all(&reply).await?;
+    }
+}
+
+fn internal_error() -> Vec<u8> {
+    let body = json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
+        "message": "Internal server error"
+    });
+    response(500, "InternalServerError", &body)
+}
+
+fn response(status: u16, error_type: &str, body: &Value) -> Vec<u8> {
+    let body = body.to_string();
+    let reason = if status == 400 {
+        "Bad Request"
+    } else {
+        "Internal Server Error"
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/x-amz-json-1.0\r\n\
+         x-amzn-errortype: {error_type}\r\nx-amzn-requestid: fault-proxy\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Sends one request to moto on a fresh connection; returns its status and the response
+/// re-framed with a `content-length` for the keep-alive client connection.
+async fn forward(upstream: &str, head: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut out = String::new();
+    for (i, line) in head.split("\r\n").enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str("connection: close\r\n\r\n");
+    let mut moto = TcpStream::connect(upstream).await?;
+    moto.write_all(out.as_bytes()).await?;
+    moto.write_all(body).await?;
+    let mut raw = Vec::new();
+    moto.read_to_end(&mut raw).await?;
+    let split = find(&raw, b"\r\n\r\n").ok_or_else(|| bad("no response head from moto"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut payload = raw[split + 4..].to_vec();
+    if header_value(&head, "transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        payload = dechunk(&payload);
+    } else if let Some(len) = header_value(&head, "content-length").and_then(|v| v.parse().ok()) {
+        payload.truncate(len);
+    }
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or("HTTP/1.1 502 Bad Gateway");
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(502);
+    let mut reply = format!("{status_line}\r\n");
+    for line in lines {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("content-length:")
+            || lower.starts_with("transfer-encoding:")
+            || lower.starts_with("connection:")
+        {
+            continue;
+        }
+        reply.push_str(line);
+        reply.push_str("\r\n");
+    }
+    reply.push_str(&format!("content-length: {}\r\n\r\n", payload.len()));
+    let mut bytes = reply.into_bytes();
+    bytes.extend_from_slice(&payload);
+    Ok((status, bytes))
+}
+
+fn bad(message: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, message.to_owned())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn header_value(head: &str, name: &str) -> Option<String> {
+    head.split("\r\n").skip(1).find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_owned())
+    })
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = find(data, b"\r\n") {
+        let size_text = String::from_utf8_lossy(&data[..end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = end + 2;
+        let stop = (start + size).min(data.len());
+        out.extend_from_slice(&data[start..stop]);
+        data = &data[(stop + 2).min(data.len())..];
+    }
+    out
+}
+
+/// One HTTP/1.1 request (head, body) from a keep-alive connection; `None` at a clean close.
+async fn read_message(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+    let mut chunk = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(pos) = find(buffer, b"\r\n\r\n") {
+            break pos;
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = buffer[..head_end + 4].to_vec();
+    let head_text = String::from_utf8_lossy(&head);
+    if header_value(&head_text, "transfer-encoding").is_some() {
+        return Err(bad("chunked requests are not supported by the fault proxy"));
+    }
+    let length: usize = header_value(&head_text, "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    while buffer.len() < head_end + 4 + length {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+    let body = buffer[head_end + 4..head_end + 4 + length].to_vec();
+    buffer.drain(..head_end + 4 + length);
+    Ok(Some((head, body)))
+}
+
+// ------------------------------------------------------------------------------------ helpers
+
+/// Most calls fail: retries cannot hide it, endpoints must answer 503.
+const STORM: Faults = Faults {
+    throttle: 0.35,
+    error_500: 0.25,
+    lost_reply: 0.1,
+    delay: 0.1,
+    bare_502: 0.0,
+};
+
+/// The share of calls used by the fault runs: about one call in four is disturbed.
+const MIXED: Faults = Faults {
+    throttle: 0.08,
+    error_500: 0.06,
+    lost_reply: 0.04,
+    delay: 0.10,
+    bare_502: 0.0,
+};
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A world without the general and per-account rate limits getting in the way.
+async fn unlimited_world() -> TestApp {
+    TestApp::with_env(&[
+        ("RATE_LIMIT_DEFAULT", Some("1000000/60")),
+        ("RATE_LIMIT_ANALYZE", Some("1000000/60")),
+    ])
+    .await
+}
+
+fn workflow_sample(name: &str) -> Value {
+    let text = std::fs::read_to_string(repo_root().join(format!("events/workflows/{name}.json")))
+        .expect("workflow sample");
+    serde_json::from_str(&text).expect("workflow sample is JSON")
+}
+
+async fn set_plan(t: &TestApp, location: &str, plan: &str) {
+    t.aws
+        .dynamodb
+        .update_item()
+        .table_name(&t.tables().accounts)
+        .key("locationId", AttributeValue::S(location.into()))
+        .update_expression("SET #p = :plan, subscriptionStatus = :active")
+        .expression_attribute_names("#p", "plan")
+        .expression_attribute_values(":plan", AttributeValue::S(plan.into()))
+        .expression_attribute_values(":active", AttributeValue::S("active".into()))
+        .send()
+        .await
+        .expect("set plan");
+}
+
+type Handler = fn(
+    Arc<App>,
+    Request,
+    analyzer_core::http::RouteMatch,
+) -> std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<analyzer_core::http::Reply, analyzer_core::http::ApiError>,
+            > + Send,
+    >,
+>;
+
+/// The endpoints under test: (function, routes, handler).
+fn function(name: &str) -> (&'static [analyzer_core::http::Route], Handler) {
+    match name {
+        "health" => (health::ROUTES, |a, r, m| Box::pin(health::handle(a, r, m))),
+        "oauth-callback" => (oauth_callback::ROUTES, |a, r, m| {
+            Box::pin(oauth_callback::handle(a, r, m))
+        }),
+        "analyze" => (analyze::ROUTES, |a, r, m| {
+            Box::pin(analyze::handle(a, r, m))
+        }),
+        "history" => (history::ROUTES, |a, r, m| {
+            Box::pin(history::handle(a, r, m))
+        }),
+        "checkout" => (checkout::ROUTES, |a, r, m| {
+            Box::pin(checkout::handle(a, r, m))
+        }),
+        "stripe-webhook" => (stripe_webhook::ROUTES, |a, r, m| {
+            Box::pin(stripe_webhook::handle(a, r, m))
+        }),
+        other => panic!("unknown function {other}"),
+    }
+}
+
+async fn call(app: &Arc<App>, fn_name: &str, req: Request) -> Answer {
+    let (routes, handler) = function(fn_name);
+    answer(analyzer_core::lambda::dispatch(app, routes, req, handler).await)
+}
+
+/// One request of the endpoint matrix; `n` makes source addresses distinct.
+struct Probe {
+    name: &'static str,
+    function: &'static str,
+    build: Box<dyn Fn(usize) -> Request + Send + Sync>,
+}
+
+fn probes(cookie: &str, analysis_id: &str) -> Vec<Probe> {
+    let c = cookie.to_owned();
+    let id = analysis_id.to_owned();
+    let ip = |n: usize| format!("198.51.{}.{}", (n / 250) % 250, n % 250 + 1);
+    let mut list: Vec<Probe> = Vec::new();
+    for path in ["/health", "/health/detailed", "/ready", "/live"] {
+        list.push(Probe {
+            name: path,
+            function: "health",
+            build: Box::new(move |n| request("GET", path).source_ip(&ip(n)).build()),
+        });
+    }
+    let cc = c.clone();
+    list.push(Probe {
+        name: "GET /auth/status",
+        function: "oauth-callback",
+        build: Box::new(move |n| {
+            request("GET", "/auth/status")
+                .cookie(&cc)
+                .source_ip(&ip(n))
+                .build()
+        }),
+    });
+    let cc = c.clone();
+    list.push(Probe {
+        name: "POST /api/analyze",
+        function: "analyze",
+        build: Box::new(move |n| {
+            request("POST", "/api/analyze")
+                .cookie(&cc)
+                .header("origin", FRONTEND)
+                .source_ip(&ip(n))
+                .json(&workflow_sample("critical"))
+                .build()
+        }),
+    });
+    let cc = c.clone();
+    list.push(Probe {
+        name: "GET /api/workflows/{id}/structure",
+        function: "analyze",
+        build: Box::new(move |n| {
+            request("GET", "/api/workflows/wf_critical_reactivation/structure")
+                .cookie(&cc)
+                .source_ip(&ip(n))
+                .build()
+        }),
+    });
+    let cc = c.clone();
+    list.push(Probe {
+        name: "GET /api/history",
+        function: "history",
+        build: Box::new(move |n| {
+            request("GET", "/api/history?limit=5")
+                .cookie(&cc)
+                .source_ip(&ip(n))
+                .build()
+        }),
+    });
+    let cc = c.clone();
+    list.push(Probe {
+        name: "GET /api/analysis/{id}",
+        function: "history",
+        build: Box::new(move |n| {
+            request("GET", &format!("/api/analysis/{id}"))
+                .cookie(&cc)
+                .source_ip(&ip(n))
+                .build()
+        }),
+    });
+    let cc = c.clone();
+    list.push(Probe {
+        name: "GET /api/subscription/status",
+        function: "checkout",
+        build: Box::new(move |n| {
+            request("GET", "/api/subscription/status")
+                .cookie(&cc)
+                .source_ip(&ip(n))
+                .build()
+        }),
+    });
+    list
+}
+
+fn assert_clean(name: &str, expected: u16, a: &Answer) {
+    a.assert_envelope();
+    if a.status == 503 {
+        assert_eq!(a.error_code(), "SERVICE_UNAVAILABLE", "{name}: {}", a.json);
+        assert!(
+            a.header("retry-after").is_some(),
+            "{name}: 503 without Retry-After"
+        );
+    } else {
+        assert_eq!(
+            a.status, expected,
+            "{name}: neither its normal answer nor a clean 503: {}",
+            a.json
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------- the tests
+
+/// Every endpoint, called repeatedly while a quarter of DynamoDB calls fail or stall: each
+/// answer is the endpoint's normal one or a clean 503; afterwards nothing is half written
+/// (every counted analysis was stored, nothing left in progress, logout all-or-nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_endpoint_succeeds_or_answers_a_clean_503_under_dynamodb_faults() {
+    let t = unlimited_world().await;
+    let proxy = FaultProxy::start().await;
+    let app = proxy.app_for(&t);
+    let location = "LocFaultFree1";
+    let cookie = t.connected_session(location).await;
+
+    // Baseline without faults: each endpoint's normal status.
+    let first = call(
+        &app,
+        "analyze",
+        request("POST", "/api/analyze")
+            .cookie(&cookie)
+            .header("origin", FRONTEND)
+            .json(&workflow_sample("critical"))
+            .build(),
+    )
+    .await;
+    assert_eq!(first.status, 201, "{}", first.json);
+    let id = first.json["data"]["analysisId"]
+        .as_str()
+        .expect("analysisId")
+        .to_owned();
+    // Free plan counts analyses; Pro lets the run repeat analyze without the monthly quota.
+    set_plan(&t, location, "pro").await;
+    let probes = probes(&cookie, &id);
+    let mut expected = BTreeMap::new();
+    for (n, probe) in probes.iter().enumerate() {
+        let a = call(&app, probe.function, (probe.build)(n)).await;
+        a.assert_envelope();
+        assert!(
+            a.status < 300,
+            "{}: baseline {}: {}",
+            probe.name,
+            a.status,
+            a.json
+        );
+        expected.insert(probe.name, a.status);
+    }
+    proxy.take_calls();
+
+    // The same calls with faults, several times each, all at once per round: first the mixed
+    // share, then a storm where most calls fail, so the 503 path is taken too.
+    let rounds = setting("FAULT_ROUNDS", 12);
+    let probes = Arc::new(probes);
+    let mut tally: BTreeMap<(&str, &str), (u32, u32)> = BTreeMap::new();
+    for (phase, faults, phase_rounds) in [("mixed", MIXED, rounds), ("storm", STORM, 3)] {
+        proxy.set_faults(faults);
+        for round in 0..phase_rounds {
+            let mut tasks = Vec::new();
+            for i in 0..probes.len() {
+                let (probes, app) = (probes.clone(), app.clone());
+                let n =
+                    1000 + (round + if phase == "storm" { rounds } else { 0 }) * probes.len() + i;
+                tasks.push(tokio::spawn(async move {
+                    let probe = &probes[i];
+                    let a = call(&app, probe.function, (probe.build)(n)).await;
+                    (i, a)
+                }));
+            }
+            for task in tasks {
+                let (i, a) = task.await.expect("no panic in a handler");
+                let name = probes[i].name;
+                assert_clean(name, expected[name], &a);
+                let entry = tally.entry((name, phase)).or_default();
+                if a.status == 503 {
+                    entry.1 += 1;
+                } else {
+                    entry.0 += 1;
+                }
+            }
+        }
+    }
+    proxy.set_faults(MIXED);
+    // Logout: the session is gone entirely or still fully usable.
+    let mut logouts = (0, 0);
+    for n in 0..rounds {
+        let session = t
+            .session_cookie(&analyzer_core::auth::LocationId::parse(location).unwrap())
+            .await;
+        let a = call(
+            &app,
+            "oauth-callback",
+            request("POST", "/auth/logout")
+                .cookie(&session)
+                .header("origin", FRONTEND)
+                .source_ip(&format!("203.0.113.{}", n + 10))
+                .build(),
+        )
+        .await;
+        a.assert_envelope();
+        assert!(
+            a.status < 300 || a.status == 503,
+            "logout: {} {}",
+            a.status,
+            a.json
+        );
+        let status = call(
+            &t.app,
+            "oauth-callback",
+            request("GET", "/auth/status").cookie(&session).build(),
+        )
+        .await;
+        let still_in = status.json["data"]["authenticated"] == true;
+        if a.status < 300 {
+            logouts.0 += 1;
+            assert!(
+                !still_in,
+                "a successful logout left the session: {}",
+                status.json
+            );
+        } else {
+            logouts.1 += 1;
+        }
+    }
+    let calls = proxy.take_calls();
+    proxy.set_faults(Faults::NONE);
+
+    // Nothing half written: every analysis that answered 201 or failed after storing is
+    // readable; the results table holds exactly what history lists.
+    let stored = scan_all(&t.aws, &t.tables().results).await;
+    let mut seen = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/history?limit=50&cursor={c}"),
+            None => "/api/history?limit=50".to_owned(),
+        };
+        let page = call(
+            &t.app,
+            "history",
+            request("GET", &path).cookie(&cookie).build(),
+        )
+        .await;
+        assert_eq!(page.status, 200, "{}", page.json);
+        seen += page.json["data"]["items"].as_array().map_or(0, Vec::len);
+        match page.json["data"]["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, stored.len(), "history lists every stored result");
+    let analyze_ok = tally
+        .iter()
+        .filter(|((name, _), _)| *name == "POST /api/analyze")
+        .map(|(_, (ok, _))| *ok as usize)
+        .sum::<usize>()
+        + 1;
+    assert!(
+        stored.len() >= analyze_ok,
+        "{} stored results for {analyze_ok} successful analyses",
+        stored.len()
+    );
+    // The free analysis counted once in the account's usage.
+    let account = t
+        .aws
+        .dynamodb
+        .get_item()
+        .table_name(&t.tables().accounts)
+        .key("locationId", AttributeValue::S(location.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("account")
+        .item
+        .expect("account exists");
+    let usage: Vec<_> = account
+        .iter()
+        .filter(|(k, _)| k.starts_with("usage"))
+        .map(|(k, v)| format!("{k}={v:?}"))
+        .collect();
+
+    let injected = calls
+        .iter()
+        .filter(|c| c.injected != Injected::None)
+        .count();
+    println!(
+        "\nfault run: {} DynamoDB calls, {injected} disturbed ({:?})",
+        calls.len(),
+        MIXED
+    );
+    println!("| endpoint | phase | normal answer | 503 |\n|---|---|---|---|");
+    for ((name, phase), (ok, unavailable)) in &tally {
+        println!(
+            "| {name} | {phase} | {ok} x {} | {unavailable} |",
+            expected[name]
+        );
+    }
+    println!(
+        "| POST /auth/logout | mixed | {} x 2xx | {} |",
+        logouts.0, logouts.1
+    );
+    println!(
+        "results stored: {} (successful analyses: {analyze_ok}); account usage: {usage:?}",
+        stored.len()
+    );
+}
+
+/// A 502 without a DynamoDB error type (an HTML page from something in between) on every call:
+/// the SDK retries, then the endpoint must still answer a clean 503, not a 500.
+///
+/// Fails today (2026-11-23): `StoreError::from_sdk` classifies service errors by their error code
+/// only, and this one has none, so it answers 500 INTERNAL_ERROR (docs/RELIABILITY.md, "Known
+/// gaps"). Run it with `cargo test -p integration-tests --test integration untyped -- --ignored`.
+#[tokio::test]
+#[ignore = "known gap: an untyped 5xx from DynamoDB answers 500 (docs/RELIABILITY.md)"]
+async fn an_untyped_502_from_in_between_answers_503() {
+    let t = unlimited_world().await;
+    let proxy = FaultProxy::start().await;
+    let app = proxy.app_for(&t);
+    let cookie = t.connected_session("LocFaultBare1").await;
+    proxy.set_faults(Faults {
+        bare_502: 1.0,
+        ..Faults::NONE
+    });
+    let a = call(
+        &app,
+        "history",
+        request("GET", "/api/history").cookie(&cookie).build(),
+    )
+    .await;
+    proxy.set_faults(Faults::NONE);
+    assert_clean("GET /api/history with untyped 502s", 200, &a);
+    assert_eq!(a.status, 503, "{}", a.json);
+}
+
+// ------------------------------------------------------------------------- the Stripe webhook
+
+fn stripe_event(kind: &str, id: &str, location: &str, created: i64) -> Value {
+    let text = std::fs::read_to_string(repo_root().join(format!("events/stripe/{kind}.json")))
+        .expect("stripe sample");
+    let mut event: Value = serde_json::from_str(&text).expect("stripe sample is JSON");
+    event["id"] = id.into();
+    event["created"] = created.into();
+    let object = &mut event["data"]["object"];
+    let n = location.trim_start_matches("LocWebhook");
+    object["id"] = format!("sub_fault{n}").into();
+    object["customer"] = format!("cus_fault{n}").into();
+    object["metadata"]["locationId"] = location.into();
+    event
+}
+
+/// How long a simulated invocation may run: its context deadline, after which it is cut off as
+/// Lambda would (the in-progress claim of a cut-off invocation expires at the same moment).
+const INVOCATION_MS: u64 = 3_000;
+
+enum Delivery {
+    Fresh,
+    Duplicate,
+    Refused,
+    Retry(String),
+}
+
+async fn deliver(app: &Arc<App>, body: &str, signature: &str) -> Delivery {
+    let deadline = analyzer_core::idempotency::now_epoch_ms() as u64 + INVOCATION_MS;
+    let mut context = lambda_http::Context::default();
+    context.deadline = deadline;
+    context.request_id = format!("inv-{}", hex::encode(rand::random::<[u8; 4]>()));
+    let req = request("POST", "/")
+        .header("content-type", "application/json; charset=utf-8")
+        .header("stripe-signature", signature)
+        .body(body)
+        .build()
+        .with_lambda_context(context);
+    let run = call(app, "stripe-webhook", req);
+    let Ok(a) = tokio::time::timeout(Duration::from_millis(INVOCATION_MS), run).await else {
+        return Delivery::Retry("invocation timed out".into());
+    };
+    a.assert_envelope();
+    match a.status {
+        200 if a.json["data"]["duplicate"] == false => Delivery::Fresh,
+        200 => Delivery::Duplicate,
+        400 => Delivery::Refused,
+        409 => Delivery::Retry("409".into()),
+        503 => {
+            assert_eq!(a.error_code(), "SERVICE_UNAVAILABLE", "{}", a.json);
+            Delivery::Retry("503".into())
+        }
+        other => panic!("webhook answered {other}: {}", a.json),
+    }
+}
+
+/// 500 deliveries (every event once, most twice, some three times, and tampered copies) in a
+/// shuffled order, 16 at a time, with a quarter of DynamoDB calls failing or stalling; failed
+/// deliveries are redelivered as Stripe does until each event got a 200. In the end every event
+/// was processed fresh exactly once, its record is COMPLETED and its account shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_webhook_applies_each_event_exactly_once_across_500_deliveries_with_faults() {
+    let t = TestApp::new().await;
+    let proxy = FaultProxy::start().await;
+    let app = proxy.app_for(&t);
+    let secret = t
+        .app
+        .secrets
+        .get()
+        .await
+        .expect("secrets")
+        .stripe_webhook_secret
+        .clone();
+    let events_count = setting("FAULT_EVENTS", 200);
+    let kinds = [
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+    ];
+    let now = now_epoch();
+    let mut events = Vec::new(); // (id, kind, location, body)
+    for i in 0..events_count {
+        let kind = kinds[i % kinds.len()];
+        let location = format!("LocWebhook{i:04}");
+        let id = format!("evt_fault_{i:04}");
+        let body = stripe_event(kind, &id, &location, now - 5).to_string();
+        events.push((id, kind, location, body));
+    }
+    // The first wave: 1x all, 2x all, 3x a quarter, and a tampered copy of another quarter.
+    let mut wave: Vec<(usize, bool)> = Vec::new();
+    for i in 0..events_count {
+        wave.push((i, false));
+        wave.push((i, false));
+        if i % 4 == 0 {
+            wave.push((i, false));
+        }
+        if i % 4 == 2 {
+            wave.push((i, true));
+        }
+    }
+    let mut rng = StdRng::seed_from_u64(42);
+    for i in (1..wave.len()).rev() {
+        let j = rng.gen_range(0..=i);
+        wave.swap(i, j);
+    }
+    let total_first = wave.len();
+    proxy.set_faults(MIXED);
+
+    let events = Arc::new(events);
+    let mut fresh = vec![0u32; events_count];
+    let mut done = vec![false; events_count];
+    let mut outcomes: BTreeMap<String, u32> = BTreeMap::new();
+    let mut deliveries = 0usize;
+    let mut rounds = 0;
+    let started = std::time::Instant::now();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(16));
+    while !wave.is_empty() {
+        rounds += 1;
+        assert!(rounds <= 40, "events still failing after 40 rounds");
+        let mut tasks = Vec::new();
+        for (i, tampered) in wave.drain(..) {
+            let (events, app, secret, semaphore) = (
+                events.clone(),
+                app.clone(),
+                secret.clone(),
+                semaphore.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let _permit = semaphore.acquire().await.expect("semaphore");
+                let body = &events[i].3;
+                let header = signature::sign(&secret, now_epoch(), body.as_bytes());
+                let body = if tampered {
+                    body.replacen("\"evt_fault_", "\"evt_fake_", 1)
+                } else {
+                    body.clone()
+                };
+                (i, tampered, deliver(&app, &body, &header).await)
+            }));
+        }
+        deliveries += tasks.len();
+        for task in tasks {
+            let (i, tampered, result) = task.await.expect("no panic in the webhook");
+            let key = match &result {
+                Delivery::Fresh => "200 fresh".to_owned(),
+                Delivery::Duplicate => "200 duplicate".to_owned(),
+                Delivery::Refused => "400 refused".to_owned(),
+                Delivery::Retry(why) => format!("retry after {why}"),
+            };
+            *outcomes.entry(key).or_default() += 1;
+            if tampered {
+                assert!(
+                    matches!(result, Delivery::Refused),
+                    "a tampered body passed"
+                );
+                continue;
+            }
+            match result {
+                Delivery::Fresh => {
+                    fresh[i] += 1;
+                    done[i] = true;
+                }
+                Delivery::Duplicate => done[i] = true,
+                Delivery::Refused => panic!("an authentic delivery was refused"),
+                Delivery::Retry(_) => {}
+            }
+        }
+        // Stripe redelivers what did not get a 200 (after a pause: here, past the claim window).
+        for (i, ok) in done.iter().enumerate() {
+            if !ok {
+                wave.push((i, false));
+            }
+        }
+        if !wave.is_empty() {
+            tokio::time::sleep(Duration::from_millis(INVOCATION_MS + 200)).await;
+        }
+    }
+    let elapsed = started.elapsed();
+    let calls = proxy.take_calls();
+    proxy.set_faults(Faults::NONE);
+
+    // Exactly once: one fresh 200 per event, the record COMPLETED, the account showing it.
+    let doubled: Vec<_> = (0..events_count).filter(|&i| fresh[i] > 1).collect();
+    assert!(doubled.is_empty(), "events processed twice: {doubled:?}");
+    // An event can be done without its fresh answer ever reaching Stripe (the invocation was cut
+    // off, or the reply of the final write was lost, after the work was recorded): the next
+    // delivery then replays the record. Not lost: its record and its effect are checked below.
+    let unseen = (0..events_count).filter(|&i| fresh[i] == 0).count();
+    let records: HashMap<String, HashMap<String, AttributeValue>> =
+        scan_all(&t.aws, &t.tables().idempotency)
+            .await
+            .into_iter()
+            .filter_map(|item| Some((item.get("id")?.as_s().ok()?.clone(), item)))
+            .collect();
+    let accounts: HashMap<String, HashMap<String, AttributeValue>> =
+        scan_all(&t.aws, &t.tables().accounts)
+            .await
+            .into_iter()
+            .filter_map(|item| Some((item.get("locationId")?.as_s().ok()?.clone(), item)))
+            .collect();
+    for (id, kind, location, _) in events.iter() {
+        let record = records
+            .get(&format!("stripe:{id}"))
+            .unwrap_or_else(|| panic!("{id}: no idempotency record"));
+        assert_eq!(
+            record["status"].as_s().map(String::as_str),
+            Ok("COMPLETED"),
+            "{id}"
+        );
+        let data: Value =
+            serde_json::from_str(record["data"].as_s().expect("data")).expect("data is JSON");
+        assert_eq!(data["result"], "applied", "{id}: {data}");
+        let account = accounts
+            .get(location)
+            .unwrap_or_else(|| panic!("{id}: no account for {location}"));
+        let n = location.trim_start_matches("LocWebhook");
+        assert_eq!(
+            account["stripeSubscriptionId"].as_s().map(String::as_str),
+            Ok(format!("sub_fault{n}").as_str())
+        );
+        let want = if *kind == "customer.subscription.deleted" {
+            "canceled"
+        } else {
+            "active"
+        };
+        assert_eq!(
+            account["subscriptionStatus"].as_s().map(String::as_str),
+            Ok(want),
+            "{id}"
+        );
+    }
+    assert!(
+        !records.keys().any(|k| k.starts_with("stripe:evt_fake_")),
+        "a tampered delivery left a record"
+    );
+    assert_eq!(
+        records.len(),
+        events_count,
+        "one record per event, nothing else"
+    );
+
+    let injected: BTreeMap<String, usize> = calls.iter().fold(BTreeMap::new(), |mut m, c| {
+        *m.entry(format!("{:?}", c.injected)).or_default() += 1;
+        m
+    });
+    println!(
+        "\nwebhook under faults: {events_count} events, {total_first} first deliveries, \
+         {deliveries} deliveries in all over {rounds} rounds, {:.1} s",
+        elapsed.as_secs_f64()
+    );
+    println!("outcomes: {outcomes:?}; events whose fresh answer was lost: {unseen}");
+    println!("DynamoDB calls: {} ({injected:?})", calls.len());
+}
+
+// ----------------------------------------------------------------------------------- the cost
+
+/// Reads and writes per request of each endpoint, counted at the proxy without faults. Asserts
+/// only the counts that do not depend on timing; the table goes to docs/PERFORMANCE.md.
+#[tokio::test]
+async fn dynamodb_operations_per_request() {
+    let t = TestApp::new().await;
+    let proxy = FaultProxy::start().await;
+    let app = proxy.app_for(&t);
+    let location = "LocCost1";
+    let cookie = t.connected_session(location).await;
+    proxy.take_calls();
+
+    let mut rows: Vec<(String, u16, Vec<Call>)> = Vec::new();
+    let mut measure = |name: &str, status: u16, calls: Vec<Call>| {
+        rows.push((name.to_owned(), status, calls));
+    };
+
+    let a = call(
+        &app,
+        "analyze",
+        request("POST", "/api/analyze")
+            .cookie(&cookie)
+            .header("origin", FRONTEND)
+            .json(&workflow_sample("critical"))
+            .build(),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.json);
+    let id = a.json["data"]["analysisId"].as_str().unwrap().to_owned();
+    measure(
+        "POST /api/analyze (free plan)",
+        a.status,
+        proxy.take_calls(),
+    );
+
+    set_plan(&t, location, "pro").await;
+    let a = call(
+        &app,
+        "analyze",
+        request("POST", "/api/analyze")
+            .cookie(&cookie)
+            .header("origin", FRONTEND)
+            .json(&workflow_sample("critical"))
+            .build(),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.json);
+    measure("POST /api/analyze (pro plan)", a.status, proxy.take_calls());
+
+    for (i, probe) in probes(&cookie, &id).iter().enumerate() {
+        let a = call(&app, probe.function, (probe.build)(i)).await;
+        measure(probe.name, a.status, proxy.take_calls());
+    }
+
+    let a = call(
+        &app,
+        "history",
+        request("DELETE", &format!("/api/analysis/{id}"))
+            .cookie(&cookie)
+            .header("origin", FRONTEND)
+            .build(),
+    )
+    .await;
+    measure("DELETE /api/analysis/{id}", a.status, proxy.take_calls());
+
+    let a = call(
+        &app,
+        "oauth-callback",
+        request("POST", "/auth/logout")
+            .cookie(&cookie)
+            .header("origin", FRONTEND)
+            .build(),
+    )
+    .await;
+    measure("POST /auth/logout", a.status, proxy.take_calls());
+
+    // The webhook: a new event, then the same event again.
+    let secret = t
+        .app
+        .secrets
+        .get()
+        .await
+        .unwrap()
+        .stripe_webhook_secret
+        .clone();
+    let body = stripe_event(
+        "customer.subscription.created",
+        "evt_cost_1",
+        "LocWebhook9999",
+        now_epoch(),
+    )
+    .to_string();
+    for name in [
+        "POST / (stripe-webhook, new event)",
+        "POST / (stripe-webhook, duplicate)",
+    ] {
+        let header = signature::sign(&secret, now_epoch(), body.as_bytes());
+        let a = call(
+            &app,
+            "stripe-webhook",
+            request("POST", "/")
+                .header("content-type", "application/json")
+                .header("stripe-signature", &header)
+                .body(&body)
+                .build(),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", a.json);
+        measure(name, a.status, proxy.take_calls());
+    }
+
+    let reads = ["GetItem", "Query", "Scan", "BatchGetItem", "DescribeTable"];
+    println!("\n| endpoint | status | DynamoDB calls | reads | writes | request bytes | response bytes |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut counts = BTreeMap::new();
+    for (name, status, calls) in &rows {
+        let ops: Vec<String> = calls
+            .iter()
+            .map(|c| {
+                let table = c.table.rsplit('-').next().unwrap_or("").to_owned();
+                let refused = if c.upstream_status >= 400 {
+                    " (condition failed)"
+                } else {
+                    ""
+                };
+                format!("{} {table}{refused}", c.op)
+            })
+            .collect();
+        let r = calls
+            .iter()
+            .filter(|c| reads.contains(&c.op.as_str()))
+            .count();
+        let w = calls.len() - r;
+        let req: usize = calls.iter().map(|c| c.request_bytes).sum();
+        let resp: usize = calls.iter().map(|c| c.response_bytes).sum();
+        println!(
+            "| {name} | {status} | {} | {r} | {w} | {req} | {resp} |",
+            ops.join(", ")
+        );
+        counts.insert(name.clone(), (r, w));
+    }
+    // Item sizes as DynamoDB bills them (names + values), the largest item of each table.
+    println!("\n| table | items | largest item (bytes, DynamoDB size) | write units | read units (strong) |");
+    println!("|---|---|---|---|---|");
+    for (logical, table) in [
+        ("SessionsTable", &t.tables().sessions),
+        ("AccountsTable", &t.tables().accounts),
+        ("ResultsTable", &t.tables().results),
+        ("IdempotencyTable", &t.tables().idempotency),
+        ("RateLimitsTable", &t.tables().rate_limits),
+    ] {
+        let items = scan_all(&t.aws, table).await;
+        let largest = items.iter().map(item_size).max().unwrap_or(0);
+        println!(
+            "| {logical} | {} | {largest} | {} | {} |",
+            items.len(),
+            largest.div_ceil(1024).max(1),
+            largest.div_ceil(4096).max(1)
+        );
+    }
+
+    // Deterministic counts (no timing involved): what the cost estimate rests on.
+    for (name, want) in [
+        ("POST /api/analyze (free plan)", (2, 4)),
+        ("POST /api/analyze (pro plan)", (2, 3)),
+        ("GET /api/history", (2, 1)),
+        ("POST / (stripe-webhook, new event)", (0, 3)),
+        ("POST / (stripe-webhook, duplicate)", (1, 1)),
+        ("/live", (0, 0)),
+    ] {
+        assert_eq!(counts[name], want, "{name}: (reads, writes)");
+    }
+}
+
+/// An item's size as DynamoDB counts it: attribute names plus values (numbers about one byte per
+/// two digits plus one, strings and binaries their length, maps and lists 3 bytes plus contents).
+fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(v: &AttributeValue) -> usize {
+    match v {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.trim_start_matches('-').len().div_ceil(2) + 1,
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, v)| 1 + k.len() + value_size(v))
+                .sum::<usize>()
+        }
+        AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+        AttributeValue::Ss(l) => l.iter().map(String::len).sum(),
+        AttributeValue::Ns(l) => l.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+        AttributeValue::Bs(l) => l.iter().map(|b| b.as_ref().len()).sum(),
+        _ => 0,
+    }
+}
