@@ -6,6 +6,7 @@ mod auth;
 mod billing;
 mod edge;
 mod events;
+mod every_route;
 mod faults;
 mod ghl_webhook;
 mod health;
