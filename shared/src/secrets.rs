@@ -55,9 +55,16 @@ impl Secrets {
                 .filter(|s| !s.is_empty())
                 .map(|s| SecretString::from(s.to_owned()))
         };
-        let ghl = text("ghlClientSecret");
-        let stripe_key = text("stripeSecretKey");
-        let webhook = text("stripeWebhookSecret");
+        // Placeholders (the template seeds REPLACE_ME) and values of the wrong kind count as
+        // missing: a webhook secret anyone can guess would let anyone forge Stripe events.
+        let real = |s: &SecretString, prefixes: &[&str]| {
+            let v = s.expose_secret();
+            !v.contains("REPLACE_ME")
+                && (prefixes.is_empty() || prefixes.iter().any(|p| v.starts_with(p)))
+        };
+        let ghl = text("ghlClientSecret").filter(|s| real(s, &[]));
+        let stripe_key = text("stripeSecretKey").filter(|s| real(s, &["sk_", "rk_"]));
+        let webhook = text("stripeWebhookSecret").filter(|s| real(s, &["whsec_"]));
         let key = value
             .get("tokenEncryptionKey")
             .and_then(|v| v.as_str())
@@ -75,10 +82,10 @@ impl Secrets {
                     missing.push("ghlClientSecret");
                 }
                 if stripe_key.is_none() {
-                    missing.push("stripeSecretKey");
+                    missing.push("stripeSecretKey (sk_... or rk_...)");
                 }
                 if webhook.is_none() {
-                    missing.push("stripeWebhookSecret");
+                    missing.push("stripeWebhookSecret (whsec_...)");
                 }
                 if key.is_none() {
                     missing.push("tokenEncryptionKey (64 hex characters)");
@@ -182,6 +189,17 @@ mod tests {
         assert_eq!(secrets.token_encryption_key.bytes()[1], 1);
         let printed = format!("{secrets:?}");
         assert!(!printed.contains("ghl-s3cret") && !printed.contains("whsec_y"));
+    }
+
+    #[test]
+    fn placeholders_and_wrong_kinds_of_keys_are_refused() {
+        let json = format!(
+            r#"{{"ghlClientSecret":"REPLACE_ME","stripeSecretKey":"pk_live_x","stripeWebhookSecret":"REPLACE_ME","tokenEncryptionKey":"{KEY}"}}"#
+        );
+        let err = Secrets::parse(&json).unwrap_err().to_string();
+        for field in ["ghlClientSecret", "stripeSecretKey", "stripeWebhookSecret"] {
+            assert!(err.contains(field), "{err}");
+        }
     }
 
     #[test]

@@ -566,7 +566,7 @@ async fn dev_sample_routes_work_in_dev_and_are_absent_in_prod() {
     let res = analyze_fn(
         &t,
         request("POST", "/test/login")
-            .json(&json!({ "locationId": "DemoLoc1" }))
+            .json(&json!({ "locationId": "demo-loc1" }))
             .build(),
     )
     .await;
@@ -594,7 +594,7 @@ async fn dev_sample_routes_work_in_dev_and_are_absent_in_prod() {
             .json(&json!({ "sample": "healthy" }))
             .build(),
         request("POST", "/test/login")
-            .json(&json!({ "locationId": "DemoLoc1" }))
+            .json(&json!({ "locationId": "demo-loc1" }))
             .build(),
     ] {
         let res = analyze_fn(&prod, req).await;
@@ -638,4 +638,64 @@ async fn an_analysis_emits_embedded_metric_format_lines() {
     }
     assert!(line["_aws"]["Timestamp"].as_i64().unwrap() > 1_700_000_000_000);
     assert_eq!(line["Plan"], "free");
+}
+
+#[tokio::test]
+async fn the_free_structure_view_shows_only_the_free_plans_issues() {
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocGraph1").await;
+    assert_eq!(
+        analyze_fn(&t, post_analyze(&cookie, &sample("critical")))
+            .await
+            .status,
+        201
+    );
+    let path = "/api/workflows/wf_critical_reactivation/structure";
+    let free = analyze_fn(&t, request("GET", path).cookie(&cookie).build()).await;
+    let count = |res: &Answer| -> usize {
+        res.json["data"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["data"]["issues"].as_array().map_or(0, Vec::len))
+            .sum()
+    };
+    assert!(count(&free) <= 3, "{}", free.json);
+    make_pro(&t, "LocGraph1").await;
+    let pro = analyze_fn(&t, request("GET", path).cookie(&cookie).build()).await;
+    assert!(count(&pro) > 3, "pro sees every finding on the graph");
+}
+
+#[tokio::test]
+async fn overlong_workflow_ids_and_names_are_bounded_not_fatal() {
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocLong1").await;
+    let mut body = sample("healthy");
+    body["workflow"]["_id"] = json!("x".repeat(3000));
+    body["workflow"]["name"] = json!("N".repeat(100_000));
+    let res = analyze_fn(&t, post_analyze(&cookie, &body)).await;
+    res.assert_envelope();
+    assert_eq!(res.status, 201, "{}", res.json);
+    let items = scan_all(&t.aws, &t.tables().results).await;
+    assert!(
+        items[0].get("workflowKey").is_none(),
+        "an id of the wrong shape is not indexed"
+    );
+    assert_eq!(items[0]["workflowName"].as_s().unwrap().len(), 200);
+}
+
+#[tokio::test]
+async fn the_dev_login_opens_sessions_for_demo_locations_only() {
+    let t = TestApp::new().await;
+    t.connected_session("RealLocation123").await;
+    let res = analyze_fn(
+        &t,
+        request("POST", "/test/login")
+            .json(&json!({ "locationId": "RealLocation123" }))
+            .build(),
+    )
+    .await;
+    res.assert_envelope();
+    assert_eq!((res.status, res.error_code()), (400, "VALIDATION_ERROR"));
+    assert!(integration_tests::set_cookies(&res).is_empty());
 }

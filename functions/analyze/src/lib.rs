@@ -206,14 +206,24 @@ pub async fn save(
     let result = &analysis.result;
     let id = AnalysisId::generate(now_ms);
     let full = serde_json::to_value(result).map_err(ApiError::internal)?;
-    let workflow = result.workflow.as_ref().filter(|w| !w.id.is_empty());
+    // The id indexes the structure view (and is a GSI key): only ids of HighLevel's shape; the
+    // name is display text, bounded so it cannot blow the item size.
+    let workflow_id = result
+        .workflow
+        .as_ref()
+        .map(|w| w.id.as_str())
+        .filter(|id| workflow_id(id).is_ok());
+    let workflow_name = result
+        .workflow
+        .as_ref()
+        .map(|w| truncate(&w.name, MAX_STORED_NAME_CHARS));
     let put = app
         .results()
         .put(&NewAnalysis {
             location,
             id: &id,
-            workflow_id: workflow.map(|w| w.id.as_str()),
-            workflow_name: result.workflow.as_ref().map(|w| w.name.as_str()),
+            workflow_id,
+            workflow_name: workflow_name.as_deref(),
             health_score: result.health_score,
             grade: &json_str(&result.grade),
             confidence: &json_str(&result.confidence),
@@ -275,6 +285,13 @@ pub async fn save(
     Ok(body)
 }
 
+/// Longest workflow name kept in the history (in characters).
+const MAX_STORED_NAME_CHARS: usize = 200;
+
+fn truncate(text: &str, chars: usize) -> String {
+    text.chars().take(chars).collect()
+}
+
 /// A unit enum's serde name (`"Excellent"`, `"high"`).
 fn json_str<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value)
@@ -294,7 +311,35 @@ async fn structure(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiE
     let definition = stored
         .and_then(|s| s.definition)
         .ok_or_else(|| ApiError::NotFound(format!("no analyzed definition of workflow {id}")))?;
-    let structure = analysis::structure(&definition, Some(id), &AnalyzeOptions::at(now))
-        .map_err(|e| ApiError::Internal(format!("stored definition no longer parses: {e}")))?;
+    let opts = AnalyzeOptions::at(now);
+    let unreadable =
+        |e: InputError| ApiError::Internal(format!("stored definition no longer parses: {e}"));
+    let mut structure = analysis::structure(&definition, Some(id), &opts).map_err(unreadable)?;
+    let plan = app
+        .accounts()
+        .get(&session.location_id)
+        .await?
+        .map(|a| a.effective_plan(now))
+        .unwrap_or_default();
+    if plan == Plan::Free {
+        // The free plan sees its top issues only, on the graph too.
+        let result = analysis::analyze(&definition, &opts).map_err(unreadable)?;
+        let shown: Vec<_> = result
+            .issues
+            .iter()
+            .take(analysis::FREE_TOP_ISSUES)
+            .collect();
+        for node in &mut structure.nodes {
+            let step = node.id.split('~').next().unwrap_or_default();
+            let kept: Vec<_> = shown
+                .iter()
+                .filter(|i| {
+                    i.step_id.as_deref() == Some(step) && node.data.issues.contains(&i.rule_id)
+                })
+                .collect();
+            node.data.severity = kept.iter().map(|i| i.severity).max();
+            node.data.issues = kept.iter().map(|i| i.rule_id.clone()).collect();
+        }
+    }
     Reply::ok(&structure)
 }

@@ -78,6 +78,9 @@ pub async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
     Reply::ok(&json!({ "sample": body.sample, "saved": false, "result": result.view(Plan::Pro) }))
 }
 
+/// The prefix of every demo location id the dev login accepts.
+pub const DEMO_PREFIX: &str = "demo-";
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LoginRequest {
@@ -89,6 +92,13 @@ struct LoginRequest {
 pub async fn login(app: &App, req: &Request) -> Result<Reply, ApiError> {
     dev_only(app)?;
     let body: LoginRequest = json_body(req, 4096)?;
+    // Only demo accounts: a dev stack wired to the real HighLevel app holds real locations
+    // (HighLevel's ids never contain '-'), and this route must never open a session for one.
+    if !body.location_id.starts_with(DEMO_PREFIX) {
+        return Err(ApiError::validation(format!(
+            "locationId must start with {DEMO_PREFIX:?}: the dev login opens sessions for demo accounts only"
+        )));
+    }
     let location = LocationId::parse(&body.location_id)?;
     let now = now_epoch();
     if app.accounts().get(&location).await?.is_none() {

@@ -59,8 +59,9 @@ fn time_param(req: &Request, name: &str, end_of_day: bool) -> Result<Option<i64>
         };
         Some(date.with_time(time).assume_utc())
     });
+    // Ids hold 13-digit milliseconds: clamp so a far-future bound keeps the key order.
     parsed
-        .map(|t| Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
+        .map(|t| Some(((t.unix_timestamp_nanos() / 1_000_000) as i64).clamp(0, 9_999_999_999_999)))
         .ok_or_else(|| invalid(name, "must be an RFC 3339 time or a YYYY-MM-DD date"))
 }
 

@@ -173,7 +173,12 @@ impl Results {
     pub async fn put(&self, a: &NewAnalysis<'_>) -> Result<(), PutError> {
         let result = deflate(a.result.to_string().as_bytes())?;
         let definition = a.definition.map(deflate).transpose()?;
-        let size = result.len() + definition.as_ref().map_or(0, Vec::len) + 2048;
+        let size = result.len()
+            + definition.as_ref().map_or(0, Vec::len)
+            + a.workflow_id.map_or(0, str::len) * 2
+            + a.workflow_name.map_or(0, str::len)
+            + a.summary.to_string().len()
+            + 2048;
         if size > MAX_ITEM_BYTES {
             return Err(PutError::TooLarge(size));
         }
