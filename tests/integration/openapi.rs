@@ -360,10 +360,11 @@ fn rate_limits_and_bodies_are_documented_as_the_code_applies_them() {
             route.method,
             route.path
         );
-        // The per-IP limit runs before the handler on throttled routes, never on the others.
+        // The per-IP limit runs before the handler on throttled routes, never on the others; the
+        // HighLevel webhook answers 429 to ask for a retry (the only status HighLevel retries).
         assert_eq!(
             op["responses"].get("429").is_some(),
-            route.throttled,
+            route.throttled || route.path == "/webhooks/ghl",
             "{} {}: 429 documented iff the route is throttled",
             route.method,
             route.path

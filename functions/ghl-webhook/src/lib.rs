@@ -130,11 +130,9 @@ pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<R
                 "GhlWebhookDuplicate",
                 &[("EventType", metric_type(&delivery.kind))],
             );
-            Err(ApiError::Conflict(
-                "this delivery is being processed by another invocation; retry later".into(),
-            ))
+            Err(retry_later())
         }
-        Err(IdempotencyError::Store(err)) => Err(err.into()),
+        Err(IdempotencyError::Store(err)) => Err(for_highlevel(err.into())),
         Err(IdempotencyError::Handler(err)) => {
             tracing::warn!(
                 webhook_id = %delivery.webhook_id,
@@ -142,8 +140,30 @@ pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<R
                 error = %err,
                 "HighLevel webhook handling failed; claim released for the retry"
             );
-            Err(err)
+            Err(for_highlevel(err))
         }
+    }
+}
+
+/// HighLevel retries a delivery only when it answers 429 (every 10 minutes, up to 6 times):
+/// anything worth retrying must say 429, or the erasure it carries would be lost.
+fn retry_later() -> ApiError {
+    ApiError::RateLimited {
+        retry_after_secs: 600,
+        limit: 1,
+    }
+}
+
+fn for_highlevel(err: ApiError) -> ApiError {
+    if let ApiError::Internal(detail) = &err {
+        tracing::error!(error = %detail, "HighLevel webhook failed; asking for a retry");
+    }
+    match err {
+        ApiError::ServiceUnavailable { .. }
+        | ApiError::UpstreamUnavailable { .. }
+        | ApiError::Internal(_)
+        | ApiError::Conflict(_) => retry_later(),
+        other => other,
     }
 }
 
