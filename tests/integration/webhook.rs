@@ -478,6 +478,34 @@ async fn an_update_older_than_the_deletion_leaves_the_account_free() {
 }
 
 #[tokio::test]
+async fn an_update_in_the_same_second_as_the_deletion_leaves_the_account_free() {
+    let (t, _stripe) = with_stripe().await;
+    let now = now_epoch();
+    let created = sample("customer.subscription.created", "evt_tie_created", now - 30);
+    let mut deleted = sample("customer.subscription.deleted", "evt_tie_deleted", now - 10);
+    deleted["data"]["object"]["ended_at"] = (now - 10).into();
+    let updated = sample("customer.subscription.updated", "evt_tie_updated", now - 10);
+    assert_eq!(
+        deliver_signed(&t, &created).await.json["data"]["result"],
+        "applied"
+    );
+    assert_eq!(
+        deliver_signed(&t, &deleted).await.json["data"]["result"],
+        "applied"
+    );
+    let late = deliver_signed(&t, &updated).await;
+    assert_eq!(late.json["data"]["result"], "stale", "{}", late.json);
+    let account = t
+        .app
+        .accounts()
+        .get(&location())
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
+}
+
+#[tokio::test]
 async fn a_scheduled_cancellation_keeps_pro_until_the_period_end() {
     let (t, _stripe) = with_stripe().await;
     let mut updated = sample(

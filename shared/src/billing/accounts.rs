@@ -51,7 +51,6 @@ impl Accounts {
                  updatedAt = :now, createdAt = if_not_exists(createdAt, :now), \
                  #plan = if_not_exists(#plan, :free), \
                  cancelAtPeriodEnd = if_not_exists(cancelAtPeriodEnd, :false), \
-                 usageCount = if_not_exists(usageCount, :zero), \
                  tokenVersion = if_not_exists(tokenVersion, :zero)",
             )
             .expression_attribute_names("#plan", "plan")
@@ -95,7 +94,6 @@ impl Accounts {
             "billingSyncedAt = :now",
             "updatedAt = :now",
             "createdAt = if_not_exists(createdAt, :now)",
-            "usageCount = if_not_exists(usageCount, :zero)",
             "tokenVersion = if_not_exists(tokenVersion, :zero)",
         ];
         let mut remove = Vec::new();
@@ -136,7 +134,15 @@ impl Accounts {
         let mut condition = String::from(
             "(attribute_not_exists(lastStripeEventCreated) OR lastStripeEventCreated <= :asof)",
         );
-        if !state.status.is_live() {
+        if state.status.is_live() {
+            // Stripe's `created` has one-second resolution: at a tie, an ended subscription stays
+            // ended (a late `updated` must not bring back a `deleted` one).
+            condition.push_str(
+                " AND NOT (lastStripeEventCreated = :asof AND stripeSubscriptionId = :sub \
+                 AND subscriptionStatus = :canceled)",
+            );
+            values.insert(":canceled".into(), s("canceled"));
+        } else {
             condition.push_str(
                 " AND (attribute_not_exists(stripeSubscriptionId) OR stripeSubscriptionId = :sub \
                  OR NOT (subscriptionStatus IN (:active, :trialing, :pastDue)))",
