@@ -82,9 +82,13 @@ fn endpoint(app: &App, path: &str) -> String {
     )
 }
 
-async fn token_request(app: &App, form: &[(&str, &str)]) -> Result<TokenResponse, UpstreamError> {
+async fn token_request(
+    app: &App,
+    form: &[(&str, &str)],
+    policy: RetryPolicy,
+) -> Result<TokenResponse, UpstreamError> {
     let url = endpoint(app, "/oauth/token");
-    let response = upstream::send(&app.highlevel_breaker, RetryPolicy::default(), None, || {
+    let response = upstream::send(&app.highlevel_breaker, policy, None, || {
         app.http
             .post(&url)
             .header("accept", "application/json")
@@ -116,6 +120,7 @@ pub async fn exchange_code(app: &App, code: &str) -> Result<TokenResponse, ApiEr
             ("user_type", "Location"),
             ("redirect_uri", redirect),
         ],
+        RetryPolicy::default(),
     )
     .await?)
 }
@@ -234,6 +239,13 @@ async fn spend_refresh_token(
             ("user_type", "Location"),
             ("redirect_uri", app.config.ghl.redirect_uri.as_str()),
         ],
+        // One attempt: if HighLevel rotated the token but its answer was lost, a retry would
+        // spend the old refresh token and lose the connection. A failure here is retried by the
+        // next request instead, which re-reads the account first.
+        RetryPolicy {
+            attempts: 1,
+            ..RetryPolicy::default()
+        },
     )
     .await
     .map_err(|err| match err {

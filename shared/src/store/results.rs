@@ -444,14 +444,17 @@ impl Results {
             .key_condition_expression("workflowKey = :pk")
             .expression_attribute_values(":pk", s(&workflow_key(location, workflow_id)))
             .scan_index_forward(false)
-            .limit(1)
+            .limit(25)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        match output.items.unwrap_or_default().first() {
-            Some(item) => stored_of(item, now),
-            None => Ok(None),
+        // The newest may have expired (a free result after a pro period): take the newest live.
+        for item in output.items.unwrap_or_default() {
+            if let Some(stored) = stored_of(&item, now)? {
+                return Ok(Some(stored));
+            }
         }
+        Ok(None)
     }
 }
 
