@@ -4,34 +4,56 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::rules::{Rule, Severity};
+use super::rules::{Family, Rule, Severity};
 
 /// Per-account rule settings, deserialized from e.g.
-/// `{"disabled": ["generic-name"], "severity": {"wait-too-long": "low"}}`, because agencies disagree
+/// `{"disabled": ["generic-name"], "disabledFamilies": ["ai"], "severity": {"wait-too-long": "low"}}`, because agencies disagree
 /// about what matters and a rule they cannot tune is a rule they learn to ignore.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct RuleConfig {
     /// Rule ids that must not run; they are listed in `skippedRules` so a silence is never a pass.
     pub disabled: Vec<String>,
+    /// Family ids (see `Family::id`) whose rules must not run, listed in `skippedRules` too.
+    pub disabled_families: Vec<String>,
     /// Rule id to the severity its findings carry instead of the catalogue's.
     pub severity: BTreeMap<String, Severity>,
 }
 
 impl RuleConfig {
-    /// Rule ids named by the configuration that the catalogue does not know, so the caller can
-    /// reject a typo (400) instead of silently doing nothing.
+    /// Rule ids (and family ids under `disabledFamilies`) named by the configuration that the
+    /// registry does not know, so the caller can reject a typo (400) instead of silently doing
+    /// nothing.
     pub fn unknown_rule_ids(&self) -> Vec<String> {
         self.disabled
             .iter()
             .chain(self.severity.keys())
             .filter(|id| Rule::from_id(id).is_none())
+            .chain(
+                self.disabled_families
+                    .iter()
+                    .filter(|f| Family::from_id(f).is_none()),
+            )
             .cloned()
             .collect()
     }
 
-    pub(crate) fn is_disabled(&self, rule: Rule) -> bool {
-        self.disabled.iter().any(|d| d == rule.id())
+    /// Why a rule does not run by configuration, if it does not.
+    pub(crate) fn disabled_reason(&self, rule: Rule) -> Option<String> {
+        if self.disabled.iter().any(|d| d == rule.id()) {
+            Some("disabled by configuration".to_owned())
+        } else if self
+            .disabled_families
+            .iter()
+            .any(|f| f == rule.family().id())
+        {
+            Some(format!(
+                "family \"{}\" disabled by configuration",
+                rule.family().id()
+            ))
+        } else {
+            None
+        }
     }
 
     pub(crate) fn severity_for(&self, rule: Rule, found: Severity) -> Severity {

@@ -103,6 +103,9 @@ pub(crate) struct Dangling {
 
 const UNSEEN: u32 = u32::MAX;
 
+/// The attribute keys of message texts (as `Step::texts`).
+const TEXT_KEYS: [&str; 6] = ["body", "message", "subject", "html", "text", "content"];
+
 /// The analyzed graph of one workflow.
 pub(crate) struct Graph<'a> {
     pub steps: &'a [Step<'a>],
@@ -111,6 +114,11 @@ pub(crate) struct Graph<'a> {
     pub kinds: Vec<Kind>,
     /// Every step's disabled flag (dense, for rule passes).
     pub disabled: Vec<bool>,
+    /// The message texts (key, text) of outbound and internal-notification steps, gathered once
+    /// (`text_pool[text_off[v]..text_off[v+1]]`) so that the many text rules do not each look
+    /// the attribute keys up again.
+    text_pool: Vec<(&'static str, &'a str)>,
+    text_off: Vec<u32>,
     /// Edges grouped by source (CSR: `out[off[v]..off[v+1]]`).
     pub edges: Vec<Edge>,
     off: Vec<u32>,
@@ -143,6 +151,8 @@ impl<'a> Graph<'a> {
         let mut roles = Vec::with_capacity(n);
         let mut kinds = Vec::with_capacity(n);
         let mut disabled = Vec::with_capacity(n);
+        let mut text_pool: Vec<(&'static str, &'a str)> = Vec::new();
+        let mut text_off: Vec<u32> = Vec::with_capacity(n + 1);
         for (i, s) in steps.iter().enumerate() {
             match index.entry(&*s.id) {
                 std::collections::hash_map::Entry::Occupied(_) => duplicates.push(i),
@@ -151,9 +161,20 @@ impl<'a> Graph<'a> {
                 }
             }
             roles.push(s.role());
-            kinds.push(Kind::of(&s.kind));
+            let kind = Kind::of(&s.kind);
+            kinds.push(kind);
             disabled.push(s.disabled);
+            text_off.push(text_pool.len() as u32);
+            if kind.is_outbound() || kind == Kind::InternalNotification {
+                text_pool.extend(TEXT_KEYS.iter().filter_map(|&k| {
+                    s.attributes
+                        .get(k)
+                        .and_then(super::attributes::Json::as_str)
+                        .map(|t| (k, t))
+                }));
+            }
         }
+        text_off.push(text_pool.len() as u32);
         let mut is_duplicate = vec![false; n];
         for &d in &duplicates {
             is_duplicate[d] = true;
@@ -259,6 +280,8 @@ impl<'a> Graph<'a> {
             roles,
             kinds,
             disabled,
+            text_pool,
+            text_off,
             edges,
             off,
             rev,
@@ -292,6 +315,17 @@ impl<'a> Graph<'a> {
     pub fn preds(&self, v: usize) -> &[u32] {
         let (a, b) = (self.rev_off[v] as usize, self.rev_off[v + 1] as usize);
         &self.rev[a..b]
+    }
+
+    /// The message texts of an outbound or internal-notification step (as [`Step::texts`]).
+    pub fn texts(&self, v: usize) -> impl Iterator<Item = &'a str> + '_ {
+        self.text_kv(v).iter().map(|(_, t)| *t)
+    }
+
+    /// The message texts of an outbound or internal-notification step with their keys.
+    pub fn text_kv(&self, v: usize) -> &[(&'static str, &'a str)] {
+        let (a, b) = (self.text_off[v] as usize, self.text_off[v + 1] as usize);
+        &self.text_pool[a..b]
     }
 
     /// Whether step `i` is of this kind and switched on.

@@ -19,8 +19,10 @@ mod error;
 mod graph;
 mod model;
 mod parse;
+mod registry;
 mod result;
 mod rules;
+mod sarif;
 mod score;
 mod structure;
 
@@ -31,16 +33,18 @@ pub use config::{AnalyzeOptions, RuleConfig};
 pub use error::{InputError, Limit};
 pub use graph::EdgeKind;
 pub use model::{
-    is_known_kind, is_outbound_kind, AccountLists, Attributes, Bundle, Condition, Input, Json,
-    Next, Role, Settings, SourceFormat, Step, Trigger, Workflow, WorkflowMeta, KNOWN_KINDS,
-    OUTBOUND_KINDS,
+    is_known_kind, is_outbound_kind, AccountLists, Attributes, Bundle, Condition, DomainAuth,
+    Input, Json, Next, PhoneNumber, Role, Settings, SourceFormat, Step, Trigger, Workflow,
+    WorkflowMeta, KNOWN_KINDS, OUTBOUND_KINDS,
 };
 pub use parse::{parse, parse_value};
+pub use registry::{registry, rules_markdown, rules_text, RuleInfo, RULES_MD_COMMAND};
 pub use result::{
     AnalysisResult, FreeIssue, FreeView, Issue, Plan, ProView, ResultView, SkippedRule, Stats,
     Summary, WorkflowRef, WorkflowScore, FREE_TOP_ISSUES,
 };
-pub use rules::{Needs, Rule, Severity};
+pub use rules::{Family, Needs, Rule, Severity};
+pub use sarif::{sarif, SARIF_SCHEMA, SARIF_VERSION};
 pub use score::{health_score, Confidence, Grade, CRITICAL_CAP, HIGH_CAP, SCORING_VERSION};
 pub use structure::{Structure, StructureEdge, StructureNode};
 
@@ -97,6 +101,14 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
         Needs::SeveralWorkflows if !several => {
             Some("needs several workflows: send an account bundle".to_owned())
         }
+        Needs::PhoneNumbers if account.and_then(|a| a.phone_numbers.as_ref()).is_none() => Some(
+            "needs the account's phone numbers: send an account bundle with a `phoneNumbers` list"
+                .to_owned(),
+        ),
+        Needs::EmailDomains if account.and_then(|a| a.email_domains.as_ref()).is_none() => Some(
+            "needs the account's sending domains: send an account bundle with an `emailDomains` list (spf, dkim, dmarc)"
+                .to_owned(),
+        ),
         Needs::AccountLists if account.is_none() => Some(
             "needs the account's lists (users, calendars, pipelines, forms, custom fields, tags): send an account bundle"
                 .to_owned(),
@@ -220,11 +232,7 @@ fn skipped_rules(
     Rule::ALL
         .iter()
         .filter_map(|&rule| {
-            let reason = if opts.rules.is_disabled(rule) {
-                Some("disabled by configuration".to_owned())
-            } else {
-                unmet(rule)
-            }?;
+            let reason = opts.rules.disabled_reason(rule).or_else(|| unmet(rule))?;
             Some(SkippedRule {
                 rule_id: rule.id().to_owned(),
                 reason,

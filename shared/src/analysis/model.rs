@@ -187,6 +187,16 @@ pub enum Kind {
     EventAnchor,
     /// `internal_notification`.
     InternalNotification,
+    /// An AI step (`chatgpt`, `ai_agent`).
+    Ai,
+    /// `update_contact_field`.
+    UpdateField,
+    /// `dnd`.
+    Dnd,
+    /// `find_contact`.
+    FindContact,
+    /// `math_operation`.
+    MathOperation,
     /// Any other known type.
     OtherKnown,
     /// A type the analyzer does not know.
@@ -216,6 +226,11 @@ impl Kind {
                 Kind::EventAnchor
             }
             "internal_notification" => Kind::InternalNotification,
+            "chatgpt" | "ai_agent" => Kind::Ai,
+            "update_contact_field" => Kind::UpdateField,
+            "dnd" => Kind::Dnd,
+            "find_contact" => Kind::FindContact,
+            "math_operation" => Kind::MathOperation,
             k if is_outbound_kind(k) => Kind::OtherOutbound,
             k if is_known_kind(k) => Kind::OtherKnown,
             _ => Kind::Unknown,
@@ -509,6 +524,46 @@ pub struct AccountLists {
     pub custom_values: Option<HashSet<String>>,
     /// Tag names (lower-cased).
     pub tags: Option<HashSet<String>>,
+    /// The account's phone numbers (optional `phoneNumbers` list).
+    pub phone_numbers: Option<Vec<PhoneNumber>>,
+    /// Sending domain (lower-cased) to its authentication (optional `emailDomains` list).
+    pub email_domains: Option<HashMap<String, DomainAuth>>,
+}
+
+/// One entry of a bundle's `phoneNumbers` list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PhoneNumber {
+    /// The number as sent.
+    pub number: String,
+    /// Whether it can send SMS: not `capabilities.sms: false`, not `smsEnabled: false`, and not
+    /// in an `inactive`/`released`/`suspended`/`pending` status.
+    pub can_sms: bool,
+}
+
+/// SPF, DKIM and DMARC status of one `emailDomains` entry; `None` when the entry did not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DomainAuth {
+    /// SPF passes.
+    pub spf: Option<bool>,
+    /// DKIM passes.
+    pub dkim: Option<bool>,
+    /// DMARC record present and passing.
+    pub dmarc: Option<bool>,
+}
+
+impl DomainAuth {
+    /// What is missing or failing, by name (`None` counts as not failing: never guessed).
+    pub fn failing(&self) -> Vec<&'static str> {
+        [
+            ("SPF", self.spf),
+            ("DKIM", self.dkim),
+            ("DMARC", self.dmarc),
+        ]
+        .into_iter()
+        .filter(|(_, v)| *v == Some(false))
+        .map(|(n, _)| n)
+        .collect()
+    }
 }
 
 impl AccountLists {
@@ -521,6 +576,8 @@ impl AccountLists {
             || self.custom_fields.is_some()
             || self.custom_values.is_some()
             || self.tags.is_some()
+            || self.phone_numbers.is_some()
+            || self.email_domains.is_some()
     }
 }
 

@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use super::attributes::CowStr;
 use super::error::{InputError, Limit};
 use super::model::{
-    AccountLists, Attributes, Bundle, Condition, Input, Json, Next, Settings, SourceFormat, Step,
-    Trigger, Workflow,
+    AccountLists, Attributes, Bundle, Condition, DomainAuth, Input, Json, Next, PhoneNumber,
+    Settings, SourceFormat, Step, Trigger, Workflow,
 };
 use super::{MAX_INPUT_BYTES, MAX_STEPS, MAX_WORKFLOWS};
 
@@ -274,7 +274,72 @@ fn parse_account(obj: &mut Map<String, Value>, ptr: &str) -> Result<AccountLists
     if let Some(t) = list(obj, ptr, "tags")? {
         a.tags = Some(ids(t, &["name", "id"]));
     }
+    if let Some(p) = list(obj, ptr, "phoneNumbers")? {
+        a.phone_numbers = Some(p.iter().map(phone_number).collect());
+    }
+    if let Some(d) = list(obj, ptr, "emailDomains")? {
+        let mut map = HashMap::new();
+        for item in d {
+            let Some(name) = id_of(item.get("domain")).or_else(|| id_of(item.get("name"))) else {
+                continue;
+            };
+            let status = |k: &str| match item.get(k) {
+                Some(Value::Bool(b)) => Some(*b),
+                Some(Value::String(s)) => {
+                    let s = s.trim().to_ascii_lowercase();
+                    if ["verified", "pass", "valid", "ok", "active", "true"].contains(&s.as_str()) {
+                        Some(true)
+                    } else if s.is_empty() {
+                        None
+                    } else {
+                        Some(false)
+                    }
+                }
+                Some(Value::Object(o)) => o.get("verified").and_then(Value::as_bool),
+                _ => None,
+            };
+            map.insert(
+                name.trim().to_ascii_lowercase(),
+                DomainAuth {
+                    spf: status("spf"),
+                    dkim: status("dkim"),
+                    dmarc: status("dmarc"),
+                },
+            );
+        }
+        a.email_domains = Some(map);
+    }
     Ok(a)
+}
+
+/// One `phoneNumbers` entry: a string, or `{number|phoneNumber, capabilities: {sms}, smsEnabled,
+/// status}`.
+fn phone_number(v: &Value) -> PhoneNumber {
+    match v {
+        Value::String(s) => PhoneNumber {
+            number: s.clone(),
+            can_sms: true,
+        },
+        Value::Object(o) => {
+            let sms_off = o
+                .get("capabilities")
+                .and_then(|c| c.get("sms").or_else(|| c.get("SMS")))
+                .and_then(Value::as_bool)
+                == Some(false)
+                || bool_of(o.get("smsEnabled")) == Some(false);
+            let dead = o.get("status").and_then(Value::as_str).is_some_and(|s| {
+                ["inactive", "released", "suspended", "pending"]
+                    .contains(&s.trim().to_ascii_lowercase().as_str())
+            });
+            PhoneNumber {
+                number: id_of(o.get("number"))
+                    .or_else(|| id_of(o.get("phoneNumber")))
+                    .unwrap_or_default(),
+                can_sms: !sms_off && !dead,
+            }
+        }
+        _ => PhoneNumber::default(),
+    }
 }
 
 fn parse_workflow(

@@ -2,8 +2,13 @@
 //! pipeline. Arguments are parsed by hand to keep the build light.
 //!
 //! ```text
-//! workflow-audit FILE [--format json|text] [--plan free|pro] [--fail-on critical|high|medium|low]
+//! workflow-audit FILE [--format json|text|sarif] [--plan free|pro] [--fail-on critical|high|medium|low]
+//! workflow-audit --list-rules [--format text|json|markdown]
 //! ```
+//!
+//! `--format sarif` writes a SARIF 2.1.0 log for code-scanning UIs: each result is located by FILE
+//! and the JSON pointer of its step. `--list-rules` prints the rule registry (the Markdown form is
+//! docs/RULES.md).
 //!
 //! Exit status: 0 when the analysis ran and nothing reached `--fail-on`, 1 when a finding is at or
 //! above `--fail-on`, 2 when the input could not be read or is not a workflow.
@@ -14,19 +19,29 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use analyzer_core::analysis::{self, AnalysisResult, AnalyzeOptions, Plan, Severity};
 
-const USAGE: &str = "usage: workflow-audit FILE [--format json|text] [--plan free|pro] [--fail-on critical|high|medium|low]\n       FILE is a workflow, a {\"workflow\": ..., \"triggers\": [...]} body or a bundle; - reads standard input";
+const USAGE: &str = "usage: workflow-audit FILE [--format json|text|sarif] [--plan free|pro] [--fail-on critical|high|medium|low]\n       workflow-audit --list-rules [--format text|json|markdown]\n       FILE is a workflow, a {\"workflow\": ..., \"triggers\": [...]} body or a bundle; - reads standard input";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Text,
+    Sarif,
+    Markdown,
+}
 
 #[derive(Debug, PartialEq)]
 struct Args {
     file: String,
-    text: bool,
+    format: Format,
     plan: Plan,
     fail_on: Option<Severity>,
+    list_rules: bool,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut file = None;
-    let mut text = false;
+    let mut format = None;
+    let mut list_rules = false;
     let mut plan = Plan::Pro;
     let mut fail_on = None;
     let mut it = args.into_iter();
@@ -42,11 +57,20 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         match flag.as_str() {
-            "--format" => match value("--format")?.as_str() {
-                "json" => text = false,
-                "text" => text = true,
-                other => return Err(format!("unknown format \"{other}\" (json or text)")),
-            },
+            "--format" => {
+                format = Some(match value("--format")?.as_str() {
+                    "json" => Format::Json,
+                    "text" => Format::Text,
+                    "sarif" => Format::Sarif,
+                    "markdown" | "md" => Format::Markdown,
+                    other => {
+                        return Err(format!(
+                    "unknown format \"{other}\" (json, text, sarif; markdown with --list-rules)"
+                ))
+                    }
+                })
+            }
+            "--list-rules" => list_rules = true,
             "--plan" => match value("--plan")?.as_str() {
                 "free" => plan = Plan::Free,
                 "pro" => plan = Plan::Pro,
@@ -68,11 +92,28 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             _ => return Err(format!("unexpected argument \"{arg}\"")),
         }
     }
+    let format = match (list_rules, format) {
+        (true, Some(Format::Sarif)) => {
+            return Err("--list-rules prints text, json or markdown".into())
+        }
+        (true, f) => f.unwrap_or(Format::Text),
+        (false, Some(Format::Markdown)) => {
+            return Err("markdown is a --list-rules format (json, text or sarif for a FILE)".into())
+        }
+        (false, f) => f.unwrap_or(Format::Json),
+    };
     Ok(Args {
-        file: file.ok_or("missing FILE")?,
-        text,
+        file: match (list_rules, file) {
+            (_, Some(f)) if list_rules => {
+                return Err(format!("--list-rules takes no FILE (got \"{f}\")"))
+            }
+            (true, _) => String::new(),
+            (false, f) => f.ok_or("missing FILE")?,
+        },
+        format,
         plan,
         fail_on,
+        list_rules,
     })
 }
 
@@ -162,6 +203,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.list_rules {
+        let out = match args.format {
+            Format::Markdown => analysis::rules_markdown(),
+            Format::Json => match serde_json::to_string_pretty(&analysis::registry()) {
+                Ok(j) => j + "\n",
+                Err(e) => {
+                    eprintln!("workflow-audit: cannot render the registry: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            _ => analysis::rules_text(),
+        };
+        let _ = std::io::stdout().write_all(out.as_bytes());
+        return ExitCode::SUCCESS;
+    }
     let started = Instant::now();
     let bytes = match read_input(&args.file) {
         Ok(b) => b,
@@ -181,15 +237,26 @@ fn main() -> ExitCode {
         }
     };
     result.analysis_time_ms = started.elapsed().as_millis() as u64;
-    let out = if args.text {
-        text_report(&result, args.plan)
-    } else {
-        match serde_json::to_string_pretty(&result.view(args.plan)) {
-            Ok(j) => j + "\n",
-            Err(e) => {
-                eprintln!("workflow-audit: cannot render the result: {e}");
-                return ExitCode::from(2);
-            }
+    let rendered = match args.format {
+        Format::Text => Ok(text_report(&result, args.plan)),
+        Format::Sarif => {
+            // The document again, for the steps' JSON pointers (parse already accepted it).
+            let doc: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+            let uri = if args.file == "-" {
+                "stdin"
+            } else {
+                &args.file
+            };
+            serde_json::to_string_pretty(&analysis::sarif(&result, uri, doc.as_ref()))
+                .map(|j| j + "\n")
+        }
+        _ => serde_json::to_string_pretty(&result.view(args.plan)).map(|j| j + "\n"),
+    };
+    let out = match rendered {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("workflow-audit: cannot render the result: {e}");
+            return ExitCode::from(2);
         }
     };
     // A closed pipe (e.g. `| head`) is not an analysis failure.
@@ -223,12 +290,22 @@ mod tests {
             a,
             Args {
                 file: "wf.json".into(),
-                text: true,
+                format: Format::Text,
                 plan: Plan::Free,
-                fail_on: Some(Severity::High)
+                fail_on: Some(Severity::High),
+                list_rules: false,
             }
         );
         assert_eq!(args(&["-"]).unwrap().plan, Plan::Pro);
+        assert_eq!(args(&["-"]).unwrap().format, Format::Json);
+        assert_eq!(
+            args(&["wf.json", "--format=sarif"]).unwrap().format,
+            Format::Sarif
+        );
+        let l = args(&["--list-rules", "--format", "markdown"]).unwrap();
+        assert!(l.list_rules);
+        assert_eq!(l.format, Format::Markdown);
+        assert_eq!(args(&["--list-rules"]).unwrap().format, Format::Text);
     }
 
     #[test]
@@ -238,5 +315,8 @@ mod tests {
         assert!(args(&["a", "--fail-on", "info"]).is_err());
         assert!(args(&["a", "--format"]).is_err());
         assert!(args(&["a", "--colour"]).is_err());
+        assert!(args(&["a", "--format", "markdown"]).is_err());
+        assert!(args(&["--list-rules", "--format", "sarif"]).is_err());
+        assert!(args(&["--list-rules", "a"]).is_err());
     }
 }

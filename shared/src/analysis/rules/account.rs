@@ -46,6 +46,7 @@ pub(crate) fn run(
     if several {
         duplicate_trigger(workflows, out);
         enrollment_cycle(workflows, out);
+        tag_trigger_never_added(workflows, out);
     }
     if let Some(acc) = account {
         for (wi, w) in workflows.iter().enumerate() {
@@ -101,6 +102,9 @@ fn duplicate_trigger(workflows: &[Workflow], out: &mut Vec<Finding>) {
         }
     }
 }
+
+/// How many other workflows an enrollment-cycle message names.
+const MAX_NAMED_IN_CYCLE: usize = 5;
 
 fn enrollment_cycle(workflows: &[Workflow], out: &mut Vec<Finding>) {
     let by_id: HashMap<&str, usize> = workflows
@@ -162,20 +166,25 @@ fn enrollment_cycle(workflows: &[Workflow], out: &mut Vec<Finding>) {
         }
     }
     for comp in cyclic_components(&adj) {
+        let members: std::collections::HashSet<usize> = comp.iter().copied().collect();
         for &wi in &comp {
             let step = adj[wi]
                 .iter()
-                .find(|t| comp.contains(t))
+                .find(|t| members.contains(t))
                 .and_then(|t| cause.get(&(wi, *t)).copied());
-            let names: Vec<String> = comp
-                .iter()
-                .filter(|&&o| o != wi)
+            // Name a few of the others, never all: a cycle of k workflows would otherwise write
+            // k messages of k names each (quadratic output from a small bundle).
+            let mut others_iter = comp.iter().filter(|&&o| o != wi);
+            let names: Vec<String> = others_iter
+                .by_ref()
+                .take(MAX_NAMED_IN_CYCLE)
                 .map(|&o| quoted(&workflows[o].name))
                 .collect();
-            let others = if names.is_empty() {
-                "itself".to_owned()
-            } else {
-                names.join(", ")
+            let rest = others_iter.count();
+            let others = match (names.is_empty(), rest) {
+                (true, _) => "itself".to_owned(),
+                (false, 0) => names.join(", "),
+                (false, n) => format!("{} and {n} more", names.join(", ")),
             };
             out.push(finding(
                 Rule::EnrollmentCycle,
@@ -290,6 +299,54 @@ fn dangling_account_reference(wi: usize, w: &Workflow, acc: &AccountLists, out: 
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Tag triggers whose tag no workflow of the bundle adds (X). Linear in steps and triggers.
+fn tag_trigger_never_added(workflows: &[Workflow], out: &mut Vec<Finding>) {
+    let mut added: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for w in workflows {
+        for s in w
+            .steps
+            .iter()
+            .filter(|s| !s.disabled && s.kind == "add_contact_tag")
+        {
+            for t in str_list(s, &["tags", "tag"]) {
+                added.insert(t.to_ascii_lowercase());
+            }
+        }
+    }
+    for (wi, w) in workflows.iter().enumerate() {
+        for t in w
+            .triggers
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|t| t.active && t.kind == "contact_tag")
+        {
+            let missing: Vec<&str> = t
+                .conditions
+                .iter()
+                .filter(|c| c.field.to_ascii_lowercase().contains("tag"))
+                .flat_map(|c| c.value_strings())
+                .map(str::trim)
+                .filter(|v| {
+                    !v.is_empty() && !v.contains("{{") && !added.contains(&v.to_ascii_lowercase())
+                })
+                .collect();
+            if let Some(tag) = missing.first() {
+                out.push(finding(
+                    Rule::TagTriggerNeverAdded,
+                    wi,
+                    None,
+                    format!(
+                        "Trigger {} waits for the tag \"{tag}\", which no workflow of the {} adds.",
+                        quoted(t.label()),
+                        workflows.len()
+                    ),
+                ));
             }
         }
     }

@@ -287,16 +287,7 @@ fn merge_problem(text: &str, ctx: &Ctx<'_>) -> Option<String> {
                     ));
                 }
             }
-            if let (Some(key), Some(values)) = (
-                lname.strip_prefix("custom_values."),
-                acc.custom_values.as_ref(),
-            ) {
-                if !values.contains(key) {
-                    return Some(format!(
-                        "the custom value {{{{{name}}}}} does not exist in this account"
-                    ));
-                }
-            }
+            // An undefined custom value is `unresolved-placeholder`'s (high).
         }
         let consumed = open + 2 + close + 2;
         offset += consumed;

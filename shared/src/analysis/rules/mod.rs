@@ -2,10 +2,16 @@
 //! rule family to a workflow or a bundle. One file per family.
 
 mod account;
+mod ai;
+mod appointments;
 mod data;
+mod deliverability;
+mod hygiene;
 mod integrations;
 mod messaging;
 mod metadata;
+mod reliability;
+mod revenue;
 mod structure;
 mod triggers;
 mod waits;
@@ -69,12 +75,101 @@ pub enum Needs {
     SeveralWorkflows,
     /// The account's reference lists (a bundle) — marked (A).
     AccountLists,
+    /// The bundle's `phoneNumbers` list — marked (A).
+    PhoneNumbers,
+    /// The bundle's `emailDomains` list — marked (A).
+    EmailDomains,
     /// Only metadata (runs even without a definition).
     Metadata,
 }
 
+impl Needs {
+    /// The need as written in the registry and docs/RULES.md.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Needs::Definition => "definition",
+            Needs::Triggers => "triggers",
+            Needs::SeveralWorkflows => "several workflows (X)",
+            Needs::AccountLists => "account lists (A)",
+            Needs::PhoneNumbers => "bundle phoneNumbers (A)",
+            Needs::EmailDomains => "bundle emailDomains (A)",
+            Needs::Metadata => "metadata",
+        }
+    }
+}
+
+/// A family of rules; configuration can disable a whole family (`disabledFamilies`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    /// Graph shape: reachability, references, loops, branches.
+    Structure,
+    /// Wait steps.
+    Waits,
+    /// Message compliance: opt-out, windows, unsubscribe, merge fields, bursts.
+    Messaging,
+    /// Deliverability and consent: carrier filtering, spam signals, sender identity, DND.
+    Deliverability,
+    /// AI steps (`chatgpt`, `ai_agent`).
+    Ai,
+    /// Webhooks, custom code and retries.
+    Integrations,
+    /// Field, tag and record hygiene.
+    Data,
+    /// Appointment reminders and follow-ups.
+    Appointments,
+    /// Selling cadences, purchases and first touches.
+    Revenue,
+    /// Trigger presence and filters.
+    Triggers,
+    /// Rules across the workflows and lists of a bundle.
+    Account,
+    /// Checks on the workflow's metadata only.
+    Metadata,
+}
+
+impl Family {
+    /// Every family, in registry order.
+    pub const ALL: &'static [Family] = &[
+        Family::Structure,
+        Family::Waits,
+        Family::Messaging,
+        Family::Deliverability,
+        Family::Ai,
+        Family::Integrations,
+        Family::Data,
+        Family::Appointments,
+        Family::Revenue,
+        Family::Triggers,
+        Family::Account,
+        Family::Metadata,
+    ];
+
+    /// The family's stable lowercase id (used in configuration).
+    pub fn id(self) -> &'static str {
+        match self {
+            Family::Structure => "structure",
+            Family::Waits => "waits",
+            Family::Messaging => "messaging",
+            Family::Deliverability => "deliverability",
+            Family::Ai => "ai",
+            Family::Integrations => "integrations",
+            Family::Data => "data",
+            Family::Appointments => "appointments",
+            Family::Revenue => "revenue",
+            Family::Triggers => "triggers",
+            Family::Account => "account",
+            Family::Metadata => "metadata",
+        }
+    }
+
+    /// The family with this id.
+    pub fn from_id(id: &str) -> Option<Family> {
+        Family::ALL.iter().copied().find(|f| f.id() == id)
+    }
+}
+
 macro_rules! catalogue {
-    ($( $var:ident = $id:literal, $sev:ident, $needs:ident, $title:literal, $why:literal, $fix:literal; )*) => {
+    ($( $var:ident = $id:literal, $sev:ident, $needs:ident, $fam:ident, $reads:literal, $title:literal, $why:literal, $fix:literal; )*) => {
         /// A rule of the catalogue. Ids are stable: they are part of the API and of stored results.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Rule { $( #[doc = $title] $var, )* }
@@ -92,6 +187,12 @@ macro_rules! catalogue {
             /// What the rule needs from the input.
             pub fn needs(self) -> Needs { match self { $(Rule::$var => Needs::$needs,)* } }
 
+            /// The rule's family.
+            pub fn family(self) -> Family { match self { $(Rule::$var => Family::$fam,)* } }
+
+            /// What the rule reads from the input.
+            pub fn reads(self) -> &'static str { match self { $(Rule::$var => $reads,)* } }
+
             /// A short title.
             pub fn title(self) -> &'static str { match self { $(Rule::$var => $title,)* } }
 
@@ -108,139 +209,259 @@ macro_rules! catalogue {
 }
 
 catalogue! {
-    UnreachableStep = "unreachable-step", Medium, Definition,
+    UnreachableStep = "unreachable-step", Medium, Definition, Structure, "the step graph (next, branches, transitions, go-to targets)",
         "Unreachable step",
         "No path from the start reaches this step (often left behind by a deleted branch); it never runs.",
         "Reconnect the step where it belongs or delete it.";
-    DanglingReference = "dangling-reference", Critical, Definition,
+    DanglingReference = "dangling-reference", Critical, Definition, Structure, "the step graph (next, parentKey, parent, go-to targets, transitions)",
         "Reference to a missing step",
         "A next step, parent, go-to target or transition points at a step that does not exist: contacts stop or the builder misbehaves.",
         "Re-create the link in the builder, pointing at an existing step.";
-    DuplicateStepId = "duplicate-step-id", High, Definition,
+    DuplicateStepId = "duplicate-step-id", High, Definition, Structure, "step ids",
         "Duplicate step id",
         "Two steps share an id, so links to that id are ambiguous.",
         "Duplicate the step through the builder instead of copying its JSON, or give it a fresh id.";
-    LoopWithoutWait = "loop-without-wait", Critical, Definition,
+    LoopWithoutWait = "loop-without-wait", Critical, Definition, Structure, "the step graph and step types (cycles)",
         "Loop without a wait",
         "A cycle with no wait step spins contacts through the same actions again and again, re-messaging them.",
         "Put a wait step inside the loop, or end the loop with a goal or a condition.";
-    LoopWithoutExit = "loop-without-exit", High, Definition,
+    LoopWithoutExit = "loop-without-exit", High, Definition, Structure, "the step graph and step types (cycles, if/else, goals)",
         "Loop without an exit",
         "No condition can leave this cycle, so contacts circle until they are removed by hand.",
         "Add an if/else or goal inside the loop that leads out of it.";
-    EmptyBranch = "empty-branch", High, Definition,
+    EmptyBranch = "empty-branch", High, Definition, Structure, "if/else branch nodes and their next",
         "Empty branch",
         "A branch with no steps ends the workflow silently for every contact who takes it.",
         "Add the intended steps to the branch, or remove the branch (a None path used as a filter may stay empty on purpose).";
-    UnroutedPath = "unrouted-path", High, Definition,
+    UnroutedPath = "unrouted-path", High, Definition, Structure, "multi-path transitions and their next",
         "Path not connected",
         "A multi-path step declares a path (e.g. a timeout) that is not connected, so contacts taking it stop.",
         "Connect the path to the steps that should follow it.";
-    EmptyOrDisabled = "empty-or-disabled", Medium, Definition,
+    EmptyOrDisabled = "empty-or-disabled", Medium, Definition, Structure, "the step list and each step's disabled flag",
         "Empty workflow or disabled step",
         "A workflow with no steps does nothing; disabled steps left in place hide what really runs.",
         "Add steps or delete the workflow; delete disabled steps or switch them back on.";
-    TooComplex = "too-complex", Low, Definition,
+    TooComplex = "too-complex", Low, Definition, Structure, "branch count and nesting depth",
         "Hard to maintain",
         "Many branches and paths, or deep nesting, make the workflow hard to reason about and easy to break.",
         "Split the workflow into smaller ones linked with add-to-workflow, or flatten nested conditions.";
-    UnknownStepType = "unknown-step-type", Low, Definition,
+    UnknownStepType = "unknown-step-type", Low, Definition, Structure, "step types",
         "Unknown step type",
         "The analyzer does not know this step type, so it could not check it; confidence drops.",
         "No action needed in the workflow; tell us the type so the analyzer can learn it.";
-    WaitWithoutTimeout = "wait-without-timeout", Critical, Definition,
+    WaitWithoutTimeout = "wait-without-timeout", Critical, Definition, Waits, "wait type, timeout, timeoutEnabled, transitions",
         "Wait without a timeout",
         "Waiting for a reply, condition or event with no timeout path parks contacts forever when it never happens.",
         "Enable the wait's timeout and connect a timeout path.";
-    WaitTooLong = "wait-too-long", Medium, Definition,
+    WaitTooLong = "wait-too-long", Medium, Definition, Waits, "wait startAfter",
         "Very long wait",
         "A fixed wait of a year or more is almost always a typo (days for hours) and keeps contacts enrolled.",
         "Check the unit and value of the wait.";
-    WaitMisconfigured = "wait-misconfigured", Critical, Definition,
+    WaitMisconfigured = "wait-misconfigured", Critical, Definition, Waits, "wait type and startAfter",
         "Wait with a missing duration",
         "A time wait with a missing or partial duration fires at once, so the next step goes out immediately.",
         "Set both the amount and the unit (minutes, hours or days) of the wait.";
-    EventWaitWithoutAnchor = "event-wait-without-anchor", High, Triggers,
+    EventWaitWithoutAnchor = "event-wait-without-anchor", High, Triggers, Waits, "event-relative waits, event-date steps before them, triggers",
         "Event wait without an event",
         "A wait relative to an appointment or event date needs that date; without an appointment trigger or an event date set before it, it never resolves correctly.",
         "Start the workflow from an appointment trigger, or set the event start date before the wait.";
-    SmsWithoutOptOut = "sms-without-opt-out", High, Definition,
+    SmsWithoutOptOut = "sms-without-opt-out", High, Definition, Messaging, "SMS body",
         "No SMS opt-out",
         "Carriers and the law (TCPA, CTIA) expect marketing texts to say how to stop; without it numbers get filtered or reported.",
         "Add \"Reply STOP to opt out\" to the first SMS of the sequence.";
-    SendWithoutWindow = "send-without-window", High, Definition,
+    SendWithoutWindow = "send-without-window", High, Definition, Messaging, "wait window/sendingWindow/advanceWindow, workflow sending window, outbound steps after waits",
         "Messages without a sending window",
         "After a wait, messages go out whenever the wait ends, including at night; texting outside 8am-9pm breaks quiet-hour rules.",
         "Set a sending window (e.g. 9:00-18:00 on weekdays) on the wait or the workflow.";
-    EmailWithoutUnsubscribe = "email-without-unsubscribe", High, Definition,
+    EmailWithoutUnsubscribe = "email-without-unsubscribe", High, Definition, Messaging, "email subject/html/body, transactional flag",
         "Email without an unsubscribe link",
         "Marketing email without an unsubscribe link breaks CAN-SPAM/GDPR and hurts deliverability.",
         "Add {{unsubscribe_link}} (or the email footer with it) to the email.";
-    NoStopOnResponse = "no-stop-on-response", High, Definition,
+    NoStopOnResponse = "no-stop-on-response", High, Definition, Messaging, "stopOnResponse setting, outbound step count, reply waits and reply triggers",
         "Keeps messaging after a reply",
         "Three or more messages with stop-on-response off and no reply handling keep texting contacts who already answered.",
         "Turn on \"Stop on response\" in the workflow settings, or branch on replies.";
-    RiskyMergeField = "risky-merge-field", Medium, Definition,
+    RiskyMergeField = "risky-merge-field", Medium, Definition, Messaging, "merge fields in message texts; account customFields/customValues when a bundle has them",
         "Risky merge field",
         "A greeting merge field without a fallback renders as \"Hi ,\" when the field is empty; a malformed or unknown field renders as raw text.",
         "Use a fallback, e.g. {{contact.first_name | default: \"there\"}}, and fix malformed or unknown fields.";
-    MessageBurst = "message-burst", Medium, Definition,
+    MessageBurst = "message-burst", Medium, Definition, Messaging, "SMS steps and time waits along each path",
         "Burst of SMS",
         "Three or more SMS within 24 hours on one path feels like spam and drives opt-outs.",
         "Space the messages out with waits of at least a day.";
-    WebhookUnchecked = "webhook-unchecked", High, Definition,
+    WebhookUnchecked = "webhook-unchecked", High, Definition, Integrations, "webhook saveResponse/responseMapping and the steps after it",
         "Webhook failure goes unnoticed",
         "HighLevel skips a failed webhook step and goes on; with no saved response and no branch on it, nobody sees the failure.",
         "Save the response and branch on it, or notify someone when it fails.";
-    WebhookTestEndpoint = "webhook-test-endpoint", High, Definition,
+    WebhookTestEndpoint = "webhook-test-endpoint", High, Definition, Integrations, "webhook url",
         "Webhook to a test endpoint",
         "localhost, tunnels, request bins and plain http:// are test set-ups: in production they fail or leak contact data.",
         "Point the webhook at the production HTTPS endpoint.";
-    HardcodedSecret = "hardcoded-secret", Critical, Definition,
+    HardcodedSecret = "hardcoded-secret", Critical, Definition, Integrations, "webhook headers, params, body, auth; custom code",
         "Secret in the workflow",
         "A token or key written into a header or body is visible to everyone who can open the workflow and travels in every export.",
         "Rotate the key and move it to a custom value.";
-    HardcodedUrl = "hardcoded-url", Medium, Definition,
+    HardcodedUrl = "hardcoded-url", Medium, Definition, Integrations, "webhook url",
         "Literal URL",
         "A literal URL must be edited in every workflow when the endpoint moves; a custom value changes in one place.",
         "Store the URL in a custom value and reference it, e.g. {{custom_values.crm_webhook_url}}.";
-    NoTrigger = "no-trigger", High, Triggers,
+    NoTrigger = "no-trigger", High, Triggers, Triggers, "triggers (type, active)",
         "No trigger",
         "Without an active trigger nobody enters the workflow except by hand.",
         "Add the trigger that should enroll contacts, or archive the workflow.";
-    TriggerWithoutFilter = "trigger-without-filter", Critical, Triggers,
+    TriggerWithoutFilter = "trigger-without-filter", Critical, Triggers, Triggers, "trigger type and conditions",
         "Trigger without a filter",
         "A trigger without its filter (an appointment with no status, a form trigger with no form) enrolls far more contacts than intended.",
         "Add the filter that narrows the trigger (status, field, form, tag, pipeline).";
-    DuplicateTrigger = "duplicate-trigger", High, SeveralWorkflows,
+    DuplicateTrigger = "duplicate-trigger", High, SeveralWorkflows, Account, "every workflow's status, triggers and filters",
         "Duplicate trigger",
         "Two published workflows fire on the same trigger and filters, so contacts get both sequences.",
         "Merge the workflows or make their triggers distinct.";
-    EnrollmentCycle = "enrollment-cycle", Critical, SeveralWorkflows,
+    EnrollmentCycle = "enrollment-cycle", Critical, SeveralWorkflows, Account, "add-to-workflow steps, tags added and tag triggers across workflows",
         "Workflows enroll each other",
         "Workflows that re-enroll each other through tags or add-to-workflow loop contacts forever.",
         "Break the loop: remove the tag or add-to-workflow step that leads back.";
-    ReentryDuplicates = "reentry-duplicates", Medium, Definition,
+    ReentryDuplicates = "reentry-duplicates", Medium, Definition, Data, "allowMultiple settings, create-contact and create-opportunity steps",
         "Re-entry creates duplicates",
         "With re-entry allowed, every new entry creates another contact or opportunity.",
         "Turn off \"Allow re-entry\", or find the existing record before creating one.";
-    OpportunityMisconfigured = "opportunity-misconfigured", High, Definition,
+    OpportunityMisconfigured = "opportunity-misconfigured", High, Definition, Data, "opportunity steps' pipelineId/stageId, find/create steps before updates, triggers",
         "Opportunity step misconfigured",
         "An opportunity created without a stage, a stage without its pipeline, or an update with nothing that identifies the opportunity fails or edits the wrong record.",
         "Choose the pipeline and stage, and find or create the opportunity before updating it.";
-    DanglingAccountReference = "dangling-account-reference", Critical, AccountLists,
+    DanglingAccountReference = "dangling-account-reference", Critical, AccountLists, Account, "user, calendar, pipeline, stage, form, custom field and tag ids against the bundle's lists",
         "Reference to a missing account object",
         "A user, calendar, pipeline, stage, form, custom field or tag that no longer exists (or an inactive user) makes the step fail.",
         "Pick an existing object in the step or trigger.";
-    StaleDraft = "stale-draft", Low, Metadata,
+    SmsLinkShortener = "sms-link-shortener", High, Definition, Deliverability, "SMS body",
+        "Link in SMS through a public shortener",
+        "Carriers filter texts with public shortener links (bit.ly, tinyurl...) because spammers share those domains.",
+        "Use a branded short domain or the full link to your own domain.";
+    SmsRestrictedContent = "sms-restricted-content", High, Definition, Deliverability, "SMS body (whole words)",
+        "Carrier-restricted content in SMS",
+        "US carriers restrict SHAFT content (sex, hate, alcohol, firearms, tobacco/cannabis) and gambling in A2P texts; such messages are blocked or the campaign suspended.",
+        "Remove the restricted words, or register a campaign for the category with age gating.";
+    FirstSmsNoSender = "first-sms-no-sender", Medium, Definition, Deliverability, "the first SMS on the path from the start",
+        "First text does not name the sender",
+        "A first text that never says who is writing reads like spam, and carriers expect the brand to be identified.",
+        "Name the business in the first text, e.g. \"This is {{location.name}}: ...\".";
+    EmailImageOrLinkOnly = "email-image-or-link-only", Medium, Definition, Deliverability, "email html/body",
+        "Image-only or link-only email",
+        "An email whose body is an image or a bare link, with almost no text, is a classic spam signature and lands in junk.",
+        "Add real text (at least a couple of sentences) around the image or link.";
+    SpamTriggerSubject = "spam-trigger-subject", Medium, Definition, Deliverability, "email subject",
+        "Spam-trigger subject line",
+        "Subjects in capitals, with !!! or $$$, or phrases like \"act now\" or \"100% free\" are scored as spam by mailbox providers.",
+        "Write a plain, specific subject in sentence case.";
+    ReplyToNoReply = "reply-to-no-reply", Medium, Definition, Deliverability, "email from address, replyTo and text",
+        "Reply requested from a no-reply sender",
+        "The email asks the contact to reply but is sent from a no-reply address, so the answer bounces or is never read.",
+        "Send from a monitored address or set a reply-to.";
+    DndTurnedOff = "dnd-turned-off", High, Definition, Deliverability, "dnd steps (action/dndAction/status/dnd) and field updates of a dnd field",
+        "Workflow turns DND back off",
+        "Turning a contact's Do Not Disturb / opt-out off from a workflow overrides their choice and breaks consent rules (TCPA, GDPR).",
+        "Only the contact can opt back in; remove the step.";
+    SmsWithoutSendingNumber = "sms-without-sending-number", Critical, PhoneNumbers, Deliverability, "SMS steps; the bundle's phoneNumbers (capabilities.sms, smsEnabled, status)",
+        "SMS with no number to send it",
+        "The account has no phone number able to send SMS, so every SMS step fails.",
+        "Buy or port an SMS-capable number (and register it for A2P) before publishing.";
+    EmailDomainUnauthenticated = "email-domain-unauthenticated", Critical, EmailDomains, Deliverability, "email from address; the bundle's emailDomains (spf, dkim, dmarc)",
+        "Email from an unauthenticated domain",
+        "Email from a domain the account has not authenticated (SPF, DKIM, DMARC) is rejected or sent to spam by Gmail and Yahoo.",
+        "Add and verify the sending domain in the account's email settings, or send from a verified domain.";
+    AiTextSentUnguarded = "ai-text-sent-unguarded", High, Definition, Ai, "chatgpt/ai_agent steps; AI merge fields ({{chatgpt.*}}, {{openai.*}}, {{gpt.*}}, {{ai.*}}, {{ai_*}}) in message texts; if/else steps between",
+        "AI text sent with no guard",
+        "AI output goes straight to the contact with no check: an empty, wrong or unsafe answer is sent as is.",
+        "Put an if/else between the AI step and the message that checks the output (not empty, expected content), with a fallback.";
+    AiPromptContactText = "ai-prompt-contact-text", High, Definition, Ai, "chatgpt/ai_agent prompt/instructions/message",
+        "Contact-written text in a prompt",
+        "Interpolating what a contact wrote (a reply, a form answer) into a prompt lets them steer the model (prompt injection).",
+        "Delimit the contact's text (e.g. between triple quotes) and tell the model to treat it as data, or validate it first.";
+    AiSmsUnbounded = "ai-sms-unbounded", Medium, Definition, Ai, "SMS with AI merge fields; the AI steps before them (maxTokens/maxLength, prompt)",
+        "AI text in SMS with no length bound",
+        "An unbounded AI answer becomes a many-segment SMS: it costs several messages and is cut or mangled on the handset.",
+        "Bound the answer (max tokens, or \"answer in under 160 characters\" in the prompt).";
+    AiOutputToFieldUnvalidated = "ai-output-to-field-unvalidated", Medium, Definition, Ai, "update_contact_field values with AI merge fields; if/else steps between them and the AI step",
+        "AI output written to a field unvalidated",
+        "Writing raw AI output into a CRM field stores whatever the model said (wrong format, an apology, an empty string) where other workflows rely on it.",
+        "Check the output with an if/else (format, allowed values) before writing it.";
+    ContactDataToModelEndpoint = "contact-data-to-model-endpoint", High, Definition, Ai, "webhook url and body/data/payload/customData",
+        "Contact data posted to a model API",
+        "Sending contacts' personal data (name, email, phone, messages) to a third-party model endpoint shares it with a new processor, often without a data agreement.",
+        "Send only what the prompt needs, strip personal data, and make sure the provider is covered by your data agreements.";
+    RetryLoopWithoutCounter = "retry-loop-without-counter", High, Definition, Integrations, "cycles containing webhooks or custom code; math_operation / attempt-counter field updates inside them",
+        "Retry loop with no attempt counter",
+        "A loop that retries a call with nothing counting attempts retries forever while the endpoint is down.",
+        "Count attempts (math operation on a field) and leave the loop after a few.";
+    HttpWithoutTimeout = "http-without-timeout", Medium, Definition, Integrations, "custom code",
+        "HTTP call with no timeout",
+        "Custom code that calls an API without a timeout hangs until the platform kills it when the API is slow.",
+        "Pass a timeout (AbortSignal.timeout(5000), axios timeout) to every request.";
+    RetriedPostWithoutIdempotency = "retried-post-without-idempotency", High, Definition, Integrations, "webhook method, retry settings, headers; cycles",
+        "Retried POST without an idempotency key",
+        "A POST that is retried (by a retry setting or a loop) without an idempotency key creates the record or charge twice when the first try actually succeeded.",
+        "Send an Idempotency-Key header (e.g. {{contact.id}} plus the step) or make the endpoint idempotent.";
+    InboundWebhookNoDedupe = "inbound-webhook-no-dedupe", High, Triggers, Integrations, "inbound-webhook triggers, allowMultiple, find/if-else steps",
+        "Inbound webhook with no dedupe",
+        "Senders retry webhooks; with re-entry allowed and nothing checking for a repeat, each retry runs the workflow again.",
+        "Check for a repeat first (find contact, if/else on a stored event id) or turn off re-entry.";
+    FieldSetTwice = "field-set-twice", Low, Definition, Data, "consecutive update_contact_field steps (fieldId/customFieldId/field)",
+        "Field set twice in a row",
+        "Setting the same field twice in a row means the first write is lost: usually a copy-paste slip.",
+        "Remove one of the two steps or set the intended field.";
+    TagFromMergeField = "tag-from-merge-field", Medium, Definition, Data, "add_contact_tag tags",
+        "Tag name built from a merge field",
+        "A tag built from a merge field creates a new tag per value, fills the tag list and breaks tag triggers and filters.",
+        "Use a fixed tag and store the value in a custom field.";
+    UnresolvedPlaceholder = "unresolved-placeholder", High, Definition, Data, "message texts; the bundle's customValues when present",
+        "Unresolved placeholder in live copy",
+        "Copy with [INSERT ...], TODO, lorem ipsum or a custom value that does not exist goes out to contacts as written.",
+        "Replace the placeholder with the real text, or create the custom value.";
+    CreateContactWithoutFind = "create-contact-without-find", Medium, Definition, Data, "create_contact steps and find_contact steps before them",
+        "Contact created without looking it up",
+        "Creating a contact without first finding it creates a duplicate each time the person already exists.",
+        "Find the contact first (or use an upsert) and create only when none is found.";
+    PhoneNotE164 = "phone-not-e164", Medium, Definition, Data, "update_contact_field steps on a phone field with a literal value",
+        "Phone number not in E.164",
+        "A phone number stored without the +country code is not dialable by SMS providers and breaks duplicate matching.",
+        "Write the number as +<country code><number>, e.g. +15551234567.";
+    AppointmentTimeWithoutTimezone = "appointment-time-without-timezone", Medium, Definition, Appointments, "message texts ({{appointment.*time*}} merge fields)",
+        "Appointment time without a timezone",
+        "A time with no timezone is read in the contact's own zone, so travellers and out-of-state clients show up at the wrong hour.",
+        "Add {{appointment.timezone}} (or the zone) next to the time.";
+    ReminderTimedFromBooking = "reminder-timed-from-booking", High, Triggers, Appointments, "appointment triggers, reminder texts, time and event-relative waits before them",
+        "Reminder timed from the booking",
+        "A reminder after a fixed wait counts from the booking, not from the appointment: it arrives days early or after the appointment.",
+        "Use a wait relative to the appointment start (event/appointment wait).";
+    NoShowWithoutStatusCheck = "no-show-without-status-check", High, Triggers, Appointments, "no-show texts, trigger status filters, if/else steps before the text",
+        "No-show follow-up without a status check",
+        "A no-show message sent without checking the appointment's status reaches people who came, or who rescheduled.",
+        "Trigger on the no-show status, or branch on the appointment status before the message.";
+    FirstTouchBehindWait = "first-touch-behind-wait", High, Triggers, Revenue, "new-lead triggers (form, survey, lead form, contact created); waits before the first message",
+        "First touch held behind a wait",
+        "Leads contacted in the first minutes convert several times better; a wait of an hour or more before the first message loses them.",
+        "Send the first message (or call) right away and put waits after it.";
+    PurchaseConfirmationPrePayment = "purchase-confirmation-pre-payment", Medium, Triggers, Revenue, "trigger types (abandoned cart, checkout started, invoice sent/created, estimate) and message texts",
+        "Purchase confirmation before payment",
+        "Thanking for a purchase on a trigger that fires before payment confirms orders that never happened.",
+        "Move the confirmation to a payment or order-paid trigger.";
+    CadenceWithoutPurchaseExit = "cadence-without-purchase-exit", High, Definition, Revenue, "selling words in message texts; goals, remove-from-workflow and if/else steps",
+        "Selling cadence with no purchase exit",
+        "A sales sequence with no goal, exit or branch keeps pitching to people who already bought.",
+        "Add a goal (purchase / tag) or an if/else on the purchase that leaves the sequence.";
+    TagTriggerNeverAdded = "tag-trigger-never-added", Medium, SeveralWorkflows, Account, "tag triggers and add_contact_tag steps of every workflow in the bundle",
+        "Tag trigger whose tag nothing adds",
+        "No workflow in the account adds the tag this trigger waits for, so it only fires if someone tags by hand, by import or by API.",
+        "Check the tag's spelling against the workflows that should add it, or document the manual step.";
+    StaleDraft = "stale-draft", Low, Metadata, Metadata, "status and updatedAt",
         "Stale draft",
         "A draft untouched for months clutters the account and may be published by mistake.",
         "Finish and publish it, or delete it.";
-    TestNamePublished = "test-name-published", Medium, Metadata,
+    TestNamePublished = "test-name-published", Medium, Metadata, Metadata, "name and status",
         "Test workflow published",
         "A published workflow named like a test, copy or sandbox is probably running by mistake.",
         "Rename it, or switch it back to draft.";
-    GenericName = "generic-name", Info, Metadata,
+    GenericName = "generic-name", Info, Metadata, Metadata, "name",
         "Generic name",
         "\"New Workflow\" tells a teammate nothing about what the workflow does.",
         "Name the workflow after its trigger and purpose.";
@@ -306,12 +527,56 @@ pub(crate) fn run_workflow(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     integrations::run(ctx, out);
     triggers::run(ctx, out);
     data::run(ctx, out);
+    deliverability::run(ctx, out);
+    ai::run(ctx, out);
+    reliability::run(ctx, out);
+    hygiene::run(ctx, out);
+    appointments::run(ctx, out);
+    revenue::run(ctx, out);
     metadata::run(ctx, out);
 }
 
 /// Run only the metadata rules (when no definition is available).
 pub(crate) fn run_metadata(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     metadata::run(ctx, out);
+}
+
+/// The names inside `{{ ... }}` merge fields of a text (before any `|` filter), trimmed. A byte
+/// scan (a `str` pattern search builds a searcher per call, which costs more than the search on
+/// short message texts).
+pub(crate) fn merge_names(text: &str) -> impl Iterator<Item = &str> {
+    let b = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || loop {
+        let open = (at..b.len().saturating_sub(1)).find(|&i| b[i] == b'{' && b[i + 1] == b'{')?;
+        let start = open + 2;
+        let close = (start..b.len().saturating_sub(1))
+            .find(|&i| b[i] == b'}' && b[i + 1] == b'}')
+            .unwrap_or(b.len());
+        at = close.min(b.len());
+        // `{`, `}` and `|` are ASCII, so these are char boundaries.
+        let inner = &text[start..close.max(start)];
+        let name = inner.split('|').next().unwrap_or("").trim();
+        if !name.is_empty() {
+            return Some(name);
+        }
+    })
+}
+
+/// Whether a merge-field name refers to an AI step's output.
+pub(crate) fn is_ai_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["chatgpt", "openai", "gpt.", "gpt_", "ai.", "ai_"]
+        .iter()
+        .any(|p| n.starts_with(p))
+}
+
+/// The ASCII-alphanumeric words of a text as bytes (`'` and `-` split words), borrowed: compare
+/// them with `eq_ignore_ascii_case` (no allocation, no UTF-8 decoding).
+pub(crate) fn words(text: &str) -> impl Iterator<Item = &[u8]> {
+    text.as_bytes()
+        .split(|b| !b.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
 }
 
 /// `"name"` with quotes, for messages.

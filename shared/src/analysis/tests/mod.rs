@@ -3,6 +3,7 @@
 
 mod formats;
 mod properties;
+mod round2;
 mod rules;
 mod samples;
 

@@ -29,6 +29,13 @@ fn the_healthy_sample_is_excellent_with_at_most_two_low_findings() {
 }
 
 #[test]
+fn the_healthy_sample_has_no_finding_at_all() {
+    let r = run(HEALTHY);
+    assert!(r.issues.is_empty(), "{:#?}", r.issues);
+    assert_eq!(r.health_score, 100);
+}
+
+#[test]
 fn the_medium_sample_is_fair_or_good() {
     let r = run(MEDIUM);
     assert!(

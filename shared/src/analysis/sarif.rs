@@ -1,0 +1,186 @@
+//! SARIF 2.1.0 output (`workflow-audit FILE --format sarif`), so code-scanning UIs show findings
+//! on exported workflow files: the driver lists the whole rule registry, and each result is
+//! located by the file and the RFC 6901 JSON pointer of its step in the input document
+//! (a `logicalLocations` entry and `properties.jsonPointer`).
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+use super::result::AnalysisResult;
+use super::rules::{Rule, Severity};
+use super::score::SCORING_VERSION;
+
+/// The SARIF version written.
+pub const SARIF_VERSION: &str = "2.1.0";
+/// The SARIF 2.1.0 schema URI written as `$schema`.
+pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// The SARIF level of a severity: critical/high are errors, medium warnings, low/info notes.
+pub fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Step pointers of a document: (workflow index in a bundle, step id) to the step's pointer.
+/// Steps are the objects with an `id` inside `templates`, `steps` or (export branches)
+/// `actions` arrays; a bundle's workflows are the items of `/workflows` or `/bundle/workflows`.
+/// Iterative and linear in the document's size.
+/// (workflow index in a bundle, step id) to the step's JSON pointer.
+type Pointers = HashMap<(Option<usize>, String), String>;
+
+fn step_pointers(doc: &Value) -> (Pointers, Option<String>) {
+    let mut map = HashMap::new();
+    let bundle_root = ["/workflows", "/bundle/workflows"]
+        .into_iter()
+        .find(|p| doc.pointer(p).is_some_and(Value::is_array))
+        .map(str::to_owned);
+    // (value, pointer, workflow index, key of the parent array)
+    let mut stack: Vec<(&Value, String, Option<usize>, bool)> =
+        vec![(doc, String::new(), None, false)];
+    while let Some((v, ptr, wf, in_steps)) = stack.pop() {
+        match v {
+            Value::Object(o) => {
+                if in_steps {
+                    if let Some(id) = o.get("id").and_then(Value::as_str) {
+                        map.entry((wf, id.to_owned()))
+                            .or_insert_with(|| ptr.clone());
+                    }
+                }
+                for (k, child) in o {
+                    let steps = matches!(k.as_str(), "templates" | "steps" | "actions");
+                    stack.push((child, format!("{ptr}/{}", escape(k)), wf, steps));
+                }
+            }
+            Value::Array(a) => {
+                let is_bundle = bundle_root.as_deref() == Some(ptr.as_str());
+                for (i, child) in a.iter().enumerate() {
+                    let wf = if is_bundle { Some(i) } else { wf };
+                    stack.push((child, format!("{ptr}/{i}"), wf, in_steps));
+                }
+            }
+            _ => {}
+        }
+    }
+    (map, bundle_root)
+}
+
+/// The SARIF 2.1.0 log of a result. `uri` is the analyzed file as the pipeline names it; `doc`
+/// is the input document (for the steps' JSON pointers; without it results point at the file).
+pub fn sarif(result: &AnalysisResult, uri: &str, doc: Option<&Value>) -> Value {
+    let rules: Vec<Value> = Rule::ALL
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id(),
+                "name": r.title(),
+                "shortDescription": {"text": r.title()},
+                "fullDescription": {"text": r.why()},
+                "help": {"text": r.recommendation()},
+                "defaultConfiguration": {"level": level(r.default_severity())},
+                "properties": {
+                    "family": r.family().id(),
+                    "severity": r.default_severity().as_str(),
+                    "needs": r.needs().as_str(),
+                    "reads": r.reads(),
+                },
+            })
+        })
+        .collect();
+    let index: HashMap<&str, usize> = Rule::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id(), i))
+        .collect();
+    let (pointers, bundle_root) = doc.map(step_pointers).unwrap_or_default();
+    let single_root = match doc {
+        Some(d) if d.get("workflow").is_some() => "/workflow",
+        _ => "",
+    };
+    let results: Vec<Value> = result
+        .issues
+        .iter()
+        .map(|issue| {
+            let wf = match (&issue.workflow_id, &bundle_root) {
+                (Some(id), Some(_)) => result.workflows.iter().position(|w| &w.id == id),
+                _ => None,
+            };
+            let workflow_ptr = match (wf, &bundle_root) {
+                (Some(i), Some(root)) => format!("{root}/{i}"),
+                _ => single_root.to_owned(),
+            };
+            let pointer = match &issue.step_id {
+                Some(id) => pointers
+                    .get(&(wf, id.clone()))
+                    .cloned()
+                    // Export steps without ids carry their pointer as id.
+                    .or_else(|| id.starts_with('/').then(|| id.clone()))
+                    .unwrap_or_else(|| workflow_ptr.clone()),
+                None => workflow_ptr.clone(),
+            };
+            let name = issue
+                .step_name
+                .clone()
+                .or_else(|| issue.workflow_name.clone())
+                .unwrap_or_default();
+            let mut r = json!({
+                "ruleId": issue.rule_id,
+                "level": level(issue.severity),
+                "message": {"text": issue.message},
+                "locations": [{
+                    "physicalLocation": {"artifactLocation": {"uri": uri}},
+                    "logicalLocations": [{
+                        "name": name,
+                        "fullyQualifiedName": pointer,
+                        "kind": "object",
+                    }],
+                }],
+                "partialFingerprints": {
+                    "workflowAuditStep/v1": format!(
+                        "{}|{}|{}",
+                        issue.rule_id,
+                        issue.workflow_id.as_deref().unwrap_or(""),
+                        issue.step_id.as_deref().unwrap_or("")
+                    ),
+                },
+                "properties": {
+                    "severity": issue.severity.as_str(),
+                    "jsonPointer": pointer,
+                    "stepId": issue.step_id,
+                    "workflowId": issue.workflow_id,
+                    "recommendation": issue.recommendation,
+                },
+            });
+            if let Some(&i) = index.get(issue.rule_id.as_str()) {
+                r["ruleIndex"] = json!(i);
+            }
+            r
+        })
+        .collect();
+    json!({
+        "$schema": SARIF_SCHEMA,
+        "version": SARIF_VERSION,
+        "runs": [{
+            "tool": {"driver": {
+                "name": "workflow-audit",
+                "version": SCORING_VERSION,
+                "rules": rules,
+            }},
+            "artifacts": [{"location": {"uri": uri}}],
+            "results": results,
+            "properties": {
+                "healthScore": result.health_score,
+                "grade": result.grade.as_str(),
+                "confidence": result.confidence.as_str(),
+                "skippedRules": result.skipped_rules.iter().map(|s| json!({"ruleId": s.rule_id, "reason": s.reason})).collect::<Vec<_>>(),
+            },
+        }],
+    })
+}
