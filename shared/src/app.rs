@@ -8,6 +8,7 @@ use crate::config::{Config, ConfigError};
 use crate::highlevel::WorkflowCache;
 use crate::http::Edge;
 use crate::secrets::SecretStore;
+use crate::sentry::Sentry;
 use crate::store::accounts::Accounts;
 use crate::store::rate_limits::RateLimits;
 use crate::store::results::Results;
@@ -59,7 +60,11 @@ impl App {
 
     pub fn new(config: Config, aws: AwsClients) -> Self {
         let secrets = SecretStore::new(aws.secrets.clone(), config.secret_id.clone());
-        let edge = Edge::new(config.frontend_origin());
+        let mut edge = Edge::new(config.frontend_origin());
+        // The DSN was checked with the rest of the configuration.
+        edge.sentry = Sentry::from_dsn(config.sentry_dsn.as_deref(), config.stage.as_str())
+            .ok()
+            .flatten();
         Self {
             config,
             aws,

@@ -96,6 +96,8 @@ pub struct Config {
     pub log_level: String,
     /// Application rate limits (API Gateway throttles in front of them too).
     pub rate_limits: RateLimitConfig,
+    /// Sentry DSN for internal-error reports (`SENTRY_DSN`, optional; checked for shape).
+    pub sentry_dsn: Option<String>,
 }
 
 /// Every problem found in the environment, listed together.
@@ -161,6 +163,10 @@ impl Config {
         );
         let log_level = reader.log_level();
         let ghl_webhook = reader.ghl_webhook();
+        let sentry_dsn = reader.value("SENTRY_DSN");
+        if let Err(problem) = crate::sentry::Sentry::from_dsn(sentry_dsn.as_deref(), "check") {
+            reader.problem(problem);
+        }
         let defaults = RateLimitConfig::default();
         let limits = RateLimitConfig {
             login: reader.limit("RATE_LIMIT_LOGIN", defaults.login),
@@ -228,6 +234,7 @@ impl Config {
                 },
                 log_level,
                 rate_limits: limits,
+                sentry_dsn,
             }),
             _ => Err(ConfigError { problems }),
         }

@@ -18,6 +18,7 @@ pub mod lambda;
 pub mod lifecycle;
 pub mod plans;
 pub mod secrets;
+pub mod sentry;
 pub mod store;
 pub mod telemetry;
 pub mod upstream;

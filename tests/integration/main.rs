@@ -13,4 +13,5 @@ mod health;
 mod log_scan;
 mod openapi;
 mod routes;
+mod sentry;
 mod webhook;

@@ -15,6 +15,7 @@ use serde_json::json;
 use super::request::request_id;
 use super::routes::{lookup, Lookup, Route, RouteMatch};
 use super::{ApiError, Reply};
+use crate::sentry::Sentry;
 use crate::telemetry;
 
 /// Largest body the edge accepts at all; handlers apply tighter per-route limits.
@@ -44,12 +45,15 @@ const CORS_EXPOSE_HEADERS: &str =
 pub struct Edge {
     /// The one origin allowed to call with credentials (the front end).
     pub allowed_origin: String,
+    /// Where internal errors are reported, when `SENTRY_DSN` is set.
+    pub sentry: Option<Sentry>,
 }
 
 impl Edge {
     pub fn new(allowed_origin: impl Into<String>) -> Self {
         Self {
             allowed_origin: allowed_origin.into(),
+            sentry: None,
         }
     }
 
@@ -101,6 +105,9 @@ impl Edge {
             ),
         };
 
+        if let (Err(ApiError::Internal(detail)), Some(sentry)) = (&outcome, &self.sentry) {
+            sentry.report(detail, &route_key, &request_id).await;
+        }
         let mut response = match outcome {
             Ok(reply) => render_reply(reply, &request_id),
             Err(err) => render_error(&err, &request_id),
