@@ -795,11 +795,9 @@ async fn every_endpoint_succeeds_or_answers_a_clean_503_under_dynamodb_faults() 
 /// A 502 without a DynamoDB error type (an HTML page from something in between) on every call:
 /// the SDK retries, then the endpoint must still answer a clean 503, not a 500.
 ///
-/// Fails today (2026-11-23): `StoreError::from_sdk` classifies service errors by their error code
-/// only, and this one has none, so it answers 500 INTERNAL_ERROR (docs/RELIABILITY.md, "Known
-/// gaps"). Run it with `cargo test -p integration-tests --test integration untyped -- --ignored`.
+/// `StoreError::from_sdk` once classified service errors by their error code only, and this one
+/// has none: it answered 500 INTERNAL_ERROR. A 5xx status is now retryable whatever its body.
 #[tokio::test]
-#[ignore = "known gap: an untyped 5xx from DynamoDB answers 500 (docs/RELIABILITY.md)"]
 async fn an_untyped_502_from_in_between_answers_503() {
     let t = unlimited_world().await;
     let proxy = FaultProxy::start().await;

@@ -7,6 +7,7 @@ pub mod rate_limits;
 pub mod results;
 pub mod sessions;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::http::ApiError;
@@ -23,15 +24,17 @@ pub enum StoreError {
 
 impl StoreError {
     /// Classifies any DynamoDB SDK error.
-    pub fn from_sdk<E, R>(err: SdkError<E, R>) -> Self
+    pub fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug,
     {
         let retryable = match &err {
             SdkError::DispatchFailure(_)
             | SdkError::TimeoutError(_)
             | SdkError::ResponseError(_) => true,
+            // A 5xx is the service's trouble whatever its body says (an HTML 502 from a proxy
+            // has no error code at all).
+            SdkError::ServiceError(service) if service.raw().status().is_server_error() => true,
             SdkError::ServiceError(service) => matches!(
                 service.err().code(),
                 Some(
@@ -78,10 +81,11 @@ impl From<serde_dynamo::Error> for StoreError {
 /// The outcome of a conditional write: `Some(output)` when it happened, `None` when its
 /// condition failed (someone else won the race, or the guarded state was not there); any other
 /// failure classified as a `StoreError`.
-pub fn conditional<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<Option<T>, StoreError>
+pub fn conditional<T, E>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<Option<T>, StoreError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     match result {
         Ok(output) => Ok(Some(output)),

@@ -1,0 +1,526 @@
+#!/usr/bin/env python3
+"""Cold starts of the release `bootstrap` binaries against a minimal Lambda Runtime API.
+
+For each binary and run: a fresh process is started with the environment Lambda gives a
+`provided.al2023` function; this script plays the Runtime API on 127.0.0.1 and records
+
+  init   process start -> its first `GET /2018-06-01/runtime/invocation/next` (the init phase)
+  first  process start -> the `POST .../invocation/<id>/response` of the first event
+  rss    peak resident memory (VmHWM of /proc/<pid>/status) after the first response
+
+then the process is killed. Side by side, in the same run and interleaved, the bare lambda_http
+hello-world of bench/coldstart/hello. Also the zipped size (deflate level 9, as `zip -9`) of each
+binary packaged as `bootstrap`.
+
+The functions need a moto server with the tables and the secret (their first request touches
+DynamoDB or Secrets Manager like in production); `--moto` takes its URL and this script creates
+tables and secret under a fresh prefix with scripts/create_tables.py and scripts/seed_secret.py
+(run it with the project venv's python: they need boto3 and PyYAML).
+
+    .venv/bin/python bench/coldstart/coldstart.py --moto http://127.0.0.1:5791 \
+        --bin-dir target/release --hello bench/coldstart/hello/target/release/hello --runs 7
+
+Standard library only (besides the two scripts above). Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def v2_event(method: str, path: str, body: str | None = None, headers: dict | None = None) -> dict:
+    """An API Gateway HTTP API (payload 2.0) event like AWS sends."""
+    now_ms = int(time.time() * 1000)
+    h = {"host": "api.example.com", "user-agent": "coldstart-bench", "x-forwarded-for": "203.0.113.9"}
+    h.update(headers or {})
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": h,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "api.example.com",
+            "domainPrefix": "api",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.9", "userAgent": "coldstart-bench"},
+            "requestId": uuid.uuid4().hex,
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+            "timeEpoch": now_ms,
+        },
+        "isBase64Encoded": False,
+    }
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def first_events() -> dict[str, dict]:
+    """The first request each binary gets: a real route of the function (see bench/README.md)."""
+    return {
+        "hello": v2_event("GET", "/hello"),
+        "health": json.loads((ROOT / "events/health.json").read_text()),
+        "oauth-callback": v2_event("GET", "/auth/status"),
+        "analyze": v2_event("POST", "/api/analyze", body="{}", headers={
+            "content-type": "application/json", "origin": "http://localhost:5173"}),
+        "history": v2_event("GET", "/api/history"),
+        "checkout": json.loads((ROOT / "events/subscription-status.json").read_text()),
+        # A signed subscription update: verified, claimed, applied, recorded (DynamoDB only; a
+        # checkout completion would call api.stripe.com, unreachable here).
+        "stripe-webhook": stripe_delivery(0, "LocColdStart01"),
+    }
+
+
+class Session:
+    """The events one process gets, in order, and when the Runtime API saw each step."""
+
+    def __init__(self, events: list[dict]):
+        self.events = events
+        self.ids = [str(uuid.uuid4()) for _ in events]
+        self.served_at: list[float | None] = [None] * len(events)
+        self.done_at: list[float | None] = [None] * len(events)
+        self.responses: list[bytes] = [b""] * len(events)
+        self.error: bytes | None = None
+        self.next_index = 0
+        self.finished = threading.Event()
+        self.progress = threading.Condition()
+        self.pace_s = 0.0
+        self.paced_from = 0.0
+
+    @property
+    def next_at(self):
+        return self.served_at[0]
+
+    @property
+    def response_at(self):
+        return self.done_at[0]
+
+    @property
+    def response(self):
+        return self.responses[0]
+
+
+class RuntimeApi(BaseHTTPRequestHandler):
+    """The few routes of the Lambda Runtime API a runtime client uses."""
+
+    current: Session | None = None
+    lock = threading.Lock()
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle's algorithm and the
+        # client's delayed ACK add 40 ms to some invocations (a harness artefact, not Lambda's).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _reply(self, status: int, body: bytes = b"", headers: dict | None = None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        now = time.monotonic()
+        if not self.path.startswith("/2018-06-01/runtime/invocation/next"):
+            return self._reply(404)
+        session = self.current
+        with RuntimeApi.lock:
+            index = None
+            if session is not None and session.next_index < len(session.events):
+                index = session.next_index
+                session.next_index += 1
+        if index is not None and session.pace_s and index > 0:
+            # Steady rate: event i is not handed out before start + i * pace.
+            due = session.paced_from + index * session.pace_s
+            if due > time.monotonic():
+                time.sleep(due - time.monotonic())
+        if index is not None:
+            now = time.monotonic()
+            session.served_at[index] = now
+        if index is None:
+            # No more work: hold the request (a frozen sandbox) until the process is killed.
+            time.sleep(600)
+            return self._reply(410)
+        body = json.dumps(session.events[index]).encode()
+        self._reply(200, body, {
+            "content-type": "application/json",
+            "lambda-runtime-aws-request-id": session.ids[index],
+            "lambda-runtime-deadline-ms": str(int(time.time() * 1000) + 10_000),
+            "lambda-runtime-invoked-function-arn":
+                "arn:aws:lambda:us-east-1:123456789012:function:bench",
+            "lambda-runtime-trace-id": "Root=1-00000000-000000000000000000000000;Sampled=0",
+        })
+
+    def do_POST(self):
+        now = time.monotonic()
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        session = self.current
+        if session is not None:
+            parts = self.path.split("/")
+            if "/init/error" in self.path:
+                session.error = body
+                session.finished.set()
+            elif len(parts) >= 6 and parts[4] in session.ids:
+                index = session.ids.index(parts[4])
+                if self.path.endswith("/error"):
+                    session.error = body
+                    session.finished.set()
+                else:
+                    session.done_at[index] = now
+                    session.responses[index] = body
+                    with session.progress:
+                        session.progress.notify_all()
+                    if index == len(session.events) - 1:
+                        session.finished.set()
+        self._reply(202, b'{"status":"OK"}', {"content-type": "application/json"})
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request, client_address):
+        # A killed process resets its held `next` connection: expected, not worth a traceback.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
+def vm_hwm_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def zipped_size(binary: Path) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "fn.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            z.write(binary, "bootstrap")
+        return archive.stat().st_size
+
+
+def setup_moto(moto: str, prefix: str) -> dict[str, str]:
+    env = dict(os.environ, AWS_ENDPOINT_URL=moto, AWS_REGION="us-east-1",
+               AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+    out = {}
+    for cmd in (["scripts/create_tables.py", "--prefix", prefix],
+                ["scripts/seed_secret.py", "--name", f"coldstart/{prefix}"]):
+        text = subprocess.run([sys.executable, *cmd], cwd=ROOT, env=env, check=True,
+                              capture_output=True, text=True).stdout
+        for line in text.splitlines():
+            if "=" in line:
+                k, v = line.split("=", 1)
+                out[k.strip()] = v.strip()
+    return out
+
+
+def function_env(name: str, binary: Path, api_port: int, env_extra: dict) -> dict:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api_port}",
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/23/[$LATEST]coldstart",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "LAMBDA_TASK_ROOT": str(binary.parent),
+        "_HANDLER": "bootstrap",
+        **env_extra,
+    }
+
+
+def start_process(binary: Path, name: str, session: Session, api_port: int, env_extra: dict):
+    # One Runtime API server per process: a killed process's last `next` request, still in
+    # flight, can never take the next process's event.
+    handler = type("SessionApi", (RuntimeApi,), {"current": session})
+    server = QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    session.server = server
+    api_port = server.server_address[1]
+    env = function_env(name, binary, api_port, env_extra)
+    start = time.monotonic()
+    proc = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    return start, proc
+
+
+def run_once(binary: Path, name: str, event: dict, api_port: int, env_extra: dict) -> dict:
+    inv = Session([event])
+    start, proc = start_process(binary, name, inv, api_port, env_extra)
+    ok = inv.finished.wait(20)
+    rss = vm_hwm_kb(proc.pid) if proc.poll() is None else 0
+    proc.kill()
+    _, stderr = proc.communicate(timeout=10)
+    inv.server.shutdown()
+    inv.server.server_close()
+    if not ok or inv.error is not None or inv.next_at is None:
+        raise RuntimeError(f"{name}: no response (error={inv.error!r}); stderr:\n"
+                           f"{stderr.decode(errors='replace')[-2000:]}")
+    status = json.loads(inv.response or b"{}").get("statusCode")
+    return {"init_ms": (inv.next_at - start) * 1000,
+            "first_ms": (inv.response_at - start) * 1000,
+            "rss_kb": rss, "status": status}
+
+
+# ------------------------------------------------------------------------------ warm and soak
+
+STRIPE_WEBHOOK_SECRET = "whsec_dev_local_webhook_secret"  # scripts/seed_secret.py's default
+
+
+def with_ip(event: dict, n: int) -> dict:
+    event = json.loads(json.dumps(event))
+    ip = f"198.51.{(n // 250) % 250}.{n % 250 + 1}"
+    event["requestContext"]["http"]["sourceIp"] = ip
+    event["requestContext"]["requestId"] = uuid.uuid4().hex
+    event["requestContext"]["timeEpoch"] = int(time.time() * 1000)
+    return event
+
+
+def stripe_delivery(n: int, location: str) -> dict:
+    import hashlib
+    import hmac
+    sample = json.loads((ROOT / "events/stripe/customer.subscription.updated.json").read_text())
+    sample["id"] = f"evt_bench_{uuid.uuid4().hex[:12]}_{n}"
+    sample["created"] = int(time.time())
+    sample["data"]["object"]["metadata"]["locationId"] = location
+    body = json.dumps(sample)
+    t = int(time.time())
+    sig = hmac.new(STRIPE_WEBHOOK_SECRET.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return v2_event("POST", "/", body=body, headers={
+        "content-type": "application/json", "stripe-signature": f"t={t},v1={sig}"})
+
+
+def login(binary: Path, port: int, env: dict, moto: str, accounts_table: str, location: str) -> str:
+    """A dev session (POST /test/login on the analyze function), its account made Pro."""
+    session = Session([v2_event("POST", "/test/login", body=json.dumps({"locationId": location}),
+                                headers={"content-type": "application/json",
+                                         "origin": "http://localhost:5173"})])
+    _, proc = start_process(binary, "analyze", session, port, env)
+    session.finished.wait(20)
+    proc.kill()
+    proc.communicate(timeout=10)
+    session.server.shutdown()
+    session.server.server_close()
+    answer = json.loads(session.responses[0] or b"{}")
+    cookies = answer.get("cookies") or []
+    if not cookies:
+        raise RuntimeError(f"/test/login gave no cookie: {answer}")
+    subprocess.run([sys.executable, "-c", (
+        "import boto3,sys; boto3.client('dynamodb', endpoint_url=sys.argv[1], region_name='us-east-1',"
+        " aws_access_key_id='test', aws_secret_access_key='test').update_item(TableName=sys.argv[2],"
+        " Key={'locationId': {'S': sys.argv[3]}}, UpdateExpression='SET #p = :p, subscriptionStatus = :s',"
+        " ExpressionAttributeNames={'#p': 'plan'}, ExpressionAttributeValues={':p': {'S': 'pro'},"
+        " ':s': {'S': 'active'}})"), moto, accounts_table, location], check=True)
+    return cookies[0].split(";")[0]
+
+
+def warm_events(cookie: str, location: str) -> dict:
+    """name -> (function, event maker): the warm routes measured."""
+    workflow = (ROOT / "events/workflows/critical.json").read_text()
+    auth = {"cookie": cookie}
+    post = {"cookie": cookie, "content-type": "application/json", "origin": "http://localhost:5173"}
+    return {
+        "hello GET /hello": ("hello", lambda n: with_ip(v2_event("GET", "/hello"), n)),
+        "health GET /health": ("health", lambda n: with_ip(first_events()["health"], n)),
+        "oauth-callback GET /auth/status": (
+            "oauth-callback", lambda n: with_ip(v2_event("GET", "/auth/status", headers=auth), n)),
+        "analyze POST /api/analyze (pro, stored)": (
+            "analyze", lambda n: with_ip(v2_event("POST", "/api/analyze", body=workflow,
+                                                  headers=post), n)),
+        "analyze POST /test/analyze (no storage)": (
+            "analyze", lambda n: with_ip(v2_event("POST", "/test/analyze",
+                                                  body='{"sample":"critical"}', headers=post), n)),
+        "history GET /api/history": (
+            "history", lambda n: with_ip(v2_event("GET", "/api/history", headers=auth), n)),
+        "checkout GET /api/subscription/status": (
+            "checkout", lambda n: with_ip(v2_event("GET", "/api/subscription/status",
+                                                   headers=auth), n)),
+        "stripe-webhook POST / (new event)": (
+            "stripe-webhook", lambda n: with_ip(stripe_delivery(n, location), n)),
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def rss_kb(pid: int, field: str = "VmRSS:") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0
+
+
+def run_sequence(binary: Path, name: str, events: list[dict], port: int, env: dict,
+                 pace_s: float = 0.0, sample_every: float = 0.0, timeout: float = 600):
+    session = Session(events)
+    session.pace_s = pace_s
+    start, proc = start_process(binary, name, session, port, env)
+    session.paced_from = time.monotonic()
+    samples = []
+    deadline = time.monotonic() + timeout
+    while not session.finished.wait(sample_every or 1.0):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            break
+        if sample_every:
+            samples.append((time.monotonic() - start, rss_kb(proc.pid)))
+    final_rss = rss_kb(proc.pid) if proc.poll() is None else 0
+    peak = rss_kb(proc.pid, "VmHWM:") if proc.poll() is None else 0
+    proc.kill()
+    _, stderr = proc.communicate(timeout=10)
+    session.server.shutdown()
+    session.server.server_close()
+    if session.error is not None or any(d is None for d in session.done_at):
+        raise RuntimeError(f"{name}: incomplete (error={session.error!r}); stderr:\n"
+                           f"{stderr.decode(errors='replace')[-2000:]}")
+    return session, samples, final_rss, peak
+
+
+def warm(args, port: int, env: dict, names: dict, binaries: dict) -> None:
+    location = "LocBench" + uuid.uuid4().hex[:8]
+    cookie = login(binaries["analyze"], port, env, args.moto, names["ACCOUNTS_TABLE"], location)
+    print(f"\nWarm path: {args.warm} sequential invocations per route after one warm-up "
+          f"(one process, one event at a time, as one Lambda sandbox)\n")
+    print("| route | invocations/s | p50 ms | p99 ms | max ms | statuses | RSS after MB |")
+    print("|---|---|---|---|---|---|---|")
+    for route, (fn, make) in warm_events(cookie, location).items():
+        if fn not in binaries:
+            continue
+        events = [make(i) for i in range(args.warm + 1)]
+        session, _, final_rss, _ = run_sequence(binaries[fn], fn, events, port,
+                                                {} if fn == "hello" else env)
+        lat = [(session.done_at[i] - session.served_at[i]) * 1000 for i in range(1, len(events))]
+        span = session.done_at[-1] - session.served_at[1]
+        statuses: dict = {}
+        for body in session.responses[1:]:
+            code = json.loads(body or b"{}").get("statusCode")
+            statuses[code] = statuses.get(code, 0) + 1
+        print(f"| {route} | {len(lat) / span:.0f} | {statistics.median(lat):.2f} "
+              f"| {percentile(lat, 0.99):.2f} | {max(lat):.2f} | {statuses} | {final_rss / 1024:.1f} |")
+
+
+def soak(args, port: int, env: dict, names: dict, binaries: dict) -> None:
+    location = "LocSoak" + uuid.uuid4().hex[:8]
+    cookie = login(binaries["analyze"], port, env, args.moto, names["ACCOUNTS_TABLE"], location)
+    routes = warm_events(cookie, location)
+    _, make = routes["analyze POST /api/analyze (pro, stored)"]
+    count = int(args.soak * args.rate)
+    events = [make(i) for i in range(count)]
+    print(f"\nSoak: analyze POST /api/analyze (pro, stored), {args.rate}/s for {args.soak} s "
+          f"= {count} invocations, one process\n")
+    session, samples, final_rss, peak = run_sequence(
+        binaries["analyze"], "analyze", events, port, env, pace_s=1 / args.rate,
+        sample_every=10.0, timeout=args.soak + 120)
+    lat = [(session.done_at[i] - session.served_at[i]) * 1000 for i in range(len(events))]
+    errors = sum(1 for b in session.responses if json.loads(b or b"{}").get("statusCode") != 201)
+    print(f"errors (status other than 201): {errors}; p50 {statistics.median(lat):.2f} ms, "
+          f"p99 {percentile(lat, 0.99):.2f} ms, max {max(lat):.2f} ms")
+    print("RSS over time (s: MB): " + ", ".join(f"{t:.0f}: {kb / 1024:.1f}" for t, kb in samples)
+          + f"; final {final_rss / 1024:.1f} MB, peak {peak / 1024:.1f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--moto", required=True, help="moto URL, e.g. http://127.0.0.1:5791")
+    parser.add_argument("--bin-dir", default=str(ROOT / "target/release"))
+    parser.add_argument("--hello", default=str(ROOT / "bench/coldstart/hello/target/release/hello"))
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--functions", default="health,oauth-callback,analyze,history,checkout,stripe-webhook")
+    parser.add_argument("--json", help="also write the raw runs here")
+    parser.add_argument("--cold", type=int, default=1, help="0 skips the cold starts")
+    parser.add_argument("--warm", type=int, default=0, help="warm invocations per route (0: none)")
+    parser.add_argument("--soak", type=float, default=0, help="soak seconds (0: none)")
+    parser.add_argument("--rate", type=float, default=20, help="soak invocations per second")
+    parser.add_argument("--env", action="append", default=[], metavar="K=V",
+                        help="extra environment for the functions (repeatable)")
+    args = parser.parse_args()
+
+    prefix = "cs" + uuid.uuid4().hex[:6]
+    names = setup_moto(args.moto, prefix)
+    function_env = {
+        "AWS_ENDPOINT_URL": args.moto,
+        "STAGE": "dev",
+        "FRONTEND_URL": "http://localhost:5173",
+        "GHL_CLIENT_ID": "bench-client",
+        "GHL_REDIRECT_URI": "http://localhost:9000/auth/callback",
+        "STRIPE_PRICE_ID": "price_bench",
+        "LOG_LEVEL": "info",
+        # The bench drives thousands of requests from a handful of addresses and accounts.
+        "RATE_LIMIT_DEFAULT": "1000000/60",
+        "RATE_LIMIT_ANALYZE": "1000000/60",
+        **names,
+        **dict(kv.split("=", 1) for kv in args.env),
+    }
+    port = 0  # each process gets its own Runtime API server (start_process)
+
+    binaries = {"hello": Path(args.hello)}
+    for fn in filter(None, args.functions.split(",")):
+        binaries[fn] = Path(args.bin_dir) / fn
+    if args.cold:
+        cold(args, port, function_env, binaries)
+    if args.warm:
+        warm(args, port, function_env, names, binaries)
+    if args.soak:
+        soak(args, port, function_env, names, binaries)
+
+
+def cold(args, port: int, function_env: dict, binaries: dict) -> None:
+    events = first_events()
+    runs: dict[str, list[dict]] = {name: [] for name in binaries}
+    for _ in range(args.runs):  # interleaved, so drift hits every binary alike
+        for name, binary in binaries.items():
+            extra = {} if name == "hello" else function_env
+            runs[name].append(run_once(binary, name, events[name], port, extra))
+
+    base = statistics.median(r["init_ms"] for r in runs["hello"])
+    print(f"| binary | init p50 ms (min-max) | init / hello | first response p50 ms (min-max) "
+          f"| first status | peak RSS MB | binary MB | zip -9 MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, rs in runs.items():
+        init = [r["init_ms"] for r in rs]
+        first = [r["first_ms"] for r in rs]
+        rss = max(r["rss_kb"] for r in rs) / 1024
+        size = binaries[name].stat().st_size / 1e6
+        zsize = zipped_size(binaries[name]) / 1e6
+        print(f"| {name} | {statistics.median(init):.1f} ({min(init):.1f}-{max(init):.1f}) "
+              f"| {statistics.median(init) / base:.2f} "
+              f"| {statistics.median(first):.1f} ({min(first):.1f}-{max(first):.1f}) "
+              f"| {rs[0]['status']} | {rss:.1f} | {size:.2f} | {zsize:.2f} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(runs, indent=1))
+
+
+if __name__ == "__main__":
+    main()
