@@ -1,6 +1,6 @@
 //! The state every function builds once at cold start: configuration, clients, secrets.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::aws::AwsClients;
@@ -21,8 +21,9 @@ pub struct App {
     pub aws: AwsClients,
     pub secrets: SecretStore,
     pub edge: Edge,
-    /// One HTTP client for HighLevel and Stripe, reused across invocations.
-    pub http: reqwest::Client,
+    /// One HTTP client for HighLevel and Stripe, built on first use (loading the trust roots at
+    /// every cold start would slow the functions that never call out) and then reused.
+    http: OnceLock<reqwest::Client>,
     /// Circuit breakers, one per upstream, living as long as the container.
     pub highlevel_breaker: Breaker,
     pub stripe_breaker: Breaker,
@@ -36,6 +37,11 @@ impl App {
         let config = Config::from_env()?;
         let aws = AwsClients::from_env().await;
         Ok(Arc::new(Self::new(config, aws)))
+    }
+
+    /// The shared outbound HTTP client.
+    pub fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(upstream::http_client)
     }
 
     /// The sessions table, through its port.
@@ -70,7 +76,7 @@ impl App {
             aws,
             secrets,
             edge,
-            http: upstream::http_client(),
+            http: OnceLock::new(),
             highlevel_breaker: Breaker::new("HighLevel", 5, Duration::from_secs(30)),
             stripe_breaker: Breaker::new("Stripe", 5, Duration::from_secs(30)),
             workflow_cache: WorkflowCache::default(),

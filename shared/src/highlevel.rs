@@ -89,7 +89,7 @@ async fn token_request(
 ) -> Result<TokenResponse, UpstreamError> {
     let url = endpoint(app, "/oauth/token");
     let response = upstream::send(&app.highlevel_breaker, policy, None, || {
-        app.http
+        app.http()
             .post(&url)
             .header("accept", "application/json")
             .form(form)
@@ -291,7 +291,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     let mut token = access_token(app, location, false).await?;
     for attempt in 0..2 {
         let result = upstream::send(&app.highlevel_breaker, RetryPolicy::default(), None, || {
-            app.http
+            app.http()
                 .get(&url)
                 .query(query)
                 .bearer_auth(&token)

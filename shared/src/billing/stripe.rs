@@ -316,7 +316,7 @@ impl<'a> Stripe<'a> {
             Some(should_retry),
             || {
                 self.app
-                    .http
+                    .http()
                     .post(&url)
                     .bearer_auth(key)
                     .header("stripe-version", STRIPE_VERSION)
@@ -337,7 +337,7 @@ impl<'a> Stripe<'a> {
             Some(should_retry),
             || {
                 self.app
-                    .http
+                    .http()
                     .get(&url)
                     .bearer_auth(key)
                     .header("stripe-version", STRIPE_VERSION)
