@@ -109,6 +109,17 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
             "needs the account's sending domains: send an account bundle with an `emailDomains` list (spf, dkim, dmarc)"
                 .to_owned(),
         ),
+        Needs::Users if account.and_then(|a| a.users.as_ref()).is_none() => Some(
+            "needs the account's users: send an account bundle with a `users` list".to_owned(),
+        ),
+        Needs::CustomFieldTypes
+            if account.and_then(|a| a.custom_field_types.as_ref()).is_none() =>
+        {
+            Some(
+                "needs the account's custom fields with their types: send an account bundle with a `customFields` list whose entries have a `dataType`"
+                    .to_owned(),
+            )
+        }
         Needs::AccountLists if account.is_none() => Some(
             "needs the account's lists (users, calendars, pipelines, forms, custom fields, tags): send an account bundle"
                 .to_owned(),

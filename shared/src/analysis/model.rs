@@ -520,6 +520,9 @@ pub struct AccountLists {
     pub forms: Option<HashSet<String>>,
     /// Custom field ids and keys (keys lower-cased, without a `contact.` prefix).
     pub custom_fields: Option<HashSet<String>>,
+    /// Custom field id and key (lower-cased, without a `contact.` prefix) to its `dataType`
+    /// (upper-cased, e.g. `NUMERICAL`, `DATE`, `CHECKBOX`); `None` when no field had a type.
+    pub custom_field_types: Option<HashMap<String, String>>,
     /// Custom value keys (lower-cased).
     pub custom_values: Option<HashSet<String>>,
     /// Tag names (lower-cased).

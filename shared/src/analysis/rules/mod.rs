@@ -79,6 +79,10 @@ pub enum Needs {
     PhoneNumbers,
     /// The bundle's `emailDomains` list — marked (A).
     EmailDomains,
+    /// The bundle's `users` list — marked (A).
+    Users,
+    /// The bundle's `customFields` with their `dataType` — marked (A).
+    CustomFieldTypes,
     /// Only metadata (runs even without a definition).
     Metadata,
 }
@@ -93,6 +97,8 @@ impl Needs {
             Needs::AccountLists => "account lists (A)",
             Needs::PhoneNumbers => "bundle phoneNumbers (A)",
             Needs::EmailDomains => "bundle emailDomains (A)",
+            Needs::Users => "bundle users (A)",
+            Needs::CustomFieldTypes => "bundle customFields with dataType (A)",
             Needs::Metadata => "metadata",
         }
     }
@@ -453,6 +459,66 @@ catalogue! {
         "Tag trigger whose tag nothing adds",
         "No workflow in the account adds the tag this trigger waits for, so it only fires if someone tags by hand, by import or by API.",
         "Check the tag's spelling against the workflows that should add it, or document the manual step.";
+    ReminderLadderBackwards = "reminder-ladder-backwards", Medium, Definition, Appointments, "event-relative waits (startAfter value, unit, before/after) and the reminders after them, along each path",
+        "Reminder ladder out of order",
+        "A reminder timed further before the appointment than the one before it has already passed when its wait starts, so it goes out late or at once; a first reminder under two hours before leaves no time to reschedule.",
+        "Order the reminders from the furthest (e.g. 24 hours before) to the nearest, and send the first one early enough to reschedule.";
+    ReminderAfterCancellation = "reminder-after-cancellation", Critical, Triggers, Appointments, "appointment triggers and their status filters, reminder texts, goals, remove-from-workflow and appointment-status if/else steps",
+        "Reminders continue after a cancellation",
+        "With no status filter, goal or exit, a contact who cancels keeps getting reminders for an appointment that no longer exists.",
+        "Add a goal (or an if/else before each reminder) on appointment status Cancelled, or filter the trigger to booked/confirmed appointments and remove cancelled ones from the workflow.";
+    DeprecatedAppointmentType = "deprecated-appointment-type", Low, Definition, Appointments, "step and trigger types",
+        "Deprecated appointment type",
+        "Legacy appointment triggers and actions are no longer maintained by HighLevel and can stop firing or behave differently from the calendar they belong to.",
+        "Replace it with the current Appointment Status / Customer Booked Appointment trigger or the current appointment action.";
+    EmailWithoutPostalAddress = "email-without-postal-address", High, Definition, Deliverability, "email subject/html/body, transactional flag; address merge fields ({{location.address}}, {{location.full_address}}, ...) or a written postal address",
+        "Marketing email without a postal address",
+        "CAN-SPAM requires a valid physical postal address in every commercial email; without one the mail is unlawful and more likely to be filtered.",
+        "Add the business address to the footer, e.g. {{location.full_address}}.";
+    BulkSmsWithoutConsent = "bulk-sms-without-consent", High, Triggers, Deliverability, "bulk/list triggers (scheduler, smart list, bulk action, import, manual) and their filters; consent/opt-in/DND if/else steps before each SMS",
+        "SMS to a list without a consent check",
+        "Texting a whole list or a bulk enrollment without checking consent sends marketing SMS to people who never opted in (TCPA fines per message).",
+        "Filter the trigger, or branch before the first SMS, on an SMS consent / opt-in field (and DND off).";
+    AiBranchUnconstrained = "ai-branch-unconstrained", High, Definition, Ai, "if/else conditions on AI output ({{chatgpt.*}} ...); the AI step's prompt (\"only\", \"one of\", yes/no) and response options",
+        "Branch on free-form AI output",
+        "Branching on AI text that is not limited to a fixed set of answers sends contacts down the wrong path whenever the model words it differently.",
+        "Tell the model to answer with exactly one of a fixed set of values (e.g. YES or NO) and branch on those values, with a None path for anything else.";
+    AiWithoutFailurePath = "ai-without-failure-path", High, Definition, Ai, "chatgpt/ai_agent steps (fallback/onError/failure transitions); messages using their output (| default: fallbacks)",
+        "AI step with no failure path",
+        "When the AI step fails or times out its output is empty, and the message built from it goes out blank.",
+        "Give the AI step a failure path, or add a fallback to the merge field, e.g. {{chatgpt.response | default: \"...\"}}.";
+    ConversationAiWithoutHuman = "conversation-ai-without-human", Medium, Definition, Ai, "conversation AI / AI bot steps, handoff settings, assign-user and internal-notification steps after them",
+        "Conversation AI with no route to a human",
+        "A bot that can never hand the conversation over strands contacts whose question it cannot answer.",
+        "Enable the bot's human handoff, or assign a user / notify the team when it hands off or fails.";
+    FailureAlertToNobody = "failure-alert-to-nobody", Medium, Definition, Integrations, "internal_notification recipients (userId/users/emails/to/phone, all users, assigned user)",
+        "Alert sent to nobody",
+        "An internal notification with no recipient is silently dropped, so the failure it reports is never seen.",
+        "Pick the users (or the assigned user) the notification should reach.";
+    AlertsToOneUser = "alerts-to-one-user", Medium, Users, Account, "internal_notification recipients across the bundle's workflows; the bundle's users",
+        "Every alert goes to one user",
+        "When every alert in the account goes to the same person, a holiday or a departure means nobody sees failures.",
+        "Send alerts to a second user or a shared inbox too.";
+    RepeatedExternalLookup = "repeated-external-lookup", Medium, Definition, Integrations, "webhook/custom-code method, url and body along each path",
+        "Same external lookup repeated",
+        "Calling the same endpoint with the same data twice for one contact wastes rate limit and money and can disagree with itself.",
+        "Save the first response (custom values or fields) and reuse it.";
+    CustomFieldTypeMismatch = "custom-field-type-mismatch", High, CustomFieldTypes, Data, "update_contact_field values; the bundle's customFields with dataType",
+        "Value does not fit the custom field",
+        "Writing text into a number, date or checkbox field fails or stores nothing, silently.",
+        "Write a value of the field's type (format dates and numbers first), or change the field's type.";
+    RefundRemovesNothing = "refund-removes-nothing", High, SeveralWorkflows, Account, "refund/cancellation triggers; remove-from-workflow, remove-tag, goal and DND steps; purchase-triggered workflows of the bundle",
+        "Refund leaves the customer enrolled",
+        "A refund or cancellation workflow that removes the customer from nothing leaves them in onboarding and upsell sequences for a product they returned.",
+        "Remove the contact from the purchase workflows (or remove the tags that keep them there) in the refund workflow.";
+    PipelineStageLoop = "pipeline-stage-loop", Medium, SeveralWorkflows, Account, "pipeline-stage triggers and their stage filters; opportunity updates' stageId across workflows",
+        "Workflows re-trigger each other through pipeline stages",
+        "Workflow A moves an opportunity into a stage that starts workflow B, which moves it back: the opportunity flips forever and contacts are re-messaged.",
+        "Break the cycle: filter the triggers by the stage they came from, or move the opportunity to a stage no workflow starts on.";
+    TagChainDoubleConversation = "tag-chain-double-conversation", High, SeveralWorkflows, Account, "add_contact_tag steps followed by messages; tag-triggered workflows that message",
+        "One event starts two conversations",
+        "A workflow adds a tag that starts another messaging workflow and keeps messaging itself, so the contact gets two parallel conversations.",
+        "Stop messaging in the first workflow once it hands off (add the tag last), or move the messages into one workflow.";
     StaleDraft = "stale-draft", Low, Metadata, Metadata, "status and updatedAt",
         "Stale draft",
         "A draft untouched for months clutters the account and may be published by mistake.",

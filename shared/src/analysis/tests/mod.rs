@@ -4,6 +4,9 @@
 mod formats;
 mod properties;
 mod round2;
+mod round3_account;
+mod round3_ai_integrations;
+mod round3_appointments_consent;
 mod rules;
 mod samples;
 
