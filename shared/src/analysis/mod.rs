@@ -33,9 +33,9 @@ pub use config::{AnalyzeOptions, RuleConfig};
 pub use error::{InputError, Limit};
 pub use graph::EdgeKind;
 pub use model::{
-    is_known_kind, is_outbound_kind, AccountLists, Attributes, Bundle, Condition, DomainAuth,
-    Input, Json, Next, PhoneNumber, Role, Settings, SourceFormat, Step, Trigger, Workflow,
-    WorkflowMeta, KNOWN_KINDS, OUTBOUND_KINDS,
+    is_known_kind, is_outbound_kind, AccountLists, Attributes, Bundle, Condition, CustomFieldType,
+    DomainAuth, Input, Json, Next, PhoneNumber, Role, Settings, SourceFormat, Step, Trigger,
+    Workflow, WorkflowMeta, KNOWN_KINDS, OUTBOUND_KINDS,
 };
 pub use parse::{parse, parse_value};
 pub use registry::{registry, rules_markdown, rules_text, RuleInfo, RULES_MD_COMMAND};
@@ -89,7 +89,7 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
         };
         rules::run_workflow(&ctx, &mut findings);
     }
-    rules::run_account(workflows, account, several, &mut findings);
+    rules::run_account(workflows, &graphs, account, several, &mut findings);
 
     let any_triggers = workflows.iter().any(|w| w.triggers.is_some());
     let skipped = skipped_rules(opts, |rule| {

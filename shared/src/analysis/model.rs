@@ -187,7 +187,8 @@ pub enum Kind {
     EventAnchor,
     /// `internal_notification`.
     InternalNotification,
-    /// An AI step (`chatgpt`, `ai_agent`).
+    /// An AI step (`chatgpt`, `ai_agent`, and the conversation AI bots `conversation_ai`,
+    /// `conversation_ai_bot`, `ai_bot`).
     Ai,
     /// `update_contact_field`.
     UpdateField,
@@ -226,7 +227,9 @@ impl Kind {
                 Kind::EventAnchor
             }
             "internal_notification" => Kind::InternalNotification,
-            "chatgpt" | "ai_agent" => Kind::Ai,
+            "chatgpt" | "ai_agent" | "conversation_ai" | "conversation_ai_bot" | "ai_bot" => {
+                Kind::Ai
+            }
             "update_contact_field" => Kind::UpdateField,
             "dnd" => Kind::Dnd,
             "find_contact" => Kind::FindContact,
@@ -247,15 +250,17 @@ impl Kind {
 /// every message text; lower-casing copies would dominate their cost).
 pub(crate) fn contains_ci(haystack: &str, needle: &str) -> bool {
     let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    if n.is_empty() {
+    let Some((&first, rest)) = n.split_first() else {
         return true;
-    }
+    };
     if h.len() < n.len() {
         return false;
     }
-    let first = n[0].to_ascii_lowercase();
-    (0..=h.len() - n.len())
-        .any(|i| h[i].to_ascii_lowercase() == first && h[i..i + n.len()].eq_ignore_ascii_case(n))
+    // Jump between candidate first bytes (either case) with memchr's vectorised search.
+    let last_start = h.len() - n.len();
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    memchr::memchr2_iter(lo, up, &h[..=last_start])
+        .any(|i| h[i + 1..i + n.len()].eq_ignore_ascii_case(rest))
 }
 
 /// What a step is structurally, derived from its type, category and node type.
@@ -422,6 +427,9 @@ kind_list! {
     "drip",
     "chatgpt",
     "ai_agent",
+    "conversation_ai",
+    "conversation_ai_bot",
+    "ai_bot",
     "transition",
     "branch",
     "whatsapp",
@@ -520,9 +528,10 @@ pub struct AccountLists {
     pub forms: Option<HashSet<String>>,
     /// Custom field ids and keys (keys lower-cased, without a `contact.` prefix).
     pub custom_fields: Option<HashSet<String>>,
-    /// Custom field id and key (lower-cased, without a `contact.` prefix) to its `dataType`
-    /// (upper-cased, e.g. `NUMERICAL`, `DATE`, `CHECKBOX`); `None` when no field had a type.
-    pub custom_field_types: Option<HashMap<String, String>>,
+    /// Custom field id and key (lower-cased, without a `contact.` prefix) to its type and
+    /// options; `None` when no field had a `dataType`. Boxed to keep [`Input`] small (clippy's
+    /// `large_enum_variant`: a bundle's lists are much larger than a single workflow).
+    pub custom_field_types: Option<Box<HashMap<String, CustomFieldType>>>,
     /// Custom value keys (lower-cased).
     pub custom_values: Option<HashSet<String>>,
     /// Tag names (lower-cased).
@@ -531,6 +540,17 @@ pub struct AccountLists {
     pub phone_numbers: Option<Vec<PhoneNumber>>,
     /// Sending domain (lower-cased) to its authentication (optional `emailDomains` list).
     pub email_domains: Option<HashMap<String, DomainAuth>>,
+}
+
+/// The type of one `customFields` entry, for checking the values workflows write to it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CustomFieldType {
+    /// HighLevel's `dataType`, upper-cased: `TEXT`, `NUMERICAL`, `MONETORY` (sic), `DATE`,
+    /// `CHECKBOX`, `SINGLE_OPTIONS`, `MULTIPLE_OPTIONS`, `RADIO`...
+    pub data_type: String,
+    /// The options it lists (`picklistOptions` or `options`), trimmed and lower-cased; empty when
+    /// the bundle listed none (values are then not judged against options).
+    pub options: HashSet<String>,
 }
 
 /// One entry of a bundle's `phoneNumbers` list.

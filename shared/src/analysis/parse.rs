@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use super::attributes::CowStr;
 use super::error::{InputError, Limit};
 use super::model::{
-    AccountLists, Attributes, Bundle, Condition, DomainAuth, Input, Json, Next, PhoneNumber,
-    Settings, SourceFormat, Step, Trigger, Workflow,
+    AccountLists, Attributes, Bundle, Condition, CustomFieldType, DomainAuth, Input, Json, Next,
+    PhoneNumber, Settings, SourceFormat, Step, Trigger, Workflow,
 };
 use super::{MAX_INPUT_BYTES, MAX_STEPS, MAX_WORKFLOWS};
 
@@ -255,6 +255,8 @@ fn parse_account(obj: &mut Map<String, Value>, ptr: &str) -> Result<AccountLists
             .collect();
         set.extend(stripped);
         a.custom_fields = Some(set);
+        let types = custom_field_types(f);
+        a.custom_field_types = (!types.is_empty()).then(|| Box::new(types));
     }
     if let Some(v) = list(obj, ptr, "customValues")? {
         let mut set = ids(v, &["id", "_id", "fieldKey", "key", "name"]);
@@ -310,6 +312,50 @@ fn parse_account(obj: &mut Map<String, Value>, ptr: &str) -> Result<AccountLists
         a.email_domains = Some(map);
     }
     Ok(a)
+}
+
+/// The `dataType` (upper-cased) and listed options (`picklistOptions` or `options`: strings, or
+/// objects with a `label`, `value`, `name` or `key`; lower-cased) of each `customFields` entry
+/// that has a type, under its id and key (lower-cased, without a `contact.` prefix).
+fn custom_field_types(fields: &[Value]) -> HashMap<String, CustomFieldType> {
+    let mut types = HashMap::new();
+    for field in fields {
+        let Some(data_type) = field
+            .get("dataType")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        else {
+            continue;
+        };
+        let ty = CustomFieldType {
+            data_type: data_type.to_ascii_uppercase(),
+            options: ["picklistOptions", "options"]
+                .iter()
+                .filter_map(|k| field.get(*k).and_then(Value::as_array))
+                .flatten()
+                .filter_map(|o| match o {
+                    Value::Object(m) => ["label", "value", "name", "key"]
+                        .iter()
+                        .find_map(|k| m.get(*k).and_then(Value::as_str)),
+                    other => other.as_str(),
+                })
+                .map(|o| o.trim().to_lowercase())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        };
+        for k in ["id", "_id", "fieldKey", "key"] {
+            let Some(key) = id_of(field.get(k)) else {
+                continue;
+            };
+            let key = key.trim().to_ascii_lowercase();
+            let key = key.strip_prefix("contact.").unwrap_or(&key);
+            if !key.is_empty() {
+                types.insert(key.to_owned(), ty.clone());
+            }
+        }
+    }
+    types
 }
 
 /// One `phoneNumbers` entry: a string, or `{number|phoneNumber, capabilities: {sms}, smsEnabled,
@@ -981,7 +1027,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Templates<'a> {
 
 fn fast_native(input: &[u8]) -> Option<Result<Input<'_>, InputError>> {
     STEPS_HINT.with(|h| h.set(input.len() / BYTES_PER_STEP_HINT));
-    let body: FastBody<'_> = serde_json::from_slice(input).ok()?;
+    // Validate UTF-8 once (vectorised) so the reader does not re-check every string it borrows;
+    // invalid UTF-8 falls through to the slow path, which reports where.
+    let text = std::str::from_utf8(input).ok()?;
+    let body: FastBody<'_> = serde_json::from_str(text).ok()?;
     if body.bundle || body.workflows {
         return None;
     }

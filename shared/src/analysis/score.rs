@@ -9,7 +9,7 @@ use super::rules::Severity;
 
 /// Bumped whenever the formula, weights, caps or a rule's default severity change, so stored
 /// scores can be told apart from new ones.
-pub const SCORING_VERSION: &str = "2026-11.2";
+pub const SCORING_VERSION: &str = "2026-11.3";
 
 /// Deduction per severity for the first finding of a rule.
 pub fn weight(s: Severity) -> f64 {

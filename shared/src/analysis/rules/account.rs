@@ -1,12 +1,14 @@
-//! Account rules over a bundle: duplicate triggers and enrollment cycles across workflows (X),
-//! and references to users, calendars, pipelines, forms, fields and tags that do not exist (A).
+//! Account rules over a bundle: duplicate triggers, enrollment cycles, pipeline-stage loops, tag
+//! chains that start a second conversation and refunds that remove nothing (X); references to
+//! users, calendars, pipelines, forms, fields and tags that do not exist, and alerts that all go
+//! to one user (A).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::data::{pipeline_of, stage_of, CREATE_OPP, UPDATE_OPP};
 use super::{quoted, Finding, Rule};
-use crate::analysis::graph::cyclic_components;
-use crate::analysis::model::{AccountLists, Json, Step, Workflow};
+use crate::analysis::graph::{cyclic_components, Graph};
+use crate::analysis::model::{contains_ci, AccountLists, Json, Kind, Step, Trigger, Workflow};
 
 fn finding(rule: Rule, workflow: usize, step: Option<usize>, message: String) -> Finding {
     Finding {
@@ -36,9 +38,11 @@ fn str_list<'a>(s: &'a Step, keys: &[&str]) -> Vec<&'a str> {
     out
 }
 
-/// Run the account rules. `several` enables the (X) rules, `lists` the (A) rule.
+/// Run the account rules. `several` enables the (X) rules, `account` the (A) rules; `graphs` are
+/// the workflows' step graphs, in the same order.
 pub(crate) fn run(
     workflows: &[Workflow],
+    graphs: &[Graph<'_>],
     account: Option<&AccountLists>,
     several: bool,
     out: &mut Vec<Finding>,
@@ -47,12 +51,115 @@ pub(crate) fn run(
         duplicate_trigger(workflows, out);
         enrollment_cycle(workflows, out);
         tag_trigger_never_added(workflows, out);
+        refund_removes_nothing(workflows, graphs, out);
+        pipeline_stage_loop(workflows, graphs, out);
+        tag_chain_double_conversation(workflows, graphs, out);
     }
     if let Some(acc) = account {
         for (wi, w) in workflows.iter().enumerate() {
             dangling_account_reference(wi, w, acc, out);
         }
+        if let Some(users) = &acc.users {
+            alerts_to_one_user(workflows, graphs, users, out);
+        }
     }
+}
+
+/// A graph between workflows (nodes `0..workflows`), optionally routed through key nodes after
+/// them (a stage, a status) so that many workflows sharing a key cost edges linear in their
+/// number. Each edge out of a workflow remembers the step that causes it.
+struct CrossGraph {
+    workflows: usize,
+    adj: Vec<Vec<usize>>,
+    cause: HashMap<(usize, usize), usize>,
+    keys: HashMap<String, usize>,
+}
+
+impl CrossGraph {
+    fn new(workflows: usize) -> Self {
+        CrossGraph {
+            workflows,
+            adj: vec![Vec::new(); workflows],
+            cause: HashMap::new(),
+            keys: HashMap::new(),
+        }
+    }
+
+    /// The node of a key, created on first use.
+    fn key(&mut self, key: String) -> usize {
+        let next = self.adj.len();
+        let node = *self.keys.entry(key).or_insert(next);
+        if node == next {
+            self.adj.push(Vec::new());
+        }
+        node
+    }
+
+    /// An edge (once per pair); `step` is the cause when `from` is a workflow.
+    fn add(&mut self, from: usize, to: usize, step: Option<usize>) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.cause.entry((from, to)) {
+            e.insert(step.unwrap_or(usize::MAX));
+            self.adj[from].push(to);
+        }
+    }
+
+    /// The cyclic components, each as its workflow members (key nodes dropped).
+    fn cycles(&self) -> Vec<(Vec<usize>, HashSet<usize>)> {
+        cyclic_components(&self.adj)
+            .into_iter()
+            .map(|comp| {
+                let all: HashSet<usize> = comp.iter().copied().collect();
+                let members = comp.into_iter().filter(|&v| v < self.workflows).collect();
+                (members, all)
+            })
+            .collect()
+    }
+
+    /// The step causing the first edge from workflow `wi` into a component.
+    fn cause_into(&self, wi: usize, component: &HashSet<usize>) -> Option<usize> {
+        self.adj[wi]
+            .iter()
+            .find(|t| component.contains(t))
+            .and_then(|t| self.cause.get(&(wi, *t)).copied())
+            .filter(|&s| s != usize::MAX)
+    }
+}
+
+/// The other members of a cycle by name: a few, never all (a cycle of k workflows would otherwise
+/// write k messages of k names each, quadratic output from a small bundle).
+fn others_in_cycle(workflows: &[Workflow], members: &[usize], wi: usize) -> String {
+    let mut others_iter = members.iter().filter(|&&o| o != wi);
+    let names: Vec<String> = others_iter
+        .by_ref()
+        .take(MAX_NAMED_IN_CYCLE)
+        .map(|&o| quoted(&workflows[o].name))
+        .collect();
+    let rest = others_iter.count();
+    match (names.is_empty(), rest) {
+        (true, _) => "itself".to_owned(),
+        (false, 0) => names.join(", "),
+        (false, n) => format!("{} and {n} more", names.join(", ")),
+    }
+}
+
+/// The active triggers of a workflow.
+fn active_triggers<'w>(w: &'w Workflow) -> impl Iterator<Item = &'w Trigger> {
+    w.triggers
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| t.active)
+}
+
+/// The trimmed, lower-cased filter values of a trigger on fields containing `field`.
+fn filter_values(t: &Trigger, field: &str) -> Vec<String> {
+    t.conditions
+        .iter()
+        .filter(|c| c.field.to_ascii_lowercase().contains(field))
+        .flat_map(|c| c.value_strings())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .collect()
 }
 
 fn duplicate_trigger(workflows: &[Workflow], out: &mut Vec<Finding>) {
@@ -129,8 +236,7 @@ fn enrollment_cycle(workflows: &[Workflow], out: &mut Vec<Finding>) {
         }
     }
     // Edges workflow -> workflow, remembering the step that causes each.
-    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); workflows.len()];
-    let mut cause: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut graph = CrossGraph::new(workflows.len());
     for (wi, w) in workflows.iter().enumerate() {
         for (si, s) in w.steps.iter().enumerate() {
             if s.disabled {
@@ -158,34 +264,14 @@ fn enrollment_cycle(workflows: &[Workflow], out: &mut Vec<Finding>) {
                 if t == wi && !w.settings.allow_multiple {
                     continue;
                 }
-                if let std::collections::hash_map::Entry::Vacant(e) = cause.entry((wi, t)) {
-                    e.insert(si);
-                    adj[wi].push(t);
-                }
+                graph.add(wi, t, Some(si));
             }
         }
     }
-    for comp in cyclic_components(&adj) {
-        let members: std::collections::HashSet<usize> = comp.iter().copied().collect();
+    for (comp, all) in graph.cycles() {
         for &wi in &comp {
-            let step = adj[wi]
-                .iter()
-                .find(|t| members.contains(t))
-                .and_then(|t| cause.get(&(wi, *t)).copied());
-            // Name a few of the others, never all: a cycle of k workflows would otherwise write
-            // k messages of k names each (quadratic output from a small bundle).
-            let mut others_iter = comp.iter().filter(|&&o| o != wi);
-            let names: Vec<String> = others_iter
-                .by_ref()
-                .take(MAX_NAMED_IN_CYCLE)
-                .map(|&o| quoted(&workflows[o].name))
-                .collect();
-            let rest = others_iter.count();
-            let others = match (names.is_empty(), rest) {
-                (true, _) => "itself".to_owned(),
-                (false, 0) => names.join(", "),
-                (false, n) => format!("{} and {n} more", names.join(", ")),
-            };
+            let step = graph.cause_into(wi, &all);
+            let others = others_in_cycle(workflows, &comp, wi);
             out.push(finding(
                 Rule::EnrollmentCycle,
                 wi,
@@ -345,6 +431,361 @@ fn tag_trigger_never_added(workflows: &[Workflow], out: &mut Vec<Finding>) {
                         "Trigger {} waits for the tag \"{tag}\", which no workflow of the {} adds.",
                         quoted(t.label()),
                         workflows.len()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// The user ids an internal notification names, or `None` when it also (or only) reaches
+/// someone else: emails, phones, all users, the assigned user.
+fn notified_users(s: &Step) -> Option<HashSet<String>> {
+    let mut users = HashSet::new();
+    for id in str_list(s, &["userId", "user_id", "userIds", "users", "recipients"]) {
+        if id.contains('@') || id.contains("{{") {
+            return None;
+        }
+        users.insert(id.to_ascii_lowercase());
+    }
+    if !str_list(s, &["to", "toEmail", "emails", "email", "phone"]).is_empty() {
+        return None;
+    }
+    // A recipient object without a user id (an email, a phone, a team) is someone else.
+    if let Some(Json::Array(list)) = s.attr("recipients") {
+        if list
+            .iter()
+            .any(|r| matches!(r, Json::Object(_)) && r.get("id").and_then(Json::as_str).is_none())
+        {
+            return None;
+        }
+    }
+    let broad = ["sendTo", "userType", "recipientType"].iter().any(|k| {
+        s.attr_str(k).is_some_and(|v| {
+            contains_ci(v, "all") || contains_ci(v, "assign") || contains_ci(v, "owner")
+        })
+    }) || matches!(s.attr("assignedUser"), Some(Json::Bool(true)));
+    (!broad).then_some(users)
+}
+
+/// alerts-to-one-user (A): 3+ live internal notifications name recipients, each exactly the
+/// same single user, while the account has 2+ active users. Once, on the first notification.
+fn alerts_to_one_user(
+    workflows: &[Workflow],
+    graphs: &[Graph<'_>],
+    users: &HashMap<String, bool>,
+    out: &mut Vec<Finding>,
+) {
+    /// Fewer alerts than this are not a pattern.
+    const MIN_ALERTS: usize = 3;
+    if users.values().filter(|&&active| active).count() < 2 {
+        return;
+    }
+    let mut first: Option<(usize, usize)> = None;
+    let mut only: Option<String> = None;
+    let mut count = 0;
+    for (wi, (w, g)) in workflows.iter().zip(graphs).enumerate() {
+        for si in (0..g.len()).filter(|&i| g.live(i, Kind::InternalNotification)) {
+            let Some(named) = notified_users(&w.steps[si]) else {
+                return;
+            };
+            if named.is_empty() {
+                continue;
+            }
+            let mut named = named.into_iter();
+            let user = named.next().unwrap_or_default();
+            if named.next().is_some() || only.as_ref().is_some_and(|u| *u != user) {
+                return;
+            }
+            only = Some(user);
+            first.get_or_insert((wi, si));
+            count += 1;
+        }
+    }
+    if let (Some((wi, si)), Some(user), true) = (first, only, count >= MIN_ALERTS) {
+        out.push(finding(
+            Rule::AlertsToOneUser,
+            wi,
+            Some(si),
+            format!(
+                "All {count} internal notifications of the bundle, starting with {}, go only to the user {}.",
+                quoted(workflows[wi].steps[si].label()),
+                quoted(&user)
+            ),
+        ));
+    }
+}
+
+/// Whether a trigger type fires on a refund or a cancellation of a purchase.
+fn is_refund_trigger(kind: &str) -> bool {
+    let k = kind.to_ascii_lowercase();
+    k.contains("refund")
+        || k.starts_with("subscription_cancel")
+        || k == "subscription_canceled"
+        || k.starts_with("order_cancel")
+        || k.starts_with("invoice_void")
+        || k.starts_with("payment_cancel")
+}
+
+/// Whether a trigger type fires on a purchase.
+fn is_purchase_trigger(kind: &str) -> bool {
+    let k = kind.to_ascii_lowercase();
+    !is_refund_trigger(&k)
+        && (matches!(
+            k.as_str(),
+            "order_submitted"
+                | "order_submission"
+                | "order_form_submission"
+                | "order_form_submitted"
+                | "payment_received"
+                | "invoice_paid"
+                | "product_purchased"
+                | "subscription_created"
+                | "subscription_started"
+        ) || k.contains("purchase"))
+}
+
+/// refund-removes-nothing (X): a published refund/cancellation workflow with no live removal
+/// (remove from workflow, remove tag, goal, DND) while another published workflow starts on a
+/// purchase. Once per refund workflow, workflow-level.
+fn refund_removes_nothing(workflows: &[Workflow], graphs: &[Graph<'_>], out: &mut Vec<Finding>) {
+    let purchase =
+        |w: &Workflow| w.is_published() && active_triggers(w).any(|t| is_purchase_trigger(&t.kind));
+    let Some(first_buy) = workflows.iter().position(purchase) else {
+        return;
+    };
+    for (wi, (w, g)) in workflows.iter().zip(graphs).enumerate() {
+        if !w.is_published() {
+            continue;
+        }
+        let Some(trigger) = active_triggers(w).find(|t| is_refund_trigger(&t.kind)) else {
+            continue;
+        };
+        let removes = (0..g.len()).any(|i| {
+            !g.disabled[i]
+                && (matches!(
+                    g.kinds[i],
+                    Kind::RemoveFromWorkflow | Kind::RemoveTag | Kind::Goal | Kind::Dnd
+                ) || w.steps[i].kind == "remove_from_all_workflows")
+        });
+        let buy = if first_buy == wi {
+            workflows
+                .iter()
+                .skip(wi + 1)
+                .position(purchase)
+                .map(|p| p + wi + 1)
+        } else {
+            Some(first_buy)
+        };
+        if let (false, Some(buy)) = (removes, buy) {
+            out.push(finding(
+                Rule::RefundRemovesNothing,
+                wi,
+                None,
+                format!(
+                    "Workflow {} starts on {} but removes the contact from nothing, while {} starts on a purchase.",
+                    quoted(&w.name),
+                    quoted(trigger.label()),
+                    quoted(&workflows[buy].name)
+                ),
+            ));
+        }
+    }
+}
+
+/// The keys an opportunity trigger starts on: `stage:S`, `stage:*`, `stage:*@pipe:P` for a
+/// stage trigger; `status:V` or `status:*`, optionally `@stage:S` / `@pipe:P`, for a status
+/// trigger. Empty for other triggers.
+fn opportunity_trigger_keys(t: &Trigger) -> Vec<String> {
+    let k = t.kind.to_ascii_lowercase();
+    let status = k.contains("opportunity") && k.contains("status");
+    let stage = !status
+        && (k.contains("stage") || k == "opportunity_changed" || k == "opportunity_updated");
+    if !stage && !status {
+        return Vec::new();
+    }
+    let stages = filter_values(t, "stage");
+    let pipes: Vec<String> = filter_values(t, "pipeline")
+        .into_iter()
+        .filter(|_| stages.is_empty())
+        .collect();
+    let narrow: Vec<String> = stages
+        .iter()
+        .map(|s| format!("stage:{s}"))
+        .chain(pipes.iter().map(|p| format!("pipe:{p}")))
+        .collect();
+    if stage {
+        if narrow.is_empty() {
+            return vec!["stage:*".to_owned()];
+        }
+        return stages
+            .iter()
+            .map(|s| format!("stage:{s}"))
+            .chain(pipes.iter().map(|p| format!("stage:*@pipe:{p}")))
+            .collect();
+    }
+    let mut values = filter_values(t, "status");
+    if values.is_empty() {
+        values.push("*".to_owned());
+    }
+    let mut keys = Vec::new();
+    for v in &values {
+        if narrow.is_empty() {
+            keys.push(format!("status:{v}"));
+        }
+        keys.extend(narrow.iter().map(|n| format!("status:{v}@{n}")));
+    }
+    keys
+}
+
+/// The keys an opportunity step moves an opportunity into (see [`opportunity_trigger_keys`]).
+fn opportunity_step_keys(s: &Step) -> Vec<String> {
+    let stage = stage_of(s).map(str::to_ascii_lowercase);
+    let pipe = pipeline_of(s).map(str::to_ascii_lowercase);
+    let mut keys = Vec::new();
+    if let Some(st) = &stage {
+        keys.push(format!("stage:{st}"));
+        keys.push("stage:*".to_owned());
+        if let Some(p) = &pipe {
+            keys.push(format!("stage:*@pipe:{p}"));
+        }
+    }
+    if let Some(status) = s.attr_str("status").map(str::to_ascii_lowercase) {
+        for v in [status.as_str(), "*"] {
+            keys.push(format!("status:{v}"));
+            if let Some(st) = &stage {
+                keys.push(format!("status:{v}@stage:{st}"));
+            }
+            if let Some(p) = &pipe {
+                keys.push(format!("status:{v}@pipe:{p}"));
+            }
+        }
+    }
+    keys
+}
+
+/// pipeline-stage-loop (X): workflows that move an opportunity into a stage (or status) that
+/// starts another workflow, in a cycle. Workflow -> key -> workflow edges, so linear in steps
+/// and triggers; one finding per cycle, on the stage-setting step of its first member.
+fn pipeline_stage_loop(workflows: &[Workflow], graphs: &[Graph<'_>], out: &mut Vec<Finding>) {
+    let mut graph = CrossGraph::new(workflows.len());
+    for (wi, w) in workflows.iter().enumerate() {
+        if !w.is_published() {
+            continue;
+        }
+        for t in active_triggers(w) {
+            for key in opportunity_trigger_keys(t) {
+                let node = graph.key(key);
+                graph.add(node, wi, None);
+            }
+        }
+    }
+    if graph.keys.is_empty() {
+        return;
+    }
+    for (wi, (w, g)) in workflows.iter().zip(graphs).enumerate() {
+        for si in (0..g.len())
+            .filter(|&i| g.live(i, Kind::UpdateOpportunity) || g.live(i, Kind::CreateOpportunity))
+        {
+            for key in opportunity_step_keys(&w.steps[si]) {
+                if let Some(&node) = graph.keys.get(&key) {
+                    graph.add(wi, node, Some(si));
+                }
+            }
+        }
+    }
+    for (comp, all) in graph.cycles() {
+        let Some(&wi) = comp.first() else { continue };
+        let w = &workflows[wi];
+        // One workflow starting itself again only loops when re-entry is allowed.
+        if comp.len() == 1 && !w.settings.allow_multiple {
+            continue;
+        }
+        let Some(si) = graph.cause_into(wi, &all) else {
+            continue;
+        };
+        let others = if comp.len() == 1 {
+            "starts this same workflow again".to_owned()
+        } else {
+            format!(
+                "starts {}, which moves it back",
+                others_in_cycle(workflows, &comp, wi)
+            )
+        };
+        out.push(finding(
+            Rule::PipelineStageLoop,
+            wi,
+            Some(si),
+            format!(
+                "Step {} of {} moves the opportunity into a stage that {others}: the opportunity can flip between stages forever.",
+                quoted(w.steps[si].label()),
+                quoted(&w.name)
+            ),
+        ));
+    }
+}
+
+/// tag-chain-double-conversation (X): workflow A adds tag t and messages after it, while another
+/// published workflow that messages starts on t. On A's add-tag step. One reverse sweep from the
+/// outbound steps per workflow, so linear.
+fn tag_chain_double_conversation(
+    workflows: &[Workflow],
+    graphs: &[Graph<'_>],
+    out: &mut Vec<Finding>,
+) {
+    // Tag -> the first two messaging workflows it starts (two, so one is never A itself).
+    let mut starts: HashMap<String, Vec<usize>> = HashMap::new();
+    for (wi, (w, g)) in workflows.iter().zip(graphs).enumerate() {
+        if !w.is_published() || !(0..g.len()).any(|i| g.kinds[i].is_outbound() && !g.disabled[i]) {
+            continue;
+        }
+        for t in active_triggers(w).filter(|t| t.kind == "contact_tag") {
+            for c in t.conditions.iter().filter(|c| {
+                c.field.to_ascii_lowercase().contains("tag")
+                    && !c.operator.to_ascii_lowercase().contains("remov")
+            }) {
+                for v in c.value_strings() {
+                    let v = v.trim();
+                    if v.is_empty() || v.contains("{{") {
+                        continue;
+                    }
+                    let ws = starts.entry(v.to_ascii_lowercase()).or_default();
+                    if ws.len() < 2 && !ws.contains(&wi) {
+                        ws.push(wi);
+                    }
+                }
+            }
+        }
+    }
+    if starts.is_empty() {
+        return;
+    }
+    for (wi, (w, g)) in workflows.iter().zip(graphs).enumerate() {
+        let adds: Vec<usize> = (0..g.len()).filter(|&i| g.live(i, Kind::AddTag)).collect();
+        if adds.is_empty() {
+            continue;
+        }
+        let outbound = (0..g.len()).filter(|&i| g.kinds[i].is_outbound() && !g.disabled[i]);
+        let before_message = g.reaching(outbound, |_| false);
+        for si in adds.into_iter().filter(|&i| before_message[i]) {
+            let chained = str_list(&w.steps[si], &["tags", "tag"])
+                .into_iter()
+                .find_map(|tag| {
+                    starts
+                        .get(&tag.to_ascii_lowercase())
+                        .and_then(|ws| ws.iter().find(|&&b| b != wi))
+                        .map(|&b| (tag, b))
+                });
+            if let Some((tag, b)) = chained {
+                out.push(finding(
+                    Rule::TagChainDoubleConversation,
+                    wi,
+                    Some(si),
+                    format!(
+                        "Step {} adds the tag \"{tag}\", which starts {}, and {} keeps messaging after it: the contact gets two conversations at once.",
+                        quoted(w.steps[si].label()),
+                        quoted(&workflows[b].name),
+                        quoted(&w.name)
                     ),
                 ));
             }

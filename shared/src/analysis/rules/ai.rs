@@ -1,9 +1,14 @@
-//! AI steps (`chatgpt`, `ai_agent`): output sent unguarded, contact text in prompts, unbounded
-//! AI text in SMS. AI output is recognised by its merge fields (`{{chatgpt.*}}`, `{{openai.*}}`,
+//! AI steps (`chatgpt`, `ai_agent`, conversation AI bots): output sent unguarded or branched on
+//! unconstrained, no failure path, contact text in prompts, unbounded AI text in SMS, bots with no
+//! route to a human. AI output is recognised by its merge fields (`{{chatgpt.*}}`, `{{openai.*}}`,
 //! `{{gpt.*}}`, `{{ai.*}}`, `{{ai_*}}`); a message using one with no AI step before it is left
 //! alone (nothing to judge).
 
-use super::{is_ai_field, merge_names, quoted, Ctx, Finding, Rule};
+use std::collections::HashSet;
+
+use super::integrations::filled;
+use super::{is_ai_field, merge_names, quoted, words, Ctx, Finding, Rule};
+use crate::analysis::graph::Graph;
 use crate::analysis::model::{contains_ci, Json, Kind, Role, Step};
 
 /// Hosts of third-party model APIs.
@@ -113,6 +118,309 @@ fn bounded(s: &Step) -> bool {
         || prompt_texts(s).any(|t| contains_ci(t, "characters") || contains_ci(t, "160"))
 }
 
+/// Phrases of a prompt that limit the answer to a fixed set (the word "only" counts too).
+const CONSTRAINING: &[&str] = &[
+    "one of",
+    "exactly",
+    "yes or no",
+    "true or false",
+    "respond with",
+    "answer with",
+    "reply with",
+];
+
+/// Whether an AI step limits its output to a fixed set of answers: a prompt that says "only",
+/// "one of", "exactly", "yes or no", "respond with"..., or a non-empty `options`/`enum`/`choices`.
+fn constrained(s: &Step) -> bool {
+    ["options", "enum", "choices"]
+        .iter()
+        .any(|k| s.attr(k).is_some_and(filled))
+        || prompt_texts(s).any(|t| {
+            words(t).any(|w| w.eq_ignore_ascii_case(b"only"))
+                || CONSTRAINING.iter().any(|c| contains_ci(t, c))
+        })
+}
+
+/// The attribute keys naming the field an `update_contact_field` writes.
+const FIELD_ATTRS: &[&str] = &["fieldId", "customFieldId", "field_id", "field"];
+
+/// Whether step `i` is a live field update whose value is AI output.
+fn writes_ai(g: &Graph<'_>, steps: &[Step<'_>], i: usize) -> bool {
+    g.live(i, Kind::UpdateField)
+        && steps[i]
+            .attr("value")
+            .and_then(Json::as_str)
+            .is_some_and(|v| merge_names(v).any(is_ai_field))
+}
+
+/// A field name as compared across steps: lower-cased, without braces or a `contact.` prefix.
+fn field_key(name: &str) -> String {
+    let t = name
+        .trim()
+        .trim_start_matches("{{")
+        .trim_end_matches("}}")
+        .trim();
+    let l = t.to_ascii_lowercase();
+    l.strip_prefix("contact.").map(str::to_owned).unwrap_or(l)
+}
+
+/// Keys under which a condition names the field it compares: a plain string there is a field
+/// name; anywhere else (e.g. `value`) only merge fields count, so a tag value "ai_lead" is not
+/// taken for AI output.
+const CONDITION_FIELD_KEYS: &[&str] = &[
+    "field",
+    "fieldKey",
+    "fieldId",
+    "key",
+    "customField",
+    "left",
+    "lhs",
+    "property",
+    "variable",
+];
+
+/// The fields a condition tree compares: its merge fields, and plain strings under field keys
+/// (iterative walk).
+fn condition_fields<'v>(v: &'v Json<'_>, found: &mut Vec<&'v str>) {
+    let mut stack: Vec<(Option<&str>, &Json)> = vec![(None, v)];
+    while let Some((key, v)) = stack.pop() {
+        match v {
+            Json::String(s) => {
+                let before = found.len();
+                found.extend(merge_names(s));
+                let plain = s.trim();
+                if found.len() == before
+                    && !plain.is_empty()
+                    && key.is_some_and(|k| CONDITION_FIELD_KEYS.contains(&k))
+                {
+                    found.push(plain);
+                }
+            }
+            Json::Array(a) => stack.extend(a.iter().map(|x| (key, x))),
+            Json::Object(o) => stack.extend(o.iter().map(|(k, x)| (Some(k.as_ref()), x))),
+            _ => {}
+        }
+    }
+}
+
+/// The attribute keys holding an if/else's conditions: the container's `branches[].conditions`
+/// (native), `conditions` or `condition`; a branch node's own `conditions`.
+const CONDITION_ATTRS: &[&str] = &["branches", "conditions", "condition"];
+
+/// ai-branch-unconstrained: an if/else comparing AI output (an AI merge field, or a field an
+/// update wrote from one) that an unconstrained AI step reaches with no constrained AI step in
+/// between (a later AI step's output replaces the earlier one). Two multi-source searches, linear.
+fn branches_on_free_text(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let n = g.len();
+    if !(0..n).any(|i| g.roles[i] == Role::IfElse && !g.disabled[i]) {
+        return;
+    }
+    let tight: Vec<bool> = (0..n)
+        .map(|i| g.live(i, Kind::Ai) && constrained(&steps[i]))
+        .collect();
+    let loose = (0..n).filter(|&i| g.live(i, Kind::Ai) && !tight[i]);
+    let from_loose = g.after(loose, |v| tight[v]);
+    let writers: Vec<usize> = (0..n)
+        .filter(|&i| from_loose[i] && writes_ai(g, steps, i))
+        .collect();
+    let written: HashSet<String> = writers
+        .iter()
+        .filter_map(|&i| steps[i].attr_any(FIELD_ATTRS))
+        .map(field_key)
+        .collect();
+    let after_writers = g.after(writers.iter().copied(), |_| false);
+    let mut fields = Vec::new();
+    for i in (0..n).filter(|&i| g.roles[i] == Role::IfElse && !g.disabled[i]) {
+        if !from_loose[i] && !after_writers[i] {
+            continue;
+        }
+        fields.clear();
+        let branch_nodes = g
+            .out(i)
+            .iter()
+            .map(|e| e.to as usize)
+            .filter(|&b| matches!(g.roles[b], Role::Branch { .. }));
+        for s in std::iter::once(i).chain(branch_nodes).map(|v| &steps[v]) {
+            for v in CONDITION_ATTRS.iter().filter_map(|k| s.attr(k)) {
+                condition_fields(v, &mut fields);
+            }
+        }
+        let direct = from_loose[i]
+            .then(|| fields.iter().find(|f| is_ai_field(f)))
+            .flatten();
+        let stored = after_writers[i]
+            .then(|| fields.iter().find(|f| written.contains(&field_key(f))))
+            .flatten();
+        let message = match (direct, stored) {
+            (Some(f), _) => format!(
+                "If/else {} compares {{{{{}}}}}, output of an AI step whose prompt does not limit the answer to fixed values.",
+                quoted(steps[i].label()),
+                f.trim_start_matches("{{").trim_end_matches("}}").trim()
+            ),
+            (None, Some(f)) => format!(
+                "If/else {} compares the field {}, written from an AI step whose prompt does not limit the answer to fixed values.",
+                quoted(steps[i].label()),
+                quoted(f)
+            ),
+            (None, None) => continue,
+        };
+        ctx.emit(out, Rule::AiBranchUnconstrained, Some(i), message);
+    }
+}
+
+/// Words in a multi-path transition's name that make it a failure path.
+const FAILURE_WORDS: &[&str] = &["fail", "error", "timeout", "timed out"];
+
+/// Whether an AI step has a failure path: a `fallback`/`onError`/`errorPath` setting, or a
+/// transition named like fail/error/timeout (declared or connected).
+fn has_failure_path(g: &Graph<'_>, steps: &[Step<'_>], i: usize) -> bool {
+    let s = &steps[i];
+    let failure = |name: &str| FAILURE_WORDS.iter().any(|w| contains_ci(name, w));
+    ["fallback", "onError", "errorPath"]
+        .iter()
+        .any(|k| s.attr(k).is_some_and(filled))
+        || s.attr("transitions")
+            .and_then(Json::as_array)
+            .is_some_and(|t| {
+                t.iter()
+                    .any(|t| t.get("name").and_then(Json::as_str).is_some_and(failure))
+            })
+        || g.out(i).iter().any(|e| {
+            let to = e.to as usize;
+            g.roles[to] == Role::Transition && failure(&steps[to].name)
+        })
+}
+
+/// The first AI merge field of a text with no non-empty `| default:` fallback.
+fn ai_field_without_default(text: &str) -> Option<&str> {
+    text.split("{{").skip(1).find_map(|rest| {
+        let inner = rest.split("}}").next().unwrap_or(rest);
+        let mut parts = inner.split('|');
+        let name = parts.next().unwrap_or("").trim();
+        let fallback = parts.any(|f| {
+            f.trim_start().strip_prefix("default").is_some_and(|v| {
+                !v.trim_start_matches([':', ' '])
+                    .trim()
+                    .trim_matches(['"', '\''])
+                    .trim()
+                    .is_empty()
+            })
+        });
+        (is_ai_field(name) && !fallback).then_some(name)
+    })
+}
+
+/// ai-without-failure-path, on the AI step (once): it has no failure path and reaches, with no
+/// if/else and no other AI step in between, an outbound message whose AI merge field has no
+/// `| default:`. `ai-text-sent-unguarded` judges the message (any AI text with no if/else before
+/// it); this one judges the AI step, and a fallback on the field or a failure path on the step
+/// clears it. One reverse multi-source search, linear.
+fn failure_paths(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let n = g.len();
+    let blank: Vec<usize> = (0..n)
+        .filter(|&i| {
+            g.kinds[i].is_outbound()
+                && !g.disabled[i]
+                && g.texts(i).any(|t| ai_field_without_default(t).is_some())
+        })
+        .collect();
+    if blank.is_empty() {
+        return;
+    }
+    let feeds = g.reaching(blank, |p| {
+        g.roles[p] == Role::IfElse || g.kinds[p] == Kind::Ai
+    });
+    for i in (0..n).filter(|&i| g.live(i, Kind::Ai)) {
+        if g.out(i).iter().any(|e| feeds[e.to as usize]) && !has_failure_path(g, steps, i) {
+            ctx.emit(
+                out,
+                Rule::AiWithoutFailurePath,
+                Some(i),
+                format!(
+                    "AI step {} has no failure path, and a message after it uses its output with no fallback.",
+                    quoted(steps[i].label())
+                ),
+            );
+        }
+    }
+}
+
+/// Step types of conversation AI bots.
+const BOT_KINDS: &[&str] = &["conversation_ai", "conversation_ai_bot", "ai_bot"];
+
+/// Whether a step is a conversation AI bot: a bot type, or an `ai_agent` whose
+/// `mode`/`agentType`/`type` mentions a conversation or a bot.
+fn is_bot(s: &Step) -> bool {
+    BOT_KINDS.contains(&&*s.kind)
+        || (s.kind == "ai_agent"
+            && ["mode", "agentType", "type"].iter().any(|k| {
+                s.attr_str(k)
+                    .is_some_and(|m| contains_ci(m, "conversation") || contains_ci(m, "bot"))
+            }))
+}
+
+/// Whether a setting is switched on: `true`, a positive number, a non-empty object not
+/// `enabled: false`, or a string other than false/off/no/none/disabled.
+fn on(v: Option<&Json>) -> bool {
+    match v {
+        Some(Json::Bool(b)) => *b,
+        Some(Json::Number(n)) => *n > 0.0,
+        Some(o @ Json::Object(m)) => !m.is_empty() && o.get("enabled") != Some(&Json::Bool(false)),
+        Some(Json::String(s)) => {
+            let t = s.trim();
+            !t.is_empty()
+                && !["false", "off", "no", "none", "disabled", "0"]
+                    .iter()
+                    .any(|f| t.eq_ignore_ascii_case(f))
+        }
+        _ => false,
+    }
+}
+
+/// conversation-ai-without-human, on each live bot with no handoff setting
+/// (`humanHandoff`/`handoff`/`transferToHuman`/`escalate` on) and no live assign-user or internal
+/// notification after it. One reverse multi-source search, linear.
+fn bots_without_human(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let n = g.len();
+    let bots: Vec<usize> = (0..n)
+        .filter(|&i| g.live(i, Kind::Ai) && is_bot(&steps[i]))
+        .filter(|&i| {
+            !["humanHandoff", "handoff", "transferToHuman", "escalate"]
+                .iter()
+                .any(|k| on(steps[i].attr(k)))
+        })
+        .collect();
+    if bots.is_empty() {
+        return;
+    }
+    let human = g.reaching(
+        (0..n).filter(|&i| {
+            !g.disabled[i]
+                && (g.kinds[i] == Kind::InternalNotification || steps[i].kind == "assign_user")
+        }),
+        |_| false,
+    );
+    for i in bots {
+        if !g.out(i).iter().any(|e| human[e.to as usize]) {
+            ctx.emit(
+                out,
+                Rule::ConversationAiWithoutHuman,
+                Some(i),
+                format!(
+                    "Conversation AI {} has no human handoff and no assign-user or internal notification after it.",
+                    quoted(steps[i].label())
+                ),
+            );
+        }
+    }
+}
+
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
@@ -122,6 +430,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     if !(0..n).any(ai) {
         return;
     }
+    branches_on_free_text(ctx, out);
+    failure_paths(ctx, out);
+    bots_without_human(ctx, out);
     // ai-prompt-contact-text
     for i in (0..n).filter(|&i| ai(i)) {
         let s = &steps[i];
@@ -150,13 +461,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             && !g.disabled[i]
             && g.texts(i).any(|t| merge_names(t).any(is_ai_field))
     };
-    let field_ai = |i: usize| {
-        g.live(i, Kind::UpdateField)
-            && steps[i]
-                .attr("value")
-                .and_then(Json::as_str)
-                .is_some_and(|v| merge_names(v).any(is_ai_field))
-    };
+    let field_ai = |i: usize| writes_ai(g, steps, i);
     if !(0..n).any(|i| outbound_ai(i) || field_ai(i)) {
         return;
     }

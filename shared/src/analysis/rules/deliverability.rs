@@ -1,8 +1,11 @@
 //! Deliverability and consent: carrier-filtered SMS content, sender identity, spam signals in
-//! email, DND switched back off, and (A) the account's numbers and sending domains.
+//! email, postal addresses in marketing email, DND switched back off, SMS to bulk enrollments
+//! without a consent check, and (A) the account's numbers and sending domains.
 
-use super::{quoted, words, Ctx, Finding, Rule};
-use crate::analysis::model::{contains_ci, Json, Kind, Step};
+use super::appointments::if_else_checks;
+use super::messaging::is_marketing_email;
+use super::{merge_names, quoted, words, Ctx, Finding, Rule};
+use crate::analysis::model::{contains_ci, Condition, Json, Kind, Step};
 
 /// Public link shorteners carriers filter (matched as `domain/` after a non-alphanumeric).
 const SHORTENERS: &[&str] = &[
@@ -113,6 +116,141 @@ const NO_REPLY: &[&str] = &[
     "donotreply",
     "do-not-reply",
 ];
+
+/// Trigger type fragments that enroll a list or a batch of contacts at once: scheduled and
+/// recurring runs, smart lists, bulk actions, imports, manual adds and list additions.
+const BULK_TRIGGERS: &[&str] = &[
+    "scheduler",
+    "smart_list",
+    "bulk",
+    "import",
+    "manual",
+    "recurring",
+    "added_to_list",
+];
+
+/// Words of a consent check (an if/else or a trigger filter): SMS consent, opt-in, DND,
+/// subscription status. `sms_consent` and `opted_in` are covered by `consent` and `opted`.
+const CONSENT: &[&str] = &[
+    "consent",
+    "opt-in",
+    "opt_in",
+    "opt in",
+    "optin",
+    "opted",
+    "dnd",
+    "subscribed",
+];
+
+/// Written postal-address markers for a PO box.
+const PO_BOX: &[&str] = &[
+    "po box",
+    "p.o. box",
+    "p. o. box",
+    "p.o box",
+    "post office box",
+];
+
+/// Street suffixes after a house number and a street name (matched as whole words).
+const STREET_SUFFIXES: &[&str] = &[
+    "st",
+    "street",
+    "ave",
+    "avenue",
+    "rd",
+    "road",
+    "blvd",
+    "boulevard",
+    "lane",
+    "ln",
+    "dr",
+    "drive",
+    "way",
+    "suite",
+    "ct",
+    "court",
+    "pl",
+    "place",
+    "hwy",
+    "highway",
+    "pkwy",
+    "parkway",
+];
+
+/// US state and territory codes (a 5-digit ZIP right after one is an address).
+const US_STATES: &[&str] = &[
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
+    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
+    "WV", "WI", "WY", "PR", "GU", "VI",
+];
+
+/// Whether a merge field prints the business's postal address: a `location.`, `business.`,
+/// `company.` or `custom_values.` name with `address` in it (not an email address), or
+/// `location.city` together with `location.postal_code`.
+fn has_address_field<'t>(texts: impl Iterator<Item = &'t str>) -> bool {
+    let (mut city, mut postal) = (false, false);
+    for t in texts {
+        for name in merge_names(t) {
+            let l = name.to_ascii_lowercase();
+            let scoped = ["location.", "business.", "company.", "custom_values."]
+                .iter()
+                .any(|p| l.starts_with(p));
+            if scoped && l.contains("address") && !l.contains("email") {
+                return true;
+            }
+            city |= l == "location.city";
+            postal |= l == "location.postal_code";
+        }
+    }
+    city && postal
+}
+
+/// Whether a text writes a postal address out: a PO box; a house number, one to three words and
+/// a street suffix (`12 Main St`, `500 North Oak Avenue`); a 5-digit ZIP right after a US state
+/// code (`TX 75201`); or a UK-style postcode (`SW1A 1AA`). Byte-based over the text's words; a
+/// false match only keeps the rule quiet.
+fn has_written_address(text: &str) -> bool {
+    if PO_BOX.iter().any(|p| contains_ci(text, p)) {
+        return true;
+    }
+    let ws: Vec<&[u8]> = words(text).collect();
+    let digits = |w: &[u8]| w.iter().all(u8::is_ascii_digit);
+    let upper = |w: &[u8]| w.iter().all(u8::is_ascii_uppercase);
+    let uk_outward = |w: &[u8]| {
+        let letters = w.iter().take_while(|c| c.is_ascii_uppercase()).count();
+        (2..=4).contains(&w.len())
+            && (1..=2).contains(&letters)
+            && letters < w.len()
+            && w[letters].is_ascii_digit()
+            && w[letters..]
+                .iter()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    };
+    let uk_inward = |w: &[u8]| w.len() == 3 && w[0].is_ascii_digit() && upper(&w[1..]);
+    (0..ws.len()).any(|k| {
+        let w = ws[k];
+        let street = (1..=6).contains(&w.len())
+            && digits(w)
+            && (k + 2..(k + 5).min(ws.len())).any(|j| {
+                STREET_SUFFIXES
+                    .iter()
+                    .any(|s| s.as_bytes().eq_ignore_ascii_case(ws[j]))
+            });
+        let zip = w.len() == 5
+            && digits(w)
+            && k > 0
+            && US_STATES.iter().any(|s| s.as_bytes() == ws[k - 1]);
+        let postcode = uk_outward(w) && ws.get(k + 1).is_some_and(|n| uk_inward(n));
+        street || zip || postcode
+    })
+}
+
+/// Whether a trigger filter mentions consent (its field or its values).
+fn filters_on_consent(c: &Condition) -> bool {
+    let says = |t: &str| CONSENT.iter().any(|n| contains_ci(t, n));
+    says(&c.field) || c.value_strings().into_iter().any(says)
+}
 
 /// Whether `text` links through a public shortener: one pass over the `/` positions, comparing
 /// the host-like token before each with the list.
@@ -355,6 +493,21 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             );
         }
     }
+    // email-without-postal-address: per marketing email (as `email-without-unsubscribe` judges).
+    for i in (0..n).filter(|&i| is_marketing_email(ctx, i)) {
+        if !has_address_field(g.texts(i)) && !g.texts(i).any(has_written_address) {
+            ctx.emit(
+                out,
+                Rule::EmailWithoutPostalAddress,
+                Some(i),
+                format!(
+                    "Marketing email {} has no postal address; add the business address to the footer, e.g. {{{{location.full_address}}}}.",
+                    quoted(steps[i].label())
+                ),
+            );
+        }
+    }
+    bulk_sms_without_consent(ctx, out);
     if let Some(f) = first_sms {
         let s = &steps[f];
         let names = g
@@ -424,6 +577,58 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 );
             }
         }
+    }
+}
+
+/// `bulk-sms-without-consent`, on each SMS that is the first SMS of some path from the entry
+/// with no consent check before it, when an active list or bulk trigger (see [`BULK_TRIGGERS`])
+/// has no consent filter of its own. A consent check is an if/else whose conditions (or names)
+/// mention [`CONSENT`]. One sweep from the entry, blocked at consent checks and at SMS steps,
+/// then one look at each SMS's predecessors: linear.
+fn bulk_sms_without_consent(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let Some(triggers) = &ctx.w.triggers else {
+        return;
+    };
+    let Some(trigger) = triggers.iter().find(|t| {
+        t.active
+            && BULK_TRIGGERS.iter().any(|b| contains_ci(&t.kind, b))
+            && !t.conditions.iter().any(filters_on_consent)
+    }) else {
+        return;
+    };
+    let Some(entry) = g.entry else { return };
+    let consent_check = if_else_checks(g, CONSENT);
+    let sms = |v: usize| g.live(v, Kind::Sms);
+    if consent_check[entry] {
+        return;
+    }
+    let first: Vec<usize> = if sms(entry) {
+        vec![entry]
+    } else {
+        let open = g.after([entry], |v| consent_check[v] || sms(v));
+        (0..g.len())
+            .filter(|&i| {
+                sms(i)
+                    && g.preds(i).iter().any(|&p| {
+                        let p = p as usize;
+                        p == entry || open[p]
+                    })
+            })
+            .collect()
+    };
+    for i in first {
+        ctx.emit(
+            out,
+            Rule::BulkSmsWithoutConsent,
+            Some(i),
+            format!(
+                "SMS {} goes to contacts enrolled in bulk by trigger {} with no consent, opt-in or DND check before it.",
+                quoted(steps[i].label()),
+                quoted(trigger.label())
+            ),
+        );
     }
 }
 

@@ -42,6 +42,13 @@ fn says_any(s: &crate::analysis::model::Step, words: &[&str]) -> bool {
     s.texts().any(|t| words.iter().any(|w| contains_ci(t, w)))
 }
 
+/// Whether step `i` is a switched-on email that is not flagged `transactional: true`: the emails
+/// the compliance rules (`email-without-unsubscribe`, `email-without-postal-address`) treat as
+/// marketing, so both always judge the same emails.
+pub(super) fn is_marketing_email(ctx: &Ctx<'_>, i: usize) -> bool {
+    ctx.g.live(i, Kind::Email) && ctx.w.steps[i].attr("transactional") != Some(&Json::Bool(true))
+}
+
 /// "HH:MM" or an hour number to minutes after midnight.
 fn minute_of(v: Option<&Json>) -> Option<u32> {
     match v? {
@@ -173,11 +180,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
 
     // email-without-unsubscribe: per marketing email.
-    for i in (0..n).filter(|&i| g.live(i, Kind::Email)) {
+    for i in (0..n).filter(|&i| is_marketing_email(ctx, i)) {
         let s = &steps[i];
-        if s.attr("transactional") == Some(&Json::Bool(true)) {
-            continue;
-        }
         if !says_any(s, &["unsubscribe", "opt out", "opt-out"]) {
             ctx.emit(
                 out,

@@ -479,11 +479,11 @@ catalogue! {
         "SMS to a list without a consent check",
         "Texting a whole list or a bulk enrollment without checking consent sends marketing SMS to people who never opted in (TCPA fines per message).",
         "Filter the trigger, or branch before the first SMS, on an SMS consent / opt-in field (and DND off).";
-    AiBranchUnconstrained = "ai-branch-unconstrained", High, Definition, Ai, "if/else conditions on AI output ({{chatgpt.*}} ...); the AI step's prompt (\"only\", \"one of\", yes/no) and response options",
+    AiBranchUnconstrained = "ai-branch-unconstrained", High, Definition, Ai, "if/else conditions (branches[].conditions, conditions) on AI output ({{chatgpt.*}} ...) or on fields an update wrote from it; the AI step's prompt (\"only\", \"one of\", \"exactly\", yes/no) and options/enum/choices",
         "Branch on free-form AI output",
         "Branching on AI text that is not limited to a fixed set of answers sends contacts down the wrong path whenever the model words it differently.",
         "Tell the model to answer with exactly one of a fixed set of values (e.g. YES or NO) and branch on those values, with a None path for anything else.";
-    AiWithoutFailurePath = "ai-without-failure-path", High, Definition, Ai, "chatgpt/ai_agent steps (fallback/onError/failure transitions); messages using their output (| default: fallbacks)",
+    AiWithoutFailurePath = "ai-without-failure-path", High, Definition, Ai, "chatgpt/ai_agent steps (fallback/onError/errorPath, fail/error/timeout transitions); messages using their output (| default: fallbacks) and if/else steps between",
         "AI step with no failure path",
         "When the AI step fails or times out its output is empty, and the message built from it goes out blank.",
         "Give the AI step a failure path, or add a fallback to the merge field, e.g. {{chatgpt.response | default: \"...\"}}.";

@@ -53,7 +53,8 @@ fn mentions_idempotency(v: &Json) -> bool {
     false
 }
 
-const HTTP_CALLS: &[&str] = &[
+/// Fragments of custom code that call an HTTP API.
+pub(super) const HTTP_CALLS: &[&str] = &[
     "fetch(",
     "axios",
     "http.request",

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use super::appointments::is_deprecated_appointment_type;
 use super::{quoted, Ctx, Finding, Rule, Severity};
 use crate::analysis::model::{Json, Kind, Role};
 
@@ -210,6 +211,10 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for (i, kind) in g.kinds.iter().enumerate() {
         if *kind == Kind::Unknown && !g.roles[i].is_structural() && g.roles[i] != Role::IfElse {
             let s = &steps[i];
+            // A legacy appointment type is known: `deprecated-appointment-type` reports it.
+            if is_deprecated_appointment_type(&s.kind) {
+                continue;
+            }
             let message = if s.kind.is_empty() {
                 format!("Step {} has no type.", quoted(s.label()))
             } else {

@@ -77,6 +77,22 @@ pub(crate) fn wait_kind(s: &Step) -> WaitKind {
     WaitKind::Until
 }
 
+/// Minutes before the appointment or event at which an event-relative wait resolves (negative:
+/// after it), from `startAfter {value, type|unit, when}`; `None` when the amount, the unit or the
+/// side (`when` naming before or after) is missing, so a ladder is never judged on a guess.
+pub(crate) fn event_offset(s: &Step) -> Option<f64> {
+    let start = s.attr("startAfter")?;
+    let when = start.get("when").and_then(Json::as_str)?;
+    let minutes = duration(start)?;
+    if contains_ci(when, "before") {
+        Some(minutes)
+    } else if contains_ci(when, "after") {
+        Some(-minutes)
+    } else {
+        None
+    }
+}
+
 /// Whether a wait has a timeout path or setting.
 fn has_timeout(s: &Step) -> bool {
     let setting = match s.attr("timeout") {
