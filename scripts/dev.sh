@@ -11,7 +11,8 @@
 #   PORT (9000) MOTO_PORT (5005) STAGE (dev) FRONTEND_URL (http://localhost:5173)
 #   GHL_CLIENT_ID (dev-client-id) GHL_REDIRECT_URI (http://localhost:$PORT/auth/callback)
 #   GHL_API_BASE_URL GHL_AUTH_URL STRIPE_API_BASE_URL (the real services)
-#   STRIPE_PRICE_ID (price_dev) LOG_LEVEL (info) TABLE_PREFIX (local)
+#   STRIPE_PRICE_ID (price_1QJsamplePrice0001, the price of events/stripe/) LOG_LEVEL (info)
+#   TABLE_PREFIX (local)
 #   GHL_CLIENT_SECRET STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET TOKEN_ENCRYPTION_KEY (secret; dev defaults)
 #   GHL_WEBHOOK_PUBLIC_KEY (the public half of .local/ghl-webhook-ed25519.pem, which
 #   `make ghl-webhook` signs with; scripts/ghl_webhook_key.py) GHL_WEBHOOK_TOLERANCE_SECS (300)
@@ -65,7 +66,7 @@ FUNCTION_ENV=(
     "GHL_API_BASE_URL=${GHL_API_BASE_URL:-https://services.leadconnectorhq.com}"
     "GHL_AUTH_URL=${GHL_AUTH_URL:-https://marketplace.gohighlevel.com/oauth/chooselocation}"
     "STRIPE_API_BASE_URL=${STRIPE_API_BASE_URL:-https://api.stripe.com}"
-    "STRIPE_PRICE_ID=${STRIPE_PRICE_ID:-price_dev}"
+    "STRIPE_PRICE_ID=${STRIPE_PRICE_ID:-price_1QJsamplePrice0001}"
     "LOG_LEVEL=${LOG_LEVEL:-info}"
     "GHL_WEBHOOK_PUBLIC_KEY=$GHL_WEBHOOK_PUBLIC_KEY"
     "GHL_WEBHOOK_TOLERANCE_SECS=${GHL_WEBHOOK_TOLERANCE_SECS:-300}"

@@ -5,7 +5,7 @@ use analyzer_core::auth::LocationId;
 use analyzer_core::billing::{SubscriptionState, SubscriptionStatus};
 use analyzer_core::store::accounts::Plan;
 use analyzer_core::store::now_epoch;
-use integration_tests::{request, Answer, TestApp, FRONTEND, TEST_STRIPE_KEY};
+use integration_tests::{request, Answer, TestApp, FRONTEND, TEST_PRICE_ID, TEST_STRIPE_KEY};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -13,6 +13,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 pub(crate) const LOCATION: &str = "Ve9EPM428h8vShlRW1KT";
 pub(crate) const CUSTOMER: &str = "cus_R4nSampleCust01";
 pub(crate) const SUBSCRIPTION: &str = "sub_1QJsampleSubscr01";
+/// A price of the same Stripe account that is not the Pro price.
+pub(crate) const OTHER_PRICE: &str = "price_1QJotherProduct01";
 
 pub(crate) fn location() -> LocationId {
     LocationId::parse(LOCATION).expect("valid location")
@@ -60,7 +62,7 @@ pub(crate) fn stripe_subscription(
         "customer": CUSTOMER,
         "ended_at": if status == "canceled" { json!(now_epoch()) } else { Value::Null },
         "items": {"object": "list", "data": [{"id": "si_test_1", "object": "subscription_item",
-                  "price": {"id": "price_test_pro", "object": "price"}, "quantity": 1}]},
+                  "price": {"id": TEST_PRICE_ID, "object": "price"}, "quantity": 1}]},
         "livemode": false,
         "metadata": {"locationId": LOCATION},
         "status": status
@@ -372,6 +374,100 @@ async fn status_repairs_a_stale_plan_from_stripe() {
         .expect("account");
     assert_eq!(account.plan, Plan::Free);
     assert!(!account.billing_is_stale(now_epoch()));
+}
+
+#[tokio::test]
+async fn status_repair_does_not_grant_pro_for_a_subscription_on_another_price() {
+    let (t, stripe) = with_stripe().await;
+    let now = now_epoch();
+    // Stored as an unpaid first attempt, last confirmed an hour ago.
+    let state = SubscriptionState {
+        subscription_id: SUBSCRIPTION.into(),
+        customer_id: Some(CUSTOMER.into()),
+        status: SubscriptionStatus::Incomplete,
+        current_period_end: Some(now + 20 * 86400),
+        cancel_at_period_end: false,
+        ends_at: None,
+    };
+    t.app
+        .accounts()
+        .apply_subscription(&location(), &state, now - 3600, now - 3600)
+        .await
+        .expect("apply subscription");
+    let cookie = signed_in(&t, &location()).await;
+    let mut other = stripe_subscription("active", now + 20 * 86400, false);
+    other["items"]["data"][0]["price"]["id"] = OTHER_PRICE.into();
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/subscriptions/{SUBSCRIPTION}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(other))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+
+    let answer = get(&t, "/api/subscription/status", &cookie).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["plan"], "free");
+    // Never made live: the followed subscription is on another price, so it is ended.
+    assert_eq!(answer.json["data"]["status"], "canceled");
+    let account = t
+        .app
+        .accounts()
+        .get(&location())
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(account.plan, Plan::Free);
+    assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
+}
+
+#[tokio::test]
+async fn status_repair_ends_pro_when_the_stored_subscription_moved_to_another_price() {
+    let (t, stripe) = with_stripe().await;
+    let now = now_epoch();
+    // Stored as Pro, last confirmed an hour ago; since then a plan switch put the subscription on
+    // another price, and its webhooks are not applied.
+    make_pro(&t, &location(), now + 20 * 86400, now - 3600).await;
+    let cookie = signed_in(&t, &location()).await;
+    let mut moved = stripe_subscription("active", now + 20 * 86400, false);
+    moved["items"]["data"][0]["price"]["id"] = OTHER_PRICE.into();
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/subscriptions/{SUBSCRIPTION}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(moved))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+
+    let answer = get(&t, "/api/subscription/status", &cookie).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["plan"], "free");
+    assert_eq!(answer.json["data"]["status"], "canceled");
+    assert_eq!(answer.json["data"]["cancelAtPeriodEnd"], false);
+    let account = t
+        .app
+        .accounts()
+        .get(&location())
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(account.plan, Plan::Free);
+    assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
+    assert!(
+        !account.has_live_subscription(now_epoch()),
+        "a new checkout is allowed"
+    );
+    assert_eq!(
+        account.stripe_subscription_id.as_deref(),
+        Some(SUBSCRIPTION)
+    );
+    assert!(!account.billing_is_stale(now_epoch()));
+    let logs = integration_tests::captured_logs();
+    assert!(
+        logs.contains("billing repair: the subscription moved off the Pro price; Pro ended"),
+        "a warning"
+    );
+    assert!(logs.contains("StripeProEndedByPriceChange"), "the metric");
 }
 
 #[tokio::test]

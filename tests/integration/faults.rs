@@ -22,7 +22,9 @@ use analyzer_core::billing::signature;
 use analyzer_core::store::now_epoch;
 use analyzer_core::App;
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::{answer, repo_root, request, scan_all, Answer, TestApp, FRONTEND};
+use integration_tests::{
+    answer, on_test_price, repo_root, request, scan_all, Answer, TestApp, FRONTEND,
+};
 use lambda_http::{Request, RequestExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -831,6 +833,7 @@ fn stripe_event(kind: &str, id: &str, location: &str, created: i64) -> Value {
     object["id"] = format!("sub_fault{n}").into();
     object["customer"] = format!("cus_fault{n}").into();
     object["metadata"]["locationId"] = location.into();
+    on_test_price(&mut event);
     event
 }
 

@@ -8,16 +8,16 @@ use analyzer_core::secrets::Secrets;
 use analyzer_core::store::accounts::Plan;
 use analyzer_core::store::now_epoch;
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::{answer, repo_root, request, Answer, TestApp};
+use integration_tests::{answer, on_test_price, repo_root, request, Answer, TestApp};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::billing::{
-    location, stripe_subscription, with_stripe, CUSTOMER, LOCATION, SUBSCRIPTION,
+    location, stripe_subscription, with_stripe, CUSTOMER, LOCATION, OTHER_PRICE, SUBSCRIPTION,
 };
 
-/// A sample Stripe event from events/stripe/, with a fresh id and `created`.
+/// A sample Stripe event from events/stripe/, with a fresh id and `created`, on the test price.
 fn sample(name: &str, id: &str, created: i64) -> Value {
     let text = std::fs::read_to_string(
         repo_root()
@@ -28,6 +28,7 @@ fn sample(name: &str, id: &str, created: i64) -> Value {
     let mut event: Value = serde_json::from_str(&text).expect("sample is JSON");
     event["id"] = id.into();
     event["created"] = created.into();
+    on_test_price(&mut event);
     event
 }
 
@@ -594,6 +595,222 @@ async fn an_invoice_of_a_subscription_stripe_does_not_know_is_recorded_not_retri
     assert_eq!(answer.status, 200, "{}", answer.json);
     assert_eq!(answer.json["data"]["result"], "ignored");
     assert!(t.app.accounts().get(&location()).await.unwrap().is_none());
+}
+
+// ----------------------------------------------------------------------------- the Pro price
+
+const NOT_PRO_PRICE: &str = "the subscription is not for the Pro price";
+
+/// Asserts a 200 `ignored` for another price, recorded, and an account still Free without the
+/// subscription.
+async fn assert_other_price_ignored(t: &TestApp, answer: &Answer, event_id: &str) {
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["result"], "ignored");
+    assert_eq!(answer.json["data"]["reason"], NOT_PRO_PRICE);
+    assert_eq!(
+        status_of(&record(t, event_id).await.expect("recorded")),
+        "COMPLETED"
+    );
+    let account = t
+        .app
+        .accounts()
+        .get(&location())
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(account.plan, Plan::Free);
+    assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
+    assert_eq!(account.stripe_subscription_id, None);
+    assert_eq!(account.subscription_status, None);
+}
+
+/// A Free account of `LOCATION` that already has its Stripe customer.
+async fn free_account(t: &TestApp) {
+    t.app
+        .accounts()
+        .link_customer(&location(), CUSTOMER, now_epoch())
+        .await
+        .expect("link customer");
+}
+
+#[tokio::test]
+async fn a_subscription_on_another_price_with_our_location_leaves_the_account_free() {
+    let (t, _stripe) = with_stripe().await;
+    free_account(&t).await;
+    let mut event = sample(
+        "customer.subscription.created",
+        "evt_other_price",
+        now_epoch(),
+    );
+    event["data"]["object"]["items"]["data"][0]["price"]["id"] = OTHER_PRICE.into();
+
+    let answer = deliver_signed(&t, &event).await;
+
+    assert_other_price_ignored(&t, &answer, "evt_other_price").await;
+    assert_eq!(answer.json["data"]["locationId"], LOCATION);
+    let logs = integration_tests::captured_logs();
+    let warning = logs
+        .lines()
+        .find(|line| line.contains("evt_other_price") && line.contains("not for the Pro price"))
+        .expect("a warning for the ignored subscription");
+    assert!(warning.contains(SUBSCRIPTION), "{warning}");
+    assert!(logs.contains("StripeForeignPriceIgnored"), "the metric");
+}
+
+#[tokio::test]
+async fn an_invoice_of_a_subscription_on_another_price_is_ignored() {
+    let (t, stripe) = with_stripe().await;
+    free_account(&t).await;
+    let mut other = stripe_subscription("active", now_epoch() + 30 * 86400, false);
+    other["items"]["data"][0]["price"]["id"] = OTHER_PRICE.into();
+    subscription_read(&stripe, other, 1).await;
+    let paid = sample("invoice.paid", "evt_invoice_other_price", now_epoch());
+
+    let answer = deliver_signed(&t, &paid).await;
+
+    assert_other_price_ignored(&t, &answer, "evt_invoice_other_price").await;
+}
+
+#[tokio::test]
+async fn a_completed_checkout_whose_subscription_is_on_another_price_is_ignored() {
+    let (t, stripe) = with_stripe().await;
+    free_account(&t).await;
+    let mut other = stripe_subscription("active", now_epoch() + 30 * 86400, false);
+    other["items"]["data"][0]["price"] = OTHER_PRICE.into(); // the id-only form
+    subscription_read(&stripe, other, 1).await;
+    let completed = sample(
+        "checkout.session.completed",
+        "evt_checkout_other_price",
+        now_epoch(),
+    );
+
+    let answer = deliver_signed(&t, &completed).await;
+
+    assert_other_price_ignored(&t, &answer, "evt_checkout_other_price").await;
+}
+
+/// Another subscription of the same customer, on another price.
+const OTHER_SUBSCRIPTION: &str = "sub_1QJotherSubscr02";
+
+/// An account that follows `SUBSCRIPTION`, Pro since `created` (a webhook on the Pro price).
+async fn pro_on_our_subscription(t: &TestApp, created: i64) {
+    let event = sample("customer.subscription.created", "evt_pro_first", created);
+    let answer = deliver_signed(t, &event).await;
+    assert_eq!(answer.json["data"]["result"], "applied", "{}", answer.json);
+    let account = t
+        .app
+        .accounts()
+        .get(&location())
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(account.effective_plan(now_epoch()), Plan::Pro);
+}
+
+#[tokio::test]
+async fn the_followed_subscription_moved_to_another_price_ends_pro() {
+    let (t, _stripe) = with_stripe().await;
+    let now = now_epoch();
+    pro_on_our_subscription(&t, now - 30).await;
+    // A plan switch in the portal: the same subscription, still active, on another price.
+    let mut switched = sample("customer.subscription.updated", "evt_switched", now - 10);
+    switched["data"]["object"]["items"]["data"][0]["price"]["id"] = OTHER_PRICE.into();
+
+    let answer = deliver_signed(&t, &switched).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["result"], "applied");
+    assert_eq!(
+        answer.json["data"]["reason"],
+        "the subscription left the Pro price; Pro ended"
+    );
+    assert_eq!(answer.json["data"]["locationId"], LOCATION);
+    let account = t
+        .app
+        .accounts()
+        .get(&location())
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
+    assert_eq!(account.plan, Plan::Free);
+    assert_eq!(account.subscription_status.as_deref(), Some("canceled"));
+    assert!(!account.cancel_at_period_end);
+    assert_eq!(account.last_stripe_event_created, Some(now - 10));
+    assert_eq!(
+        account.stripe_subscription_id.as_deref(),
+        Some(SUBSCRIPTION)
+    );
+    assert!(
+        !account.has_live_subscription(now_epoch()),
+        "a new checkout is allowed"
+    );
+    assert_eq!(
+        status_of(&record(&t, "evt_switched").await.expect("recorded")),
+        "COMPLETED"
+    );
+    let logs = integration_tests::captured_logs();
+    let warning = logs
+        .lines()
+        .find(|line| line.contains("evt_switched") && line.contains("Pro ended"))
+        .expect("a warning for the ended subscription");
+    assert!(warning.contains(SUBSCRIPTION), "{warning}");
+    assert!(logs.contains("StripeProEndedByPriceChange"), "the metric");
+}
+
+#[tokio::test]
+async fn another_subscription_on_another_price_leaves_pro_on_the_followed_one() {
+    let (t, _stripe) = with_stripe().await;
+    let now = now_epoch();
+    pro_on_our_subscription(&t, now - 30).await;
+    let mut other = sample("customer.subscription.updated", "evt_other_sub", now - 10);
+    other["data"]["object"]["id"] = OTHER_SUBSCRIPTION.into();
+    other["data"]["object"]["items"]["data"][0]["price"]["id"] = OTHER_PRICE.into();
+
+    let answer = deliver_signed(&t, &other).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["result"], "ignored");
+    assert_eq!(answer.json["data"]["reason"], NOT_PRO_PRICE);
+    let account = t
+        .app
+        .accounts()
+        .get(&location())
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(account.effective_plan(now_epoch()), Plan::Pro);
+    assert_eq!(account.subscription_status.as_deref(), Some("active"));
+    assert_eq!(
+        account.stripe_subscription_id.as_deref(),
+        Some(SUBSCRIPTION)
+    );
+    assert_eq!(account.last_stripe_event_created, Some(now - 30));
+}
+
+#[tokio::test]
+async fn an_older_event_of_the_followed_subscription_on_another_price_leaves_pro() {
+    let (t, _stripe) = with_stripe().await;
+    let now = now_epoch();
+    // Moved to another price and back to Pro; the first switch's event arrives last.
+    pro_on_our_subscription(&t, now - 10).await;
+    let mut late = sample("customer.subscription.updated", "evt_late_switch", now - 30);
+    late["data"]["object"]["items"]["data"][0]["price"]["id"] = OTHER_PRICE.into();
+
+    let answer = deliver_signed(&t, &late).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["result"], "ignored");
+    assert_eq!(answer.json["data"]["reason"], NOT_PRO_PRICE);
+    let account = t
+        .app
+        .accounts()
+        .get(&location())
+        .await
+        .unwrap()
+        .expect("account");
+    assert_eq!(account.effective_plan(now_epoch()), Plan::Pro);
+    assert_eq!(account.subscription_status.as_deref(), Some("active"));
 }
 
 #[tokio::test]

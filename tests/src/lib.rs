@@ -25,6 +25,8 @@ pub const TEST_WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
 pub const TEST_STRIPE_KEY: &str = "sk_test_0123456789abcdef";
 pub const TEST_GHL_CLIENT_SECRET: &str = "ghl-client-secret-for-tests";
 pub const FRONTEND: &str = "http://localhost:5173";
+/// The Pro price (`STRIPE_PRICE_ID`) of every test world.
+pub const TEST_PRICE_ID: &str = "price_test_pro";
 
 /// The repository root (tests/ is one level down).
 pub fn repo_root() -> PathBuf {
@@ -115,7 +117,7 @@ impl TestApp {
             ("FRONTEND_URL", FRONTEND),
             ("GHL_CLIENT_ID", "test-client-id"),
             ("GHL_REDIRECT_URI", "http://localhost:9000/auth/callback"),
-            ("STRIPE_PRICE_ID", "price_test_pro"),
+            ("STRIPE_PRICE_ID", TEST_PRICE_ID),
         ] {
             vars.insert(k.into(), v.into());
         }
@@ -202,6 +204,18 @@ impl TestApp {
             .send()
             .await
             .expect("delete table");
+    }
+}
+
+/// Puts every subscription item of a Stripe sample event on [`TEST_PRICE_ID`]: the samples in
+/// events/stripe/ carry the price `make dev` uses (scripts/dev.sh), and only the configured price
+/// grants Pro.
+pub fn on_test_price(event: &mut serde_json::Value) {
+    let items = event
+        .pointer_mut("/data/object/items/data")
+        .and_then(serde_json::Value::as_array_mut);
+    for item in items.into_iter().flatten() {
+        item["price"]["id"] = TEST_PRICE_ID.into();
     }
 }
 

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use analyzer_core::auth::{require_session, LocationId};
 use analyzer_core::billing::stripe::{CheckoutRequest, Stripe, StripeError};
-use analyzer_core::billing::{plan_features, PlanFeatures};
+use analyzer_core::billing::{plan_features, Applied, PlanFeatures};
 use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
 use analyzer_core::store::accounts::{Account, Plan};
 use analyzer_core::store::now_epoch;
-use analyzer_core::telemetry::format_rfc3339;
+use analyzer_core::telemetry::{format_rfc3339, metrics};
 use analyzer_core::App;
 use lambda_http::Request;
 use serde::Serialize;
@@ -182,6 +182,29 @@ async fn repair(app: &App, location: &LocationId, subscription_id: &str) -> Resu
     let stripe = Stripe::connect(app).await?;
     let read_at = now_epoch();
     let subscription = stripe.get_subscription(subscription_id).await?;
+    if !subscription.is_for_price(&app.config.stripe.price_id) {
+        // Only the Pro price grants Pro, as in the webhook. The account follows this
+        // subscription, so it was moved to another price: its Pro ends (unless a newer state
+        // was applied meanwhile).
+        let ended = app
+            .accounts()
+            .end_foreign_subscription(location, subscription_id, read_at, now_epoch())
+            .await?;
+        if ended == Applied::Applied {
+            tracing::warn!(
+                subscription = %subscription.id,
+                "billing repair: the subscription moved off the Pro price; Pro ended"
+            );
+            metrics::count("StripeProEndedByPriceChange", &[]);
+        } else {
+            tracing::warn!(
+                subscription = %subscription.id,
+                "billing repair skipped: the subscription is not for the Pro price"
+            );
+            metrics::count("StripeForeignPriceIgnored", &[]);
+        }
+        return Ok(());
+    }
     let applied = app
         .accounts()
         .apply_subscription(location, &subscription.state(), read_at, now_epoch())

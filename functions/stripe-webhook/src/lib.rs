@@ -6,8 +6,9 @@
 //! with its recorded outcome, one in progress elsewhere answers 409 so Stripe retries later, and
 //! a failure releases the claim and answers an error so Stripe's retry does the work.
 //!
-//! Subscription state is applied only if the event is not older than the last one applied to
-//! the account; older, foreign and unknown events are recorded and answered 200.
+//! Subscription state is applied only if the subscription is for our Pro price and the event is
+//! not older than the last one applied to the account; older, foreign and unknown events are
+//! recorded and answered 200. A followed subscription moved to another price ends Pro.
 
 use std::sync::Arc;
 
@@ -207,14 +208,15 @@ async fn apply(app: &App, event: &Event) -> Result<EventOutcome, ApiError> {
                     Some(NOT_IN_STRIPE),
                 ));
             };
+            let as_of = read_at.max(event.created);
+            if !is_pro(app, &current) {
+                let (result, reason) =
+                    not_pro_price(app, event, &location, &current, as_of).await?;
+                return Ok(outcome(result, Some(&location), Some(reason)));
+            }
             let result = app
                 .accounts()
-                .apply_subscription(
-                    &location,
-                    &current.state(),
-                    read_at.max(event.created),
-                    now_epoch(),
-                )
+                .apply_subscription(&location, &current.state(), as_of, now_epoch())
                 .await?;
             if result == Applied::Stale {
                 // A newer event already set the state; the customer link must still exist.
@@ -237,6 +239,11 @@ async fn apply(app: &App, event: &Event) -> Result<EventOutcome, ApiError> {
                     Some("the subscription has no locationId metadata"),
                 ));
             };
+            if !is_pro(app, &subscription) {
+                let (result, reason) =
+                    not_pro_price(app, event, &location, &subscription, event.created).await?;
+                return Ok(outcome(result, Some(&location), Some(reason)));
+            }
             let result = app
                 .accounts()
                 .apply_subscription(&location, &subscription.state(), event.created, now_epoch())
@@ -264,14 +271,15 @@ async fn apply(app: &App, event: &Event) -> Result<EventOutcome, ApiError> {
                     Some("the subscription has no locationId metadata"),
                 ));
             };
+            let as_of = read_at.max(event.created);
+            if !is_pro(app, &subscription) {
+                let (result, reason) =
+                    not_pro_price(app, event, &location, &subscription, as_of).await?;
+                return Ok(outcome(result, Some(&location), Some(reason)));
+            }
             let result = app
                 .accounts()
-                .apply_subscription(
-                    &location,
-                    &subscription.state(),
-                    read_at.max(event.created),
-                    now_epoch(),
-                )
+                .apply_subscription(&location, &subscription.state(), as_of, now_epoch())
                 .await?;
             Ok(outcome(result.into_result(), Some(&location), None))
         }
@@ -284,6 +292,52 @@ async fn apply(app: &App, event: &Event) -> Result<EventOutcome, ApiError> {
 }
 
 const NOT_IN_STRIPE: &str = "the subscription does not exist in this Stripe account";
+const NOT_PRO_PRICE: &str = "the subscription is not for the Pro price";
+const PRO_ENDED: &str = "the subscription left the Pro price; Pro ended";
+
+/// Whether `subscription` is for our Pro price (`STRIPE_PRICE_ID`). Any other price of the Stripe
+/// account may carry a `locationId` too (another product, a test price, one made by hand) and
+/// must not grant Pro.
+fn is_pro(app: &App, subscription: &Subscription) -> bool {
+    subscription.is_for_price(&app.config.stripe.price_id)
+}
+
+/// A subscription that is not for the Pro price is never applied. If the account follows that
+/// very subscription, it was moved off the Pro price (a plan switch in the portal, a support
+/// agent): its Pro ends as of `as_of`, or the account would stay Pro forever. Otherwise nothing
+/// is written. Both are logged and counted.
+async fn not_pro_price(
+    app: &App,
+    event: &Event,
+    location: &LocationId,
+    subscription: &Subscription,
+    as_of: i64,
+) -> Result<(EventResult, &'static str), ApiError> {
+    let ended = app
+        .accounts()
+        .end_foreign_subscription(location, &subscription.id, as_of, now_epoch())
+        .await?;
+    match ended {
+        Applied::Applied => {
+            tracing::warn!(
+                event_id = %event.id,
+                subscription = %subscription.id,
+                "subscription moved off the Pro price; Pro ended"
+            );
+            metrics::count("StripeProEndedByPriceChange", &[]);
+            Ok((EventResult::Applied, PRO_ENDED))
+        }
+        Applied::Stale => {
+            tracing::warn!(
+                event_id = %event.id,
+                subscription = %subscription.id,
+                "subscription not for the Pro price; not applied"
+            );
+            metrics::count("StripeForeignPriceIgnored", &[]);
+            Ok((EventResult::Ignored, NOT_PRO_PRICE))
+        }
+    }
+}
 
 /// The subscription as Stripe has it now, and when we asked (the `as_of` of the state it
 /// gives). `None` when Stripe does not know it (e.g. an event of another mode or account):

@@ -1,5 +1,6 @@
-//! Billing writes to the accounts table: linking a Stripe customer, and applying a subscription
-//! state only if it is not older than the last one applied (webhooks arrive out of order).
+//! Billing writes to the accounts table: linking a Stripe customer, applying a subscription
+//! state only if it is not older than the last one applied (webhooks arrive out of order), and
+//! ending Pro when the followed subscription leaves the Pro price.
 //!
 //! Every write is one conditional `UpdateItem`, so two deliveries racing each other can never
 //! interleave half of one state with half of another.
@@ -18,7 +19,8 @@ use crate::store::{is_conditional_failure, StoreError};
 pub enum Applied {
     Applied,
     /// Not written: a newer state was applied already, or the account follows another, live
-    /// subscription that this (ended) one must not override.
+    /// subscription that this (ended) one must not override. For
+    /// [`Accounts::end_foreign_subscription`]: the account does not follow that subscription.
     Stale,
 }
 
@@ -160,6 +162,55 @@ impl Accounts {
             .condition_expression(condition)
             .expression_attribute_names("#plan", "plan")
             .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Applied::Applied),
+            Err(err) if is_conditional_failure(&err) => Ok(Applied::Stale),
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+
+    /// Ends Pro, as of `as_of`, for the account if it follows `subscription_id`: that
+    /// subscription left our Pro price (a plan switch in the billing portal, a support agent),
+    /// so none of its later states may be applied, and without this write the account would
+    /// keep the Pro it had when the subscription was still on the Pro price.
+    ///
+    /// `Stale` when there is nothing to end: the account follows another subscription (or none,
+    /// or does not exist), or a newer state was applied already. Equal timestamps end it, as in
+    /// [`Self::apply_subscription`].
+    #[tracing::instrument(skip(self, subscription_id), fields(location = %location, subscription = %subscription_id))]
+    pub async fn end_foreign_subscription(
+        &self,
+        location: &LocationId,
+        subscription_id: &str,
+        as_of: i64,
+        now: i64,
+    ) -> Result<Applied, StoreError> {
+        // Never after `now`: a `canceled` state with an end still ahead is Pro until that end.
+        let ended_at = as_of.min(now);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .update_expression(
+                "SET subscriptionStatus = :canceled, #plan = :free, subscriptionEndsAt = :endsAt, \
+                 cancelAtPeriodEnd = :false, lastStripeEventCreated = :asof, \
+                 billingSyncedAt = :now, updatedAt = :now",
+            )
+            .condition_expression(
+                "stripeSubscriptionId = :sub AND (attribute_not_exists(lastStripeEventCreated) \
+                 OR lastStripeEventCreated <= :asof)",
+            )
+            .expression_attribute_names("#plan", "plan")
+            .expression_attribute_values(":sub", s(subscription_id))
+            .expression_attribute_values(":canceled", s("canceled"))
+            .expression_attribute_values(":free", s("free"))
+            .expression_attribute_values(":endsAt", n(ended_at))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":asof", n(as_of))
+            .expression_attribute_values(":now", n(now))
             .send()
             .await;
         match result {

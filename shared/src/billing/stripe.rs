@@ -186,6 +186,9 @@ struct ItemList {
 struct SubscriptionItem {
     #[serde(default)]
     current_period_end: Option<i64>,
+    /// An object in API answers and webhook payloads, only its id in some expansions.
+    #[serde(default)]
+    price: Option<Expandable>,
 }
 
 /// A Stripe `subscription` object (API response or webhook payload).
@@ -218,6 +221,17 @@ impl Subscription {
                 .iter()
                 .filter_map(|item| item.current_period_end)
                 .max()
+        })
+    }
+
+    /// True when an item is on `price_id`. Only our Pro price grants Pro: any other price of the
+    /// same Stripe account (another product, a test price, one a support agent made) may carry a
+    /// `locationId` too.
+    pub fn is_for_price(&self, price_id: &str) -> bool {
+        self.items.data.iter().any(|item| {
+            item.price
+                .as_ref()
+                .is_some_and(|price| price.id() == price_id)
         })
     }
 
@@ -514,6 +528,32 @@ mod tests {
         assert_eq!(state.current_period_end, Some(1_800_000_100));
         assert_eq!(state.ends_at, Some(1_800_000_100));
         assert_eq!(state.customer_id.as_deref(), Some("cus_1"));
+    }
+
+    #[test]
+    fn a_subscription_is_for_a_price_only_when_an_item_is_on_it() {
+        let subscription = |items: serde_json::Value| -> Subscription {
+            serde_json::from_value(serde_json::json!({
+                "id": "sub_1", "status": "active", "items": {"object": "list", "data": items}
+            }))
+            .expect("subscription")
+        };
+        let object = subscription(serde_json::json!([
+            {"id": "si_1", "price": {"id": "price_other", "object": "price", "unit_amount": 100}},
+            {"id": "si_2", "price": {"id": "price_pro", "object": "price"}}
+        ]));
+        assert!(object.is_for_price("price_pro"));
+        assert!(!object.is_for_price("price_pr"));
+        let string = subscription(serde_json::json!([{"id": "si_1", "price": "price_pro"}]));
+        assert!(string.is_for_price("price_pro"));
+        assert!(!string.is_for_price("price_other"));
+        assert!(!subscription(serde_json::json!([])).is_for_price("price_pro"));
+        let no_items: Subscription =
+            serde_json::from_value(serde_json::json!({"id": "sub_1", "status": "active"}))
+                .expect("no items");
+        assert!(!no_items.is_for_price("price_pro"));
+        let no_price = subscription(serde_json::json!([{"id": "si_1"}]));
+        assert!(!no_price.is_for_price("price_pro"));
     }
 
     #[test]
