@@ -263,6 +263,13 @@ pub(crate) fn contains_ci(haystack: &str, needle: &str) -> bool {
         .any(|i| h[i + 1..i + n.len()].eq_ignore_ascii_case(rest))
 }
 
+/// Whether `s` starts with `prefix` ignoring ASCII case, without allocating.
+pub(crate) fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
 /// What a step is structurally, derived from its type, category and node type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

@@ -132,7 +132,7 @@ fn others_in_cycle(workflows: &[Workflow], members: &[usize], wi: usize) -> Stri
     let names: Vec<String> = others_iter
         .by_ref()
         .take(MAX_NAMED_IN_CYCLE)
-        .map(|&o| quoted(&workflows[o].name))
+        .map(|&o| quoted(&workflows[o].name).to_string())
         .collect();
     let rest = others_iter.count();
     match (names.is_empty(), rest) {

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use super::waits::{event_offset, wait_kind, WaitKind};
 use super::{merge_names, quoted, Ctx, Finding, Rule};
 use crate::analysis::graph::Graph;
-use crate::analysis::model::{contains_ci, Json, Kind, Role, Trigger};
+use crate::analysis::model::{contains_ci, starts_with_ci, Json, Kind, Role, Trigger};
 
 const REMINDER: &[&str] = &[
     "reminder",
@@ -134,8 +134,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let s = &steps[i];
         let time_field = g.texts(i).find_map(|t| {
             merge_names(t).find(|name| {
-                let l = name.to_ascii_lowercase();
-                l.starts_with("appointment.") && l.contains("time") && !l.contains("timezone")
+                starts_with_ci(name, "appointment.")
+                    && contains_ci(name, "time")
+                    && !contains_ci(name, "timezone")
             })
         });
         let Some(f) = time_field else { continue };

@@ -5,7 +5,7 @@
 use super::appointments::if_else_checks;
 use super::messaging::is_marketing_email;
 use super::{merge_names, quoted, words, Ctx, Finding, Rule};
-use crate::analysis::model::{contains_ci, Condition, Json, Kind, Step};
+use crate::analysis::model::{contains_ci, starts_with_ci, Condition, Json, Kind, Step};
 
 /// Public link shorteners carriers filter (matched as `domain/` after a non-alphanumeric).
 const SHORTENERS: &[&str] = &[
@@ -192,15 +192,14 @@ fn has_address_field<'t>(texts: impl Iterator<Item = &'t str>) -> bool {
     let (mut city, mut postal) = (false, false);
     for t in texts {
         for name in merge_names(t) {
-            let l = name.to_ascii_lowercase();
             let scoped = ["location.", "business.", "company.", "custom_values."]
                 .iter()
-                .any(|p| l.starts_with(p));
-            if scoped && l.contains("address") && !l.contains("email") {
+                .any(|p| starts_with_ci(name, p));
+            if scoped && contains_ci(name, "address") && !contains_ci(name, "email") {
                 return true;
             }
-            city |= l == "location.city";
-            postal |= l == "location.postal_code";
+            city |= name.eq_ignore_ascii_case("location.city");
+            postal |= name.eq_ignore_ascii_case("location.postal_code");
         }
     }
     city && postal

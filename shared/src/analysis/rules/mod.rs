@@ -19,7 +19,7 @@ mod waits;
 use serde::{Deserialize, Serialize};
 
 use super::graph::Graph;
-use super::model::{AccountLists, Workflow};
+use super::model::{starts_with_ci, AccountLists, Workflow};
 
 pub(crate) use account::run as run_account;
 
@@ -631,10 +631,9 @@ pub(crate) fn merge_names(text: &str) -> impl Iterator<Item = &str> {
 
 /// Whether a merge-field name refers to an AI step's output.
 pub(crate) fn is_ai_field(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
     ["chatgpt", "openai", "gpt.", "gpt_", "ai.", "ai_"]
         .iter()
-        .any(|p| n.starts_with(p))
+        .any(|p| starts_with_ci(name, p))
 }
 
 /// The ASCII-alphanumeric words of a text as bytes (`'` and `-` split words), borrowed: compare
@@ -645,14 +644,24 @@ pub(crate) fn words(text: &str) -> impl Iterator<Item = &[u8]> {
         .filter(|w| !w.is_empty())
 }
 
-/// `"name"` with quotes, for messages.
-pub(crate) fn quoted(s: &str) -> String {
-    let s = s.trim();
-    if s.chars().count() > 60 {
-        let cut: String = s.chars().take(57).collect();
-        format!("\"{cut}...\"")
-    } else {
-        format!("\"{s}\"")
+/// `"name"` with quotes, for messages (names over 60 characters are cut to 57 and `...`). A
+/// `Display` value, so a message is formatted in one allocation.
+pub(crate) fn quoted(s: &str) -> Quoted<'_> {
+    Quoted(s.trim())
+}
+
+/// See [`quoted`].
+pub(crate) struct Quoted<'a>(&'a str);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(60) {
+            None => write!(f, "\"{}\"", self.0),
+            Some(_) => {
+                let cut = self.0.char_indices().nth(57).map_or(self.0.len(), |(i, _)| i);
+                write!(f, "\"{}...\"", &self.0[..cut])
+            }
+        }
     }
 }
 
