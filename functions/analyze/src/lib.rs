@@ -334,11 +334,12 @@ async fn structure(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiE
             let kept: Vec<_> = shown
                 .iter()
                 .filter(|i| {
-                    i.step_id.as_deref() == Some(step) && node.data.issues.contains(&i.rule_id)
+                    i.step_id.as_deref() == Some(step)
+                        && node.data.issues.iter().any(|r| *r == i.rule_id)
                 })
                 .collect();
             node.data.severity = kept.iter().map(|i| i.severity).max();
-            node.data.issues = kept.iter().map(|i| i.rule_id.clone()).collect();
+            node.data.issues = kept.iter().map(|i| i.rule_id.to_string()).collect();
         }
     }
     Reply::ok(&structure)

@@ -249,6 +249,9 @@ pub const KEPT_KEYS: &[&str] = &[
     "branches",
     "conditions",
     "condition",
+    // goal events (the tag or event a goal waits for)
+    "goal",
+    "goals",
     // internal notification recipients
     "assignedUser",
     "to",

@@ -316,9 +316,9 @@ fn finish(
             let w = workflows.get(f.workflow);
             let step = f.step.and_then(|s| w.and_then(|w| w.steps.get(s)));
             Issue {
-                rule_id: f.rule.id().to_owned(),
+                rule_id: f.rule.id().into(),
                 severity: f.severity,
-                title: f.rule.title().to_owned(),
+                title: f.rule.title().into(),
                 message: f.message,
                 step_id: step.map(|s| s.id.to_string()),
                 step_name: step.map(|s| s.label().to_owned()),
@@ -332,7 +332,7 @@ fn finish(
                 } else {
                     None
                 },
-                recommendation: f.rule.recommendation().to_owned(),
+                recommendation: f.rule.recommendation().into(),
             }
         })
         .collect();

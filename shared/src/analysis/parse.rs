@@ -334,11 +334,13 @@ fn custom_field_types(fields: &[Value]) -> HashMap<String, CustomFieldType> {
                 .iter()
                 .filter_map(|k| field.get(*k).and_then(Value::as_array))
                 .flatten()
-                .filter_map(|o| match o {
+                // An option object may be written by its label, value, name or key: keep each.
+                .flat_map(|o| match o {
                     Value::Object(m) => ["label", "value", "name", "key"]
                         .iter()
-                        .find_map(|k| m.get(*k).and_then(Value::as_str)),
-                    other => other.as_str(),
+                        .filter_map(|k| m.get(*k).and_then(Value::as_str))
+                        .collect::<Vec<_>>(),
+                    other => other.as_str().into_iter().collect(),
                 })
                 .map(|o| o.trim().to_lowercase())
                 .filter(|o| !o.is_empty())

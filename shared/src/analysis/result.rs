@@ -1,5 +1,7 @@
 //! The analysis result (ANALYZER.md section 5, camelCase JSON) and its plan views.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::rules::Severity;
@@ -65,12 +67,14 @@ pub struct WorkflowScore {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Issue {
+    // The catalogue's texts are borrowed, not copied, for every finding (an analysis of 10,000
+    // steps can report thousands); stored results deserialize into owned strings.
     /// Stable rule id from the catalogue.
-    pub rule_id: String,
+    pub rule_id: Cow<'static, str>,
     /// After configuration overrides.
     pub severity: Severity,
     /// The rule's title.
-    pub title: String,
+    pub title: Cow<'static, str>,
     /// What is wrong, naming the step.
     pub message: String,
     /// The step concerned, when the finding is about one step.
@@ -86,7 +90,7 @@ pub struct Issue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_name: Option<String>,
     /// How to fix it.
-    pub recommendation: String,
+    pub recommendation: Cow<'static, str>,
 }
 
 /// A rule that did not run.

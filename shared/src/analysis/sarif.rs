@@ -158,7 +158,7 @@ pub fn sarif(result: &AnalysisResult, uri: &str, doc: Option<&Value>) -> Value {
                     "recommendation": issue.recommendation,
                 },
             });
-            if let Some(&i) = index.get(issue.rule_id.as_str()) {
+            if let Some(&i) = index.get(&*issue.rule_id) {
                 r["ruleIndex"] = json!(i);
             }
             r

@@ -155,8 +155,8 @@ pub(crate) fn layout(w: &Workflow, result: &AnalysisResult) -> Structure {
         if let Some(step) = issue.step_id.as_deref() {
             let entry = by_step.entry(step).or_insert((issue.severity, Vec::new()));
             entry.0 = entry.0.max(issue.severity);
-            if !entry.1.contains(&issue.rule_id) {
-                entry.1.push(issue.rule_id.clone());
+            if !entry.1.iter().any(|r| *r == issue.rule_id) {
+                entry.1.push(issue.rule_id.to_string());
             }
         }
     }

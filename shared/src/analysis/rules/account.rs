@@ -6,9 +6,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::data::{pipeline_of, stage_of, CREATE_OPP, UPDATE_OPP};
+use super::integrations::recipients;
 use super::{quoted, Finding, Rule};
 use crate::analysis::graph::{cyclic_components, Graph};
-use crate::analysis::model::{contains_ci, AccountLists, Json, Kind, Step, Trigger, Workflow};
+use crate::analysis::model::Role;
+use crate::analysis::model::{AccountLists, Json, Kind, Step, Trigger, Workflow};
 
 fn finding(rule: Rule, workflow: usize, step: Option<usize>, message: String) -> Finding {
     Finding {
@@ -126,15 +128,17 @@ impl CrossGraph {
 }
 
 /// The other members of a cycle by name: a few, never all (a cycle of k workflows would otherwise
-/// write k messages of k names each, quadratic output from a small bundle).
+/// write k messages of k names each, quadratic output from a small bundle). `members` is sorted;
+/// the rest is counted, not walked, so naming every member of a cycle stays linear.
 fn others_in_cycle(workflows: &[Workflow], members: &[usize], wi: usize) -> String {
-    let mut others_iter = members.iter().filter(|&&o| o != wi);
-    let names: Vec<String> = others_iter
-        .by_ref()
+    let names: Vec<String> = members
+        .iter()
+        .filter(|&&o| o != wi)
         .take(MAX_NAMED_IN_CYCLE)
         .map(|&o| quoted(&workflows[o].name).to_string())
         .collect();
-    let rest = others_iter.count();
+    let others = members.len() - usize::from(members.binary_search(&wi).is_ok());
+    let rest = others - names.len();
     match (names.is_empty(), rest) {
         (true, _) => "itself".to_owned(),
         (false, 0) => names.join(", "),
@@ -438,34 +442,12 @@ fn tag_trigger_never_added(workflows: &[Workflow], out: &mut Vec<Finding>) {
     }
 }
 
-/// The user ids an internal notification names, or `None` when it also (or only) reaches
-/// someone else: emails, phones, all users, the assigned user.
+/// The user ids (lower-cased) an internal notification names, or `None` when it also (or only)
+/// reaches someone else: addresses, phones, all users, the assigned user, the owner. Read with
+/// [`recipients`], the reader `failure-alert-to-nobody` uses too.
 fn notified_users(s: &Step) -> Option<HashSet<String>> {
-    let mut users = HashSet::new();
-    for id in str_list(s, &["userId", "user_id", "userIds", "users", "recipients"]) {
-        if id.contains('@') || id.contains("{{") {
-            return None;
-        }
-        users.insert(id.to_ascii_lowercase());
-    }
-    if !str_list(s, &["to", "toEmail", "emails", "email", "phone"]).is_empty() {
-        return None;
-    }
-    // A recipient object without a user id (an email, a phone, a team) is someone else.
-    if let Some(Json::Array(list)) = s.attr("recipients") {
-        if list
-            .iter()
-            .any(|r| matches!(r, Json::Object(_)) && r.get("id").and_then(Json::as_str).is_none())
-        {
-            return None;
-        }
-    }
-    let broad = ["sendTo", "userType", "recipientType"].iter().any(|k| {
-        s.attr_str(k).is_some_and(|v| {
-            contains_ci(v, "all") || contains_ci(v, "assign") || contains_ci(v, "owner")
-        })
-    }) || matches!(s.attr("assignedUser"), Some(Json::Bool(true)));
-    (!broad).then_some(users)
+    let r = recipients(s);
+    (!r.others).then(|| r.users.iter().map(|u| u.to_ascii_lowercase()).collect())
 }
 
 /// alerts-to-one-user (A): 3+ live internal notifications name recipients, each exactly the
@@ -545,15 +527,52 @@ fn is_purchase_trigger(kind: &str) -> bool {
         ) || k.contains("purchase"))
 }
 
+/// The lower-cased strings that the live goal steps and if/else conditions (container or branch)
+/// of published workflows mention, each with the first two workflows mentioning it (two, so one is
+/// never the asking workflow itself). Each kept attribute is read once: linear.
+fn exit_mentions(workflows: &[Workflow], graphs: &[Graph<'_>]) -> HashMap<String, Vec<usize>> {
+    let mut mentions: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut stack: Vec<&Json<'_>> = Vec::new();
+    for (wi, (w, g)) in workflows.iter().zip(graphs).enumerate() {
+        if !w.is_published() {
+            continue;
+        }
+        for i in (0..g.len()).filter(|&i| {
+            !g.disabled[i]
+                && (g.kinds[i] == Kind::Goal
+                    || matches!(g.roles[i], Role::IfElse | Role::Branch { .. }))
+        }) {
+            stack.extend(w.steps[i].attributes.iter().map(|(_, v)| v));
+            while let Some(v) = stack.pop() {
+                match v {
+                    Json::String(t) if !t.trim().is_empty() => {
+                        let ws = mentions.entry(t.trim().to_ascii_lowercase()).or_default();
+                        if ws.len() < 2 && !ws.contains(&wi) {
+                            ws.push(wi);
+                        }
+                    }
+                    Json::Array(items) => stack.extend(items),
+                    Json::Object(members) => stack.extend(members.iter().map(|(_, m)| m)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    mentions
+}
+
 /// refund-removes-nothing (X): a published refund/cancellation workflow with no live removal
-/// (remove from workflow, remove tag, goal, DND) while another published workflow starts on a
-/// purchase. Once per refund workflow, workflow-level.
+/// (remove from workflow, remove tag, goal, DND, or an added tag that a goal or if/else of another
+/// published workflow checks: the usual "refunded" tag the purchase workflows exit on) while
+/// another published workflow starts on a purchase. Once per refund workflow, workflow-level.
 fn refund_removes_nothing(workflows: &[Workflow], graphs: &[Graph<'_>], out: &mut Vec<Finding>) {
     let purchase =
         |w: &Workflow| w.is_published() && active_triggers(w).any(|t| is_purchase_trigger(&t.kind));
     let Some(first_buy) = workflows.iter().position(purchase) else {
         return;
     };
+    // Only built when a refund workflow could fire.
+    let mut exits: Option<HashMap<String, Vec<usize>>> = None;
     for (wi, (w, g)) in workflows.iter().zip(graphs).enumerate() {
         if !w.is_published() {
             continue;
@@ -561,13 +580,24 @@ fn refund_removes_nothing(workflows: &[Workflow], graphs: &[Graph<'_>], out: &mu
         let Some(trigger) = active_triggers(w).find(|t| is_refund_trigger(&t.kind)) else {
             continue;
         };
-        let removes = (0..g.len()).any(|i| {
+        let mut removes = (0..g.len()).any(|i| {
             !g.disabled[i]
                 && (matches!(
                     g.kinds[i],
                     Kind::RemoveFromWorkflow | Kind::RemoveTag | Kind::Goal | Kind::Dnd
                 ) || w.steps[i].kind == "remove_from_all_workflows")
         });
+        if !removes {
+            let exits = exits.get_or_insert_with(|| exit_mentions(workflows, graphs));
+            removes = (0..g.len())
+                .filter(|&i| g.live(i, Kind::AddTag))
+                .flat_map(|i| str_list(&w.steps[i], &["tags", "tag"]))
+                .any(|tag| {
+                    exits
+                        .get(&tag.to_ascii_lowercase())
+                        .is_some_and(|ws| ws.iter().any(|&o| o != wi))
+                });
+        }
         let buy = if first_buy == wi {
             workflows
                 .iter()
@@ -593,9 +623,19 @@ fn refund_removes_nothing(workflows: &[Workflow], graphs: &[Graph<'_>], out: &mu
     }
 }
 
+/// How many `status:V@stage:S` / `status:V@pipe:P` keys a status trigger may build before it
+/// falls back to its `status:V` keys alone.
+const MAX_STATUS_PAIRS: usize = 64;
+
 /// The keys an opportunity trigger starts on: `stage:S`, `stage:*`, `stage:*@pipe:P` for a
 /// stage trigger; `status:V` or `status:*`, optionally `@stage:S` / `@pipe:P`, for a status
 /// trigger. Empty for other triggers.
+///
+/// A status trigger narrowed by stages or pipelines needs one key per (status, stage or pipeline)
+/// pair: quadratic in the trigger's filter values (2000 x 2000 values, a 36 KB bundle, made 4
+/// million keys). Past [`MAX_STATUS_PAIRS`] pairs it keeps only its `status:V` keys, which every
+/// step setting that status also produces: the trigger then starts on the status in any stage
+/// (an over-approximation) and its keys stay linear in its values.
 fn opportunity_trigger_keys(t: &Trigger) -> Vec<String> {
     let k = t.kind.to_ascii_lowercase();
     let status = k.contains("opportunity") && k.contains("status");
@@ -629,11 +669,13 @@ fn opportunity_trigger_keys(t: &Trigger) -> Vec<String> {
         values.push("*".to_owned());
     }
     let mut keys = Vec::new();
+    let too_many = values.len().saturating_mul(narrow.len()) > MAX_STATUS_PAIRS;
     for v in &values {
-        if narrow.is_empty() {
+        if narrow.is_empty() || too_many {
             keys.push(format!("status:{v}"));
+        } else {
+            keys.extend(narrow.iter().map(|n| format!("status:{v}@{n}")));
         }
-        keys.extend(narrow.iter().map(|n| format!("status:{v}@{n}")));
     }
     keys
 }
@@ -725,9 +767,10 @@ fn pipeline_stage_loop(workflows: &[Workflow], graphs: &[Graph<'_>], out: &mut V
     }
 }
 
-/// tag-chain-double-conversation (X): workflow A adds tag t and messages after it, while another
-/// published workflow that messages starts on t. On A's add-tag step. One reverse sweep from the
-/// outbound steps per workflow, so linear.
+/// tag-chain-double-conversation (X): published workflow A adds tag t and messages after it, while
+/// another published workflow that messages starts on t being added (a trigger on its removal does
+/// not count). On A's add-tag step. One reverse sweep from the outbound steps per workflow, so
+/// linear.
 fn tag_chain_double_conversation(
     workflows: &[Workflow],
     graphs: &[Graph<'_>],
@@ -740,8 +783,11 @@ fn tag_chain_double_conversation(
             continue;
         }
         for t in active_triggers(w).filter(|t| t.kind == "contact_tag") {
+            // A removal (`operator: "removed"` or `field: "tagsRemoved"`) is no start on a tag.
             for c in t.conditions.iter().filter(|c| {
-                c.field.to_ascii_lowercase().contains("tag")
+                let field = c.field.to_ascii_lowercase();
+                field.contains("tag")
+                    && !field.contains("remov")
                     && !c.operator.to_ascii_lowercase().contains("remov")
             }) {
                 for v in c.value_strings() {
@@ -760,7 +806,11 @@ fn tag_chain_double_conversation(
     if starts.is_empty() {
         return;
     }
+    // A draft workflow adds no tag: it does not run.
     for (wi, (w, g)) in workflows.iter().zip(graphs).enumerate() {
+        if !w.is_published() {
+            continue;
+        }
         let adds: Vec<usize> = (0..g.len()).filter(|&i| g.live(i, Kind::AddTag)).collect();
         if adds.is_empty() {
             continue;

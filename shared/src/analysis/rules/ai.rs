@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use super::integrations::filled;
+use super::integrations::{filled, FAILURE_WORDS};
 use super::{is_ai_field, merge_names, quoted, words, Ctx, Finding, Rule};
 use crate::analysis::graph::Graph;
 use crate::analysis::model::{contains_ci, Json, Kind, Role, Step};
@@ -209,7 +209,9 @@ const CONDITION_ATTRS: &[&str] = &["branches", "conditions", "condition"];
 
 /// ai-branch-unconstrained: an if/else comparing AI output (an AI merge field, or a field an
 /// update wrote from one) that an unconstrained AI step reaches with no constrained AI step in
-/// between (a later AI step's output replaces the earlier one). Two multi-source searches, linear.
+/// between (a later AI step's output replaces the earlier one). Two multi-source searches; each
+/// step's conditions are read at most once (memoised: a branch node shared by many if/else
+/// steps is not walked again for each), so linear.
 fn branches_on_free_text(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
@@ -231,28 +233,43 @@ fn branches_on_free_text(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         .map(field_key)
         .collect();
     let after_writers = g.after(writers.iter().copied(), |_| false);
+    // Per step, once: the first AI field its conditions compare, and the first field they compare
+    // that an update wrote from AI output.
+    type Compared<'a> = (Option<&'a str>, Option<&'a str>);
+    let mut memo: Vec<Option<Compared<'_>>> = vec![None; n];
     let mut fields = Vec::new();
+    let mut compared = |v: usize| -> Compared<'_> {
+        *memo[v].get_or_insert_with(|| {
+            fields.clear();
+            for c in CONDITION_ATTRS.iter().filter_map(|k| steps[v].attr(k)) {
+                condition_fields(c, &mut fields);
+            }
+            (
+                fields.iter().copied().find(|f| is_ai_field(f)),
+                fields
+                    .iter()
+                    .copied()
+                    .find(|f| written.contains(&field_key(f))),
+            )
+        })
+    };
     for i in (0..n).filter(|&i| g.roles[i] == Role::IfElse && !g.disabled[i]) {
         if !from_loose[i] && !after_writers[i] {
             continue;
         }
-        fields.clear();
         let branch_nodes = g
             .out(i)
             .iter()
             .map(|e| e.to as usize)
             .filter(|&b| matches!(g.roles[b], Role::Branch { .. }));
-        for s in std::iter::once(i).chain(branch_nodes).map(|v| &steps[v]) {
-            for v in CONDITION_ATTRS.iter().filter_map(|k| s.attr(k)) {
-                condition_fields(v, &mut fields);
-            }
+        let (mut direct, mut stored) = (None, None);
+        for v in std::iter::once(i).chain(branch_nodes) {
+            let (d, s) = compared(v);
+            direct = direct.or(d);
+            stored = stored.or(s);
         }
-        let direct = from_loose[i]
-            .then(|| fields.iter().find(|f| is_ai_field(f)))
-            .flatten();
-        let stored = after_writers[i]
-            .then(|| fields.iter().find(|f| written.contains(&field_key(f))))
-            .flatten();
+        let direct = direct.filter(|_| from_loose[i]);
+        let stored = stored.filter(|_| after_writers[i]);
         let message = match (direct, stored) {
             (Some(f), _) => format!(
                 "If/else {} compares {{{{{}}}}}, output of an AI step whose prompt does not limit the answer to fixed values.",
@@ -270,27 +287,35 @@ fn branches_on_free_text(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// Words in a multi-path transition's name that make it a failure path.
-const FAILURE_WORDS: &[&str] = &["fail", "error", "timeout", "timed out"];
+/// Whether a transition's name mentions fail/error/timeout.
+fn failure_name(name: &str) -> bool {
+    FAILURE_WORDS.iter().any(|w| contains_ci(name, w))
+}
 
 /// Whether an AI step has a failure path: a `fallback`/`onError`/`errorPath` setting, or a
-/// transition named like fail/error/timeout (declared or connected).
-fn has_failure_path(g: &Graph<'_>, steps: &[Step<'_>], i: usize) -> bool {
+/// transition named like fail/error/timeout (declared in its own `transitions`, or connected:
+/// `failure_transition`, computed once per workflow, so that a transition many AI steps point at
+/// is not read again for each).
+fn has_failure_path(
+    g: &Graph<'_>,
+    steps: &[Step<'_>],
+    failure_transition: &[bool],
+    i: usize,
+) -> bool {
     let s = &steps[i];
-    let failure = |name: &str| FAILURE_WORDS.iter().any(|w| contains_ci(name, w));
     ["fallback", "onError", "errorPath"]
         .iter()
         .any(|k| s.attr(k).is_some_and(filled))
         || s.attr("transitions")
             .and_then(Json::as_array)
             .is_some_and(|t| {
-                t.iter()
-                    .any(|t| t.get("name").and_then(Json::as_str).is_some_and(failure))
+                t.iter().any(|t| {
+                    t.get("name")
+                        .and_then(Json::as_str)
+                        .is_some_and(failure_name)
+                })
             })
-        || g.out(i).iter().any(|e| {
-            let to = e.to as usize;
-            g.roles[to] == Role::Transition && failure(&steps[to].name)
-        })
+        || g.out(i).iter().any(|e| failure_transition[e.to as usize])
 }
 
 /// The first AI merge field of a text with no non-empty `| default:` fallback.
@@ -334,8 +359,13 @@ fn failure_paths(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let feeds = g.reaching(blank, |p| {
         g.roles[p] == Role::IfElse || g.kinds[p] == Kind::Ai
     });
+    let failure_transition: Vec<bool> = (0..n)
+        .map(|v| g.roles[v] == Role::Transition && failure_name(&steps[v].name))
+        .collect();
     for i in (0..n).filter(|&i| g.live(i, Kind::Ai)) {
-        if g.out(i).iter().any(|e| feeds[e.to as usize]) && !has_failure_path(g, steps, i) {
+        if g.out(i).iter().any(|e| feeds[e.to as usize])
+            && !has_failure_path(g, steps, &failure_transition, i)
+        {
             ctx.emit(
                 out,
                 Rule::AiWithoutFailurePath,

@@ -238,7 +238,8 @@ enum Upstream {
 /// nearest earlier event-relative wait (first visit wins); a wait further before the event than
 /// that has already passed. The first event-relative wait of a path closer than two hours before
 /// the start leaves no time to reschedule. Only waits a message follows (before the next
-/// event-relative wait) are judged: they time a reminder.
+/// event-relative wait) are judged: they time a reminder. Workflows with fewer than two
+/// event-relative waits have no ladder and are not judged.
 fn reminder_ladder(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
@@ -246,7 +247,8 @@ fn reminder_ladder(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let Some(entry) = g.entry else { return };
     let event_wait =
         |i: usize| g.live(i, Kind::Wait) && wait_kind(&steps[i]) == WaitKind::EventRelative;
-    if !(0..n).any(event_wait) {
+    // A ladder needs two rungs: a lone "1 hour before" reminder is a choice, not a mistake.
+    if (0..n).filter(|&i| event_wait(i)).nth(1).is_none() {
         return;
     }
     let message = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i];

@@ -150,7 +150,7 @@ fn custom_field_type_mismatch(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 Rule::CustomFieldTypeMismatch,
                 Some(i),
                 format!(
-                    "Step {} writes {problem} to the {data_type} field {}.",
+                    "Step {} writes to the {data_type} field {}: {problem}.",
                     quoted(s.label()),
                     quoted(field)
                 ),

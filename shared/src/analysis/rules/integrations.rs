@@ -172,51 +172,207 @@ pub(super) fn filled(v: &Json) -> bool {
     false
 }
 
-/// The attribute keys that say whom an internal notification reaches: user ids and lists,
-/// addresses and numbers, and recipient types (all users, the assigned user).
-const RECIPIENT_KEYS: &[&str] = &[
-    "userId",
-    "user_id",
-    "userIds",
-    "users",
-    "assignedUser",
-    "assignedTo",
-    "to",
-    "toEmail",
-    "emails",
-    "email",
-    "phone",
-    "recipients",
-    "recipientType",
-    "sendTo",
-    "userType",
-];
+/// Keys naming users by id (a string, a list of strings, or of `{id}` objects).
+const USER_KEYS: &[&str] = &["userId", "user_id", "userIds", "users", "recipients"];
+/// Keys naming addresses or numbers: anyone there is someone other than a user id.
+const ADDRESS_KEYS: &[&str] = &["to", "toEmail", "emails", "email", "phone"];
+/// Keys naming a recipient type: all users, the assigned user, the owner reach someone else.
+const TYPE_KEYS: &[&str] = &["sendTo", "userType", "recipientType"];
+/// Keys naming the contact's assigned user: `true`, or a user id (or an all/assigned/owner type).
+const ASSIGNED_KEYS: &[&str] = &["assignedUser", "assignedTo"];
 
-/// failure-alert-to-nobody, on each live internal notification with no recipient key filled.
-fn alerts_to_nobody(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let g = ctx.g;
-    for (i, s) in ctx.w.steps.iter().enumerate() {
-        if g.live(i, Kind::InternalNotification)
-            && !RECIPIENT_KEYS.iter().any(|k| s.attr(k).is_some_and(filled))
-        {
-            ctx.emit(
-                out,
-                Rule::FailureAlertToNobody,
-                Some(i),
-                format!(
-                    "Internal notification {} names no recipient (no user, address, number or recipient type).",
-                    quoted(s.label())
-                ),
-            );
-        }
+/// Whom an internal notification reaches, as read from its recipient keys ([`USER_KEYS`],
+/// [`ADDRESS_KEYS`], [`TYPE_KEYS`], [`ASSIGNED_KEYS`]). The one reader of recipients, for
+/// `failure-alert-to-nobody` and `alerts-to-one-user`.
+#[derive(Debug, Default)]
+pub(super) struct Recipients<'s> {
+    /// User ids named (trimmed, as written).
+    pub users: Vec<&'s str>,
+    /// Someone other than named user ids: an address or number, a templated or `@` id, a
+    /// recipient object without an id, a numeric id, all users / the assigned user / the owner
+    /// (a recipient type mentioning all/assign/owner, `assignedUser: true`, an
+    /// `assignedUser`/`assignedTo` value starting with all/assign/owner).
+    pub others: bool,
+    /// A recipient key holds an explicitly empty value: a blank string, `[]`, `[""]`, `{}`.
+    pub explicitly_empty: bool,
+    /// Some recipient key is present (not `null`, not `false`).
+    pub keyed: bool,
+}
+
+impl Recipients<'_> {
+    /// Whether the notification names anyone at all.
+    pub fn anyone(&self) -> bool {
+        !self.users.is_empty() || self.others
     }
 }
+
+/// Whether a recipient-type value means all users, the assigned user or the owner.
+fn broad_type(v: &str) -> bool {
+    contains_ci(v, "all") || contains_ci(v, "assign") || contains_ci(v, "owner")
+}
+
+/// Whether an assigned-user value is a type (all, assigned, owner) rather than a user id: it
+/// starts with one of those words (an id merely containing "all" stays an id).
+fn assigned_type(v: &str) -> bool {
+    let t = v.trim().as_bytes();
+    [&b"all"[..], b"assign", b"owner"]
+        .iter()
+        .any(|w| t.len() >= w.len() && t[..w.len()].eq_ignore_ascii_case(w))
+}
+
+/// Read an internal notification's recipients (see [`Recipients`]). Linear in its recipient
+/// values (iterative: lists are read one level deep, objects by their `id`).
+pub(super) fn recipients<'s>(s: &'s Step<'_>) -> Recipients<'s> {
+    fn user<'s>(r: &mut Recipients<'s>, id: &'s str) {
+        let id = id.trim();
+        if id.is_empty() {
+            r.explicitly_empty = true;
+        } else if id.contains('@') || id.contains("{{") {
+            r.others = true;
+        } else {
+            r.users.push(id);
+        }
+    }
+    let mut r = Recipients::default();
+    let present = |k: &str| s.attr(k).filter(|v| **v != Json::Bool(false));
+    for v in USER_KEYS.iter().filter_map(|k| present(k)) {
+        r.keyed = true;
+        let items = match v {
+            Json::Array(a) => a.as_slice(),
+            one => std::slice::from_ref(one),
+        };
+        if items.is_empty() {
+            r.explicitly_empty = true;
+        }
+        for item in items {
+            match item {
+                Json::String(id) => user(&mut r, id),
+                Json::Null => r.explicitly_empty = true,
+                Json::Object(o) if o.is_empty() => r.explicitly_empty = true,
+                // A recipient object without a user id (an email, a phone, a team).
+                Json::Object(_) => match item.get("id").and_then(Json::as_str) {
+                    Some(id) => user(&mut r, id),
+                    None => r.others = true,
+                },
+                _ if filled(item) => r.others = true,
+                _ => r.explicitly_empty = true,
+            }
+        }
+    }
+    for v in ADDRESS_KEYS.iter().filter_map(|k| present(k)) {
+        r.keyed = true;
+        if filled(v) {
+            r.others = true;
+        } else {
+            r.explicitly_empty = true;
+        }
+    }
+    for (k, v) in TYPE_KEYS
+        .iter()
+        .chain(ASSIGNED_KEYS)
+        .filter_map(|k| present(k).map(|v| (k, v)))
+    {
+        r.keyed = true;
+        match v {
+            Json::String(t) if t.trim().is_empty() => r.explicitly_empty = true,
+            // A recipient type without all/assign/owner names nobody by itself.
+            Json::String(t) if TYPE_KEYS.contains(k) => r.others |= broad_type(t),
+            Json::String(t) if assigned_type(t) => r.others = true,
+            Json::String(t) => user(&mut r, t),
+            _ if filled(v) => r.others = true,
+            _ => r.explicitly_empty = true,
+        }
+    }
+    r
+}
+
+/// failure-alert-to-nobody, on a live internal notification that names nobody (no user id,
+/// address, number, or all/assigned/owner recipient type; see [`recipients`]) when
+/// (a) a recipient key is present but explicitly empty (`""`, `[]`, `[""]`), or
+/// (b) no recipient key is present at all (the builder may fill a default, so absence alone is
+/// weak evidence) and the notification sits on a failure path: after a *failure gate* with no
+/// live webhook/custom-code step in between (a new call starts a new attempt, which keeps a
+/// retry loop from putting the whole workflow on the failure path). A failure gate is
+/// - a transition of a live webhook/custom-code step whose name mentions fail/error/timeout,
+/// - a branch of an if/else that such a step leads to directly (the check of its response) when
+///   the branch is the else ("None") branch or its name mentions fail/error/timeout,
+/// - any if/else branch after such a step whose name mentions fail/error/timeout.
+///
+/// A notification whose recipient keys hold only something unrecognised (e.g. `userType:
+/// "custom"`) fires neither.
+/// One pass over the steps for the gates (each name read once) and two multi-source searches
+/// (`Graph::after`): linear in steps + edges.
+fn alerts_to_nobody(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let n = g.len();
+    let nobody: Vec<(usize, Recipients<'_>)> = (0..n)
+        .filter(|&i| g.live(i, Kind::InternalNotification))
+        .map(|i| (i, recipients(&steps[i])))
+        .filter(|(_, r)| !r.anyone() && (r.explicitly_empty || !r.keyed))
+        .collect();
+    if nobody.is_empty() {
+        return;
+    }
+    let call = |i: usize| !g.disabled[i] && matches!(g.kinds[i], Kind::Webhook | Kind::CustomCode);
+    let on_failure_path = if nobody.iter().any(|(_, r)| !r.keyed) {
+        let failure = |v: usize| FAILURE_WORDS.iter().any(|w| contains_ci(&steps[v].name, w));
+        // What a call leads to directly: its transitions, the if/else checking its response.
+        let mut direct = vec![false; n];
+        for c in (0..n).filter(|&c| call(c)) {
+            for e in g.out(c) {
+                direct[e.to as usize] = true;
+            }
+        }
+        let after_call = g.after((0..n).filter(|&c| call(c)), |_| false);
+        let gate: Vec<bool> = (0..n)
+            .map(|v| match g.roles[v] {
+                Role::Transition => direct[v] && failure(v),
+                Role::Branch { none } => {
+                    after_call[v]
+                        && ((none
+                            && g.preds(v).iter().any(|&p| {
+                                direct[p as usize] && g.roles[p as usize] == Role::IfElse
+                            }))
+                            || failure(v))
+                }
+                _ => false,
+            })
+            .collect();
+        g.after((0..n).filter(|&v| gate[v]), call)
+    } else {
+        Vec::new()
+    };
+    for (i, r) in nobody {
+        let message = if r.explicitly_empty {
+            "has its recipients set to nothing (an empty user, address or recipient list)"
+        } else if on_failure_path[i] {
+            "sits on a failure path and names no recipient (no user, address, number or recipient type)"
+        } else {
+            continue;
+        };
+        ctx.emit(
+            out,
+            Rule::FailureAlertToNobody,
+            Some(i),
+            format!(
+                "Internal notification {} {message}.",
+                quoted(steps[i].label())
+            ),
+        );
+    }
+}
+
+/// Words in a transition's or branch's name that make it a failure path.
+pub(super) const FAILURE_WORDS: &[&str] = &["fail", "error", "timeout", "timed out"];
 
 /// The body keys of a webhook whose content makes two calls the same lookup.
 const BODY_KEYS: &[&str] = &["body", "data", "payload", "customData", "params", "query"];
 
-/// Feed a JSON value to a hasher as a pre-order token stream (type tags, lengths, keys in input
-/// order): equal values hash equal. Iterative.
+/// Feed a JSON value to a hasher as a token stream: type tags and lengths; for an object, all its
+/// keys (in reverse input order) before any of its values, then each value's stream in input
+/// order. Equal values written alike hash equal; the same keys in another order hash differently.
+/// Iterative.
 fn hash_json(v: &Json, h: &mut Fnv) {
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
@@ -241,7 +397,8 @@ fn hash_json(v: &Json, h: &mut Fnv) {
                 h.write_usize(o.len());
                 for (k, v) in o.iter().rev() {
                     stack.push(v);
-                    // Keys are hashed as they are met; a key and its value stay adjacent.
+                    // All keys are hashed here, last first; the values are pushed so that they
+                    // pop (and are hashed) afterwards, first first.
                     k.hash(h);
                 }
             }
@@ -288,10 +445,12 @@ const LOOKUP_SEARCHES: usize = 16;
 
 const NO_LABEL: u32 = u32::MAX;
 
-/// For each member, another member that reaches it by at least one edge, if any. Each member
-/// starts with its own label and every node keeps at most two distinct labels, so a node is
-/// queued at most twice: linear. A node left with fewer than two labels has every label that
-/// reaches it, so a member reached by another member always keeps one.
+/// For each member, another member that reaches it by at least one edge without passing a live
+/// wait, if any: a wait between two identical calls makes the second a poll (check again later),
+/// not a repeat, so labels do not pass through (or onto) live Wait steps. Each member starts
+/// with its own label and every node keeps at most two distinct labels, so a node is queued at
+/// most twice: linear. A node left with fewer than two labels has every label that reaches it
+/// (without a wait), so a member reached by another member always keeps one.
 fn reached_from_another(g: &Graph<'_>, members: &[usize]) -> Vec<(usize, usize)> {
     let n = g.len();
     let mut labels = vec![[NO_LABEL; 2]; n];
@@ -303,6 +462,9 @@ fn reached_from_another(g: &Graph<'_>, members: &[usize]) -> Vec<(usize, usize)>
     while let Some((v, l)) = queue.pop() {
         for e in g.out(v) {
             let w = e.to as usize;
+            if g.live(w, Kind::Wait) {
+                continue;
+            }
             let slot = &mut labels[w];
             if slot[0] == l || slot[1] == l {
                 continue;
@@ -329,7 +491,7 @@ fn reached_from_another(g: &Graph<'_>, members: &[usize]) -> Vec<(usize, usize)>
 }
 
 /// repeated-external-lookup, on a live webhook or custom-code step that another one with the same
-/// key reaches. Grouping is one hash pass; only keys with 2+ members are searched, at most
+/// key reaches with no live wait in between (a wait makes it polling). Grouping is one hash pass; only keys with 2+ members are searched, at most
 /// [`LOOKUP_SEARCHES`] of them.
 fn repeated_lookups(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;

@@ -42,11 +42,36 @@ fn says_any(s: &crate::analysis::model::Step, words: &[&str]) -> bool {
     s.texts().any(|t| words.iter().any(|w| contains_ci(t, w)))
 }
 
-/// Whether step `i` is a switched-on email that is not flagged `transactional: true`: the emails
-/// the compliance rules (`email-without-unsubscribe`, `email-without-postal-address`) treat as
-/// marketing, so both always judge the same emails.
+/// Wording of a transactional email: an appointment, a booking, an order, a receipt, an account
+/// action. CAN-SPAM exempts such messages from the unsubscribe and address requirements.
+const TRANSACTIONAL: &[&str] = &[
+    "{{appointment.",
+    "your appointment",
+    "your visit",
+    "your booking",
+    "your reservation",
+    "your order",
+    "your receipt",
+    "your invoice",
+    "payment received",
+    "reset your password",
+    "password reset",
+    "verification code",
+];
+
+/// Whether step `i` is a switched-on marketing email: the emails the compliance rules
+/// (`email-without-unsubscribe`, `email-without-postal-address`) judge, so both always judge the
+/// same emails. Not marketing: `transactional: true`, or transactional wording ([`TRANSACTIONAL`])
+/// with no selling word (a "your appointment" email that also pushes a discount is marketing).
 pub(super) fn is_marketing_email(ctx: &Ctx<'_>, i: usize) -> bool {
-    ctx.g.live(i, Kind::Email) && ctx.w.steps[i].attr("transactional") != Some(&Json::Bool(true))
+    if !ctx.g.live(i, Kind::Email)
+        || ctx.w.steps[i].attr("transactional") == Some(&Json::Bool(true))
+    {
+        return false;
+    }
+    let texts = || ctx.g.texts(i);
+    let transactional = texts().any(|t| TRANSACTIONAL.iter().any(|w| contains_ci(t, w)));
+    !transactional || texts().any(super::revenue::sells)
 }
 
 /// "HH:MM" or an hour number to minutes after midnight.

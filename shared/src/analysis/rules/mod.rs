@@ -658,7 +658,11 @@ impl std::fmt::Display for Quoted<'_> {
         match self.0.char_indices().nth(60) {
             None => write!(f, "\"{}\"", self.0),
             Some(_) => {
-                let cut = self.0.char_indices().nth(57).map_or(self.0.len(), |(i, _)| i);
+                let cut = self
+                    .0
+                    .char_indices()
+                    .nth(57)
+                    .map_or(self.0.len(), |(i, _)| i);
                 write!(f, "\"{}...\"", &self.0[..cut])
             }
         }

@@ -43,6 +43,23 @@ const SELLING: &[&str] = &[
 /// Waits shorter than this before the first touch are fine (a natural pause).
 const FIRST_TOUCH_MINUTES: f64 = 60.0;
 
+/// Whether a text uses a selling word ([`SELLING`], whole words; "off" only as "N off").
+pub(super) fn sells(text: &str) -> bool {
+    let mut prev: &[u8] = b"";
+    words(text).any(|w| {
+        let first = w[0].to_ascii_lowercase();
+        let hit = if !matches!(first, b'b' | b'o' | b'd' | b'c' | b'p' | b's') {
+            false
+        } else if w.eq_ignore_ascii_case(b"off") {
+            !prev.is_empty() && prev.iter().all(|c| c.is_ascii_digit())
+        } else {
+            SELLING.iter().any(|s| s.as_bytes().eq_ignore_ascii_case(w))
+        };
+        prev = w;
+        hit
+    })
+}
+
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
@@ -54,25 +71,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 
     // cadence-without-purchase-exit
     let selling: Vec<usize> = (0..n)
-        .filter(|&i| {
-            outbound(i)
-                && g.texts(i).any(|t| {
-                    let mut prev: &[u8] = b"";
-                    words(t).any(|w| {
-                        // "off" only as "% off" / "N off".
-                        let first = w[0].to_ascii_lowercase();
-                        let hit = if !matches!(first, b'b' | b'o' | b'd' | b'c' | b'p' | b's') {
-                            false
-                        } else if w.eq_ignore_ascii_case(b"off") {
-                            !prev.is_empty() && prev.iter().all(|c| c.is_ascii_digit())
-                        } else {
-                            SELLING.iter().any(|s| s.as_bytes().eq_ignore_ascii_case(w))
-                        };
-                        prev = w;
-                        hit
-                    })
-                })
-        })
+        .filter(|&i| outbound(i) && g.texts(i).any(sells))
         .collect();
     if selling.len() >= 2 {
         let exits = (0..n).any(|i| {

@@ -47,7 +47,7 @@ fn findings(v: &Value) -> Vec<(String, String, Option<String>)> {
         .iter()
         .map(|i| {
             (
-                i.rule_id.clone(),
+                i.rule_id.to_string(),
                 i.severity.as_str().to_owned(),
                 i.step_id.clone(),
             )
@@ -241,7 +241,7 @@ fn metadata_only_analysis_has_low_confidence_and_lists_skipped_rules() {
         "version": 2, "createdAt": "2025-01-01T00:00:00Z", "updatedAt": "2025-02-01T00:00:00Z", "locationId": "loc"})).unwrap();
     let r = metadata(&meta, &AnalyzeOptions::at(NOW));
     assert_eq!(r.confidence, Confidence::Low);
-    let rules: Vec<_> = r.issues.iter().map(|i| i.rule_id.as_str()).collect();
+    let rules: Vec<_> = r.issues.iter().map(|i| &*i.rule_id).collect();
     assert_eq!(rules, vec!["stale-draft", "generic-name"]);
     assert_eq!(r.skipped_rules.len(), crate::analysis::Rule::ALL.len() - 3);
     assert!(!r.skipped_rules.iter().any(|s| s.rule_id == "stale-draft"));

@@ -120,9 +120,19 @@ fn reminder_ladder_backwards_fires_when_the_first_reminder_leaves_no_time_to_res
         &body(chain(vec![
             event_wait("w", 30, "minutes", "before_appointment"),
             reminder("r"),
+            event_wait("w2", 1, "hours", "after_appointment"),
+            sms("t", "This is Acme: how was your visit? Reply STOP"),
         ])),
         "reminder-ladder-backwards",
         Some("w"),
+    );
+    // A lone late reminder is no ladder: a choice, not judged.
+    silent(
+        &body(chain(vec![
+            event_wait("w", 30, "minutes", "before_appointment"),
+            reminder("r"),
+        ])),
+        "reminder-ladder-backwards",
     );
     let issue = r
         .issues
@@ -388,6 +398,26 @@ fn email_without_postal_address_accepts_merge_fields_and_written_addresses() {
         )])),
         "email-without-postal-address",
     );
+}
+
+#[test]
+fn transactional_wording_exempts_an_email_from_both_footer_rules_unless_it_sells() {
+    let reminder = email(
+        "e",
+        "<p>Reminder: your visit is tomorrow at {{appointment.start_time}}.</p>",
+    );
+    for rule in ["email-without-postal-address", "email-without-unsubscribe"] {
+        silent(&body(chain(vec![reminder.clone()])), rule);
+        // The same reminder pushing a discount is marketing again.
+        fires_on(
+            &body(chain(vec![email(
+                "e",
+                "<p>Your appointment is tomorrow. Book a second one today: 20% off!</p>",
+            )])),
+            rule,
+            Some("e"),
+        );
+    }
 }
 
 // ---------------------------------------------------------------- bulk-sms-without-consent
