@@ -299,10 +299,9 @@ impl<'a> Step<'a> {
         if nt.starts_with("branch") || self.kind == "branch" {
             let none = nt == "branch-no"
                 || nt == "branch-none"
-                || matches!(
-                    self.name.trim().to_ascii_lowercase().as_str(),
-                    "none" | "else" | "no"
-                );
+                || ["none", "else", "no"]
+                    .iter()
+                    .any(|n| self.name.trim().eq_ignore_ascii_case(n));
             return Role::Branch { none };
         }
         if self.kind == "transition" || nt == "transition" {
