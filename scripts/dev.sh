@@ -15,7 +15,7 @@
 #   TABLE_PREFIX (local)
 #   GHL_CLIENT_SECRET STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET TOKEN_ENCRYPTION_KEY (secret; dev defaults)
 #   GHL_WEBHOOK_PUBLIC_KEY (the public half of .local/ghl-webhook-ed25519.pem, which
-#   `make ghl-webhook` signs with; scripts/ghl_webhook_key.py) GHL_WEBHOOK_TOLERANCE_SECS (300)
+#   `make ghl-webhook` signs with; scripts/ghl_webhook_key.py) GHL_WEBHOOK_TOLERANCE_SECS (3900)
 #   UNINSTALL_RESULTS_RETENTION_DAYS (0)
 #   SKIP_BUILD=1 skips step 4.
 # Ctrl-C (or SIGTERM to this script) stops watch, the functions and moto.
@@ -69,7 +69,7 @@ FUNCTION_ENV=(
     "STRIPE_PRICE_ID=${STRIPE_PRICE_ID:-price_1QJsamplePrice0001}"
     "LOG_LEVEL=${LOG_LEVEL:-info}"
     "GHL_WEBHOOK_PUBLIC_KEY=$GHL_WEBHOOK_PUBLIC_KEY"
-    "GHL_WEBHOOK_TOLERANCE_SECS=${GHL_WEBHOOK_TOLERANCE_SECS:-300}"
+    "GHL_WEBHOOK_TOLERANCE_SECS=${GHL_WEBHOOK_TOLERANCE_SECS:-3900}"
     "UNINSTALL_RESULTS_RETENTION_DAYS=${UNINSTALL_RESULTS_RETENTION_DAYS:-0}"
     "${TABLE_VARS[@]}"
     "${SECRET_VARS[@]}"

@@ -71,8 +71,11 @@ pub struct GhlWebhookConfig {
     pub uninstall_results_retention_days: u32,
 }
 
-/// Default freshness window of HighLevel deliveries.
-pub const DEFAULT_GHL_WEBHOOK_TOLERANCE_SECS: i64 = 300;
+/// Default freshness window of HighLevel deliveries: 65 minutes, because HighLevel retries a
+/// delivery we answered 429 every 10 minutes, up to 6 times, with its original `timestamp`
+/// (a shorter window would refuse the retries our own 429s ask for). Replays inside the window
+/// are answered from the `webhookId` records, kept 7 days (`idempotency::RECORD_TTL_SECS`).
+pub const DEFAULT_GHL_WEBHOOK_TOLERANCE_SECS: i64 = 3900;
 
 /// Stripe settings that are not secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,7 +323,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
         let tolerance_secs = self.bounded(
             "GHL_WEBHOOK_TOLERANCE_SECS",
             DEFAULT_GHL_WEBHOOK_TOLERANCE_SECS,
-            1..=3600,
+            1..=7200,
         );
         let retention = self.bounded("UNINSTALL_RESULTS_RETENTION_DAYS", 0, 0..=3650);
         GhlWebhookConfig {
@@ -466,13 +469,16 @@ mod tests {
     }
 
     #[test]
-    fn the_ghl_webhook_defaults_to_highlevels_key_and_five_minutes() {
+    fn the_ghl_webhook_defaults_to_highlevels_key_and_65_minutes() {
         let config = load(&base()).expect("valid");
         assert_eq!(
             config.ghl_webhook.public_key.to_spki_base64(),
             HIGHLEVEL_PUBLIC_KEY
         );
-        assert_eq!(config.ghl_webhook.tolerance_secs, 300);
+        assert_eq!(
+            config.ghl_webhook.tolerance_secs,
+            DEFAULT_GHL_WEBHOOK_TOLERANCE_SECS
+        );
         assert_eq!(config.ghl_webhook.uninstall_results_retention_days, 0);
     }
 
