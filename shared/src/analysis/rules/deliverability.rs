@@ -213,7 +213,6 @@ fn has_written_address(text: &str) -> bool {
     if PO_BOX.iter().any(|p| contains_ci(text, p)) {
         return true;
     }
-    let ws: Vec<&[u8]> = words(text).collect();
     let digits = |w: &[u8]| w.iter().all(u8::is_ascii_digit);
     let upper = |w: &[u8]| w.iter().all(u8::is_ascii_uppercase);
     let uk_outward = |w: &[u8]| {
@@ -227,20 +226,20 @@ fn has_written_address(text: &str) -> bool {
                 .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
     };
     let uk_inward = |w: &[u8]| w.len() == 3 && w[0].is_ascii_digit() && upper(&w[1..]);
-    (0..ws.len()).any(|k| {
-        let w = ws[k];
-        let street = (1..=6).contains(&w.len())
-            && digits(w)
-            && (k + 2..(k + 5).min(ws.len())).any(|j| {
-                STREET_SUFFIXES
-                    .iter()
-                    .any(|s| s.as_bytes().eq_ignore_ascii_case(ws[j]))
-            });
-        let zip = w.len() == 5
-            && digits(w)
-            && k > 0
-            && US_STATES.iter().any(|s| s.as_bytes() == ws[k - 1]);
-        let postcode = uk_outward(w) && ws.get(k + 1).is_some_and(|n| uk_inward(n));
+    // One pass keeping the previous four words (`back[0]` the one before): each pattern is
+    // recognised at its last word, so nothing is collected.
+    let mut back: [&[u8]; 4] = [b""; 4];
+    words(text).any(|w| {
+        let street = STREET_SUFFIXES
+            .iter()
+            .any(|s| s.as_bytes().eq_ignore_ascii_case(w))
+            && back[1..]
+                .iter()
+                .any(|n| (1..=6).contains(&n.len()) && digits(n));
+        let zip = w.len() == 5 && digits(w) && US_STATES.iter().any(|s| s.as_bytes() == back[0]);
+        let postcode = uk_inward(w) && uk_outward(back[0]);
+        back.rotate_right(1);
+        back[0] = w;
         street || zip || postcode
     })
 }
@@ -329,8 +328,8 @@ fn turns_dnd_off(s: &Step) -> bool {
     if s.kind == "update_contact_field" {
         let field = s.attr_any(&["fieldId", "customFieldId", "field_id", "field"]);
         return field.is_some_and(|f| {
-            let f = f.to_ascii_lowercase();
-            f == "dnd" || f == "contact.dnd" || f.ends_with(".dnd")
+            f.eq_ignore_ascii_case("dnd")
+                || f.len() >= 4 && f.as_bytes()[f.len() - 4..].eq_ignore_ascii_case(b".dnd")
         }) && s.attr("value").is_some_and(is_off);
     }
     false

@@ -37,9 +37,11 @@ const STANDARD_FIELDS: &[&str] = &[
     "last_name_raw",
 ];
 
-/// Whether any text of the step contains any of the words (ASCII case ignored).
-fn says_any(s: &crate::analysis::model::Step, words: &[&str]) -> bool {
-    s.texts().any(|t| words.iter().any(|w| contains_ci(t, w)))
+/// Whether any message text of step `i` contains any of the words (ASCII case ignored).
+fn says_any(ctx: &Ctx<'_>, i: usize, words: &[&str]) -> bool {
+    ctx.g
+        .texts(i)
+        .any(|t| words.iter().any(|w| contains_ci(t, w)))
 }
 
 /// Wording of a transactional email: an appointment, a booking, an order, a receipt, an account
@@ -136,7 +138,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     if let Some(&first) = sms.first() {
         let says_stop = sms
             .iter()
-            .any(|&i| says_any(&steps[i], &["stop", "opt out", "opt-out", "unsubscribe"]));
+            .any(|&i| says_any(ctx, i, &["stop", "opt out", "opt-out", "unsubscribe"]));
         if !says_stop {
             ctx.emit(
                 out,
@@ -207,7 +209,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // email-without-unsubscribe: per marketing email.
     for i in (0..n).filter(|&i| is_marketing_email(ctx, i)) {
         let s = &steps[i];
-        if !says_any(s, &["unsubscribe", "opt out", "opt-out"]) {
+        if !says_any(ctx, i, &["unsubscribe", "opt out", "opt-out"]) {
             ctx.emit(
                 out,
                 Rule::EmailWithoutUnsubscribe,
@@ -243,7 +245,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let s = &steps[i];
-        if let Some(problem) = s.texts().find_map(|t| merge_problem(t, ctx)) {
+        if let Some(problem) = g.texts(i).find_map(|t| merge_problem(t, ctx)) {
             ctx.emit(
                 out,
                 Rule::RiskyMergeField,
@@ -260,15 +262,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 /// call, which cost more than the search on short message texts).
 fn find_pair(h: &str, a: u8, b: u8) -> Option<usize> {
     let bytes = h.as_bytes();
-    let mut from = 0;
-    while let Some(p) = bytes[from..].iter().position(|&c| c == a) {
-        let at = from + p;
-        if bytes.get(at + 1) == Some(&b) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    memchr::memchr_iter(a, bytes).find(|&at| bytes.get(at + 1) == Some(&b))
 }
 
 /// The first merge-field problem of a text, if any.
