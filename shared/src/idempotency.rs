@@ -1,7 +1,7 @@
 //! Exactly-once handling of at-least-once deliveries (webhooks): Powertools-style idempotency
 //! records in DynamoDB (DESIGN.md section 5).
 //!
-//! A record `{id, status, expiration, in_progress_expiration, data}` is claimed with one
+//! A record `{id, status, expiration, in_progress_expiration, owner, data}` is claimed with one
 //! conditional `PutItem` before any work starts. The claim succeeds when no record exists, when
 //! the record has expired (DynamoDB's TTL deletes lazily, up to days late), or when it is
 //! `INPROGRESS` past its in-progress expiry (the invocation that held it died). Otherwise:
@@ -9,6 +9,12 @@
 //! in time means another invocation is working on it, and the caller answers so that the sender
 //! retries later. Work that fails deletes the claim so the sender's retry can do the work; work
 //! that succeeds turns the record `COMPLETED` with its outcome.
+//!
+//! `owner` is a random token per claim. Release and completion are conditioned on it, so an
+//! invocation whose in-progress window ran out while it worked never deletes nor overwrites the
+//! claim or outcome of the delivery that took the key over; and a claim `PutItem` that the SDK
+//! retries after losing its answer recognises the record it wrote itself. Records of the previous
+//! version have no `owner`: they are someone else's, as any record not written by this claim.
 //!
 //! The module knows nothing about Stripe: keys are namespaced by the caller (`stripe:evt_...`,
 //! later `ghl:...`) and outcomes are any serde type, so every webhook reuses it unchanged.
@@ -43,11 +49,27 @@ pub struct Idempotency {
     table: String,
 }
 
+/// Who holds a claim: 128 random bits (hex), stored as the record's `owner`, so that only the
+/// claim's own invocation releases or completes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner(String);
+
+impl Owner {
+    fn random() -> Self {
+        Self(hex::encode(rand::random::<[u8; 16]>()))
+    }
+
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// What a claim attempt found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// This invocation owns the record and must do the work, then `complete` or `release`.
-    Acquired,
+    /// This invocation owns the record and must do the work, then `complete` or `release` it
+    /// with this owner.
+    Acquired(Owner),
     /// The work was done before; the stored outcome (JSON) is the answer.
     Completed(serde_json::Value),
     /// Another invocation holds the record and is still within its time.
@@ -148,7 +170,7 @@ impl Idempotency {
                 tracing::info!("duplicate delivery while the first is in progress");
                 Err(IdempotencyError::InProgress)
             }
-            Claim::Acquired => match work().await {
+            Claim::Acquired(owner) => match work().await {
                 Ok(outcome) => {
                     let data = serde_json::to_value(&outcome).map_err(|err| {
                         StoreError::Failed(format!("idempotency outcome is not JSON: {err}"))
@@ -156,11 +178,11 @@ impl Idempotency {
                     // The effects already happened: if recording them fails, the record stays
                     // INPROGRESS until its expiry and a retry redoes the work, which is why every
                     // effect behind this module is itself guarded by a conditional write.
-                    self.complete(key, &data, now_ms / 1000).await?;
+                    self.complete(key, &owner, &data, now_ms / 1000).await?;
                     Ok(Outcome::Fresh(outcome))
                 }
                 Err(err) => {
-                    if let Err(release) = self.release(key).await {
+                    if let Err(release) = self.release(key, &owner).await {
                         // The claim then expires by itself at `in_progress_until_ms`.
                         tracing::warn!(error = %release, "could not release the idempotency claim");
                     }
@@ -170,10 +192,25 @@ impl Idempotency {
         }
     }
 
-    /// Claims `key` for this invocation (one conditional `PutItem`), or reports who has it.
+    /// Claims `key` for this invocation (one conditional `PutItem`) under a fresh [`Owner`], or
+    /// reports who has it.
     pub async fn claim(
         &self,
         key: &str,
+        now_ms: i64,
+        in_progress_until_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        self.claim_as(key, &Owner::random(), now_ms, in_progress_until_ms)
+            .await
+    }
+
+    /// [`Idempotency::claim`] under a given owner. Public only so the tests can replay a claim
+    /// `PutItem` with the same owner, as the SDK does when the first answer was lost.
+    #[doc(hidden)]
+    pub async fn claim_as(
+        &self,
+        key: &str,
+        owner: &Owner,
         now_ms: i64,
         in_progress_until_ms: i64,
     ) -> Result<Claim, StoreError> {
@@ -195,6 +232,7 @@ impl Idempotency {
                     "in_progress_expiration",
                     AttributeValue::N(in_progress_until_ms.to_string()),
                 )
+                .item("owner", AttributeValue::S(owner.as_str().to_owned()))
                 .condition_expression(
                     "attribute_not_exists(#id) OR #expiration < :now \
                      OR (#status = :inprogress AND in_progress_expiration < :now_ms)",
@@ -211,7 +249,7 @@ impl Idempotency {
                 .send()
                 .await;
             match put {
-                Ok(_) => return Ok(Claim::Acquired),
+                Ok(_) => return Ok(Claim::Acquired(owner.clone())),
                 Err(err) if is_conditional_failure(&err) => {}
                 Err(err) => return Err(StoreError::from_sdk(err)),
             }
@@ -227,29 +265,27 @@ impl Idempotency {
             let Some(item) = existing.item else {
                 continue; // released in between: try to claim again
             };
-            let status = item.get("status").and_then(|v| v.as_s().ok());
-            if status.map(String::as_str) == Some(STATUS_COMPLETED) {
-                let data = match item.get("data").and_then(|v| v.as_s().ok()) {
-                    Some(text) => serde_json::from_str(text).map_err(|err| {
-                        StoreError::Failed(format!("stored idempotency data is not JSON: {err}"))
-                    })?,
-                    None => serde_json::Value::Null,
-                };
-                return Ok(Claim::Completed(data));
-            }
-            return Ok(Claim::InProgress);
+            return found(&item, owner);
         }
         Ok(Claim::InProgress)
     }
 
     /// Marks `key` done with its outcome; kept [`RECORD_TTL_SECS`] from `now` (epoch seconds).
+    ///
+    /// Written only if the record is still `owner`'s (or is gone: our effects happened and nobody
+    /// holds the key, so recording them spares a retry the work). If another delivery took the key
+    /// over after our in-progress window ran out, its claim or outcome stays: our effects already
+    /// happened and every effect behind this module is itself guarded by a conditional write, so
+    /// this is logged and not an error; the caller still answers with its own outcome.
     pub async fn complete(
         &self,
         key: &str,
+        owner: &Owner,
         outcome: &serde_json::Value,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.client
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .item("id", AttributeValue::S(key.to_owned()))
@@ -258,34 +294,86 @@ impl Idempotency {
                 "expiration",
                 AttributeValue::N((now + RECORD_TTL_SECS).to_string()),
             )
+            .item("owner", AttributeValue::S(owner.as_str().to_owned()))
             .item("data", AttributeValue::S(outcome.to_string()))
+            .condition_expression("attribute_not_exists(#id) OR #owner = :me")
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":me", AttributeValue::S(owner.as_str().to_owned()))
             .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => {
+                tracing::warn!(
+                    "in-progress window ran out during the work and another delivery took the \
+                     key over: its record is kept, this outcome is not recorded"
+                );
+                Ok(())
+            }
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
     }
 
-    /// Deletes an `INPROGRESS` claim after failed work, so the sender's retry can do it.
-    /// A `COMPLETED` record (someone else finished meanwhile) is left alone.
-    pub async fn release(&self, key: &str) -> Result<(), StoreError> {
+    /// Deletes `owner`'s `INPROGRESS` claim after failed work, so the sender's retry can do it.
+    /// Anything else is left alone: a `COMPLETED` record, or the claim of a delivery that took the
+    /// key over after our in-progress window ran out.
+    pub async fn release(&self, key: &str, owner: &Owner) -> Result<(), StoreError> {
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
             .key("id", AttributeValue::S(key.to_owned()))
-            .condition_expression("#status = :inprogress")
+            .condition_expression("#status = :inprogress AND #owner = :me")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(
                 ":inprogress",
                 AttributeValue::S(STATUS_IN_PROGRESS.into()),
             )
+            .expression_attribute_values(":me", AttributeValue::S(owner.as_str().to_owned()))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if is_conditional_failure(&err) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => {
+                // Gone already (an SDK retry of our own delete) or no longer ours.
+                tracing::info!("idempotency claim not released: no longer held by this delivery");
+                Ok(())
+            }
             Err(err) => Err(StoreError::from_sdk(err)),
         }
+    }
+}
+
+/// What a claim that lost its conditional put found in the record: a stored outcome to replay,
+/// our own claim (the SDK retried a put whose answer was lost, and the retry met the record the
+/// first attempt wrote), or someone else's claim in time, including a previous version's claim
+/// without `owner`.
+fn found(
+    item: &std::collections::HashMap<String, AttributeValue>,
+    owner: &Owner,
+) -> Result<Claim, StoreError> {
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+    };
+    match text("status") {
+        Some(STATUS_COMPLETED) => {
+            let data = match text("data") {
+                Some(data) => serde_json::from_str(data).map_err(|err| {
+                    StoreError::Failed(format!("stored idempotency data is not JSON: {err}"))
+                })?,
+                None => serde_json::Value::Null,
+            };
+            Ok(Claim::Completed(data))
+        }
+        Some(STATUS_IN_PROGRESS) if text("owner") == Some(owner.as_str()) => {
+            tracing::info!("the claim's put was retried after its answer was lost: still ours");
+            Ok(Claim::Acquired(owner.clone()))
+        }
+        _ => Ok(Claim::InProgress),
     }
 }
 
@@ -307,5 +395,65 @@ mod tests {
         assert_eq!(deadline_or_default(Some(0), now), fallback);
         assert_eq!(deadline_or_default(Some(now - 1), now), fallback);
         assert_eq!(deadline_or_default(Some(now + 3_600_000), now), fallback);
+    }
+
+    fn record(fields: &[(&str, &str)]) -> std::collections::HashMap<String, AttributeValue> {
+        fields
+            .iter()
+            .map(|(name, value)| (name.to_string(), AttributeValue::S(value.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn owners_are_128_random_bits_in_hex() {
+        let (a, b) = (Owner::random(), Owner::random());
+        assert_eq!(a.as_str().len(), 32);
+        assert!(a.as_str().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn an_in_progress_record_of_our_own_owner_is_our_claim() {
+        let me = Owner::random();
+        let item = record(&[("status", STATUS_IN_PROGRESS), ("owner", me.as_str())]);
+        assert_eq!(found(&item, &me).unwrap(), Claim::Acquired(me));
+    }
+
+    #[test]
+    fn an_in_progress_record_of_another_owner_or_of_none_is_in_progress() {
+        let me = Owner::random();
+        let other = Owner::random();
+        let theirs = record(&[("status", STATUS_IN_PROGRESS), ("owner", other.as_str())]);
+        let previous_version = record(&[("status", STATUS_IN_PROGRESS)]);
+        assert_eq!(found(&theirs, &me).unwrap(), Claim::InProgress);
+        assert_eq!(found(&previous_version, &me).unwrap(), Claim::InProgress);
+    }
+
+    #[test]
+    fn a_completed_record_replays_its_outcome_whoever_wrote_it() {
+        let me = Owner::random();
+        let ours = record(&[
+            ("status", STATUS_COMPLETED),
+            ("owner", me.as_str()),
+            ("data", r#"{"result":"applied"}"#),
+        ]);
+        let previous_version = record(&[("status", STATUS_COMPLETED)]);
+        assert_eq!(
+            found(&ours, &me).unwrap(),
+            Claim::Completed(serde_json::json!({"result": "applied"}))
+        );
+        assert_eq!(
+            found(&previous_version, &me).unwrap(),
+            Claim::Completed(serde_json::Value::Null)
+        );
+    }
+
+    #[test]
+    fn a_completed_record_with_unreadable_data_is_a_store_failure() {
+        let item = record(&[("status", STATUS_COMPLETED), ("data", "{not json")]);
+        assert!(matches!(
+            found(&item, &Owner::random()),
+            Err(StoreError::Failed(_))
+        ));
     }
 }

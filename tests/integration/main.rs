@@ -10,6 +10,7 @@ mod every_route;
 mod faults;
 mod ghl_webhook;
 mod health;
+mod idempotency;
 mod log_scan;
 mod openapi;
 mod routes;
