@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::data::{pipeline_of, stage_of, CREATE_OPP, UPDATE_OPP};
 use super::integrations::recipients;
-use super::{quoted, Finding, Rule};
+use super::{exits_workflow, quoted, Finding, Rule};
 use crate::analysis::graph::{cyclic_components, Graph};
 use crate::analysis::model::Role;
 use crate::analysis::model::{AccountLists, Json, Kind, Step, Trigger, Workflow};
@@ -581,11 +581,8 @@ fn refund_removes_nothing(workflows: &[Workflow], graphs: &[Graph<'_>], out: &mu
             continue;
         };
         let mut removes = (0..g.len()).any(|i| {
-            !g.disabled[i]
-                && (matches!(
-                    g.kinds[i],
-                    Kind::RemoveFromWorkflow | Kind::RemoveTag | Kind::Goal | Kind::Dnd
-                ) || w.steps[i].kind == "remove_from_all_workflows")
+            exits_workflow(g, i)
+                || (!g.disabled[i] && matches!(g.kinds[i], Kind::RemoveTag | Kind::Dnd))
         });
         if !removes {
             let exits = exits.get_or_insert_with(|| exit_mentions(workflows, graphs));

@@ -6,8 +6,10 @@
 
 use std::collections::HashSet;
 
-use super::integrations::{filled, FAILURE_WORDS};
-use super::{is_ai_field, merge_names, quoted, words, Ctx, Finding, Rule};
+use super::integrations::FAILURE_WORDS;
+use super::{
+    field_key, filled, is_ai_field, merge_names, quoted, words, Ctx, Finding, Rule, FIELD_ATTRS,
+};
 use crate::analysis::graph::Graph;
 use crate::analysis::model::{contains_ci, Json, Kind, Role, Step};
 
@@ -141,9 +143,6 @@ fn constrained(s: &Step) -> bool {
         })
 }
 
-/// The attribute keys naming the field an `update_contact_field` writes.
-const FIELD_ATTRS: &[&str] = &["fieldId", "customFieldId", "field_id", "field"];
-
 /// Whether step `i` is a live field update whose value is AI output.
 fn writes_ai(g: &Graph<'_>, steps: &[Step<'_>], i: usize) -> bool {
     g.live(i, Kind::UpdateField)
@@ -151,17 +150,6 @@ fn writes_ai(g: &Graph<'_>, steps: &[Step<'_>], i: usize) -> bool {
             .attr("value")
             .and_then(Json::as_str)
             .is_some_and(|v| merge_names(v).any(is_ai_field))
-}
-
-/// A field name as compared across steps: lower-cased, without braces or a `contact.` prefix.
-fn field_key(name: &str) -> String {
-    let t = name
-        .trim()
-        .trim_start_matches("{{")
-        .trim_end_matches("}}")
-        .trim();
-    let l = t.to_ascii_lowercase();
-    l.strip_prefix("contact.").map(str::to_owned).unwrap_or(l)
 }
 
 /// Keys under which a condition names the field it compares: a plain string there is a field

@@ -5,9 +5,8 @@
 use std::collections::VecDeque;
 
 use super::waits::{event_offset, wait_kind, WaitKind};
-use super::{merge_names, quoted, Ctx, Finding, Rule};
-use crate::analysis::graph::Graph;
-use crate::analysis::model::{contains_ci, starts_with_ci, Json, Kind, Role, Trigger};
+use super::{exits_workflow, if_else_checks, merge_names, quoted, Ctx, Finding, Rule};
+use crate::analysis::model::{contains_ci, starts_with_ci, Kind, Role, Trigger};
 
 const REMINDER: &[&str] = &[
     "reminder",
@@ -65,56 +64,6 @@ pub(crate) fn is_deprecated_appointment_type(kind: &str) -> bool {
                 .iter()
                 .any(|m| w.eq_ignore_ascii_case(m))
         })
-}
-
-/// Whether any string of a JSON value (object keys included) contains a needle. Iterative: an
-/// explicit stack, linear in the value's size.
-fn json_mentions(v: &Json, needles: &[&str]) -> bool {
-    let says = |t: &str| needles.iter().any(|n| contains_ci(t, n));
-    let mut stack = vec![v];
-    while let Some(v) = stack.pop() {
-        match v {
-            Json::String(t) if says(t) => return true,
-            Json::Array(items) => stack.extend(items),
-            Json::Object(members) => {
-                for (k, m) in members {
-                    if says(k) {
-                        return true;
-                    }
-                    stack.push(m);
-                }
-            }
-            _ => {}
-        }
-    }
-    false
-}
-
-/// Per step, whether it is a switched-on if/else whose conditions mention any needle: its name,
-/// its kept attributes (`branches`, `conditions`, `field`, `value`...) and its branches' names and
-/// attributes. Names count because the export format's branch conditions are not kept by the
-/// parser, and a branch named "Cancelled" or "Opted in" is a check the builder shows. Each step's
-/// text is read once, so sweeps that test the answer per edge stay linear.
-pub(crate) fn if_else_checks(g: &Graph<'_>, needles: &[&str]) -> Vec<bool> {
-    let says: Vec<bool> = (0..g.len())
-        .map(|v| {
-            let s = &g.steps[v];
-            matches!(g.roles[v], Role::IfElse | Role::Branch { .. })
-                && (needles.iter().any(|n| contains_ci(&s.name, n))
-                    || s.attributes.iter().any(|(_, a)| json_mentions(a, needles)))
-        })
-        .collect();
-    (0..g.len())
-        .map(|v| {
-            g.roles[v] == Role::IfElse
-                && !g.disabled[v]
-                && (says[v]
-                    || g.out(v).iter().any(|e| {
-                        let b = e.to as usize;
-                        matches!(g.roles[b], Role::Branch { .. }) && says[b]
-                    }))
-        })
-        .collect()
 }
 
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -382,12 +331,7 @@ fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Ve
         return;
     };
     let Some(entry) = g.entry else { return };
-    let exits = (0..n).any(|i| {
-        !g.disabled[i]
-            && (matches!(g.kinds[i], Kind::Goal | Kind::RemoveFromWorkflow)
-                || steps[i].kind == "remove_from_all_workflows")
-    });
-    if exits {
+    if (0..n).any(|i| exits_workflow(g, i)) {
         return;
     }
     let reminder = |i: usize| {

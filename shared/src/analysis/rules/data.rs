@@ -1,7 +1,7 @@
 //! Data rules of one workflow: opportunity steps without stage, pipeline or an identified
 //! record, and field updates whose value the custom field's type cannot hold.
 
-use super::{merge_names, quoted, Ctx, Finding, Rule};
+use super::{field_key, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
 use crate::analysis::model::{Json, Kind, Step};
 
 pub(crate) const CREATE_OPP: &[&str] = &["create_opportunity", "internal_create_opportunity"];
@@ -131,12 +131,10 @@ fn custom_field_type_mismatch(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     for i in (0..g.len()).filter(|&i| g.live(i, Kind::UpdateField)) {
         let s = &ctx.w.steps[i];
-        let Some(field) = s.attr_any(&["fieldId", "customFieldId", "field_id", "field"]) else {
+        let Some(field) = s.attr_any(FIELD_ATTRS) else {
             continue;
         };
-        let key = field.to_ascii_lowercase();
-        let key = key.strip_prefix("contact.").unwrap_or(&key);
-        let Some(ty) = types.get(key) else {
+        let Some(ty) = types.get(&field_key(field)) else {
             continue;
         };
         let Some(value) = s.attr("value") else {

@@ -2,9 +2,8 @@
 //! email, postal addresses in marketing email, DND switched back off, SMS to bulk enrollments
 //! without a consent check, and (A) the account's numbers and sending domains.
 
-use super::appointments::if_else_checks;
 use super::messaging::is_marketing_email;
-use super::{merge_names, quoted, words, Ctx, Finding, Rule};
+use super::{if_else_checks, merge_names, quoted, words, Ctx, Finding, Rule, FIELD_ATTRS};
 use crate::analysis::model::{contains_ci, starts_with_ci, Condition, Json, Kind, Step};
 
 /// Public link shorteners carriers filter (matched as `domain/` after a non-alphanumeric).
@@ -326,7 +325,7 @@ fn turns_dnd_off(s: &Step) -> bool {
         }) || s.attr("dnd").is_some_and(is_off);
     }
     if s.kind == "update_contact_field" {
-        let field = s.attr_any(&["fieldId", "customFieldId", "field_id", "field"]);
+        let field = s.attr_any(FIELD_ATTRS);
         return field.is_some_and(|f| {
             f.eq_ignore_ascii_case("dnd")
                 || f.len() >= 4 && f.as_bytes()[f.len() - 4..].eq_ignore_ascii_case(b".dnd")

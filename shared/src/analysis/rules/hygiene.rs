@@ -1,13 +1,13 @@
 //! Data hygiene: a field set twice in a row, tags built from merge fields, unresolved
 //! placeholders in live copy, contacts created without a lookup.
 
-use super::{merge_names, quoted, Ctx, Finding, Rule};
+use super::{merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
 use crate::analysis::graph::EdgeKind;
 use crate::analysis::model::{Json, Kind, Step};
 
 fn field_of<'s>(s: &'s Step<'_>) -> Option<&'s str> {
     (s.kind == "update_contact_field")
-        .then(|| s.attr_any(&["fieldId", "customFieldId", "field_id", "field"]))
+        .then(|| s.attr_any(FIELD_ATTRS))
         .flatten()
 }
 

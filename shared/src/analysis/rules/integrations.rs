@@ -4,7 +4,7 @@
 use std::hash::{Hash, Hasher};
 
 use super::reliability::HTTP_CALLS;
-use super::{quoted, Ctx, Finding, Rule};
+use super::{filled, quoted, Ctx, Finding, Rule};
 use crate::analysis::graph::{FastMap, Fnv, Graph};
 use crate::analysis::model::{contains_ci, Json, Kind, Role, Step};
 
@@ -151,22 +151,6 @@ fn secret_in(key: Option<&str>, s: &str) -> bool {
                     return true;
                 }
             }
-        }
-    }
-    false
-}
-
-/// Whether a value holds something: a non-blank string, `true`, a number, a non-empty object, or
-/// a list with such an item (iterative walk). `""` and `[]` (or `[""]`) hold nothing.
-pub(super) fn filled(v: &Json) -> bool {
-    let mut stack = vec![v];
-    while let Some(v) = stack.pop() {
-        match v {
-            Json::String(s) if !s.trim().is_empty() => return true,
-            Json::Bool(true) | Json::Number(_) => return true,
-            Json::Object(o) if !o.is_empty() => return true,
-            Json::Array(a) => stack.extend(a.iter()),
-            _ => {}
         }
     }
     false

@@ -19,7 +19,7 @@ mod waits;
 use serde::{Deserialize, Serialize};
 
 use super::graph::Graph;
-use super::model::{starts_with_ci, AccountLists, Workflow};
+use super::model::{contains_ci, starts_with_ci, AccountLists, Json, Kind, Role, Workflow};
 
 pub(crate) use account::run as run_account;
 
@@ -634,6 +634,96 @@ pub(crate) fn is_ai_field(name: &str) -> bool {
     ["chatgpt", "openai", "gpt.", "gpt_", "ai.", "ai_"]
         .iter()
         .any(|p| starts_with_ci(name, p))
+}
+
+/// The attribute keys naming the field an `update_contact_field` step writes, in the order they
+/// are tried.
+pub(super) const FIELD_ATTRS: &[&str] = &["fieldId", "customFieldId", "field_id", "field"];
+
+/// A field name as compared across steps and with the bundle's `customFields`: trimmed,
+/// lower-cased, without `{{ }}` or a `contact.` prefix.
+pub(super) fn field_key(name: &str) -> String {
+    let t = name
+        .trim()
+        .trim_start_matches("{{")
+        .trim_end_matches("}}")
+        .trim();
+    let l = t.to_ascii_lowercase();
+    l.strip_prefix("contact.").map(str::to_owned).unwrap_or(l)
+}
+
+/// Whether step `i` is a switched-on step that takes the contact out of the workflow: a goal, a
+/// remove-from-workflow or a remove-from-all-workflows action.
+pub(super) fn exits_workflow(g: &Graph<'_>, i: usize) -> bool {
+    !g.disabled[i]
+        && (matches!(g.kinds[i], Kind::Goal | Kind::RemoveFromWorkflow)
+            || g.steps[i].kind == "remove_from_all_workflows")
+}
+
+/// Whether a value holds something: a non-blank string, `true`, a number, a non-empty object, or
+/// a list with such an item (iterative walk). `""` and `[]` (or `[""]`) hold nothing.
+pub(super) fn filled(v: &Json) -> bool {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Json::String(s) if !s.trim().is_empty() => return true,
+            Json::Bool(true) | Json::Number(_) => return true,
+            Json::Object(o) if !o.is_empty() => return true,
+            Json::Array(a) => stack.extend(a.iter()),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Whether any string of a JSON value (object keys included) contains a needle, case ignored.
+/// Iterative: an explicit stack, linear in the value's size.
+pub(super) fn json_mentions(v: &Json, needles: &[&str]) -> bool {
+    let says = |t: &str| needles.iter().any(|n| contains_ci(t, n));
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Json::String(t) if says(t) => return true,
+            Json::Array(items) => stack.extend(items),
+            Json::Object(members) => {
+                for (k, m) in members {
+                    if says(k) {
+                        return true;
+                    }
+                    stack.push(m);
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Per step, whether it is a switched-on if/else whose conditions mention any needle: its name,
+/// its kept attributes (`branches`, `conditions`, `field`, `value`...) and its branches' names and
+/// attributes. Names count because the export format's branch conditions are not kept by the
+/// parser, and a branch named "Cancelled" or "Opted in" is a check the builder shows. Each step's
+/// text is read once, so sweeps that test the answer per edge stay linear.
+pub(super) fn if_else_checks(g: &Graph<'_>, needles: &[&str]) -> Vec<bool> {
+    let says: Vec<bool> = (0..g.len())
+        .map(|v| {
+            let s = &g.steps[v];
+            matches!(g.roles[v], Role::IfElse | Role::Branch { .. })
+                && (needles.iter().any(|n| contains_ci(&s.name, n))
+                    || s.attributes.iter().any(|(_, a)| json_mentions(a, needles)))
+        })
+        .collect();
+    (0..g.len())
+        .map(|v| {
+            g.roles[v] == Role::IfElse
+                && !g.disabled[v]
+                && (says[v]
+                    || g.out(v).iter().any(|e| {
+                        let b = e.to as usize;
+                        matches!(g.roles[b], Role::Branch { .. }) && says[b]
+                    }))
+        })
+        .collect()
 }
 
 /// The ASCII-alphanumeric words of a text as bytes (`'` and `-` split words), borrowed: compare

@@ -1,7 +1,7 @@
 //! Integration reliability: retry loops without a counter, HTTP calls without a timeout, retried
 //! POSTs without an idempotency key, inbound webhooks without a dedupe.
 
-use super::{quoted, Ctx, Finding, Rule};
+use super::{json_mentions, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
 use crate::analysis::model::{contains_ci, Json, Kind, Role, Step};
 
 fn is_call(ctx: &Ctx<'_>, i: usize) -> bool {
@@ -13,12 +13,11 @@ fn is_call(ctx: &Ctx<'_>, i: usize) -> bool {
 fn counts(s: &Step) -> bool {
     s.kind == "math_operation"
         || (s.kind == "update_contact_field"
-            && s.attr_any(&["fieldId", "customFieldId", "field_id", "field"])
-                .is_some_and(|f| {
-                    ["attempt", "retry", "retries", "count", "tries"]
-                        .iter()
-                        .any(|w| contains_ci(f, w))
-                }))
+            && s.attr_any(FIELD_ATTRS).is_some_and(|f| {
+                ["attempt", "retry", "retries", "count", "tries"]
+                    .iter()
+                    .any(|w| contains_ci(f, w))
+            }))
 }
 
 fn truthy(v: Option<&Json>) -> bool {
@@ -30,27 +29,6 @@ fn truthy(v: Option<&Json>) -> bool {
         }
         _ => false,
     }
-}
-
-/// Whether any key or string under a value mentions an idempotency key (iterative walk).
-fn mentions_idempotency(v: &Json) -> bool {
-    let mut stack = vec![v];
-    while let Some(v) = stack.pop() {
-        match v {
-            Json::String(s) if contains_ci(s, "idempotency") => return true,
-            Json::Array(a) => stack.extend(a.iter()),
-            Json::Object(o) => {
-                for (k, val) in o {
-                    if contains_ci(k, "idempotency") {
-                        return true;
-                    }
-                    stack.push(val);
-                }
-            }
-            _ => {}
-        }
-    }
-    false
 }
 
 /// Fragments of custom code that call an HTTP API.
@@ -121,7 +99,12 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         .iter()
         .any(|k| truthy(s.attr(k)))
             || in_cycle[i];
-        if post && retried && !s.attr("headers").is_some_and(mentions_idempotency) {
+        if post
+            && retried
+            && !s
+                .attr("headers")
+                .is_some_and(|h| json_mentions(h, &["idempotency"]))
+        {
             ctx.emit(
                 out,
                 Rule::RetriedPostWithoutIdempotency,

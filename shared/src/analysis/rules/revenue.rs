@@ -2,7 +2,7 @@
 //! triggers, selling cadences with no purchase exit.
 
 use super::waits::{wait_kind, WaitKind};
-use super::{quoted, words, Ctx, Finding, Rule};
+use super::{exits_workflow, quoted, words, Ctx, Finding, Rule};
 use crate::analysis::model::{contains_ci, Kind, Role};
 
 /// Trigger types of a new lead.
@@ -74,12 +74,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         .filter(|&i| outbound(i) && g.texts(i).any(sells))
         .collect();
     if selling.len() >= 2 {
-        let exits = (0..n).any(|i| {
-            !g.disabled[i]
-                && (matches!(g.kinds[i], Kind::Goal | Kind::RemoveFromWorkflow)
-                    || g.roles[i] == Role::IfElse
-                    || steps[i].kind == "remove_from_all_workflows")
-        });
+        let exits =
+            (0..n).any(|i| exits_workflow(g, i) || (!g.disabled[i] && g.roles[i] == Role::IfElse));
         if !exits {
             ctx.emit(
                 out,

@@ -104,6 +104,22 @@ fn custom_field_type_mismatch_fires_on_text_written_to_a_number_field() {
 }
 
 #[test]
+fn custom_field_type_mismatch_reads_a_padded_merge_field_name_as_the_fields_key() {
+    for field in [
+        " cf_age ",
+        "{{ contact.age }}",
+        "{{cf_age}}",
+        " {{ Contact.AGE }} ",
+    ] {
+        assert_eq!(
+            places(&write(field, json!("forty")), MISMATCH),
+            vec![place("w1", Some("u"))],
+            "{field:?}"
+        );
+    }
+}
+
+#[test]
 fn custom_field_type_mismatch_accepts_values_of_the_fields_type() {
     for (field, value) in [
         ("cf_age", json!("42")),
