@@ -427,23 +427,23 @@ impl<'a> Graph<'a> {
                     low[p] = low[p].min(low[v]);
                 }
                 if low[v] == idx[v] {
-                    let mut members = Vec::new();
-                    while let Some(x) = stack.pop() {
-                        let x = x as usize;
-                        on_stack[x] = false;
-                        component[x] = comp_count;
-                        members.push(x);
-                        if x == v {
-                            break;
-                        }
+                    // The component is the stack above `v`; only cyclic ones are collected (most
+                    // are single acyclic steps: no allocation for them).
+                    let at = stack.iter().rposition(|&x| x as usize == v).unwrap_or(0);
+                    for &x in &stack[at..] {
+                        on_stack[x as usize] = false;
+                        component[x as usize] = comp_count;
                     }
                     comp_count += 1;
                     let cyclic =
-                        members.len() > 1 || self.out(v).iter().any(|e| e.to as usize == v);
+                        stack.len() - at > 1 || self.out(v).iter().any(|e| e.to as usize == v);
                     if cyclic {
+                        let mut members: Vec<usize> =
+                            stack[at..].iter().map(|&x| x as usize).collect();
                         members.sort_unstable();
                         self.cycles.push(members);
                     }
+                    stack.truncate(at);
                 }
             }
         }

@@ -57,6 +57,11 @@ fn is_e164(v: &str) -> bool {
     (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
 }
 
+/// A string value built from a merge field.
+fn templated<'v>(v: &'v Json) -> Option<&'v str> {
+    v.as_str().filter(|t| t.contains("{{"))
+}
+
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
@@ -110,15 +115,14 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
         match g.kinds[i] {
             Kind::AddTag => {
-                let tags: Vec<&str> = ["tags", "tag"]
+                let tag = ["tags", "tag"]
                     .iter()
                     .filter_map(|k| s.attr(k))
-                    .flat_map(|v| match v {
-                        Json::Array(a) => a.iter().filter_map(Json::as_str).collect::<Vec<_>>(),
-                        other => other.as_str().into_iter().collect(),
-                    })
-                    .collect();
-                if let Some(t) = tags.iter().find(|t| t.contains("{{")) {
+                    .find_map(|v| match v {
+                        Json::Array(a) => a.iter().find_map(templated),
+                        other => templated(other),
+                    });
+                if let Some(t) = tag {
                     ctx.emit(
                         out,
                         Rule::TagFromMergeField,

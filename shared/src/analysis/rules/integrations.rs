@@ -69,13 +69,34 @@ fn url_of<'s>(s: &'s Step<'_>) -> Option<&'s str> {
     s.attr_any(&["url", "webhookUrl", "endpoint"])
 }
 
-/// Every string inside a value, with the key it sits under (iterative walk).
-fn strings<'a>(key: &'a str, v: &'a Json) -> Vec<(Option<&'a str>, &'a str)> {
-    let mut out = Vec::new();
-    let mut stack: Vec<(Option<&str>, &Json)> = vec![(Some(key), v)];
+/// Whether `f` holds for some string inside the values, given with the key it sits under
+/// (iterative walk; one stack for all the values, allocated only for nested ones).
+fn any_string<'a, 'k: 'a, 'j: 'a>(
+    values: impl Iterator<Item = (&'k str, &'a Json<'j>)>,
+    mut f: impl FnMut(Option<&'a str>, &'a str) -> bool,
+) -> bool {
+    let mut stack: Vec<(Option<&'a str>, &'a Json<'j>)> = Vec::new();
+    for (key, v) in values {
+        stack.push((Some(key), v));
+        if walk_strings(&mut stack, &mut f) {
+            return true;
+        }
+    }
+    false
+}
+
+fn walk_strings<'a, 'j: 'a>(
+    stack: &mut Vec<(Option<&'a str>, &'a Json<'j>)>,
+    f: &mut impl FnMut(Option<&'a str>, &'a str) -> bool,
+) -> bool {
     while let Some((key, v)) = stack.pop() {
         match v {
-            Json::String(s) => out.push((key, &**s)),
+            Json::String(s) => {
+                if f(key, s) {
+                    stack.clear();
+                    return true;
+                }
+            }
             Json::Array(a) => {
                 // A header list of {key|name, value}: pair the name with the value.
                 for item in a {
@@ -99,13 +120,14 @@ fn strings<'a>(key: &'a str, v: &'a Json) -> Vec<(Option<&'a str>, &'a str)> {
             _ => {}
         }
     }
-    out
+    false
 }
 
 /// Whether a string (under an optional key) looks like a literal credential.
 fn secret_in(key: Option<&str>, s: &str) -> bool {
     let t = s.trim();
-    if t.is_empty() || t.contains("{{") {
+    // Every credential shape below has at least 8 characters.
+    if t.len() < 8 || t.contains("{{") {
         return false;
     }
     let lower = t.to_ascii_lowercase();
@@ -555,8 +577,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 );
             }
             if let Some(url) = url_of(s) {
-                let lower = url.to_ascii_lowercase();
-                if !lower.contains("{{") {
+                // A URL built from a custom value is judged where the value is set, not here.
+                if !url.contains("{{") {
+                    let lower = url.to_ascii_lowercase();
                     let host = lower
                         .split("://")
                         .nth(1)
@@ -594,11 +617,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             }
         }
         {
-            let found = s
-                .attributes
-                .iter()
-                .flat_map(|(key, v)| strings(key, v))
-                .any(|(k, v)| secret_in(k, v));
+            let found = any_string(s.attributes.iter(), secret_in);
             if found {
                 ctx.emit(
                     out,

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use super::waits::{wait_kind, WaitKind};
 use super::{quoted, Ctx, Finding, Rule};
-use crate::analysis::model::{contains_ci, Json, Kind};
+use crate::analysis::model::{contains_ci, starts_with_ci, Json, Kind};
 
 /// Window hours considered sensible (TCPA quiet hours: before 8am, after 9pm).
 const EARLIEST_MINUTE: u32 = 8 * 60;
@@ -283,7 +283,7 @@ fn merge_problem(text: &str, ctx: &Ctx<'_>) -> Option<String> {
         }
         let start = offset + open;
         if !inner.contains('|') && start < 40 {
-            let head = text[..start].trim_start().to_ascii_lowercase();
+            let head = text[..start].trim_start();
             let greeting = [
                 "hi",
                 "hello",
@@ -294,7 +294,7 @@ fn merge_problem(text: &str, ctx: &Ctx<'_>) -> Option<String> {
                 "good evening",
             ]
             .iter()
-            .any(|g| head.starts_with(g));
+            .any(|g| starts_with_ci(head, g));
             if greeting && (name.starts_with("contact.") || name.starts_with("contact_")) {
                 return Some(format!("the greeting uses {{{{{name}}}}} with no fallback"));
             }

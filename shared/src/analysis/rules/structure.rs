@@ -104,15 +104,15 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         if g.roles[i] != Role::IfElse {
             continue;
         }
-        let branches: Vec<usize> = g
-            .out(i)
-            .iter()
-            .map(|e| e.to as usize)
-            .filter(|&b| matches!(g.roles[b], Role::Branch { .. }))
-            .collect();
+        let branches = || {
+            g.out(i)
+                .iter()
+                .map(|e| e.to as usize)
+                .filter(|&b| matches!(g.roles[b], Role::Branch { .. }))
+        };
         let is_empty = |b: usize| g.out(b).is_empty() && steps[b].next.ids().is_empty();
-        let any_filled = branches.iter().any(|&b| !is_empty(b));
-        for &b in &branches {
+        let any_filled = branches().any(|b| !is_empty(b));
+        for b in branches() {
             if !is_empty(b) {
                 continue;
             }
