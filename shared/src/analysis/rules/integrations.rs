@@ -91,12 +91,11 @@ fn walk_strings<'a, 'j: 'a>(
 ) -> bool {
     while let Some((key, v)) = stack.pop() {
         match v {
-            Json::String(s) => {
-                if f(key, s) {
-                    stack.clear();
-                    return true;
-                }
+            Json::String(s) if f(key, s) => {
+                stack.clear();
+                return true;
             }
+            Json::String(_) => {}
             Json::Array(a) => {
                 // A header list of {key|name, value}: pair the name with the value.
                 for item in a {
