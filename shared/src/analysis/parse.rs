@@ -601,8 +601,68 @@ struct RawStep<'a> {
     cat: Loose<'a>,
     node_type: Loose<'a>,
     attributes: Option<Attributes<'a>>,
-    canvas: Option<Value>,
+    canvas: Option<CanvasMeta>,
     disabled: Option<Value>,
+}
+
+/// The part of a step's `advanceCanvasMeta` the analyzer reads; the rest (positions, sizes) is
+/// skipped without building a value tree for every step. Anything but an object reads as empty,
+/// as before.
+#[derive(Default)]
+struct CanvasMeta {
+    is_disabled: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for CanvasMeta {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CanvasMeta;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the step's canvas metadata")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CanvasMeta, A::Error> {
+                let mut meta = CanvasMeta::default();
+                while let Some(key) = map.next_key::<CowStr<'de>>()? {
+                    if &*key.0 == "isDisabled" {
+                        meta.is_disabled = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(meta)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<CanvasMeta, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(CanvasMeta::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<CanvasMeta, E> {
+                Ok(CanvasMeta::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<CanvasMeta, E> {
+                Ok(CanvasMeta::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<CanvasMeta, E> {
+                Ok(CanvasMeta::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<CanvasMeta, E> {
+                Ok(CanvasMeta::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<CanvasMeta, E> {
+                Ok(CanvasMeta::default())
+            }
+            fn visit_unit<E>(self) -> Result<CanvasMeta, E> {
+                Ok(CanvasMeta::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Reads one step object and builds the [`Step`] (or the pointered error) in place; the same
@@ -864,7 +924,7 @@ fn build_step<'a>(raw: RawStep<'a>, ptr: &dyn Fn() -> String) -> Result<Step<'a>
     let disabled = raw
         .canvas
         .as_ref()
-        .and_then(|m| bool_of(m.get("isDisabled")))
+        .and_then(|m| bool_of(m.is_disabled.as_ref()))
         .or_else(|| bool_of(raw.disabled.as_ref()))
         .unwrap_or(false);
     let next = match raw.next {

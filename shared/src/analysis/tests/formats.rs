@@ -310,6 +310,12 @@ fn the_typed_fast_path_and_the_value_path_read_the_same_model() {
                 {"_id": "x\u{e9}", "type": null, "name": 5, "parentKey": "", "advanceCanvasMeta": {"isDisabled": "true"}, "attributes": null},
                 {"type": "wait", "next": 2.5}
             ]}}, "triggers": null})).unwrap(),
+        // Canvas metadata: positions skipped, the flag read, a non-object ignored.
+        serde_json::to_vec(&json!({"workflow": {"id": "c", "workflowData": {"templates": [
+                {"id": "a", "type": "sms", "next": "b", "advanceCanvasMeta": {"position": {"x": 1, "y": [2]}, "isDisabled": true, "size": null}},
+                {"id": "b", "type": "email", "next": "c", "advanceCanvasMeta": "legacy"},
+                {"id": "c", "type": "wait", "advanceCanvasMeta": [1, 2]}
+            ]}}})).unwrap(),
     ];
     for bytes in samples {
         let value: Value = serde_json::from_slice(&bytes).unwrap();
@@ -328,4 +334,22 @@ fn the_typed_fast_path_and_the_value_path_read_the_same_model() {
         let bytes = serde_json::to_vec(&bad).unwrap();
         assert_eq!(parse(&bytes).err(), parse_value(bad).err());
     }
+}
+
+#[test]
+fn canvas_metadata_is_read_for_its_disabled_flag_only() {
+    let v = json!({"workflow": {"_id": "c", "name": "Canvas", "workflowData": {"templates": [
+        {"id": "a", "type": "sms", "name": "Off", "next": "b",
+         "advanceCanvasMeta": {"position": {"x": 1, "y": 2}, "isDisabled": true}},
+        {"id": "b", "type": "add_contact_tag", "name": "On", "advanceCanvasMeta": "legacy",
+         "attributes": {"tags": ["x"]}}
+    ]}}});
+    let r = run(&v);
+    let disabled: Vec<_> = r
+        .issues
+        .iter()
+        .filter(|i| i.rule_id == "empty-or-disabled")
+        .map(|i| i.step_id.clone())
+        .collect();
+    assert_eq!(disabled, vec![Some("a".to_owned())], "{:#?}", r.issues);
 }
