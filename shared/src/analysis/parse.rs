@@ -1215,11 +1215,13 @@ fn export_steps(
             let name = take_string(&mut o, "name").unwrap_or_default();
             let mut node_type = None;
             let mut cat = None;
+            // An if/else's branch nodes, pushed right after it.
+            let mut branch_steps = Vec::new();
             if let Some(branches) = branches {
                 budget.take(branches.len())?;
                 let count = branches.len();
                 let mut branch_ids = Vec::with_capacity(count);
-                let mut branch_steps = Vec::with_capacity(count);
+                branch_steps.reserve(count);
                 for (b, branch) in branches.into_iter().enumerate() {
                     let bptr = format!("{sptr}/meta/branches/{b}");
                     let mut bo = step_object(branch, &bptr)?;
@@ -1241,6 +1243,7 @@ fn export_steps(
                             .clone()
                             .map_or(Next::None, |f| Next::One(Cow::Owned(f))),
                     };
+                    bo.remove("id");
                     branch_steps.push(Step {
                         id: Cow::Owned(bid.clone()),
                         kind: Cow::Borrowed("branch"),
@@ -1253,7 +1256,8 @@ fn export_steps(
                         } else {
                             "branch-yes"
                         })),
-                        attributes: Attributes::default(),
+                        // What is left of the branch object: its conditions, as on a native branch.
+                        attributes: Attributes::from_value(Value::Object(bo)),
                         ..Step::default()
                     });
                     if !actions.is_empty() {
@@ -1270,32 +1274,18 @@ fn export_steps(
                 next = Next::Many(branch_ids);
                 node_type = Some(Cow::Borrowed("condition-node"));
                 cat = Some(Cow::Borrowed("conditions"));
-                out.push(Step {
-                    id: Cow::Owned(id),
-                    kind: Cow::Owned(kind),
-                    name: Cow::Owned(name),
-                    order: None,
-                    next,
-                    parent_key: parent_key.map(Cow::Owned),
-                    parent: seq.parent.clone().map(Cow::Owned),
-                    cat,
-                    node_type,
-                    attributes: Attributes::from_value(meta),
-                    disabled,
-                });
-                out.extend(branch_steps);
-                continue;
-            }
-            if chained && matches!(next, Next::None) {
-                if let Some(f) = follower {
-                    next = Next::One(Cow::Owned(f));
+            } else {
+                if chained && matches!(next, Next::None) {
+                    if let Some(f) = follower {
+                        next = Next::One(Cow::Owned(f));
+                    }
                 }
-            }
-            if let Some(c) = take_string(&mut o, "cat") {
-                cat = Some(Cow::Owned(c));
-            }
-            if let Some(n) = take_string(&mut o, "nodeType") {
-                node_type = Some(Cow::Owned(n));
+                if let Some(c) = take_string(&mut o, "cat") {
+                    cat = Some(Cow::Owned(c));
+                }
+                if let Some(n) = take_string(&mut o, "nodeType") {
+                    node_type = Some(Cow::Owned(n));
+                }
             }
             out.push(Step {
                 id: Cow::Owned(id),
@@ -1310,6 +1300,7 @@ fn export_steps(
                 attributes: Attributes::from_value(meta),
                 disabled,
             });
+            out.extend(branch_steps);
         }
     }
     Ok(out)

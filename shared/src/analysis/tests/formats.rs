@@ -353,3 +353,39 @@ fn canvas_metadata_is_read_for_its_disabled_flag_only() {
         .collect();
     assert_eq!(disabled, vec![Some("a".to_owned())], "{:#?}", r.issues);
 }
+
+#[test]
+fn export_branch_conditions_reach_the_rules() {
+    // A bulk send whose if/else checks consent in its branch conditions (export format).
+    let with = |conditions: Value| {
+        json!({"_id": "wf", "name": "Monthly promo", "status": "published", "settings": {"stopOnResponse": true},
+        "triggers": [{"type": "scheduler_trigger", "name": "Monthly", "filters": [{"field": "day", "value": "1"}]}],
+        "steps": [
+            {"id": "c", "type": "if_else", "name": "Check", "meta": {"branches": [
+                {"id": "y", "name": "Yes", "conditions": conditions, "actions": [
+                    {"id": "s", "type": "sms", "name": "Promo", "meta": {"body": "This is Acme: 10% off this week. Reply STOP to opt out"}}
+                ]},
+                {"id": "n", "name": "None", "actions": []}
+            ]}}
+        ]})
+    };
+    let hits = |v: &Value| {
+        run(v)
+            .issues
+            .into_iter()
+            .filter(|i| i.rule_id == "bulk-sms-without-consent")
+            .count()
+    };
+    assert_eq!(
+        hits(&with(
+            json!([{"field": "contact.sms_consent", "operator": "is", "value": "true"}])
+        )),
+        0
+    );
+    assert_eq!(
+        hits(&with(
+            json!([{"field": "contact.city", "operator": "is", "value": "Austin"}])
+        )),
+        1
+    );
+}
