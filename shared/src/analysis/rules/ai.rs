@@ -7,9 +7,7 @@
 use std::collections::HashSet;
 
 use super::integrations::FAILURE_WORDS;
-use super::{
-    field_key, filled, is_ai_field, merge_names, quoted, words, Ctx, Finding, Rule, FIELD_ATTRS,
-};
+use super::{field_key, filled, is_ai_field, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
 use crate::analysis::graph::Graph;
 use crate::analysis::model::{contains_ci, Json, Kind, Role, Step};
 
@@ -120,9 +118,19 @@ fn bounded(s: &Step) -> bool {
         || prompt_texts(s).any(|t| contains_ci(t, "characters") || contains_ci(t, "160"))
 }
 
-/// Phrases of a prompt that limit the answer to a fixed set (the word "only" counts too).
+/// Phrases of a prompt that limit the answer to a fixed set. "Only" counts only in such a phrase
+/// ("respond only with", "only YES or NO"): "write only a short summary" limits nothing.
 const CONSTRAINING: &[&str] = &[
     "one of",
+    "respond only",
+    "answer only",
+    "reply only",
+    "output only",
+    "return only",
+    "only with",
+    "only the word",
+    "only yes",
+    "only true",
     "exactly",
     "yes or no",
     "true or false",
@@ -131,16 +139,14 @@ const CONSTRAINING: &[&str] = &[
     "reply with",
 ];
 
-/// Whether an AI step limits its output to a fixed set of answers: a prompt that says "only",
-/// "one of", "exactly", "yes or no", "respond with"..., or a non-empty `options`/`enum`/`choices`.
+/// Whether an AI step limits its output to a fixed set of answers: a prompt with a
+/// [`CONSTRAINING`] phrase ("one of", "exactly", "yes or no", "respond only with"...), or a
+/// non-empty `options`/`enum`/`choices`.
 fn constrained(s: &Step) -> bool {
     ["options", "enum", "choices"]
         .iter()
         .any(|k| s.attr(k).is_some_and(filled))
-        || prompt_texts(s).any(|t| {
-            words(t).any(|w| w.eq_ignore_ascii_case(b"only"))
-                || CONSTRAINING.iter().any(|c| contains_ci(t, c))
-        })
+        || prompt_texts(s).any(|t| CONSTRAINING.iter().any(|c| contains_ci(t, c)))
 }
 
 /// Whether step `i` is a live field update whose value is AI output.

@@ -80,10 +80,32 @@ fn ai_branch_unconstrained_fires_on_an_if_else_comparing_free_form_ai_text() {
         json!({"branches": [{"conditions": [{"field": "{{contact.ai_intent}}", "operator": "==", "value": "hot"}]}]}),
     );
     fires_on(&v, "ai-branch-unconstrained", Some("c"));
+    // "Only" outside a constraining phrase limits nothing.
+    fires_on(
+        &branch_after(
+            vec![ai(
+                "a",
+                json!({"prompt": "Write only a short summary of the lead."}),
+            )],
+            on_ai_answer("hot"),
+        ),
+        "ai-branch-unconstrained",
+        Some("c"),
+    );
 }
 
 #[test]
 fn ai_branch_unconstrained_is_silent_when_the_prompt_fixes_the_answers() {
+    silent(
+        &branch_after(
+            vec![ai(
+                "a",
+                json!({"prompt": "Is the lead ready? Respond only with YES or NO."}),
+            )],
+            on_ai_answer("YES"),
+        ),
+        "ai-branch-unconstrained",
+    );
     silent(
         &branch_after(
             vec![ai(
