@@ -80,13 +80,7 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
     let graphs: Vec<Graph<'_>> = workflows.iter().map(Graph::build).collect();
     let mut findings = Vec::new();
     for (index, (w, g)) in workflows.iter().zip(&graphs).enumerate() {
-        let ctx = Ctx {
-            w,
-            g,
-            now_unix: opts.now_unix,
-            account,
-            index,
-        };
+        let ctx = Ctx::new(w, g, opts.now_unix, account, index);
         rules::run_workflow(&ctx, &mut findings);
     }
     rules::run_account(workflows, &graphs, account, several, &mut findings);
@@ -169,13 +163,7 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
 pub fn metadata(meta: &WorkflowMeta, opts: &AnalyzeOptions) -> AnalysisResult {
     let w = meta.to_workflow();
     let g = Graph::build(&w);
-    let ctx = Ctx {
-        w: &w,
-        g: &g,
-        now_unix: opts.now_unix,
-        account: None,
-        index: 0,
-    };
+    let ctx = Ctx::new(&w, &g, opts.now_unix, None, 0);
     let mut findings = Vec::new();
     rules::run_metadata(&ctx, &mut findings);
     let skipped = skipped_rules(opts, |rule| {

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use super::waits::{event_offset, wait_kind, WaitKind};
+use super::waits::{event_offset, WaitKind};
 use super::{exits_workflow, if_else_checks, merge_names, quoted, Ctx, Finding, Rule};
 use crate::analysis::model::{contains_ci, starts_with_ci, Kind, Role, Trigger};
 
@@ -48,18 +48,18 @@ pub(crate) const DEPRECATED_APPOINTMENT_TYPES: &[&str] = &[
 /// `legacy`, `deprecated`, `old` or `v1` word (words split on `_`, `-`, `.` and spaces, so
 /// `appointment_v10` and `bold_calendar` are not caught).
 pub(crate) fn is_deprecated_appointment_type(kind: &str) -> bool {
-    let kind = kind.trim();
-    if DEPRECATED_APPOINTMENT_TYPES
-        .iter()
-        .any(|d| d.eq_ignore_ascii_case(kind))
-    {
-        return true;
-    }
+    // Every listed type names one of these too: the cheap test first.
     let about = ["appointment", "calendar", "booking"]
         .iter()
         .any(|a| contains_ci(kind, a));
-    about
-        && kind.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+    if !about {
+        return false;
+    }
+    let kind = kind.trim();
+    DEPRECATED_APPOINTMENT_TYPES
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(kind))
+        || kind.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
             ["legacy", "deprecated", "old", "v1"]
                 .iter()
                 .any(|m| w.eq_ignore_ascii_case(m))
@@ -110,8 +110,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     if active().any(|t| t.kind.contains("appointment")) {
         let is_wait = |i: usize, event: bool| {
             g.live(i, Kind::Wait)
-                && (matches!(wait_kind(&steps[i]), WaitKind::EventRelative) == event)
-                && (event || matches!(wait_kind(&steps[i]), WaitKind::Time(_)))
+                && (matches!(ctx.wait_kind(i), WaitKind::EventRelative) == event)
+                && (event || matches!(ctx.wait_kind(i), WaitKind::Time(_)))
         };
         let after_time = g.after((0..n).filter(|&i| is_wait(i, false)), |_| false);
         let after_event = g.after((0..n).filter(|&i| is_wait(i, true)), |_| false);
@@ -195,7 +195,7 @@ fn reminder_ladder(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let n = g.len();
     let Some(entry) = g.entry else { return };
     let event_wait =
-        |i: usize| g.live(i, Kind::Wait) && wait_kind(&steps[i]) == WaitKind::EventRelative;
+        |i: usize| g.live(i, Kind::Wait) && ctx.wait_kind(i) == WaitKind::EventRelative;
     // A ladder needs two rungs: a lone "1 hour before" reminder is a choice, not a mistake.
     if (0..n).filter(|&i| event_wait(i)).nth(1).is_none() {
         return;
@@ -358,5 +358,23 @@ fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Ve
                 quoted(trigger.label())
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_deprecated_type_is_recognised() {
+        // The cheap appointment/calendar/booking test runs first: each listed type must pass it.
+        for t in DEPRECATED_APPOINTMENT_TYPES {
+            assert!(is_deprecated_appointment_type(t), "{t}");
+            assert!(
+                is_deprecated_appointment_type(&t.to_ascii_uppercase()),
+                "{t}"
+            );
+        }
+        assert!(!is_deprecated_appointment_type("book_appointment"));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use super::waits::{wait_kind, WaitKind};
+use super::waits::WaitKind;
 use super::{quoted, Ctx, Finding, Rule};
 use crate::analysis::model::{contains_ci, starts_with_ci, Json, Kind};
 
@@ -168,7 +168,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for (i, w) in window.iter_mut().enumerate() {
         if g.live(i, Kind::Wait)
             && matches!(
-                wait_kind(&steps[i]),
+                ctx.wait_kind(i),
                 WaitKind::Time(_) | WaitKind::EventRelative
             )
         {
@@ -356,7 +356,7 @@ fn message_burst(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             }
             [0.0, last]
         } else if g.live(v, Kind::Wait) {
-            match wait_kind(&steps[v]) {
+            match ctx.wait_kind(v) {
                 WaitKind::Time(Some(m)) => [last + m, before + m],
                 WaitKind::Time(None) => [last, before],
                 _ => [FAR, FAR],

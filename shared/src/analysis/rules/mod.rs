@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::graph::Graph;
 use super::model::{contains_ci, starts_with_ci, AccountLists, Json, Kind, Role, Workflow};
+use waits::{wait_kind, WaitKind};
 
 pub(crate) use account::run as run_account;
 
@@ -550,6 +551,38 @@ pub(crate) struct Ctx<'a> {
     pub now_unix: i64,
     pub account: Option<&'a AccountLists>,
     pub index: usize,
+    /// Every wait step's kind, classified once (several families ask for each wait's).
+    waits: Vec<Option<WaitKind>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        w: &'a Workflow<'a>,
+        g: &'a Graph<'a>,
+        now_unix: i64,
+        account: Option<&'a AccountLists>,
+        index: usize,
+    ) -> Self {
+        let waits = w
+            .steps
+            .iter()
+            .zip(&g.kinds)
+            .map(|(s, k)| (*k == Kind::Wait).then(|| wait_kind(s)))
+            .collect();
+        Ctx {
+            w,
+            g,
+            now_unix,
+            account,
+            index,
+            waits,
+        }
+    }
+
+    /// What step `i` waits for (classified once for wait steps).
+    pub fn wait_kind(&self, i: usize) -> WaitKind {
+        self.waits[i].unwrap_or_else(|| wait_kind(&self.w.steps[i]))
+    }
 }
 
 impl Ctx<'_> {

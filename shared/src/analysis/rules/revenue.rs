@@ -1,7 +1,7 @@
 //! Revenue lifecycle: first touch held behind a wait, purchase confirmations on pre-payment
 //! triggers, selling cadences with no purchase exit.
 
-use super::waits::{wait_kind, WaitKind};
+use super::waits::WaitKind;
 use super::{exits_workflow, quoted, words, Ctx, Finding, Rule};
 use crate::analysis::model::{contains_ci, Kind, Role};
 
@@ -132,7 +132,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             return;
         }
         if is_wait(v) {
-            let long = match wait_kind(&steps[v]) {
+            let long = match ctx.wait_kind(v) {
                 WaitKind::Time(Some(m)) => m >= FIRST_TOUCH_MINUTES,
                 WaitKind::Time(None) => false,
                 _ => true,

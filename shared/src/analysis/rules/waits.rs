@@ -122,7 +122,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let mut anchored_after: Option<Vec<bool>> = None;
     for i in (0..g.len()).filter(|&i| g.live(i, Kind::Wait)) {
         let s = &steps[i];
-        match wait_kind(s) {
+        match ctx.wait_kind(i) {
             WaitKind::Until => {
                 if !has_timeout(s) {
                     let follows = !g.out(i).is_empty() || g.roles[i] == Role::MultiPath;
