@@ -164,13 +164,7 @@ async fn checkout_creates_a_customer_and_answers_the_session_url() {
         "https://checkout.stripe.com/c/pay/cs_test_a1b2c3"
     );
     assert_eq!(answer.json["data"]["sessionId"], "cs_test_a1b2c3");
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.stripe_customer_id.as_deref(), Some(CUSTOMER));
     assert_eq!(
         account.plan,
@@ -365,13 +359,7 @@ async fn status_repairs_a_stale_plan_from_stripe() {
     assert_eq!(answer.status, 200, "{}", answer.json);
     assert_eq!(answer.json["data"]["plan"], "free");
     assert_eq!(answer.json["data"]["status"], "canceled");
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.plan, Plan::Free);
     assert!(!account.billing_is_stale(now_epoch()));
 }
@@ -410,13 +398,7 @@ async fn status_repair_does_not_grant_pro_for_a_subscription_on_another_price() 
     assert_eq!(answer.json["data"]["plan"], "free");
     // Never made live: the followed subscription is on another price, so it is ended.
     assert_eq!(answer.json["data"]["status"], "canceled");
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.plan, Plan::Free);
     assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
 }
@@ -444,13 +426,7 @@ async fn status_repair_ends_pro_when_the_stored_subscription_moved_to_another_pr
     assert_eq!(answer.json["data"]["plan"], "free");
     assert_eq!(answer.json["data"]["status"], "canceled");
     assert_eq!(answer.json["data"]["cancelAtPeriodEnd"], false);
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.plan, Plan::Free);
     assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
     assert!(
@@ -513,13 +489,7 @@ async fn cancel_keeps_pro_until_the_period_end() {
     assert_eq!(data["plan"], "pro");
     assert_eq!(data["cancelAtPeriodEnd"], true);
     assert_eq!(data["subscriptionEndsAt"], data["currentPeriodEnd"]);
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.subscription_ends_at, Some(period_end));
     assert_eq!(account.effective_plan(period_end - 1), Plan::Pro);
     assert_eq!(account.effective_plan(period_end), Plan::Free);

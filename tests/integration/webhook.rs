@@ -114,13 +114,7 @@ async fn a_validly_signed_event_is_applied() {
 
     assert_eq!(answer.status, 200, "{}", answer.json);
     assert_eq!(answer.json["data"]["result"], "applied");
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.plan, Plan::Pro);
     assert_eq!(
         account.stripe_subscription_id.as_deref(),
@@ -273,13 +267,7 @@ async fn the_same_event_delivered_twice_is_applied_once() {
     assert_eq!(second.status, 200, "{}", second.json);
     assert_eq!(second.json["data"]["duplicate"], true);
     assert_eq!(second.json["data"]["result"], "applied");
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.plan, Plan::Pro);
     assert_eq!(account.stripe_customer_id.as_deref(), Some(CUSTOMER));
     assert_eq!(account.current_period_end, Some(period_end));
@@ -334,13 +322,7 @@ async fn twenty_concurrent_deliveries_of_one_event_have_exactly_one_effect() {
     }
 
     assert_eq!(fresh, 1, "exactly one delivery did the work");
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.plan, Plan::Pro);
     assert_eq!(
         status_of(&record(&t, "evt_concurrent").await.expect("record")),
@@ -379,13 +361,7 @@ async fn a_failure_in_the_middle_releases_the_claim_and_the_next_delivery_applie
 
     assert_eq!(retried.status, 200, "{}", retried.json);
     assert_eq!(retried.json["data"]["result"], "applied");
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.plan, Plan::Pro);
 }
 
@@ -462,13 +438,7 @@ async fn an_update_older_than_the_deletion_leaves_the_account_free() {
 
     assert_eq!(late.status, 200, "{}", late.json);
     assert_eq!(late.json["data"]["result"], "stale");
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.plan, Plan::Free);
     assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
     assert_eq!(account.subscription_status.as_deref(), Some("canceled"));
@@ -496,13 +466,7 @@ async fn an_update_in_the_same_second_as_the_deletion_leaves_the_account_free() 
     );
     let late = deliver_signed(&t, &updated).await;
     assert_eq!(late.json["data"]["result"], "stale", "{}", late.json);
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
 }
 
@@ -521,13 +485,7 @@ async fn a_scheduled_cancellation_keeps_pro_until_the_period_end() {
     let answer = deliver_signed(&t, &updated).await;
 
     assert_eq!(answer.status, 200, "{}", answer.json);
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert!(account.cancel_at_period_end);
     assert_eq!(account.subscription_ends_at, Some(period_end));
     assert_eq!(account.effective_plan(now_epoch()), Plan::Pro);
@@ -544,13 +502,7 @@ async fn a_paid_invoice_extends_the_period_and_a_failed_one_keeps_pro_while_past
     let answer = deliver_signed(&t, &paid).await;
 
     assert_eq!(answer.status, 200, "{}", answer.json);
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.current_period_end, Some(next_end));
     assert_eq!(account.plan, Plan::Pro);
 
@@ -565,13 +517,7 @@ async fn a_paid_invoice_extends_the_period_and_a_failed_one_keeps_pro_while_past
     let answer = deliver_signed(&t, &failed).await;
 
     assert_eq!(answer.status, 200, "{}", answer.json);
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.subscription_status.as_deref(), Some("past_due"));
     assert_eq!(account.effective_plan(now_epoch()), Plan::Pro);
 }
@@ -611,13 +557,7 @@ async fn assert_other_price_ignored(t: &TestApp, answer: &Answer, event_id: &str
         status_of(&record(t, event_id).await.expect("recorded")),
         "COMPLETED"
     );
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.plan, Plan::Free);
     assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
     assert_eq!(account.stripe_subscription_id, None);
@@ -697,13 +637,7 @@ async fn pro_on_our_subscription(t: &TestApp, created: i64) {
     let event = sample("customer.subscription.created", "evt_pro_first", created);
     let answer = deliver_signed(t, &event).await;
     assert_eq!(answer.json["data"]["result"], "applied", "{}", answer.json);
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.effective_plan(now_epoch()), Plan::Pro);
 }
 
@@ -725,13 +659,7 @@ async fn the_followed_subscription_moved_to_another_price_ends_pro() {
         "the subscription left the Pro price; Pro ended"
     );
     assert_eq!(answer.json["data"]["locationId"], LOCATION);
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
     assert_eq!(account.plan, Plan::Free);
     assert_eq!(account.subscription_status.as_deref(), Some("canceled"));
@@ -772,13 +700,7 @@ async fn another_subscription_on_another_price_leaves_pro_on_the_followed_one() 
     assert_eq!(answer.status, 200, "{}", answer.json);
     assert_eq!(answer.json["data"]["result"], "ignored");
     assert_eq!(answer.json["data"]["reason"], NOT_PRO_PRICE);
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.effective_plan(now_epoch()), Plan::Pro);
     assert_eq!(account.subscription_status.as_deref(), Some("active"));
     assert_eq!(
@@ -802,13 +724,7 @@ async fn an_older_event_of_the_followed_subscription_on_another_price_leaves_pro
     assert_eq!(answer.status, 200, "{}", answer.json);
     assert_eq!(answer.json["data"]["result"], "ignored");
     assert_eq!(answer.json["data"]["reason"], NOT_PRO_PRICE);
-    let account = t
-        .app
-        .accounts()
-        .get(&location())
-        .await
-        .unwrap()
-        .expect("account");
+    let account = t.stored_account(&location()).await;
     assert_eq!(account.effective_plan(now_epoch()), Plan::Pro);
     assert_eq!(account.subscription_status.as_deref(), Some("active"));
 }

@@ -561,6 +561,19 @@ impl Answer {
 }
 
 impl TestApp {
+    /// The account item of `location`, which the test expects to exist.
+    pub async fn stored_account(
+        &self,
+        location: &LocationId,
+    ) -> analyzer_core::store::accounts::Account {
+        self.app
+            .accounts()
+            .get(location)
+            .await
+            .expect("read the account")
+            .expect("account")
+    }
+
     /// Sends `req` through a function's edge and handler, as the Lambda runtime would.
     pub async fn call<H, Fut>(
         &self,
