@@ -260,9 +260,9 @@ async fn tampered_expired_replayed_or_missing_state_creates_no_session() {
 
     // An expired state: signed correctly, but its time has passed.
     let secrets = t.app.secrets.get().await.unwrap();
-    let old = analyzer_core::auth::oauth_state::issue(
+    let old = backend_core::auth::oauth_state::issue(
         &secrets.token_encryption_key,
-        analyzer_core::store::now_epoch() - 601,
+        backend_core::store::now_epoch() - 601,
     );
     let res = callback(
         &t,
@@ -373,13 +373,13 @@ async fn an_expired_access_token_is_refreshed_once_and_the_call_made_with_the_ne
     let account = t
         .app
         .accounts()
-        .get(&analyzer_core::auth::LocationId::parse(LOCATION).unwrap())
+        .get(&backend_core::auth::LocationId::parse(LOCATION).unwrap())
         .await
         .unwrap()
         .unwrap();
     let secrets = t.app.secrets.get().await.unwrap();
-    let location = analyzer_core::auth::LocationId::parse(LOCATION).unwrap();
-    let refresh = analyzer_core::auth::crypto::decrypt(
+    let location = backend_core::auth::LocationId::parse(LOCATION).unwrap();
+    let refresh = backend_core::auth::crypto::decrypt(
         &secrets.token_encryption_key,
         &location,
         account.refresh_token.as_deref().unwrap(),

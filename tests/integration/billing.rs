@@ -1,10 +1,10 @@
 //! The checkout function against moto and a wiremock Stripe speaking Stripe's wire format:
 //! checkout, portal, status (with its repair from Stripe) and cancel.
 
-use analyzer_core::auth::LocationId;
-use analyzer_core::billing::{SubscriptionState, SubscriptionStatus};
-use analyzer_core::store::accounts::Plan;
-use analyzer_core::store::now_epoch;
+use backend_core::auth::LocationId;
+use backend_core::billing::{SubscriptionState, SubscriptionStatus};
+use backend_core::store::accounts::Plan;
+use backend_core::store::now_epoch;
 use integration_tests::{request, Answer, TestApp, FRONTEND, TEST_PRICE_ID, TEST_STRIPE_KEY};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, header, header_exists, method, path};

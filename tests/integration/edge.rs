@@ -167,7 +167,7 @@ async fn cookie_authenticated_state_change_from_another_origin_is_forbidden() {
 #[tokio::test]
 async fn oversized_body_is_413_in_the_envelope() {
     let t = TestApp::new().await;
-    let body = "x".repeat(analyzer_core::http::MAX_BODY_BYTES + 1);
+    let body = "x".repeat(backend_core::http::MAX_BODY_BYTES + 1);
     let req = request("GET", "/health")
         .header("content-type", "application/json")
         .body(&body)
@@ -183,7 +183,7 @@ async fn oversized_body_is_413_in_the_envelope() {
 
 #[tokio::test]
 async fn json_bodies_are_checked_for_type_size_depth_and_syntax() {
-    use analyzer_core::http::request::json_body;
+    use backend_core::http::request::json_body;
     #[derive(Debug, serde::Deserialize)]
     #[allow(dead_code)]
     struct Body {
@@ -247,7 +247,7 @@ async fn json_bodies_are_checked_for_type_size_depth_and_syntax() {
 
 #[test]
 fn configuration_lists_every_problem_and_applies_stage_rules() {
-    use analyzer_core::config::Config;
+    use backend_core::config::Config;
     let vars = [
         ("STAGE", "prod"),
         ("FRONTEND_URL", "http://localhost:5173"),
@@ -320,7 +320,7 @@ async fn general_per_ip_limit_trips_with_headers_and_spares_health() {
 
 #[test]
 fn malformed_rate_limit_settings_are_configuration_errors() {
-    use analyzer_core::config::Config;
+    use backend_core::config::Config;
     let err =
         Config::from_lookup(|k| (k == "RATE_LIMIT_LOGIN").then(|| "lots".to_owned())).unwrap_err();
     assert!(

@@ -33,7 +33,7 @@ fn function_for(event: &serde_json::Value) -> String {
     let router = router_routes();
     router
         .iter()
-        .find(|(template, _)| analyzer_core::http::routes::match_path(template, path).is_some())
+        .find(|(template, _)| backend_core::http::routes::match_path(template, path).is_some())
         .map(|(_, function)| function.clone())
         .unwrap_or_else(|| panic!("no route for sample path {path}"))
 }

@@ -17,11 +17,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use analyzer_core::aws::AwsClients;
-use analyzer_core::billing::signature;
-use analyzer_core::store::now_epoch;
-use analyzer_core::App;
 use aws_sdk_dynamodb::types::AttributeValue;
+use backend_core::aws::AwsClients;
+use backend_core::billing::signature;
+use backend_core::store::now_epoch;
+use backend_core::App;
 use integration_tests::{
     answer, on_test_price, repo_root, request, scan_all, Answer, TestApp, FRONTEND,
 };
@@ -446,17 +446,17 @@ async fn set_plan(t: &TestApp, location: &str, plan: &str) {
 type Handler = fn(
     Arc<App>,
     Request,
-    analyzer_core::http::RouteMatch,
+    backend_core::http::RouteMatch,
 ) -> std::pin::Pin<
     Box<
         dyn std::future::Future<
-                Output = Result<analyzer_core::http::Reply, analyzer_core::http::ApiError>,
+                Output = Result<backend_core::http::Reply, backend_core::http::ApiError>,
             > + Send,
     >,
 >;
 
 /// The endpoints under test: (function, routes, handler).
-fn function(name: &str) -> (&'static [analyzer_core::http::Route], Handler) {
+fn function(name: &str) -> (&'static [backend_core::http::Route], Handler) {
     match name {
         "health" => (health::ROUTES, |a, r, m| Box::pin(health::handle(a, r, m))),
         "oauth-callback" => (oauth_callback::ROUTES, |a, r, m| {
@@ -480,7 +480,7 @@ fn function(name: &str) -> (&'static [analyzer_core::http::Route], Handler) {
 
 async fn call(app: &Arc<App>, fn_name: &str, req: Request) -> Answer {
     let (routes, handler) = function(fn_name);
-    answer(analyzer_core::lambda::dispatch(app, routes, req, handler).await)
+    answer(backend_core::lambda::dispatch(app, routes, req, handler).await)
 }
 
 /// One request of the endpoint matrix; `n` makes source addresses distinct.
@@ -674,7 +674,7 @@ async fn every_endpoint_succeeds_or_answers_a_clean_503_under_dynamodb_faults() 
     let mut logouts = (0, 0);
     for n in 0..rounds {
         let session = t
-            .session_cookie(&analyzer_core::auth::LocationId::parse(location).unwrap())
+            .session_cookie(&backend_core::auth::LocationId::parse(location).unwrap())
             .await;
         let a = call(
             &app,
@@ -849,7 +849,7 @@ enum Delivery {
 }
 
 async fn deliver(app: &Arc<App>, body: &str, signature: &str) -> Delivery {
-    let deadline = analyzer_core::idempotency::now_epoch_ms() as u64 + INVOCATION_MS;
+    let deadline = backend_core::idempotency::now_epoch_ms() as u64 + INVOCATION_MS;
     let mut context = lambda_http::Context::default();
     context.deadline = deadline;
     context.request_id = format!("inv-{}", hex::encode(rand::random::<[u8; 4]>()));

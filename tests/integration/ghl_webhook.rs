@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use analyzer_core::auth::LocationId;
-use analyzer_core::lifecycle::signature::WebhookKey;
-use analyzer_core::store::now_epoch;
-use analyzer_core::store::results::{AnalysisId, NewAnalysis};
 use aws_sdk_dynamodb::types::AttributeValue;
+use backend_core::auth::LocationId;
+use backend_core::lifecycle::signature::WebhookKey;
+use backend_core::store::now_epoch;
+use backend_core::store::results::{AnalysisId, NewAnalysis};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
@@ -47,7 +47,7 @@ fn iso(epoch_ms: i64) -> String {
 }
 
 fn now_ms() -> i64 {
-    analyzer_core::idempotency::now_epoch_ms()
+    backend_core::idempotency::now_epoch_ms()
 }
 
 fn webhook_id() -> String {
@@ -371,13 +371,8 @@ async fn twenty_concurrent_duplicates_have_one_effect() {
         let req = delivery(&body, &[("x-ghl-signature", &signature)]);
         tasks.spawn(async move {
             answer(
-                analyzer_core::lambda::dispatch(
-                    &app,
-                    ghl_webhook::ROUTES,
-                    req,
-                    ghl_webhook::handle,
-                )
-                .await,
+                backend_core::lambda::dispatch(&app, ghl_webhook::ROUTES, req, ghl_webhook::handle)
+                    .await,
             )
         });
     }

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use analyzer_core::idempotency::{now_epoch_ms, Claim, Idempotency, Outcome};
 use aws_sdk_dynamodb::types::AttributeValue;
+use backend_core::idempotency::{now_epoch_ms, Claim, Idempotency, Outcome};
 use integration_tests::TestApp;
 use serde_json::{json, Value};
 

@@ -3,8 +3,8 @@
 //! delivery carrying a customer's email), then scans every log and metric line the test binary
 //! captured so far (its own and those of the tests that ran beside it).
 
-use analyzer_core::billing::signature;
-use analyzer_core::store::now_epoch;
+use backend_core::billing::signature;
+use backend_core::store::now_epoch;
 use integration_tests::{
     captured_logs, cookie_pair, repo_root, request, set_cookies, TestApp, FRONTEND,
     TEST_ENCRYPTION_KEY, TEST_GHL_CLIENT_SECRET, TEST_STRIPE_KEY, TEST_WEBHOOK_SECRET,

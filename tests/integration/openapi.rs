@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use analyzer_core::http::ApiError;
+use backend_core::http::ApiError;
 use integration_tests::{repo_root, template, template_routes};
 use serde_yaml::Value as Yaml;
 
@@ -336,14 +336,14 @@ fn the_document_is_self_consistent() {
     assert_eq!(scheme["in"].as_str(), Some("cookie"));
     assert_eq!(
         scheme["name"].as_str(),
-        Some(analyzer_core::auth::SESSION_COOKIE)
+        Some(backend_core::auth::SESSION_COOKIE)
     );
 }
 
 #[test]
 fn rate_limits_and_bodies_are_documented_as_the_code_applies_them() {
     let spec = spec();
-    let tables: [&[analyzer_core::http::Route]; 7] = [
+    let tables: [&[backend_core::http::Route]; 7] = [
         oauth_callback::ROUTES,
         analyze::ROUTES,
         history::ROUTES,

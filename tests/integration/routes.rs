@@ -1,6 +1,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
-use analyzer_core::http::Route;
+use backend_core::http::Route;
 use integration_tests::{router_routes, template_routes};
 
 /// Every function's route table, keyed by binary name.

@@ -79,7 +79,7 @@ async fn an_internal_error_is_reported_to_sentry_without_personal_data() {
 
 #[test]
 fn a_malformed_sentry_dsn_is_a_configuration_error() {
-    let err = analyzer_core::config::Config::from_lookup(|k| {
+    let err = backend_core::config::Config::from_lookup(|k| {
         (k == "SENTRY_DSN").then(|| "https://nokey.example/x".to_owned())
     })
     .unwrap_err();

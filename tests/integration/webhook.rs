@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use analyzer_core::billing::signature;
-use analyzer_core::secrets::Secrets;
-use analyzer_core::store::accounts::Plan;
-use analyzer_core::store::now_epoch;
 use aws_sdk_dynamodb::types::AttributeValue;
+use backend_core::billing::signature;
+use backend_core::secrets::Secrets;
+use backend_core::store::accounts::Plan;
+use backend_core::store::now_epoch;
 use integration_tests::{answer, on_test_price, repo_root, request, Answer, TestApp};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
@@ -299,7 +299,7 @@ async fn twenty_concurrent_deliveries_of_one_event_have_exactly_one_effect() {
         tasks.push(tokio::spawn(async move {
             let req = delivery(&body, Some(&header));
             answer(
-                analyzer_core::lambda::dispatch(
+                backend_core::lambda::dispatch(
                     &app,
                     stripe_webhook::ROUTES,
                     req,
@@ -368,11 +368,11 @@ async fn a_failure_in_the_middle_releases_the_claim_and_the_next_delivery_applie
 #[tokio::test]
 async fn a_delivery_while_another_is_in_progress_answers_409_and_an_expired_claim_is_taken_over() {
     let (t, _stripe) = with_stripe().await;
-    let records = analyzer_core::idempotency::Idempotency::new(
+    let records = backend_core::idempotency::Idempotency::new(
         t.aws.dynamodb.clone(),
         &t.tables().idempotency,
     );
-    let now_ms = analyzer_core::idempotency::now_epoch_ms();
+    let now_ms = backend_core::idempotency::now_epoch_ms();
     let event = sample(
         "customer.subscription.created",
         "evt_in_progress",

@@ -7,14 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
 
-use analyzer_core::auth::LocationId;
-use analyzer_core::aws::AwsClients;
-use analyzer_core::config::{Config, Tables};
-use analyzer_core::App;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
+use backend_core::auth::LocationId;
+use backend_core::aws::AwsClients;
+use backend_core::config::{Config, Tables};
+use backend_core::App;
 use lambda_http::{Body, Request, Response};
 use serde_yaml::Value as Yaml;
 
@@ -64,7 +64,7 @@ impl std::io::Write for Capture {
 pub fn init_logs() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        analyzer_core::telemetry::metrics::set_sink(|line| {
+        backend_core::telemetry::metrics::set_sink(|line| {
             let mut logs = LOGS.lock().unwrap_or_else(|p| p.into_inner());
             logs.extend_from_slice(line.as_bytes());
             logs.push(b'\n');
@@ -158,7 +158,7 @@ impl TestApp {
     /// day) and a session for it; returns the `Cookie` header value.
     pub async fn connected_session(&self, location: &str) -> String {
         let location = LocationId::parse(location).expect("test location id");
-        let tokens: analyzer_core::highlevel::TokenResponse =
+        let tokens: backend_core::highlevel::TokenResponse =
             serde_json::from_value(serde_json::json!({
                 "access_token": format!("at-{location}"),
                 "refresh_token": format!("rt-{location}"),
@@ -167,10 +167,10 @@ impl TestApp {
                 "locationId": location.as_str(),
             }))
             .expect("token response");
-        let grant = analyzer_core::highlevel::seal(&self.app, &location, &tokens)
+        let grant = backend_core::highlevel::seal(&self.app, &location, &tokens)
             .await
             .expect("seal");
-        let now = analyzer_core::store::now_epoch();
+        let now = backend_core::store::now_epoch();
         self.app
             .accounts()
             .save_authorization(&location, &grant, now)
@@ -181,7 +181,7 @@ impl TestApp {
 
     /// A session for an existing (or not) account; returns the `Cookie` header value.
     pub async fn session_cookie(&self, location: &LocationId) -> String {
-        let now = analyzer_core::store::now_epoch();
+        let now = backend_core::store::now_epoch();
         let (token, _) = self
             .app
             .sessions()
@@ -565,7 +565,7 @@ impl TestApp {
     pub async fn stored_account(
         &self,
         location: &LocationId,
-    ) -> analyzer_core::store::accounts::Account {
+    ) -> backend_core::store::accounts::Account {
         self.app
             .accounts()
             .get(location)
@@ -577,17 +577,17 @@ impl TestApp {
     /// Sends `req` through a function's edge and handler, as the Lambda runtime would.
     pub async fn call<H, Fut>(
         &self,
-        routes: &[analyzer_core::http::Route],
+        routes: &[backend_core::http::Route],
         handler: H,
         req: Request,
     ) -> Answer
     where
-        H: FnOnce(Arc<App>, Request, analyzer_core::http::RouteMatch) -> Fut,
+        H: FnOnce(Arc<App>, Request, backend_core::http::RouteMatch) -> Fut,
         Fut: std::future::Future<
-            Output = Result<analyzer_core::http::Reply, analyzer_core::http::ApiError>,
+            Output = Result<backend_core::http::Reply, backend_core::http::ApiError>,
         >,
     {
-        answer(analyzer_core::lambda::dispatch(&self.app, routes, req, handler).await)
+        answer(backend_core::lambda::dispatch(&self.app, routes, req, handler).await)
     }
 }
 

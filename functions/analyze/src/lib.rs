@@ -8,19 +8,21 @@ mod samples;
 use std::sync::Arc;
 use std::time::Instant;
 
-use analyzer_core::analysis::{self, AnalysisResult, AnalyzeOptions, InputError, WorkflowMeta};
-use analyzer_core::auth::{require_session, LocationId};
-use analyzer_core::highlevel;
-use analyzer_core::http::request::json_bytes;
-use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
-use analyzer_core::plans::{self, Plan};
-use analyzer_core::store::results::{AnalysisId, NewAnalysis, PutError};
-use analyzer_core::store::{now_epoch, now_epoch_ms};
-use analyzer_core::telemetry::format_rfc3339;
-use analyzer_core::telemetry::metrics::{self, Unit};
-use analyzer_core::App;
+use backend_core::auth::{require_session, LocationId};
+use backend_core::highlevel;
+use backend_core::http::request::json_bytes;
+use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::plans::{self, Plan};
+use backend_core::store::results::{AnalysisId, NewAnalysis, PutError};
+use backend_core::store::{now_epoch, now_epoch_ms};
+use backend_core::telemetry::format_rfc3339;
+use backend_core::telemetry::metrics::{self, Unit};
+use backend_core::App;
 use lambda_http::Request;
 use serde_json::{json, Value};
+use workflow_analyzer::{
+    self as analysis, AnalysisResult, AnalyzeOptions, InputError, WorkflowMeta,
+};
 
 pub const ROUTES: &[Route] = &[
     Route::new("POST", "/api/analyze"),
@@ -245,7 +247,7 @@ pub async fn save(
                 message: format!(
                     "the analysis is too large to keep ({size} bytes once compressed); split the bundle or send fewer workflows"
                 ),
-                details: vec![json!({ "limitBytes": analyzer_core::store::results::MAX_ITEM_BYTES })],
+                details: vec![json!({ "limitBytes": backend_core::store::results::MAX_ITEM_BYTES })],
             },
             PutError::Store(err) => err.into(),
         });
@@ -277,7 +279,7 @@ pub async fn save(
     let mut body = json!({
         "analysisId": id,
         "createdAt": format_rfc3339(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)),
-        "result": result.view(plan),
+        "result": plans::view(result, plan),
     });
     if let Some(used) = quota {
         body["quota"] = plans::quota_json(used, now);
@@ -324,11 +326,7 @@ async fn structure(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiE
     if plan == Plan::Free {
         // The free plan sees its top issues only, on the graph too.
         let result = analysis::analyze(&definition, &opts).map_err(unreadable)?;
-        let shown: Vec<_> = result
-            .issues
-            .iter()
-            .take(analysis::FREE_TOP_ISSUES)
-            .collect();
+        let shown: Vec<_> = result.issues.iter().take(plans::FREE_TOP_ISSUES).collect();
         for node in &mut structure.nodes {
             let step = node.id.split('~').next().unwrap_or_default();
             let kept: Vec<_> = shown

@@ -5,19 +5,20 @@
 
 use std::time::Instant;
 
-use analyzer_core::analysis::{self, AnalyzeOptions, Plan};
-use analyzer_core::auth::session::SESSION_TTL_SECS;
-use analyzer_core::auth::LocationId;
-use analyzer_core::config::Stage;
-use analyzer_core::highlevel::{self, TokenResponse};
-use analyzer_core::http::request::json_body;
-use analyzer_core::http::{ApiError, Reply};
-use analyzer_core::store::now_epoch;
-use analyzer_core::telemetry::format_rfc3339;
-use analyzer_core::App;
+use backend_core::auth::session::SESSION_TTL_SECS;
+use backend_core::auth::LocationId;
+use backend_core::config::Stage;
+use backend_core::highlevel::{self, TokenResponse};
+use backend_core::http::request::json_body;
+use backend_core::http::{ApiError, Reply};
+use backend_core::plans::{self, Plan};
+use backend_core::store::now_epoch;
+use backend_core::telemetry::format_rfc3339;
+use backend_core::App;
 use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::json;
+use workflow_analyzer::{self as analysis, AnalyzeOptions};
 
 /// The bundled samples (events/workflows/), compiled in so the dev routes need no files.
 pub const SAMPLES: &[(&str, &[u8])] = &[
@@ -75,7 +76,9 @@ pub async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let mut result = analysis::analyze(bytes, &AnalyzeOptions::at(now_epoch()))
         .map_err(|e| ApiError::Internal(format!("bundled sample does not parse: {e}")))?;
     result.analysis_time_ms = started.elapsed().as_millis() as u64;
-    Reply::ok(&json!({ "sample": body.sample, "saved": false, "result": result.view(Plan::Pro) }))
+    Reply::ok(
+        &json!({ "sample": body.sample, "saved": false, "result": plans::view(&result, Plan::Pro) }),
+    )
 }
 
 /// The prefix of every demo location id the dev login accepts.

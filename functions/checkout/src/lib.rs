@@ -4,14 +4,14 @@
 
 use std::sync::Arc;
 
-use analyzer_core::auth::{require_session, LocationId};
-use analyzer_core::billing::stripe::{CheckoutRequest, Stripe, StripeError};
-use analyzer_core::billing::{plan_features, Applied, PlanFeatures};
-use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
-use analyzer_core::store::accounts::{Account, Plan};
-use analyzer_core::store::now_epoch;
-use analyzer_core::telemetry::{format_rfc3339, metrics};
-use analyzer_core::App;
+use backend_core::auth::{require_session, LocationId};
+use backend_core::billing::stripe::{CheckoutRequest, Stripe, StripeError};
+use backend_core::billing::{plan_features, Applied, PlanFeatures};
+use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::store::accounts::{Account, Plan};
+use backend_core::store::now_epoch;
+use backend_core::telemetry::{format_rfc3339, metrics};
+use backend_core::App;
 use lambda_http::Request;
 use serde::Serialize;
 use time::OffsetDateTime;

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
-use analyzer_core::{telemetry, App};
 use aws_sdk_dynamodb::error::SdkError;
+use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::{telemetry, App};
 use lambda_http::Request;
 use serde::Serialize;
 use serde_json::json;
@@ -113,8 +113,8 @@ pub async fn run_checks(app: &App) -> Vec<Check> {
             Err(err) => {
                 tracing::warn!(check = "secret", error = %err, "secret check failed");
                 Some(match err {
-                    analyzer_core::secrets::SecretsError::Unavailable(_) => "unreadable",
-                    analyzer_core::secrets::SecretsError::Malformed(_) => "malformed",
+                    backend_core::secrets::SecretsError::Unavailable(_) => "unreadable",
+                    backend_core::secrets::SecretsError::Malformed(_) => "malformed",
                 })
             }
         };

@@ -4,17 +4,18 @@
 
 use std::sync::Arc;
 
-use analyzer_core::analysis::{AnalysisResult, Grade};
-use analyzer_core::auth::{require_session, LocationId};
-use analyzer_core::http::request::query;
-use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
-use analyzer_core::store::results::{AnalysisId, HistoryFilter};
-use analyzer_core::store::{cursor, now_epoch};
-use analyzer_core::App;
+use backend_core::auth::{require_session, LocationId};
+use backend_core::http::request::query;
+use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::plans;
+use backend_core::store::results::{AnalysisId, HistoryFilter};
+use backend_core::store::{cursor, now_epoch};
+use backend_core::App;
 use lambda_http::Request;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use workflow_analyzer::{AnalysisResult, Grade};
 
 pub const ROUTES: &[Route] = &[
     Route::new("GET", "/api/history"),
@@ -145,11 +146,7 @@ async fn history(app: &App, req: &Request) -> Result<Reply, ApiError> {
     Reply::ok(&json!({ "items": items, "nextCursor": next_cursor, "limit": limit }))
 }
 
-async fn plan_of(
-    app: &App,
-    location: &LocationId,
-    now: i64,
-) -> Result<analyzer_core::plans::Plan, ApiError> {
+async fn plan_of(app: &App, location: &LocationId, now: i64) -> Result<plans::Plan, ApiError> {
     let account = app.accounts().get(location).await?;
     Ok(account.map(|a| a.effective_plan(now)).unwrap_or_default())
 }
@@ -171,7 +168,7 @@ async fn get(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiError> 
         "createdAt": stored.summary.created_at,
         "workflowId": stored.summary.workflow_id,
         "workflowName": stored.summary.workflow_name,
-        "result": result.view(plan),
+        "result": plans::view(&result, plan),
     }))
 }
 

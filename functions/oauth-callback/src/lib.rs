@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
-use analyzer_core::auth::oauth_state::{self, StateError, STATE_COOKIE};
-use analyzer_core::auth::session::SESSION_TTL_SECS;
-use analyzer_core::auth::{require_session, LocationId, SessionToken};
-use analyzer_core::highlevel::{self, SCOPES};
-use analyzer_core::http::request::{client_ip, cookie, query};
-use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
-use analyzer_core::store::now_epoch;
-use analyzer_core::telemetry::format_rfc3339;
-use analyzer_core::App;
+use backend_core::auth::oauth_state::{self, StateError, STATE_COOKIE};
+use backend_core::auth::session::SESSION_TTL_SECS;
+use backend_core::auth::{require_session, LocationId, SessionToken};
+use backend_core::highlevel::{self, SCOPES};
+use backend_core::http::request::{client_ip, cookie, query};
+use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::store::now_epoch;
+use backend_core::telemetry::format_rfc3339;
+use backend_core::App;
 use lambda_http::Request;
 use serde_json::json;
 

@@ -12,14 +12,14 @@
 
 use std::sync::Arc;
 
-use analyzer_core::auth::LocationId;
-use analyzer_core::billing::stripe::{CheckoutSession, Stripe, Subscription};
-use analyzer_core::billing::{signature, Applied};
-use analyzer_core::http::{ApiError, Reply, Route, RouteMatch};
-use analyzer_core::idempotency::{self, Idempotency, IdempotencyError};
-use analyzer_core::store::now_epoch;
-use analyzer_core::telemetry::metrics;
-use analyzer_core::App;
+use backend_core::auth::LocationId;
+use backend_core::billing::stripe::{CheckoutSession, Stripe, Subscription};
+use backend_core::billing::{signature, Applied};
+use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::idempotency::{self, Idempotency, IdempotencyError};
+use backend_core::store::now_epoch;
+use backend_core::telemetry::metrics;
+use backend_core::App;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,0 +1,341 @@
+//! The workflow analyzer: bytes in, typed result out. Parses HighLevel workflows (native builder
+//! JSON, the simple export, account bundles) into one graph model, runs the rule catalogue,
+//! scores the result and lays the workflow out for React Flow. Pure: no I/O, no clock reads
+//! (the time is an argument), deterministic output.
+//!
+//! ```
+//! use workflow_analyzer::{analyze, AnalyzeOptions, Detail};
+//! let body = br#"{"workflow": {"name": "Welcome", "workflowData": {"templates": [
+//!     {"id": "a", "type": "sms", "name": "Hello", "attributes": {"body": "Hi! Reply STOP to opt out"}}
+//! ]}}, "triggers": [{"type": "form_submission", "conditions": [{"field": "formId", "value": "f1"}]}]}"#;
+//! let result = analyze(body, &AnalyzeOptions::at(1_795_392_000)).unwrap();
+//! assert!(result.health_score >= 90);
+//! let _json = serde_json::to_value(result.view(Detail::Top(3))).unwrap();
+//! ```
+
+mod attributes;
+mod config;
+mod error;
+mod graph;
+mod model;
+mod parse;
+mod registry;
+mod result;
+mod rules;
+mod sarif;
+mod score;
+mod structure;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{AnalyzeOptions, RuleConfig};
+pub use error::{InputError, Limit};
+pub use graph::EdgeKind;
+pub use model::{
+    is_known_kind, is_outbound_kind, AccountLists, Attributes, Bundle, Condition, CustomFieldType,
+    DomainAuth, Input, Json, Next, PhoneNumber, Role, Settings, SourceFormat, Step, Trigger,
+    Workflow, WorkflowMeta, KNOWN_KINDS, OUTBOUND_KINDS,
+};
+pub use parse::{parse, parse_value};
+pub use registry::{registry, rules_markdown, rules_text, RuleInfo, RULES_MD_COMMAND};
+pub use result::{
+    AnalysisResult, Detail, Issue, ResultView, SkippedRule, Stats, Summary, SummaryIssue,
+    SummaryView, WorkflowRef, WorkflowScore,
+};
+pub use rules::{Family, Needs, Rule, Severity};
+pub use sarif::{sarif, SARIF_SCHEMA, SARIF_VERSION};
+pub use score::{health_score, Confidence, Grade, CRITICAL_CAP, HIGH_CAP, SCORING_VERSION};
+pub use structure::{Structure, StructureEdge, StructureNode};
+
+use graph::Graph;
+use rules::{Ctx, Finding};
+
+/// Largest accepted input: 5 MiB, under Lambda's 6 MB synchronous payload limit and enough for
+/// [`MAX_STEPS`] realistic steps.
+pub const MAX_INPUT_BYTES: usize = 5 * 1024 * 1024;
+/// Most steps accepted in one input (summed over a bundle's workflows). HighLevel's builder
+/// becomes unusable long before this; the limit bounds work per request.
+pub const MAX_STEPS: usize = 20_000;
+/// Most workflows accepted in one bundle.
+pub const MAX_WORKFLOWS: usize = 1_000;
+/// Unknown step types above this share of action steps lower confidence to medium.
+const UNKNOWN_SHARE_FOR_MEDIUM: f64 = 0.10;
+
+/// Parse and analyze a request body (or a file). The errors are the only ones the HTTP layer
+/// maps (400 for not JSON / not a workflow, 413 for too large); broken workflows are findings.
+pub fn analyze(input: &[u8], opts: &AnalyzeOptions) -> Result<AnalysisResult, InputError> {
+    let parsed = parse(input)?;
+    Ok(analyze_input(&parsed, opts))
+}
+
+/// Analyze an already-parsed input. Never fails and never panics, whatever the graph looks like.
+pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
+    let workflows = input.workflows();
+    let (account, is_bundle) = match input {
+        Input::Bundle(b) => (b.account.any().then_some(&b.account), true),
+        Input::Single(_) => (None, false),
+    };
+    let several = is_bundle && workflows.len() >= 2;
+    let graphs: Vec<Graph<'_>> = workflows.iter().map(Graph::build).collect();
+    let mut findings = Vec::new();
+    for (index, (w, g)) in workflows.iter().zip(&graphs).enumerate() {
+        let ctx = Ctx::new(w, g, opts.now_unix, account, index);
+        rules::run_workflow(&ctx, &mut findings);
+    }
+    rules::run_account(workflows, &graphs, account, several, &mut findings);
+
+    let any_triggers = workflows.iter().any(|w| w.triggers.is_some());
+    let skipped = skipped_rules(opts, |rule| {
+        match rule.needs() {
+        Needs::Triggers if !any_triggers => Some(
+            "the input has no triggers; send them beside the workflow as {\"workflow\": ..., \"triggers\": [...]}"
+                .to_owned(),
+        ),
+        Needs::SeveralWorkflows if !several => {
+            Some("needs several workflows: send an account bundle".to_owned())
+        }
+        Needs::PhoneNumbers if account.and_then(|a| a.phone_numbers.as_ref()).is_none() => Some(
+            "needs the account's phone numbers: send an account bundle with a `phoneNumbers` list"
+                .to_owned(),
+        ),
+        Needs::EmailDomains if account.and_then(|a| a.email_domains.as_ref()).is_none() => Some(
+            "needs the account's sending domains: send an account bundle with an `emailDomains` list (spf, dkim, dmarc)"
+                .to_owned(),
+        ),
+        Needs::Users if account.and_then(|a| a.users.as_ref()).is_none() => Some(
+            "needs the account's users: send an account bundle with a `users` list".to_owned(),
+        ),
+        Needs::CustomFieldTypes
+            if account.and_then(|a| a.custom_field_types.as_ref()).is_none() =>
+        {
+            Some(
+                "needs the account's custom fields with their types: send an account bundle with a `customFields` list whose entries have a `dataType`"
+                    .to_owned(),
+            )
+        }
+        Needs::AccountLists if account.is_none() => Some(
+            "needs the account's lists (users, calendars, pipelines, forms, custom fields, tags): send an account bundle"
+                .to_owned(),
+        ),
+        _ => None,
+    }
+    });
+
+    let mut stats = Stats::default();
+    for g in &graphs {
+        stats.steps += (0..g.len())
+            .filter(|&i| !g.roles[i].is_structural())
+            .count() as u32;
+        stats.branches += g.branch_count() as u32;
+        stats.max_depth = stats.max_depth.max(g.max_depth());
+        stats.cycles += g.cycles.len() as u32;
+    }
+    stats.unknown_types = findings
+        .iter()
+        .filter(|f| f.rule == Rule::UnknownStepType)
+        .count() as u32;
+
+    let confidence = if workflows.iter().any(|w| w.triggers.is_none())
+        || (is_bundle && account.is_none())
+        || (stats.unknown_types >= 2
+            && f64::from(stats.unknown_types) > f64::from(stats.steps) * UNKNOWN_SHARE_FOR_MEDIUM)
+    {
+        Confidence::Medium
+    } else {
+        Confidence::High
+    };
+
+    let workflow = match input {
+        Input::Single(w) => Some(WorkflowRef {
+            id: w.id.clone(),
+            name: w.name.clone(),
+        }),
+        Input::Bundle(_) => None,
+    };
+    finish(
+        workflows, is_bundle, findings, skipped, stats, confidence, workflow, opts,
+    )
+}
+
+/// The metadata-only analysis, for a workflow whose steps we do not have (HighLevel's public API
+/// returns only metadata). Confidence is low and every other rule is listed as skipped.
+pub fn metadata(meta: &WorkflowMeta, opts: &AnalyzeOptions) -> AnalysisResult {
+    let w = meta.to_workflow();
+    let g = Graph::build(&w);
+    let ctx = Ctx::new(&w, &g, opts.now_unix, None, 0);
+    let mut findings = Vec::new();
+    rules::run_metadata(&ctx, &mut findings);
+    let skipped = skipped_rules(opts, |rule| {
+        (rule.needs() != Needs::Metadata).then(|| {
+            "only the workflow's metadata is available; send the definition for a full analysis"
+                .to_owned()
+        })
+    });
+    let workflow = Some(WorkflowRef {
+        id: w.id.clone(),
+        name: w.name.clone(),
+    });
+    finish(
+        std::slice::from_ref(&w),
+        false,
+        findings,
+        skipped,
+        Stats::default(),
+        Confidence::Low,
+        workflow,
+        opts,
+    )
+}
+
+/// The React Flow structure of one workflow of the input (the first when `workflow_id` is
+/// `None`), with each node carrying its findings.
+pub fn structure(
+    input: &[u8],
+    workflow_id: Option<&str>,
+    opts: &AnalyzeOptions,
+) -> Result<Structure, InputError> {
+    let parsed = parse(input)?;
+    let result = analyze_input(&parsed, opts);
+    let workflows = parsed.workflows();
+    let found = match workflow_id {
+        None => workflows.first(),
+        // A single workflow sent without its id still answers for the id it was stored under.
+        Some(id) => workflows.iter().find(|w| w.id == id).or(match workflows {
+            [only] if only.id.is_empty() => Some(only),
+            _ => None,
+        }),
+    };
+    let w = found.ok_or_else(|| {
+        InputError::not_workflow(
+            "",
+            match workflow_id {
+                Some(id) => format!("no workflow with id \"{id}\" in the input"),
+                None => "the bundle has no workflows".to_owned(),
+            },
+        )
+    })?;
+    Ok(structure_of(w, &result))
+}
+
+/// The React Flow structure of a parsed workflow, decorated with the issues of `result` that
+/// concern it (matched by workflow id in a bundle result, by step id).
+pub fn structure_of(workflow: &Workflow, result: &AnalysisResult) -> Structure {
+    structure::layout(workflow, result)
+}
+
+fn skipped_rules(
+    opts: &AnalyzeOptions,
+    unmet: impl Fn(Rule) -> Option<String>,
+) -> Vec<SkippedRule> {
+    Rule::ALL
+        .iter()
+        .filter_map(|&rule| {
+            let reason = opts.rules.disabled_reason(rule).or_else(|| unmet(rule))?;
+            Some(SkippedRule {
+                rule_id: rule.id().to_owned(),
+                reason,
+            })
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    workflows: &[Workflow],
+    is_bundle: bool,
+    mut findings: Vec<Finding>,
+    skipped: Vec<SkippedRule>,
+    stats: Stats,
+    confidence: Confidence,
+    workflow: Option<WorkflowRef>,
+    opts: &AnalyzeOptions,
+) -> AnalysisResult {
+    findings.retain(|f| !skipped.iter().any(|s| s.rule_id == f.rule.id()));
+    for f in &mut findings {
+        f.severity = opts.rules.severity_for(f.rule, f.severity);
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.workflow.cmp(&b.workflow))
+            .then(
+                a.step
+                    .map_or(0, |s| s + 1)
+                    .cmp(&b.step.map_or(0, |s| s + 1)),
+            )
+            .then(a.rule.id().cmp(b.rule.id()))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+
+    let mut summary = Summary::default();
+    for f in &findings {
+        summary.add(f.severity);
+    }
+    let health = health_score(findings.iter().map(|f| (f.rule.id(), f.severity)));
+
+    let per_workflow = if is_bundle {
+        workflows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let mine = findings.iter().filter(|f| f.workflow == i);
+                let mut summary = Summary::default();
+                for f in mine.clone() {
+                    summary.add(f.severity);
+                }
+                let score = health_score(mine.map(|f| (f.rule.id(), f.severity)));
+                WorkflowScore {
+                    id: w.id.clone(),
+                    name: w.name.clone(),
+                    health_score: score,
+                    grade: Grade::of(score),
+                    summary,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let issues = findings
+        .into_iter()
+        .map(|f| {
+            let w = workflows.get(f.workflow);
+            let step = f.step.and_then(|s| w.and_then(|w| w.steps.get(s)));
+            Issue {
+                rule_id: f.rule.id().into(),
+                severity: f.severity,
+                title: f.rule.title().into(),
+                message: f.message,
+                step_id: step.map(|s| s.id.to_string()),
+                step_name: step.map(|s| s.label().to_owned()),
+                workflow_id: if is_bundle {
+                    w.map(|w| w.id.clone())
+                } else {
+                    None
+                },
+                workflow_name: if is_bundle {
+                    w.map(|w| w.name.clone())
+                } else {
+                    None
+                },
+                recommendation: f.rule.recommendation().into(),
+            }
+        })
+        .collect();
+
+    AnalysisResult {
+        workflow,
+        workflows: per_workflow,
+        health_score: health,
+        grade: Grade::of(health),
+        confidence,
+        scoring_version: SCORING_VERSION.to_owned(),
+        issues,
+        skipped_rules: skipped,
+        summary,
+        stats,
+        analysis_time_ms: 0,
+    }
+}

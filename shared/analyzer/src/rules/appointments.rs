@@ -1,0 +1,380 @@
+//! Appointments: times without a timezone, reminders timed from the booking, no-show
+//! follow-ups that check nothing, reminder ladders out of order, reminders that outlive a
+//! cancellation, and deprecated appointment types.
+
+use std::collections::VecDeque;
+
+use super::waits::{event_offset, WaitKind};
+use super::{exits_workflow, if_else_checks, merge_names, quoted, Ctx, Finding, Rule};
+use crate::model::{contains_ci, starts_with_ci, Kind, Role, Trigger};
+
+const REMINDER: &[&str] = &[
+    "reminder",
+    "your appointment is",
+    "appointment tomorrow",
+    "see you tomorrow",
+    "appointment today",
+];
+const NO_SHOW: &[&str] = &[
+    "no-show",
+    "no show",
+    "missed your appointment",
+    "missed our appointment",
+    "we missed you",
+];
+const NO_SHOW_STATUS: &[&str] = &["noshow", "no_show", "no-show", "no show", "missed"];
+/// Words of an if/else that checks the appointment's status (`reminder-after-cancellation`).
+const STATUS_CHECK: &[&str] = &["status", "cancel"];
+/// A first reminder closer to the start than this leaves no time to reschedule.
+const RESCHEDULE_MINUTES: f64 = 120.0;
+
+/// Step and trigger types known or believed to be legacy appointment types. HighLevel publishes no
+/// list of retired keys we could verify, so this is a maintained starting point: add a key here
+/// when HighLevel retires one. Types named like a legacy appointment type are caught without
+/// being listed (see [`is_deprecated_appointment_type`]).
+pub(crate) const DEPRECATED_APPOINTMENT_TYPES: &[&str] = &[
+    "appointment_v1",
+    "legacy_appointment",
+    "appointment_legacy",
+    "calendar_v1",
+    "legacy_calendar",
+    "legacy_calendar_event",
+    "booking_v1",
+    "legacy_booking",
+];
+
+/// Whether a step or trigger type is a legacy appointment type: listed in
+/// [`DEPRECATED_APPOINTMENT_TYPES`], or naming an appointment, calendar or booking together with a
+/// `legacy`, `deprecated`, `old` or `v1` word (words split on `_`, `-`, `.` and spaces, so
+/// `appointment_v10` and `bold_calendar` are not caught).
+pub(crate) fn is_deprecated_appointment_type(kind: &str) -> bool {
+    // Every listed type names one of these too: the cheap test first.
+    let about = ["appointment", "calendar", "booking"]
+        .iter()
+        .any(|a| contains_ci(kind, a));
+    if !about {
+        return false;
+    }
+    let kind = kind.trim();
+    DEPRECATED_APPOINTMENT_TYPES
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(kind))
+        || kind.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+            ["legacy", "deprecated", "old", "v1"]
+                .iter()
+                .any(|m| w.eq_ignore_ascii_case(m))
+        })
+}
+
+pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let n = g.len();
+    let outbound = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i];
+    let says = |i: usize, list: &[&str]| g.texts(i).any(|t| list.iter().any(|p| contains_ci(t, p)));
+
+    reminder_ladder(ctx, out);
+    deprecated_types(ctx, out);
+    if let Some(triggers) = &ctx.w.triggers {
+        reminder_after_cancellation(ctx, triggers, out);
+    }
+
+    for i in (0..n).filter(|&i| outbound(i)) {
+        let s = &steps[i];
+        let time_field = g.texts(i).find_map(|t| {
+            merge_names(t).find(|name| {
+                starts_with_ci(name, "appointment.")
+                    && contains_ci(name, "time")
+                    && !contains_ci(name, "timezone")
+            })
+        });
+        let Some(f) = time_field else { continue };
+        let zoned = g
+            .texts(i)
+            .any(|t| contains_ci(t, "timezone") || contains_ci(t, "time zone"));
+        if !zoned {
+            ctx.emit(
+                out,
+                Rule::AppointmentTimeWithoutTimezone,
+                Some(i),
+                format!("{} gives {{{{{f}}}}} with no timezone.", quoted(s.label())),
+            );
+        }
+    }
+
+    let Some(triggers) = &ctx.w.triggers else {
+        return;
+    };
+    let active = || triggers.iter().filter(|t| t.active);
+    // reminder-timed-from-booking
+    if active().any(|t| t.kind.contains("appointment")) {
+        let is_wait = |i: usize, event: bool| {
+            g.live(i, Kind::Wait)
+                && (matches!(ctx.wait_kind(i), WaitKind::EventRelative) == event)
+                && (event || matches!(ctx.wait_kind(i), WaitKind::Time(_)))
+        };
+        let after_time = g.after((0..n).filter(|&i| is_wait(i, false)), |_| false);
+        let after_event = g.after((0..n).filter(|&i| is_wait(i, true)), |_| false);
+        for i in (0..n).filter(|&i| outbound(i) && after_time[i] && !after_event[i]) {
+            if says(i, REMINDER) {
+                ctx.emit(
+                    out,
+                    Rule::ReminderTimedFromBooking,
+                    Some(i),
+                    format!(
+                        "Reminder {} follows a fixed wait from the booking, not a wait relative to the appointment.",
+                        quoted(steps[i].label())
+                    ),
+                );
+            }
+        }
+    }
+    // no-show-without-status-check
+    let status_checked = active().any(|t| {
+        NO_SHOW_STATUS.iter().any(|p| contains_ci(&t.kind, p))
+            || t.conditions.iter().any(|c| {
+                c.value_strings()
+                    .iter()
+                    .any(|v| NO_SHOW_STATUS.iter().any(|p| contains_ci(v, p)))
+            })
+    });
+    if status_checked {
+        return;
+    }
+    let Some(entry) = g.entry else { return };
+    let mut open = g.after([entry], |v| g.roles[v] == Role::IfElse);
+    open[entry] = true;
+    for i in (0..n).filter(|&i| outbound(i) && open[i] && says(i, NO_SHOW)) {
+        ctx.emit(
+            out,
+            Rule::NoShowWithoutStatusCheck,
+            Some(i),
+            format!(
+                "No-show message {} goes out with no trigger status or if/else checking the appointment.",
+                quoted(steps[i].label())
+            ),
+        );
+    }
+}
+
+/// "24 hours before" / "1 day after" for an event offset in minutes (negative: after).
+fn offset_words(minutes: f64) -> String {
+    let side = if minutes < 0.0 { "after" } else { "before" };
+    let m = minutes.abs();
+    let (n, unit) = if m >= 1440.0 && m % 1440.0 == 0.0 {
+        (m / 1440.0, "day")
+    } else if m >= 60.0 && m % 60.0 == 0.0 {
+        (m / 60.0, "hour")
+    } else {
+        (m, "minute")
+    };
+    let plural = if n == 1.0 { "" } else { "s" };
+    format!("{n} {unit}{plural} {side}")
+}
+
+/// What the path so far says about the appointment's time (`reminder-ladder-backwards`).
+#[derive(Clone, Copy, PartialEq)]
+enum Upstream {
+    /// No event-relative wait yet.
+    Nothing,
+    /// The path is at most this many minutes before the event (negative: after it).
+    At(f64),
+    /// An event-relative wait whose offset could not be read: nothing is judged after it.
+    Unknown,
+}
+
+/// `reminder-ladder-backwards`, on the wait. One BFS from the entry carries the offset of the
+/// nearest earlier event-relative wait (first visit wins); a wait further before the event than
+/// that has already passed. The first event-relative wait of a path closer than two hours before
+/// the start leaves no time to reschedule. Only waits a message follows (before the next
+/// event-relative wait) are judged: they time a reminder. Workflows with fewer than two
+/// event-relative waits have no ladder and are not judged.
+fn reminder_ladder(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let n = g.len();
+    let Some(entry) = g.entry else { return };
+    let event_wait =
+        |i: usize| g.live(i, Kind::Wait) && ctx.wait_kind(i) == WaitKind::EventRelative;
+    // A ladder needs two rungs: a lone "1 hour before" reminder is a choice, not a mistake.
+    if (0..n).filter(|&i| event_wait(i)).nth(1).is_none() {
+        return;
+    }
+    let message = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i];
+    let to_message = g.reaching((0..n).filter(|&i| message(i)), event_wait);
+    let times_reminder = |i: usize| g.out(i).iter().any(|e| to_message[e.to as usize]);
+    let mut state: Vec<Option<Upstream>> = vec![None; n];
+    state[entry] = Some(Upstream::Nothing);
+    let mut queue = VecDeque::from([entry]);
+    while let Some(v) = queue.pop_front() {
+        let Some(here) = state[v] else { continue };
+        let leaving = if event_wait(v) {
+            match (here, event_offset(&steps[v])) {
+                (_, None) => Upstream::Unknown,
+                (Upstream::At(prev), Some(o)) => {
+                    if o > prev && times_reminder(v) {
+                        ctx.emit(
+                            out,
+                            Rule::ReminderLadderBackwards,
+                            Some(v),
+                            format!(
+                                "Wait {} waits until {} the appointment after an earlier wait until {}: that moment has passed, so the reminder after it goes out late or at once.",
+                                quoted(steps[v].label()),
+                                offset_words(o),
+                                offset_words(prev)
+                            ),
+                        );
+                    }
+                    // Time only moves forward: a wait that has passed resolves at once.
+                    Upstream::At(prev.min(o))
+                }
+                (Upstream::Nothing, Some(o)) => {
+                    if (0.0..RESCHEDULE_MINUTES).contains(&o) && times_reminder(v) {
+                        ctx.emit(
+                            out,
+                            Rule::ReminderLadderBackwards,
+                            Some(v),
+                            format!(
+                                "Wait {} times the first reminder only {} the appointment, which leaves no time to reschedule.",
+                                quoted(steps[v].label()),
+                                offset_words(o)
+                            ),
+                        );
+                    }
+                    Upstream::At(o)
+                }
+                (Upstream::Unknown, Some(_)) => Upstream::Unknown,
+            }
+        } else {
+            here
+        };
+        for e in g.out(v) {
+            let w = e.to as usize;
+            if state[w].is_none() {
+                state[w] = Some(leaving);
+                queue.push_back(w);
+            }
+        }
+    }
+}
+
+/// `deprecated-appointment-type`: each switched-on step and each active trigger whose type is a
+/// legacy appointment type (triggers only when the input has them; steps always).
+fn deprecated_types(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    for (i, s) in ctx.w.steps.iter().enumerate() {
+        if !s.disabled && is_deprecated_appointment_type(&s.kind) {
+            ctx.emit(
+                out,
+                Rule::DeprecatedAppointmentType,
+                Some(i),
+                format!(
+                    "Step {} uses the legacy appointment type {}.",
+                    quoted(s.label()),
+                    quoted(&s.kind)
+                ),
+            );
+        }
+    }
+    for t in ctx.w.triggers.iter().flatten() {
+        if t.active && is_deprecated_appointment_type(&t.kind) {
+            ctx.emit(
+                out,
+                Rule::DeprecatedAppointmentType,
+                None,
+                format!(
+                    "Trigger {} uses the legacy appointment type {}.",
+                    quoted(t.label()),
+                    quoted(&t.kind)
+                ),
+            );
+        }
+    }
+}
+
+/// Whether an appointment trigger can enroll (or keep) a cancelled appointment: a cancellation
+/// type, no status filter, or a status filter that lets cancelled in. A filter on booked,
+/// confirmed or any other status that does not mention cancellation (or a "not cancelled" one)
+/// restricts it.
+fn admits_cancelled(t: &Trigger) -> bool {
+    if contains_ci(&t.kind, "cancel") {
+        return true;
+    }
+    let mut status = t
+        .conditions
+        .iter()
+        .filter(|c| contains_ci(&c.field, "status") && c.has_value())
+        .peekable();
+    if status.peek().is_none() {
+        return true;
+    }
+    status.any(|c| {
+        let op = c.operator.to_ascii_lowercase();
+        let negated =
+            op.contains("not") || op.contains("!=") || op.contains("neq") || op.contains("exclude");
+        !negated && c.value_strings().iter().any(|v| contains_ci(v, "cancel"))
+    })
+}
+
+/// `reminder-after-cancellation`, on each reminder after a wait that a contact who cancelled
+/// still receives: an active appointment trigger admits cancelled appointments, the workflow
+/// has no goal or remove-from-workflow step, and no if/else on the appointment status (or
+/// cancellation) lies between the entry and the reminder. One sweep from every wait and one from
+/// the entry blocked at status checks: linear.
+fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let n = g.len();
+    let Some(trigger) = triggers
+        .iter()
+        .find(|t| t.active && contains_ci(&t.kind, "appointment") && admits_cancelled(t))
+    else {
+        return;
+    };
+    let Some(entry) = g.entry else { return };
+    if (0..n).any(|i| exits_workflow(g, i)) {
+        return;
+    }
+    let reminder = |i: usize| {
+        g.kinds[i].is_outbound()
+            && !g.disabled[i]
+            && g.texts(i)
+                .any(|t| REMINDER.iter().any(|p| contains_ci(t, p)))
+    };
+    if !(0..n).any(reminder) {
+        return;
+    }
+    let status_check = if_else_checks(g, STATUS_CHECK);
+    let after_wait = g.after((0..n).filter(|&i| g.live(i, Kind::Wait)), |_| false);
+    let mut unchecked = g.after([entry], |v| status_check[v]);
+    unchecked[entry] = !status_check[entry];
+    for i in (0..n).filter(|&i| after_wait[i] && unchecked[i] && reminder(i)) {
+        ctx.emit(
+            out,
+            Rule::ReminderAfterCancellation,
+            Some(i),
+            format!(
+                "Reminder {} still goes out after a cancellation: trigger {} does not keep cancelled appointments out, and no goal, exit or appointment-status if/else comes before it.",
+                quoted(steps[i].label()),
+                quoted(trigger.label())
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_deprecated_type_is_recognised() {
+        // The cheap appointment/calendar/booking test runs first: each listed type must pass it.
+        for t in DEPRECATED_APPOINTMENT_TYPES {
+            assert!(is_deprecated_appointment_type(t), "{t}");
+            assert!(
+                is_deprecated_appointment_type(&t.to_ascii_uppercase()),
+                "{t}"
+            );
+        }
+        assert!(!is_deprecated_appointment_type("book_appointment"));
+    }
+}

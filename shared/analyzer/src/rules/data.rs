@@ -1,0 +1,294 @@
+//! Data rules of one workflow: opportunity steps without stage, pipeline or an identified
+//! record, and field updates whose value the custom field's type cannot hold.
+
+use super::{field_key, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
+use crate::model::{Json, Kind, Step};
+
+pub(crate) const CREATE_OPP: &[&str] = &["create_opportunity", "internal_create_opportunity"];
+pub(crate) const UPDATE_OPP: &[&str] = &["internal_update_opportunity", "update_opportunity"];
+
+pub(crate) fn stage_of<'s>(s: &'s Step<'_>) -> Option<&'s str> {
+    s.attr_any(&[
+        "pipelineStageId",
+        "stageId",
+        "pipeline_stage_id",
+        "stage_id",
+    ])
+}
+
+pub(crate) fn pipeline_of<'s>(s: &'s Step<'_>) -> Option<&'s str> {
+    s.attr_any(&["pipelineId", "pipeline_id"])
+}
+
+pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    custom_field_type_mismatch(ctx, out);
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let mut identified: Option<Vec<bool>> = None;
+    for i in 0..g.len() {
+        let create = g.live(i, Kind::CreateOpportunity);
+        let update = g.live(i, Kind::UpdateOpportunity);
+        if !create && !update {
+            continue;
+        }
+        let s = &steps[i];
+        let problem = if create && stage_of(s).is_none() {
+            Some("creates an opportunity without a stage".to_owned())
+        } else if stage_of(s).is_some() && pipeline_of(s).is_none() {
+            Some("sets a stage without its pipeline".to_owned())
+        } else if update
+            && ctx.w.triggers.is_some()
+            && !ctx.has_trigger_like("opportunity")
+            && !ctx.has_trigger_like("pipeline")
+        {
+            let after = identified.get_or_insert_with(|| {
+                g.after(
+                    (0..g.len()).filter(|&j| {
+                        matches!(g.kinds[j], Kind::FindOpportunity | Kind::CreateOpportunity)
+                    }),
+                    |_| false,
+                )
+            });
+            (!after[i]).then(|| {
+                "updates an opportunity but nothing before it finds or creates one".to_owned()
+            })
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            ctx.emit(
+                out,
+                Rule::OpportunityMisconfigured,
+                Some(i),
+                format!("Step {} {p}.", quoted(s.label())),
+            );
+        }
+    }
+}
+
+/// Standard contact fields that always hold text (merge-field sources checked against numeric,
+/// date and checkbox fields).
+const TEXT_SOURCES: &[&str] = &[
+    "contact.email",
+    "contact.first_name",
+    "contact.last_name",
+    "contact.name",
+    "contact.full_name",
+    "contact.company_name",
+    "contact.address1",
+    "contact.city",
+    "contact.website",
+];
+
+/// Boolean-ish values a checkbox accepts.
+const BOOLEANISH: &[&str] = &[
+    "true",
+    "false",
+    "yes",
+    "no",
+    "1",
+    "0",
+    "on",
+    "off",
+    "checked",
+    "unchecked",
+];
+
+const MONTHS: &[&str] = &[
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// custom-field-type-mismatch (A): an update_contact_field writing a literal (or a clearly textual
+/// merge field) that the field's `dataType` cannot hold.
+fn custom_field_type_mismatch(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let Some(acc) = ctx.account else { return };
+    let Some(types) = &acc.custom_field_types else {
+        return;
+    };
+    let g = ctx.g;
+    for i in (0..g.len()).filter(|&i| g.live(i, Kind::UpdateField)) {
+        let s = &ctx.w.steps[i];
+        let Some(field) = s.attr_any(FIELD_ATTRS) else {
+            continue;
+        };
+        let Some(ty) = types.get(&field_key(field)) else {
+            continue;
+        };
+        let Some(value) = s.attr("value") else {
+            continue;
+        };
+        let data_type = ty.data_type.as_str();
+        let options = (!ty.options.is_empty()).then_some(&ty.options);
+        if let Some(problem) = misfit(data_type, value, options) {
+            ctx.emit(
+                out,
+                Rule::CustomFieldTypeMismatch,
+                Some(i),
+                format!(
+                    "Step {} writes to the {data_type} field {}: {problem}.",
+                    quoted(s.label()),
+                    quoted(field)
+                ),
+            );
+        }
+    }
+}
+
+/// Why `value` does not fit a field of `data_type` (as a message fragment), or `None` when it
+/// fits or cannot be judged (other types, empty values, mixed merge-field text).
+fn misfit(
+    data_type: &str,
+    value: &Json<'_>,
+    options: Option<&std::collections::HashSet<String>>,
+) -> Option<String> {
+    let text = match value {
+        Json::String(t) => t.trim(),
+        // A number fits numbers, checkboxes (1/0) and dates (epoch); options are not judged.
+        Json::Number(_) => return None,
+        Json::Bool(_) => {
+            return matches!(data_type, "NUMERICAL" | "MONETORY" | "DATE")
+                .then(|| "a true/false value".to_owned());
+        }
+        Json::Array(items) => {
+            let multi = matches!(data_type, "MULTIPLE_OPTIONS" | "CHECKBOX");
+            let options = options.filter(|_| multi)?;
+            let bad = items
+                .iter()
+                .filter_map(Json::as_str)
+                .map(str::trim)
+                .find(|v| !v.contains("{{") && !options.contains(&v.to_lowercase()))?;
+            return Some(format!("{}, which is not one of its options", quoted(bad)));
+        }
+        _ => return None,
+    };
+    if text.is_empty() {
+        return None;
+    }
+    if text.contains("{{") {
+        // Only a value that is exactly one merge field of a known text field.
+        let mut names = merge_names(text);
+        let name = names.next()?;
+        let whole = names.next().is_none()
+            && text.starts_with("{{")
+            && text.ends_with("}}")
+            && text.matches("{{").count() == 1;
+        let textual = TEXT_SOURCES
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(name.trim()));
+        return (whole
+            && textual
+            && matches!(data_type, "NUMERICAL" | "MONETORY" | "DATE" | "CHECKBOX"))
+        .then(|| format!("{{{{{name}}}}}, a text field,"));
+    }
+    let lower = text.to_lowercase();
+    let listed = |v: &str| options.is_some_and(|o| o.contains(v.trim()));
+    let fits = match data_type {
+        "NUMERICAL" => is_number(text),
+        "MONETORY" => is_money(text),
+        "DATE" => is_date(&lower),
+        "CHECKBOX" => {
+            BOOLEANISH.contains(&lower.as_str())
+                || options.is_none()
+                || lower.split(',').all(listed)
+        }
+        "SINGLE_OPTIONS" | "RADIO" => options.is_none() || listed(&lower),
+        "MULTIPLE_OPTIONS" => options.is_none() || lower.split(',').all(listed),
+        _ => true,
+    };
+    if fits {
+        return None;
+    }
+    let what = match data_type {
+        "SINGLE_OPTIONS" | "RADIO" | "MULTIPLE_OPTIONS" | "CHECKBOX" => {
+            ", which is not one of its options"
+        }
+        "DATE" => ", which is not a date",
+        _ => ", which is not a number",
+    };
+    Some(format!("{}{what}", quoted(text)))
+}
+
+/// A plain decimal number: optional sign, digits, at most one decimal point.
+fn is_number(t: &str) -> bool {
+    let d = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let mut dots = 0;
+    let mut digits = 0;
+    for b in d.bytes() {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'.' => dots += 1,
+            _ => return false,
+        }
+    }
+    digits > 0 && dots <= 1
+}
+
+/// An amount: a number with currency symbols or codes, thousands separators and spaces allowed.
+fn is_money(t: &str) -> bool {
+    let cleaned: String = t
+        .chars()
+        .filter(|c| !matches!(c, ',' | ' ' | '$' | '€' | '£' | '¥' | '₹' | '\'' | '_'))
+        .collect();
+    let letters = cleaned.trim_matches(|c: char| c.is_ascii_alphabetic());
+    let code_len = cleaned.len() - letters.len();
+    (code_len == 0 || code_len == 3) && is_number(letters)
+}
+
+/// An ISO date (optionally with a time), a numeric date (`12/31/2026`, `31.12.26`,
+/// `2026/12/31`), a date with a month name (`Dec 31, 2026`, `31 December 2026`), an epoch
+/// timestamp, or `today`/`now`/`tomorrow`/`yesterday`. Expects lower-case.
+fn is_date(t: &str) -> bool {
+    if matches!(t, "today" | "now" | "tomorrow" | "yesterday") {
+        return true;
+    }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.len() == 10 || t.len() == 13;
+    }
+    let date = t
+        .split(['t', ' '])
+        .next()
+        .unwrap_or(t)
+        .trim_end_matches(',');
+    let parts: Vec<&str> = date.split(['-', '/', '.']).collect();
+    if parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        let l: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+        return (l[0] == 4 && l[1] <= 2 && l[2] <= 2)
+            || (l[0] <= 2 && l[1] <= 2 && matches!(l[2], 2 | 4));
+    }
+    let words: Vec<&str> = t
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let month = words.iter().any(|w| MONTHS.contains(w));
+    let day_or_year = words
+        .iter()
+        .any(|w| (1..=4).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit()));
+    month && day_or_year
+}

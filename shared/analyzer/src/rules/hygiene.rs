@@ -1,0 +1,179 @@
+//! Data hygiene: a field set twice in a row, tags built from merge fields, unresolved
+//! placeholders in live copy, contacts created without a lookup.
+
+use super::{merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
+use crate::graph::EdgeKind;
+use crate::model::{Json, Kind, Step};
+
+fn field_of<'s>(s: &'s Step<'_>) -> Option<&'s str> {
+    (s.kind == "update_contact_field")
+        .then(|| s.attr_any(FIELD_ATTRS))
+        .flatten()
+}
+
+/// A literal placeholder of a text: `[INSERT`, `[YOUR ` or lorem ipsum (case ignored), or the
+/// whole words TODO, TBD, FIXME in capitals. One pass over the words plus a `[` pre-check.
+fn placeholder_in(text: &str) -> Option<&'static str> {
+    use crate::model::contains_ci;
+    if text.contains('[') {
+        if contains_ci(text, "[insert") {
+            return Some("[INSERT");
+        }
+        if contains_ci(text, "[your ") {
+            return Some("[YOUR");
+        }
+    }
+    // A byte scan: only positions starting T, F or l/L can start a placeholder word.
+    let b = text.as_bytes();
+    let word_at = |at: usize, w: &[u8]| {
+        b[at..].starts_with(w)
+            && (at == 0 || !b[at - 1].is_ascii_alphanumeric())
+            && b.get(at + w.len())
+                .is_none_or(|c| !c.is_ascii_alphanumeric())
+    };
+    for (at, &c) in b.iter().enumerate() {
+        let hit = match c {
+            b'T' if word_at(at, b"TODO") => "TODO",
+            b'T' if word_at(at, b"TBD") => "TBD",
+            b'F' if word_at(at, b"FIXME") => "FIXME",
+            b'l' | b'L'
+                if b.get(at..at + 11)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"lorem ipsum")) =>
+            {
+                "lorem ipsum"
+            }
+            _ => continue,
+        };
+        return Some(hit);
+    }
+    None
+}
+
+/// Whether a literal phone value is E.164 (`+` then 7 to 15 digits, the first not 0).
+fn is_e164(v: &str) -> bool {
+    let Some(d) = v.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+}
+
+/// A string value built from a merge field.
+fn templated<'v>(v: &'v Json) -> Option<&'v str> {
+    v.as_str().filter(|t| t.contains("{{"))
+}
+
+pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let n = g.len();
+    let custom_values = ctx.account.and_then(|a| a.custom_values.as_ref());
+    let mut after_find: Option<Vec<bool>> = None;
+    for i in 0..n {
+        let kind = g.kinds[i];
+        if g.disabled[i]
+            || !(kind.is_outbound()
+                || matches!(kind, Kind::UpdateField | Kind::AddTag | Kind::CreateContact))
+        {
+            continue;
+        }
+        let s = &steps[i];
+        // field-set-twice: i's only follower, reached only from i, sets the same field.
+        if let (Some(field), [e]) = (field_of(s), g.out(i)) {
+            let w = e.to as usize;
+            if e.kind == EdgeKind::Next
+                && !g.disabled[w]
+                && g.preds(w).len() == 1
+                && field_of(&steps[w]).is_some_and(|f| f.eq_ignore_ascii_case(field))
+            {
+                ctx.emit(
+                    out,
+                    Rule::FieldSetTwice,
+                    Some(w),
+                    format!(
+                        "{} sets {field} again right after {} set it.",
+                        quoted(steps[w].label()),
+                        quoted(s.label())
+                    ),
+                );
+            }
+        }
+        if let (Some(field), Some(value)) = (field_of(s), s.attr("value").and_then(Json::as_str)) {
+            let value = value.trim();
+            let phone_field = crate::model::contains_ci(field, "phone");
+            let digits = value.bytes().filter(u8::is_ascii_digit).count();
+            if phone_field && !value.contains("{{") && digits >= 7 && !is_e164(value) {
+                ctx.emit(
+                    out,
+                    Rule::PhoneNotE164,
+                    Some(i),
+                    format!(
+                        "{} writes the phone number \"{value}\" to {field} without the +country code format.",
+                        quoted(s.label())
+                    ),
+                );
+            }
+        }
+        match g.kinds[i] {
+            Kind::AddTag => {
+                let tag = ["tags", "tag"]
+                    .iter()
+                    .filter_map(|k| s.attr(k))
+                    .find_map(|v| match v {
+                        Json::Array(a) => a.iter().find_map(templated),
+                        other => templated(other),
+                    });
+                if let Some(t) = tag {
+                    ctx.emit(
+                        out,
+                        Rule::TagFromMergeField,
+                        Some(i),
+                        format!(
+                            "{} adds the tag \"{t}\", built from a merge field.",
+                            quoted(s.label())
+                        ),
+                    );
+                }
+            }
+            Kind::CreateContact => {
+                let after = after_find.get_or_insert_with(|| {
+                    g.after((0..n).filter(|&j| g.live(j, Kind::FindContact)), |_| false)
+                });
+                if !after[i] {
+                    ctx.emit(
+                        out,
+                        Rule::CreateContactWithoutFind,
+                        Some(i),
+                        format!(
+                            "{} creates a contact without finding it first.",
+                            quoted(s.label())
+                        ),
+                    );
+                }
+            }
+            k if k.is_outbound() => {
+                let problem = g.texts(i).find_map(|t| {
+                    if let Some(p) = placeholder_in(t) {
+                        return Some(format!("the placeholder \"{p}\""));
+                    }
+                    let values = custom_values?;
+                    merge_names(t).find_map(|name| {
+                        let key = name.to_ascii_lowercase();
+                        let key = key.strip_prefix("custom_values.")?;
+                        (!values.contains(key)).then(|| {
+                            format!("{{{{{name}}}}}, a custom value the account does not have")
+                        })
+                    })
+                });
+                if let Some(p) = problem {
+                    ctx.emit(
+                        out,
+                        Rule::UnresolvedPlaceholder,
+                        Some(i),
+                        format!("{} still contains {p}.", quoted(s.label())),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}

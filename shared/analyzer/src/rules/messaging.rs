@@ -1,0 +1,375 @@
+//! Messaging and compliance rules: opt-out wording, sending windows, unsubscribe links, stopping
+//! on reply, merge fields and SMS bursts.
+
+use std::collections::VecDeque;
+
+use super::waits::WaitKind;
+use super::{quoted, Ctx, Finding, Rule};
+use crate::model::{contains_ci, starts_with_ci, Json, Kind};
+
+/// Window hours considered sensible (TCPA quiet hours: before 8am, after 9pm).
+const EARLIEST_MINUTE: u32 = 8 * 60;
+const LATEST_MINUTE: u32 = 21 * 60;
+/// Time span of `message-burst` (three SMS within it fire the rule).
+const BURST_MINUTES: f64 = 24.0 * 60.0;
+
+/// Contact fields every account has (merge fields on them need no account list).
+const STANDARD_FIELDS: &[&str] = &[
+    "id",
+    "first_name",
+    "last_name",
+    "name",
+    "full_name",
+    "email",
+    "phone",
+    "company_name",
+    "address1",
+    "city",
+    "state",
+    "country",
+    "postal_code",
+    "website",
+    "timezone",
+    "date_of_birth",
+    "source",
+    "tags",
+    "first_name_raw",
+    "last_name_raw",
+];
+
+/// Whether any message text of step `i` contains any of the words (ASCII case ignored).
+fn says_any(ctx: &Ctx<'_>, i: usize, words: &[&str]) -> bool {
+    ctx.g
+        .texts(i)
+        .any(|t| words.iter().any(|w| contains_ci(t, w)))
+}
+
+/// Wording of a transactional email: an appointment, a booking, an order, a receipt, an account
+/// action. CAN-SPAM exempts such messages from the unsubscribe and address requirements.
+const TRANSACTIONAL: &[&str] = &[
+    "{{appointment.",
+    "your appointment",
+    "your visit",
+    "your booking",
+    "your reservation",
+    "your order",
+    "your receipt",
+    "your invoice",
+    "payment received",
+    "reset your password",
+    "password reset",
+    "verification code",
+];
+
+/// Whether step `i` is a switched-on marketing email: the emails the compliance rules
+/// (`email-without-unsubscribe`, `email-without-postal-address`) judge, so both always judge the
+/// same emails. Not marketing: `transactional: true`, or transactional wording ([`TRANSACTIONAL`])
+/// with no selling word (a "your appointment" email that also pushes a discount is marketing).
+pub(super) fn is_marketing_email(ctx: &Ctx<'_>, i: usize) -> bool {
+    if !ctx.g.live(i, Kind::Email)
+        || ctx.w.steps[i].attr("transactional") == Some(&Json::Bool(true))
+    {
+        return false;
+    }
+    let texts = || ctx.g.texts(i);
+    let transactional = texts().any(|t| TRANSACTIONAL.iter().any(|w| contains_ci(t, w)));
+    !transactional || texts().any(super::revenue::sells)
+}
+
+/// "HH:MM" or an hour number to minutes after midnight.
+fn minute_of(v: Option<&Json>) -> Option<u32> {
+    match v? {
+        Json::Number(n) if n.is_finite() && *n >= 0.0 => Some((*n as u32).saturating_mul(60)),
+        Json::String(s) => {
+            let mut it = s.trim().splitn(2, ':');
+            let h: u32 = it.next()?.trim().parse().ok()?;
+            let m: u32 = it
+                .next()
+                .map_or(Some(0), |m| m.trim().get(..2).unwrap_or(m).parse().ok())?;
+            Some(h.saturating_mul(60).saturating_add(m))
+        }
+        _ => None,
+    }
+}
+
+/// A window value: `Some(true)` sensible, `Some(false)` outside sensible hours, `None` absent.
+fn window_ok(v: Option<&Json>) -> Option<bool> {
+    let v = v?;
+    match v {
+        Json::Object(_) if v.get("enabled") == Some(&Json::Bool(false)) => None,
+        Json::Object(o) if o.is_empty() => None,
+        Json::Object(_) => {
+            let start = minute_of(
+                v.get("start")
+                    .or_else(|| v.get("startTime"))
+                    .or_else(|| v.get("from")),
+            );
+            let end = minute_of(
+                v.get("end")
+                    .or_else(|| v.get("endTime"))
+                    .or_else(|| v.get("to")),
+            );
+            Some(match (start, end) {
+                (Some(s), Some(e)) => s >= EARLIEST_MINUTE && e <= LATEST_MINUTE && s < e,
+                _ => true,
+            })
+        }
+        Json::Bool(true) => Some(true),
+        _ => None,
+    }
+}
+
+fn step_window(s: &crate::model::Step) -> Option<bool> {
+    window_ok(
+        s.attr("window")
+            .or_else(|| s.attr("sendingWindow"))
+            .or_else(|| s.attr("advanceWindow")),
+    )
+}
+
+pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let n = g.len();
+    let outbound = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i];
+
+    // sms-without-opt-out: once per workflow, on the first SMS.
+    let sms: Vec<usize> = (0..n).filter(|&i| g.live(i, Kind::Sms)).collect();
+    if let Some(&first) = sms.first() {
+        let says_stop = sms
+            .iter()
+            .any(|&i| says_any(ctx, i, &["stop", "opt out", "opt-out", "unsubscribe"]));
+        if !says_stop {
+            ctx.emit(
+                out,
+                Rule::SmsWithoutOptOut,
+                Some(first),
+                format!(
+                    "None of the {} SMS step(s) tells the contact how to stop, starting with {}.",
+                    sms.len(),
+                    quoted(steps[first].label())
+                ),
+            );
+        }
+    }
+
+    // send-without-window: on each wait (without a window) that messages follow.
+    let global = window_ok(ctx.w.settings.sending_window.as_ref());
+    if global == Some(false) {
+        ctx.emit(
+            out,
+            Rule::SendWithoutWindow,
+            None,
+            "The workflow's sending window allows messages outside 8:00-21:00.".to_owned(),
+        );
+    }
+    // Per step: None for anything but a live timed wait, else its window verdict.
+    let mut window: Vec<Option<Option<bool>>> = vec![None; n];
+    for (i, w) in window.iter_mut().enumerate() {
+        if g.live(i, Kind::Wait)
+            && matches!(
+                ctx.wait_kind(i),
+                WaitKind::Time(_) | WaitKind::EventRelative
+            )
+        {
+            *w = Some(step_window(&steps[i]));
+        }
+    }
+    let windowed = |i: usize| matches!(window[i], Some(Some(_)));
+    let leads_to_message = g.reaching((0..n).filter(|&i| outbound(i)), windowed);
+    for (i, verdict) in window.iter().enumerate() {
+        match verdict {
+            None | Some(Some(true)) => {}
+            Some(Some(false)) => ctx.emit(
+                out,
+                Rule::SendWithoutWindow,
+                Some(i),
+                format!(
+                    "Wait {} has a sending window outside 8:00-21:00.",
+                    quoted(steps[i].label())
+                ),
+            ),
+            Some(None)
+                if global.is_none() && g.out(i).iter().any(|e| leads_to_message[e.to as usize]) =>
+            {
+                ctx.emit(
+                    out,
+                    Rule::SendWithoutWindow,
+                    Some(i),
+                    format!(
+                    "Messages follow wait {} with no sending window, so they can go out at night.",
+                    quoted(steps[i].label())
+                ),
+                )
+            }
+            Some(None) => {}
+        }
+    }
+
+    // email-without-unsubscribe: per marketing email.
+    for i in (0..n).filter(|&i| is_marketing_email(ctx, i)) {
+        let s = &steps[i];
+        if !says_any(ctx, i, &["unsubscribe", "opt out", "opt-out"]) {
+            ctx.emit(
+                out,
+                Rule::EmailWithoutUnsubscribe,
+                Some(i),
+                format!("Email {} has no unsubscribe link.", quoted(s.label())),
+            );
+        }
+    }
+
+    // no-stop-on-response: workflow-level.
+    let count = (0..n).filter(|&i| outbound(i)).count();
+    if count >= 3 && ctx.w.settings.stop_on_response != Some(true) {
+        let handles_reply = (0..n).any(|i| match g.kinds[i] {
+            Kind::Wait => steps[i]
+                .attr_str("type")
+                .is_some_and(|t| contains_ci(t, "reply")),
+            Kind::Unknown => contains_ci(&steps[i].kind, "reply"),
+            _ => false,
+        }) || ctx.has_trigger_like("reply");
+        if !handles_reply {
+            ctx.emit(
+                out,
+                Rule::NoStopOnResponse,
+                None,
+                format!("{count} outbound messages, stop-on-response is off and no step handles replies."),
+            );
+        }
+    }
+
+    // risky-merge-field: one finding per step, the first problem found.
+    for (i, kind) in g.kinds.iter().enumerate() {
+        if !kind.is_outbound() && *kind != Kind::InternalNotification {
+            continue;
+        }
+        let s = &steps[i];
+        if let Some(problem) = g.texts(i).find_map(|t| merge_problem(t, ctx)) {
+            ctx.emit(
+                out,
+                Rule::RiskyMergeField,
+                Some(i),
+                format!("Step {}: {problem}.", quoted(s.label())),
+            );
+        }
+    }
+
+    message_burst(ctx, out);
+}
+
+/// Position of the first `a b` byte pair (a byte scan: `str::find(&str)` builds a searcher per
+/// call, which cost more than the search on short message texts).
+fn find_pair(h: &str, a: u8, b: u8) -> Option<usize> {
+    let bytes = h.as_bytes();
+    memchr::memchr_iter(a, bytes).find(|&at| bytes.get(at + 1) == Some(&b))
+}
+
+/// The first merge-field problem of a text, if any.
+fn merge_problem(text: &str, ctx: &Ctx<'_>) -> Option<String> {
+    let mut rest = text;
+    let mut offset = 0usize;
+    while let Some(open) = find_pair(rest, b'{', b'{') {
+        let after = &rest[open + 2..];
+        let close = find_pair(after, b'}', b'}');
+        let reopen = find_pair(after, b'{', b'{');
+        let Some(close) = close.filter(|c| reopen.is_none_or(|r| r > *c)) else {
+            return Some("a merge field is not closed with }}".to_owned());
+        };
+        let inner = after[..close].trim();
+        let name = inner.split('|').next().unwrap_or("").trim();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Some(format!("the merge field {{{{{inner}}}}} is malformed"));
+        }
+        let start = offset + open;
+        if !inner.contains('|') && start < 40 {
+            let head = text[..start].trim_start();
+            let greeting = [
+                "hi",
+                "hello",
+                "hey",
+                "dear",
+                "good morning",
+                "good afternoon",
+                "good evening",
+            ]
+            .iter()
+            .any(|g| starts_with_ci(head, g));
+            if greeting && (name.starts_with("contact.") || name.starts_with("contact_")) {
+                return Some(format!("the greeting uses {{{{{name}}}}} with no fallback"));
+            }
+        }
+        if let Some(acc) = ctx.account {
+            let lname = name.to_ascii_lowercase();
+            if let (Some(key), Some(fields)) =
+                (lname.strip_prefix("contact."), acc.custom_fields.as_ref())
+            {
+                if !STANDARD_FIELDS.contains(&key) && !fields.contains(key) {
+                    return Some(format!(
+                        "the merge field {{{{{name}}}}} is not a field of this account"
+                    ));
+                }
+            }
+            // An undefined custom value is `unresolved-placeholder`'s (high).
+        }
+        let consumed = open + 2 + close + 2;
+        offset += consumed;
+        rest = &rest[consumed..];
+    }
+    // A single-brace field such as {contact.first_name}.
+    let bytes = text.as_bytes();
+    let single = bytes.iter().enumerate().any(|(at, &c)| {
+        c == b'{' && bytes[at + 1..].starts_with(b"contact.") && (at == 0 || bytes[at - 1] != b'{')
+    });
+    single.then(|| "a merge field uses single braces".to_owned())
+}
+
+/// Three or more SMS within 24 hours on one path. Linear: a BFS carrying, per step, the minutes
+/// elapsed since the last two SMS on the first path that reached it.
+fn message_burst(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let Some(entry) = g.entry else { return };
+    const FAR: f64 = f64::INFINITY;
+    // state[v] = minutes since the previous SMS and the one before it, on arrival at v.
+    let mut state: Vec<Option<[f64; 2]>> = vec![None; g.len()];
+    state[entry] = Some([FAR, FAR]);
+    let mut queue = VecDeque::from([entry]);
+    let mut flagged = vec![false; g.len()];
+    while let Some(v) = queue.pop_front() {
+        let Some([last, before]) = state[v] else {
+            continue;
+        };
+        let leaving = if g.live(v, Kind::Sms) {
+            let s = &steps[v];
+            if before < BURST_MINUTES && !flagged[v] {
+                flagged[v] = true;
+                ctx.emit(
+                    out,
+                    Rule::MessageBurst,
+                    Some(v),
+                    format!(
+                        "SMS {} is the third SMS within 24 hours on this path.",
+                        quoted(s.label())
+                    ),
+                );
+            }
+            [0.0, last]
+        } else if g.live(v, Kind::Wait) {
+            match ctx.wait_kind(v) {
+                WaitKind::Time(Some(m)) => [last + m, before + m],
+                WaitKind::Time(None) => [last, before],
+                _ => [FAR, FAR],
+            }
+        } else {
+            [last, before]
+        };
+        for e in g.out(v) {
+            let w = e.to as usize;
+            if state[w].is_none() {
+                state[w] = Some(leaving);
+                queue.push_back(w);
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Structure rules: unreachable steps, broken references, loops, empty branches, unrouted paths,
+//! empty or disabled workflows, complexity and unknown step types.
+
+use std::collections::HashSet;
+
+use super::appointments::is_deprecated_appointment_type;
+use super::{quoted, Ctx, Finding, Rule, Severity};
+use crate::model::{Json, Kind, Role};
+
+/// Branch + path count above which a workflow is flagged (info), and the low threshold.
+const BRANCHES_INFO: usize = 20;
+const BRANCHES_LOW: usize = 40;
+/// Container nesting above which a workflow is flagged (info), and the low threshold.
+const NESTING_INFO: u32 = 5;
+const NESTING_LOW: u32 = 8;
+
+pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+
+    for &i in &g.duplicates {
+        ctx.emit(
+            out,
+            Rule::DuplicateStepId,
+            Some(i),
+            format!(
+                "Step {} reuses the id {} of another step.",
+                quoted(steps[i].label()),
+                quoted(&steps[i].id)
+            ),
+        );
+    }
+    for d in &g.dangling {
+        let s = &steps[d.from];
+        let message = if d.target.is_empty() {
+            format!("Step {} has no {}.", quoted(s.label()), d.field)
+        } else {
+            format!(
+                "Step {}: its {} points at {}, which does not exist.",
+                quoted(s.label()),
+                d.field,
+                quoted(&d.target)
+            )
+        };
+        ctx.emit(out, Rule::DanglingReference, Some(d.from), message);
+    }
+
+    if g.entry.is_some() {
+        for (i, step) in steps.iter().enumerate() {
+            if !g.reachable(i) && !g.roles[i].is_structural() {
+                ctx.emit(
+                    out,
+                    Rule::UnreachableStep,
+                    Some(i),
+                    format!(
+                        "Step {} is not reachable from the start of the workflow.",
+                        quoted(step.label())
+                    ),
+                );
+            }
+        }
+    }
+
+    for cycle in &g.cycles {
+        let first = cycle
+            .iter()
+            .copied()
+            .find(|&i| g.kinds[i] == Kind::Goto)
+            .unwrap_or(cycle[0]);
+        let has_wait = cycle.iter().any(|&i| g.kinds[i] == Kind::Wait);
+        if !has_wait {
+            ctx.emit(
+                out,
+                Rule::LoopWithoutWait,
+                Some(first),
+                format!(
+                    "Step {} is in a loop of {} step(s) with no wait: contacts spin through it at once.",
+                    quoted(steps[first].label()),
+                    cycle.len()
+                ),
+            );
+        }
+        let comp = g.component[cycle[0]];
+        let exits = cycle.iter().any(|&i| {
+            matches!(g.kinds[i], Kind::Goal | Kind::RemoveFromWorkflow)
+                || g.out(i).iter().any(|e| g.component[e.to as usize] != comp)
+        });
+        if !exits {
+            ctx.emit(
+                out,
+                Rule::LoopWithoutExit,
+                Some(first),
+                format!(
+                    "Step {} is in a loop of {} step(s) that nothing can leave.",
+                    quoted(steps[first].label()),
+                    cycle.len()
+                ),
+            );
+        }
+    }
+
+    // Empty if/else branches: the "None" path may be a filter when another branch has steps.
+    for i in 0..g.len() {
+        if g.roles[i] != Role::IfElse {
+            continue;
+        }
+        let branches = || {
+            g.out(i)
+                .iter()
+                .map(|e| e.to as usize)
+                .filter(|&b| matches!(g.roles[b], Role::Branch { .. }))
+        };
+        let is_empty = |b: usize| g.out(b).is_empty() && steps[b].next.ids().is_empty();
+        let any_filled = branches().any(|b| !is_empty(b));
+        for b in branches() {
+            if !is_empty(b) {
+                continue;
+            }
+            let none = matches!(g.roles[b], Role::Branch { none: true });
+            let severity = if none && any_filled {
+                Severity::Low
+            } else {
+                Severity::High
+            };
+            ctx.emit_sev(
+                out,
+                Rule::EmptyBranch,
+                severity,
+                Some(b),
+                format!(
+                    "Branch {} of {} has no steps.",
+                    quoted(steps[b].label()),
+                    quoted(steps[i].label())
+                ),
+            );
+        }
+    }
+
+    // Declared multi-path transitions missing from `next`.
+    for i in (0..g.len()).filter(|&i| g.roles[i] == Role::MultiPath) {
+        let s = &steps[i];
+        let Some(transitions) = s.attr("transitions").and_then(Json::as_array) else {
+            continue;
+        };
+        let routed: HashSet<&str> = s.next.ids().iter().map(|c| &**c).collect();
+        for t in transitions {
+            let Some(id) = t.get("id").and_then(Json::id_string) else {
+                continue;
+            };
+            if !routed.contains(id.as_str()) {
+                let name = t.get("name").and_then(Json::as_str).unwrap_or(&id);
+                ctx.emit(
+                    out,
+                    Rule::UnroutedPath,
+                    Some(i),
+                    format!(
+                        "Path {} of step {} is not connected to any step.",
+                        quoted(name),
+                        quoted(s.label())
+                    ),
+                );
+            }
+        }
+    }
+
+    let actions = (0..g.len())
+        .filter(|&i| !g.roles[i].is_structural())
+        .count();
+    if actions == 0 {
+        ctx.emit(
+            out,
+            Rule::EmptyOrDisabled,
+            None,
+            format!("Workflow {} has no steps.", quoted(&ctx.w.name)),
+        );
+    }
+    for i in (0..g.len()).filter(|&i| g.disabled[i]) {
+        let s = &steps[i];
+        {
+            ctx.emit(
+                out,
+                Rule::EmptyOrDisabled,
+                Some(i),
+                format!(
+                    "Step {} is disabled but left in the workflow.",
+                    quoted(s.label())
+                ),
+            );
+        }
+    }
+
+    let branches = g.branch_count();
+    let nesting = g.max_nesting();
+    let severity = if branches > BRANCHES_LOW || nesting > NESTING_LOW {
+        Some(Severity::Low)
+    } else if branches > BRANCHES_INFO || nesting > NESTING_INFO {
+        Some(Severity::Info)
+    } else {
+        None
+    };
+    if let Some(severity) = severity {
+        ctx.emit_sev(
+            out,
+            Rule::TooComplex,
+            severity,
+            None,
+            format!("The workflow has {branches} branches and paths and nests conditions {nesting} deep."),
+        );
+    }
+
+    for (i, kind) in g.kinds.iter().enumerate() {
+        if *kind == Kind::Unknown && !g.roles[i].is_structural() && g.roles[i] != Role::IfElse {
+            let s = &steps[i];
+            // A legacy appointment type is known: `deprecated-appointment-type` reports it.
+            if is_deprecated_appointment_type(&s.kind) {
+                continue;
+            }
+            let message = if s.kind.is_empty() {
+                format!("Step {} has no type.", quoted(s.label()))
+            } else {
+                format!(
+                    "Step {} has the unknown type {}.",
+                    quoted(s.label()),
+                    quoted(&s.kind)
+                )
+            };
+            ctx.emit(out, Rule::UnknownStepType, Some(i), message);
+        }
+    }
+}

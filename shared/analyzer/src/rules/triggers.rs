@@ -1,0 +1,76 @@
+//! Trigger and settings rules of one workflow: no trigger, triggers without their filter,
+//! re-entry that duplicates records.
+
+use super::{quoted, Ctx, Finding, Rule};
+use crate::model::Trigger;
+
+/// The filter a trigger type needs, as field-name fragments (any one satisfies it).
+fn required_filter(kind: &str) -> Option<(&'static [&'static str], &'static str)> {
+    Some(match kind {
+        "appointment" | "customer_booked_appointment" | "appointment_status" => {
+            (&["status"], "an appointment status")
+        }
+        "contact_changed" => (&[""], "the field that changed"),
+        "form_submission" | "form_submitted" => (&["form"], "a form"),
+        "contact_tag" => (&["tag"], "a tag"),
+        "pipeline_stage_updated" | "opportunity_stage_changed" => {
+            (&["pipeline", "stage"], "a pipeline or stage")
+        }
+        _ => return None,
+    })
+}
+
+fn has_filter(t: &Trigger, fragments: &[&str]) -> bool {
+    t.conditions.iter().any(|c| {
+        let f = c.field.to_ascii_lowercase();
+        !f.is_empty() && c.has_value() && fragments.iter().any(|frag| f.contains(frag))
+    })
+}
+
+pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    if let Some(triggers) = &ctx.w.triggers {
+        if !triggers.iter().any(|t| t.active) {
+            ctx.emit(
+                out,
+                Rule::NoTrigger,
+                None,
+                format!("Workflow {} has no active trigger.", quoted(&ctx.w.name)),
+            );
+        }
+        for t in triggers.iter().filter(|t| t.active) {
+            if let Some((fragments, what)) = required_filter(&t.kind) {
+                if !has_filter(t, fragments) {
+                    ctx.emit(
+                        out,
+                        Rule::TriggerWithoutFilter,
+                        None,
+                        format!(
+                            "Trigger {} ({}) has no filter for {what}.",
+                            quoted(t.label()),
+                            t.kind
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if ctx.w.settings.allow_multiple {
+        for (i, s) in ctx.w.steps.iter().enumerate() {
+            if matches!(
+                &*s.kind,
+                "create_opportunity" | "internal_create_opportunity" | "create_contact"
+            ) && !s.disabled
+            {
+                ctx.emit(
+                    out,
+                    Rule::ReentryDuplicates,
+                    Some(i),
+                    format!(
+                        "Re-entry is allowed and step {} creates a new record on every entry.",
+                        quoted(s.label())
+                    ),
+                );
+            }
+        }
+    }
+}
