@@ -332,7 +332,7 @@ async fn structure(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiE
             let kept: Vec<_> = shown
                 .iter()
                 .filter(|i| {
-                    i.step_id.as_deref() == Some(step)
+                    i.step_ids().any(|s| s == step)
                         && node.data.issues.iter().any(|r| *r == i.rule_id)
                 })
                 .collect();

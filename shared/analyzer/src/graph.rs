@@ -2,63 +2,16 @@
 //! the entry, reachability and depth (BFS), and cycles (iterative Tarjan). Every traversal is
 //! iterative and linear in steps + edges, so no input can overflow the stack.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{HashMap, HashSet};
 
 use super::model::{Kind, Next, Role, Step, Workflow};
 
-/// A small fast hasher for step ids (the Fx multiply-rotate scheme, eight bytes at a time).
-/// Ids are not attacker-chosen keys of a long-lived table (one request builds and drops the
-/// map), and hashing dominated graph building with SipHash.
-#[derive(Default)]
-pub(crate) struct Fnv(u64);
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl Fnv {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        // Final avalanche (murmur3 fmix64): the table indexes by the low bits, which the
-        // multiply alone leaves dependent on the low input bytes only.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-}
-
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+/// The map for keys that come from the input (step ids, lookup keys). std's `RandomState` is
+/// SipHash with a random key per process and per map: ids cannot be computed so that they share
+/// one hash and turn the map into a list (a fixed, unkeyed hasher allowed exactly that). Most
+/// `next` references are resolved without a lookup (the following step is tried first), which
+/// keeps SipHash's cost small (docs/PERFORMANCE.md).
+pub(crate) type FastMap<K, V> = HashMap<K, V>;
 
 /// How one step leads to another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +132,14 @@ impl<'a> Graph<'a> {
         for &d in &duplicates {
             is_duplicate[d] = true;
         }
+        // Built once: a dangling parent key is checked against the triggers in one lookup.
+        let trigger_ids: HashSet<&str> = w
+            .triggers
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect();
         let mut edges = Vec::with_capacity(n + n / 4);
         let mut off = Vec::with_capacity(n + 1);
         let mut dangling = Vec::new();
@@ -242,12 +203,7 @@ impl<'a> Graph<'a> {
                     // Usually the previous step: a string compare instead of a hash lookup.
                     let previous = i > 0 && steps[i - 1].id == *r;
                     // The first step's parentKey may name the trigger it hangs from.
-                    let trigger = || {
-                        w.triggers
-                            .as_deref()
-                            .is_some_and(|ts| ts.iter().any(|t| t.id == **r))
-                    };
-                    if !previous && !index.contains_key(&**r) && !trigger() {
+                    if !previous && !index.contains_key(&**r) && !trigger_ids.contains(&**r) {
                         dangling.push(Dangling {
                             from: i,
                             field,

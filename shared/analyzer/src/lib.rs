@@ -40,8 +40,8 @@ pub use model::{
 pub use parse::{parse, parse_value};
 pub use registry::{registry, rules_markdown, rules_text, RuleInfo, RULES_MD_COMMAND};
 pub use result::{
-    AnalysisResult, Detail, Issue, ResultView, SkippedRule, Stats, Summary, SummaryIssue,
-    SummaryView, WorkflowRef, WorkflowScore,
+    AnalysisResult, Detail, Issue, IssueStep, ResultView, SkippedRule, Stats, Summary,
+    SummaryIssue, SummaryView, WorkflowRef, WorkflowScore,
 };
 pub use rules::{Family, Needs, Rule, Severity};
 pub use sarif::{sarif, SARIF_SCHEMA, SARIF_VERSION};
@@ -188,6 +188,111 @@ pub fn metadata(meta: &WorkflowMeta, opts: &AnalyzeOptions) -> AnalysisResult {
     )
 }
 
+/// Most steps an issue lists by name in its message.
+const NAMED_IN_MESSAGE: usize = 3;
+/// Longest workflow name an issue repeats (in characters); the whole name is in `workflows[]`.
+const MAX_ISSUE_WORKFLOW_NAME: usize = 200;
+
+/// One issue per (workflow, rule, severity), listing every step it concerns, from findings
+/// sorted by that key then step. Linear: each finding is visited once, and the workflow's name is
+/// copied once per issue, bounded in length.
+fn group(findings: Vec<Finding>, workflows: &[Workflow], is_bundle: bool) -> Vec<Issue> {
+    let mut issues: Vec<Issue> = Vec::new();
+    let mut last: Option<(usize, Rule, Severity)> = None;
+    for f in findings {
+        let w = workflows.get(f.workflow);
+        let step = f.step.and_then(|s| w.and_then(|w| w.steps.get(s)));
+        let key = (f.workflow, f.rule, f.severity);
+        let step_ref = step.map(|s| IssueStep {
+            id: s.id.to_string(),
+            name: s.label().to_owned(),
+        });
+        if last == Some(key) {
+            if let Some(issue) = issues.last_mut() {
+                issue.count += 1;
+                if let Some(r) = step_ref {
+                    if issue.steps.last().map(|l| &l.id) != Some(&r.id) {
+                        issue.steps.push(r);
+                    }
+                }
+                continue;
+            }
+        }
+        last = Some(key);
+        issues.push(Issue {
+            rule_id: f.rule.id().into(),
+            severity: f.severity,
+            title: f.rule.title().into(),
+            message: f.message,
+            step_id: step_ref.as_ref().map(|s| s.id.clone()),
+            step_name: step_ref.as_ref().map(|s| s.name.clone()),
+            steps: step_ref.into_iter().collect(),
+            count: 1,
+            workflow_id: if is_bundle {
+                w.map(|w| w.id.clone())
+            } else {
+                None
+            },
+            workflow_name: if is_bundle {
+                w.map(|w| w.name.chars().take(MAX_ISSUE_WORKFLOW_NAME).collect())
+            } else {
+                None
+            },
+            recommendation: f.rule.recommendation().into(),
+        });
+    }
+    for issue in &mut issues {
+        if issue.step_id.is_none() {
+            // A workflow-level occurrence came first; the issue still points at its first step.
+            if let Some(first) = issue.steps.first() {
+                issue.step_id = Some(first.id.clone());
+                issue.step_name = Some(first.name.clone());
+            }
+        }
+        if issue.count > 1 {
+            issue.message.push_str(&also_in(issue));
+        }
+        if issue.steps.len() <= 1 {
+            // One step: `stepId` says it all; the list is for groups.
+            issue.steps.clear();
+        }
+    }
+    issues.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.workflow_id.cmp(&b.workflow_id))
+            .then(b.count.cmp(&a.count))
+            .then(a.rule_id.cmp(&b.rule_id))
+    });
+    issues
+}
+
+/// " The same in N more places: "A", "B", "C" and K others." for a grouped issue.
+fn also_in(issue: &Issue) -> String {
+    let more = issue.count - 1;
+    let named: Vec<String> = issue
+        .steps
+        .iter()
+        .skip(1)
+        .take(NAMED_IN_MESSAGE)
+        .map(|s| rules::quoted(&s.name).to_string())
+        .collect();
+    let places = if more == 1 { "place" } else { "places" };
+    if named.is_empty() {
+        return format!(" The same in {more} more {places}.");
+    }
+    let rest = (more as usize).saturating_sub(named.len());
+    let tail = match rest {
+        0 => String::new(),
+        1 => " and 1 other".to_owned(),
+        n => format!(" and {n} others"),
+    };
+    format!(
+        " The same in {more} more {places}: {}{tail}.",
+        named.join(", ")
+    )
+}
+
 /// The React Flow structure of one workflow of the input (the first when `workflow_id` is
 /// `None`), with each node carrying its findings.
 pub fn structure(
@@ -255,36 +360,39 @@ fn finish(
     for f in &mut findings {
         f.severity = opts.rules.severity_for(f.rule, f.severity);
     }
+    // Within one (workflow, rule, severity), occurrences in step order: the group's first.
     findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(a.workflow.cmp(&b.workflow))
+        a.workflow
+            .cmp(&b.workflow)
+            .then(a.rule.id().cmp(b.rule.id()))
+            .then(b.severity.cmp(&a.severity))
             .then(
                 a.step
                     .map_or(0, |s| s + 1)
                     .cmp(&b.step.map_or(0, |s| s + 1)),
             )
-            .then(a.rule.id().cmp(b.rule.id()))
             .then_with(|| a.message.cmp(&b.message))
     });
 
+    let issues = group(findings, workflows, is_bundle);
     let mut summary = Summary::default();
-    for f in &findings {
-        summary.add(f.severity);
+    for i in &issues {
+        summary.add(i.severity);
     }
-    let health = health_score(findings.iter().map(|f| (f.rule.id(), f.severity)));
+    let health = health_score(issues.iter().map(|i| (i.severity, i.count)));
 
     let per_workflow = if is_bundle {
         workflows
             .iter()
-            .enumerate()
-            .map(|(i, w)| {
-                let mine = findings.iter().filter(|f| f.workflow == i);
+            .map(|w| {
+                let mine = issues
+                    .iter()
+                    .filter(|i| i.workflow_id.as_deref() == Some(w.id.as_str()));
                 let mut summary = Summary::default();
-                for f in mine.clone() {
-                    summary.add(f.severity);
+                for i in mine.clone() {
+                    summary.add(i.severity);
                 }
-                let score = health_score(mine.map(|f| (f.rule.id(), f.severity)));
+                let score = health_score(mine.map(|i| (i.severity, i.count)));
                 WorkflowScore {
                     id: w.id.clone(),
                     name: w.name.clone(),
@@ -297,33 +405,6 @@ fn finish(
     } else {
         Vec::new()
     };
-
-    let issues = findings
-        .into_iter()
-        .map(|f| {
-            let w = workflows.get(f.workflow);
-            let step = f.step.and_then(|s| w.and_then(|w| w.steps.get(s)));
-            Issue {
-                rule_id: f.rule.id().into(),
-                severity: f.severity,
-                title: f.rule.title().into(),
-                message: f.message,
-                step_id: step.map(|s| s.id.to_string()),
-                step_name: step.map(|s| s.label().to_owned()),
-                workflow_id: if is_bundle {
-                    w.map(|w| w.id.clone())
-                } else {
-                    None
-                },
-                workflow_name: if is_bundle {
-                    w.map(|w| w.name.clone())
-                } else {
-                    None
-                },
-                recommendation: f.rule.recommendation().into(),
-            }
-        })
-        .collect();
 
     AnalysisResult {
         workflow,

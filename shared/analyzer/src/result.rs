@@ -83,6 +83,13 @@ pub struct Issue {
     /// That step's display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_name: Option<String>,
+    /// Every step the finding concerns, in step order (the first is `stepId`): one problem
+    /// repeated over a workflow is one issue, not one per step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<IssueStep>,
+    /// How many times the rule fired in this workflow (>= 1).
+    #[serde(default = "one")]
+    pub count: u32,
     /// The workflow concerned (bundle input only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
@@ -91,6 +98,33 @@ pub struct Issue {
     pub workflow_name: Option<String>,
     /// How to fix it.
     pub recommendation: Cow<'static, str>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A step an issue concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueStep {
+    /// Step id.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+}
+
+impl Issue {
+    /// The ids of every step the issue concerns (results stored before grouping name one).
+    pub fn step_ids(&self) -> impl Iterator<Item = &str> {
+        let first = self
+            .steps
+            .is_empty()
+            .then_some(self.step_id.as_deref())
+            .flatten();
+        first
+            .into_iter()
+            .chain(self.steps.iter().map(|s| s.id.as_str()))
+    }
 }
 
 /// A rule that did not run.

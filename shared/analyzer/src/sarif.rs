@@ -116,32 +116,45 @@ pub fn sarif(result: &AnalysisResult, uri: &str, doc: Option<&Value>) -> Value {
                 (Some(i), Some(root)) => format!("{root}/{i}"),
                 _ => single_root.to_owned(),
             };
-            let pointer = match &issue.step_id {
-                Some(id) => pointers
-                    .get(&(wf, id.clone()))
+            let locate = |id: &str| {
+                pointers
+                    .get(&(wf, id.to_owned()))
                     .cloned()
                     // Export steps without ids carry their pointer as id.
-                    .or_else(|| id.starts_with('/').then(|| id.clone()))
-                    .unwrap_or_else(|| workflow_ptr.clone()),
-                None => workflow_ptr.clone(),
+                    .or_else(|| id.starts_with('/').then(|| id.to_owned()))
+                    .unwrap_or_else(|| workflow_ptr.clone())
             };
-            let name = issue
-                .step_name
-                .clone()
-                .or_else(|| issue.workflow_name.clone())
-                .unwrap_or_default();
-            let mut r = json!({
-                "ruleId": issue.rule_id,
-                "level": level(issue.severity),
-                "message": {"text": issue.message},
-                "locations": [{
+            let pointer = issue
+                .step_id
+                .as_deref()
+                .map_or_else(|| workflow_ptr.clone(), locate);
+            let workflow_name = || issue.workflow_name.clone().unwrap_or_default();
+            let location = |name: String, pointer: String| {
+                json!({
                     "physicalLocation": {"artifactLocation": {"uri": uri}},
                     "logicalLocations": [{
                         "name": name,
                         "fullyQualifiedName": pointer,
                         "kind": "object",
                     }],
-                }],
+                })
+            };
+            // A grouped issue is one result located at each of its steps.
+            let locations: Vec<Value> = if issue.steps.is_empty() {
+                let name = issue.step_name.clone().unwrap_or_else(workflow_name);
+                vec![location(name, pointer.clone())]
+            } else {
+                issue
+                    .steps
+                    .iter()
+                    .map(|s| location(s.name.clone(), locate(&s.id)))
+                    .collect()
+            };
+            let mut r = json!({
+                "ruleId": issue.rule_id,
+                "level": level(issue.severity),
+                "message": {"text": issue.message},
+                "locations": locations,
                 "partialFingerprints": {
                     "workflowAuditStep/v1": format!(
                         "{}|{}|{}",
@@ -154,6 +167,7 @@ pub fn sarif(result: &AnalysisResult, uri: &str, doc: Option<&Value>) -> Value {
                     "severity": issue.severity.as_str(),
                     "jsonPointer": pointer,
                     "stepId": issue.step_id,
+                    "count": issue.count,
                     "workflowId": issue.workflow_id,
                     "recommendation": issue.recommendation,
                 },

@@ -1,17 +1,15 @@
 //! The health score, grade and confidence (ANALYZER.md section 4), versioned by
 //! [`SCORING_VERSION`] because a published score is a promise to users.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::rules::Severity;
 
 /// Bumped whenever the formula, weights, caps or a rule's default severity change, so stored
 /// scores can be told apart from new ones.
-pub const SCORING_VERSION: &str = "2026-11.3";
+pub const SCORING_VERSION: &str = "2026-12.1";
 
-/// Deduction per severity for the first finding of a rule.
+/// Deduction per severity for one issue (one rule in one workflow).
 pub fn weight(s: Severity) -> f64 {
     match s {
         Severity::Critical => 25.0,
@@ -22,24 +20,29 @@ pub fn weight(s: Severity) -> f64 {
     }
 }
 
+/// How much more an issue weighs for its further occurrences: 1 for one, 1.25 for two, 1.33
+/// for three, never more than 1.5. A missing setting repeated over a 30-step nurture is one
+/// problem, slightly worse than once, never thirty times worse.
+pub fn growth(count: u32) -> f64 {
+    1.5 - 0.5 / f64::from(count.max(1))
+}
+
 /// Highest score possible with any critical finding.
 pub const CRITICAL_CAP: u8 = 59;
 /// Highest score possible with any high finding.
 pub const HIGH_CAP: u8 = 89;
 
-/// `100 - sum over (rule, severity) of weight * sqrt(occurrences)`, rounded, clamped to
-/// 0..=100, then capped at 59 with any critical finding and 89 with any high one.
-pub fn health_score<'a>(findings: impl IntoIterator<Item = (&'a str, Severity)>) -> u8 {
-    let mut counts: BTreeMap<(&str, Severity), u32> = BTreeMap::new();
-    for (rule, sev) in findings {
-        *counts.entry((rule, sev)).or_default() += 1;
+/// `100 - sum over issues of weight(severity) * growth(count)`, rounded, clamped to 0..=100,
+/// then capped at 59 with any critical issue and 89 with any high one. One issue is one rule in
+/// one workflow (the analyzer groups repeats).
+pub fn health_score(issues: impl IntoIterator<Item = (Severity, u32)>) -> u8 {
+    let mut deduction = 0.0;
+    let mut worst = None;
+    for (sev, count) in issues {
+        deduction += weight(sev) * growth(count);
+        worst = worst.max(Some(sev));
     }
-    let deduction: f64 = counts
-        .iter()
-        .map(|((_, sev), n)| weight(*sev) * f64::from(*n).sqrt())
-        .sum();
     let raw = (100.0 - deduction).round().clamp(0.0, 100.0) as u8;
-    let worst = counts.keys().map(|(_, s)| *s).max();
     match worst {
         Some(Severity::Critical) => raw.min(CRITICAL_CAP),
         Some(Severity::High) => raw.min(HIGH_CAP),
@@ -114,19 +117,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn repeats_cost_the_square_root() {
-        let four = vec![("a", Severity::Medium); 4];
-        assert_eq!(health_score(four), 90);
-        assert_eq!(health_score(vec![("a", Severity::Low)]), 98);
-        assert_eq!(health_score(Vec::<(&str, Severity)>::new()), 100);
+    fn repeats_of_one_issue_grow_the_deduction_by_half_at_most() {
+        assert_eq!(health_score([(Severity::Medium, 1)]), 95);
+        assert_eq!(health_score([(Severity::Medium, 2)]), 94);
+        assert_eq!(health_score([(Severity::Medium, 30)]), 93);
+        assert_eq!(health_score([(Severity::Medium, u32::MAX)]), 93);
+        assert_eq!(health_score([(Severity::Low, 1)]), 98);
+        assert_eq!(health_score([]), 100);
     }
 
     #[test]
     fn caps_apply_for_critical_and_high() {
-        assert_eq!(health_score(vec![("a", Severity::Critical)]), 59);
-        assert_eq!(health_score(vec![("a", Severity::High)]), 88);
-        assert_eq!(health_score(vec![("a", Severity::Info); 50]), 100);
-        assert_eq!(health_score(vec![("a", Severity::Critical); 100]), 0);
+        assert_eq!(health_score([(Severity::Critical, 1)]), 59);
+        assert_eq!(health_score([(Severity::High, 1)]), 88);
+        assert_eq!(health_score(vec![(Severity::Info, 1); 50]), 100);
+        assert_eq!(health_score(vec![(Severity::Critical, 1); 5]), 0);
     }
 
     #[test]

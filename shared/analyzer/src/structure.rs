@@ -152,7 +152,7 @@ pub(crate) fn layout(w: &Workflow, result: &AnalysisResult) -> Structure {
         if issue.workflow_id.as_deref().is_some_and(|id| id != w.id) {
             continue;
         }
-        if let Some(step) = issue.step_id.as_deref() {
+        for step in issue.step_ids() {
             let entry = by_step.entry(step).or_insert((issue.severity, Vec::new()));
             entry.0 = entry.0.max(issue.severity);
             if !entry.1.iter().any(|r| *r == issue.rule_id) {

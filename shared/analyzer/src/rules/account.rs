@@ -3,7 +3,7 @@
 //! users, calendars, pipelines, forms, fields and tags that do not exist, and alerts that all go
 //! to one user (A).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use super::data::{pipeline_of, stage_of, CREATE_OPP, UPDATE_OPP};
 use super::integrations::recipients;
@@ -95,6 +95,11 @@ impl CrossGraph {
             self.adj.push(Vec::new());
         }
         node
+    }
+
+    /// The node of a key, if it was created.
+    fn existing_key(&self, key: &str) -> Option<&usize> {
+        self.keys.get(key)
     }
 
     /// An edge (once per pair); `step` is the cause when `from` is a workflow.
@@ -217,6 +222,11 @@ fn duplicate_trigger(workflows: &[Workflow], out: &mut Vec<Finding>) {
 /// How many other workflows an enrollment-cycle message names.
 const MAX_NAMED_IN_CYCLE: usize = 5;
 
+/// Workflows that enroll each other: `add_to_workflow` is an edge to the named workflow; a tag is
+/// a node of its own, with an edge from every workflow that adds it and an edge to every workflow
+/// a live tag trigger starts on it. So the graph has one edge per (workflow, tag) and per (tag,
+/// trigger), linear in the input however often a tag repeats (a tag added by every step of one
+/// workflow and listed by many triggers of another would otherwise cost their product).
 fn enrollment_cycle(workflows: &[Workflow], out: &mut Vec<Finding>) {
     let by_id: HashMap<&str, usize> = workflows
         .iter()
@@ -224,55 +234,68 @@ fn enrollment_cycle(workflows: &[Workflow], out: &mut Vec<Finding>) {
         .filter(|(_, w)| !w.id.is_empty())
         .map(|(i, w)| (w.id.as_str(), i))
         .collect();
-    let mut by_tag: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut graph = CrossGraph::new(workflows.len());
+    // Which tags start which workflows (a workflow counted once per tag).
+    let mut triggered_by: HashMap<String, Vec<usize>> = HashMap::new();
     for (wi, w) in workflows.iter().enumerate() {
         for t in w.triggers.as_deref().unwrap_or_default() {
             if t.active && t.kind == "contact_tag" {
                 for c in &t.conditions {
                     for v in c.value_strings() {
-                        by_tag
+                        let starts = triggered_by
                             .entry(v.trim().to_ascii_lowercase())
-                            .or_default()
-                            .push(wi);
+                            .or_default();
+                        if starts.last() != Some(&wi) {
+                            starts.push(wi);
+                        }
                     }
                 }
             }
         }
     }
-    // Edges workflow -> workflow, remembering the step that causes each.
-    let mut graph = CrossGraph::new(workflows.len());
+    for (tag, starts) in &triggered_by {
+        let node = graph.key(format!("tag:{tag}"));
+        for &wi in starts {
+            graph.add(node, wi, None);
+        }
+    }
     for (wi, w) in workflows.iter().enumerate() {
         for (si, s) in w.steps.iter().enumerate() {
             if s.disabled {
                 continue;
             }
-            let mut targets = Vec::new();
             if s.kind == "add_to_workflow" {
                 for id in str_list(
                     s,
                     &["workflowId", "workflow_id", "workflowIds", "workflows"],
                 ) {
-                    if let Some(&t) = by_id.get(id) {
-                        targets.push(t);
+                    match by_id.get(id) {
+                        Some(&t) if t != wi || w.settings.allow_multiple => {
+                            graph.add(wi, t, Some(si))
+                        }
+                        _ => {}
                     }
                 }
             }
             if s.kind == "add_contact_tag" {
                 for tag in str_list(s, &["tags", "tag"]) {
-                    if let Some(ws) = by_tag.get(&tag.to_ascii_lowercase()) {
-                        targets.extend(ws.iter().copied());
+                    // Only tags that start a workflow have a node.
+                    let key = format!("tag:{}", tag.to_ascii_lowercase());
+                    if let Some(&node) = graph.existing_key(&key) {
+                        graph.add(wi, node, Some(si));
                     }
                 }
-            }
-            for t in targets {
-                if t == wi && !w.settings.allow_multiple {
-                    continue;
-                }
-                graph.add(wi, t, Some(si));
             }
         }
     }
     for (comp, all) in graph.cycles() {
+        // A workflow whose only loop runs through itself re-enrolls its contacts only when it
+        // allows re-entry (otherwise HighLevel does not start it again for the same contact).
+        if let [only] = comp[..] {
+            if !workflows[only].settings.allow_multiple {
+                continue;
+            }
+        }
         for &wi in &comp {
             let step = graph.cause_into(wi, &all);
             let others = others_in_cycle(workflows, &comp, wi);

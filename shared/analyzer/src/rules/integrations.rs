@@ -1,11 +1,12 @@
 //! Integration rules: unchecked webhooks, test endpoints, hard-coded secrets and URLs, alerts
 //! that reach nobody, the same external lookup repeated.
 
-use std::hash::{Hash, Hasher};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use super::reliability::HTTP_CALLS;
 use super::{filled, quoted, Ctx, Finding, Rule};
-use crate::graph::{FastMap, Fnv, Graph};
+use crate::graph::{FastMap, Graph};
 use crate::model::{contains_ci, Json, Kind, Role, Step};
 
 /// Hosts and fragments of test set-ups.
@@ -378,7 +379,7 @@ const BODY_KEYS: &[&str] = &["body", "data", "payload", "customData", "params", 
 /// keys (in reverse input order) before any of its values, then each value's stream in input
 /// order. Equal values written alike hash equal; the same keys in another order hash differently.
 /// Iterative.
-fn hash_json(v: &Json, h: &mut Fnv) {
+fn hash_json(v: &Json, h: &mut impl Hasher) {
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
         match v {
@@ -414,8 +415,9 @@ fn hash_json(v: &Json, h: &mut Fnv) {
 /// What makes two calls the same lookup: for a webhook its URL with a hash of the lower-cased
 /// method and the body keys; for custom code that calls an HTTP API, its code. `None` for a call
 /// with nothing to compare (no URL, or code that calls nothing).
-fn lookup_key<'s>(s: &'s Step<'_>, kind: Kind) -> Option<(&'s str, u64)> {
-    let mut h = Fnv::default();
+fn lookup_key<'s>(s: &'s Step<'_>, kind: Kind, keyed: &RandomState) -> Option<(&'s str, u64)> {
+    // Keyed: the input cannot choose bodies whose hashes collide and merge unrelated calls.
+    let mut h = keyed.build_hasher();
     match kind {
         Kind::Webhook => {
             let url = url_of(s)?;
@@ -502,11 +504,12 @@ fn repeated_lookups(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
     let mut groups: FastMap<(&str, u64), Vec<usize>> = FastMap::default();
+    let keyed = RandomState::new();
     for (i, s) in steps.iter().enumerate() {
         if g.disabled[i] {
             continue;
         }
-        if let Some(key) = lookup_key(s, g.kinds[i]) {
+        if let Some(key) = lookup_key(s, g.kinds[i], &keyed) {
             groups.entry(key).or_default().push(i);
         }
     }

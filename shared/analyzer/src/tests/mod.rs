@@ -72,12 +72,26 @@ pub(super) fn run(v: &Value) -> AnalysisResult {
     analyze(&bytes, &AnalyzeOptions::at(NOW)).expect("test input parses")
 }
 
-/// The step ids (None for workflow-level) of a rule's findings.
+/// The step ids (None for workflow-level) of a rule's findings: a grouped issue counts once per
+/// step it lists, a workflow-level one once per occurrence.
 pub(super) fn hits(r: &AnalysisResult, rule: &str) -> Vec<Option<String>> {
     r.issues
         .iter()
         .filter(|i| i.rule_id == rule)
-        .map(|i| i.step_id.clone())
+        .flat_map(|i| match (&i.step_id, i.steps.is_empty()) {
+            (None, _) => vec![None; i.count as usize],
+            (Some(id), true) => vec![Some(id.clone())],
+            // Occurrences beyond the listed steps were workflow-level.
+            (Some(_), false) => i
+                .steps
+                .iter()
+                .map(|s| Some(s.id.clone()))
+                .chain(std::iter::repeat_n(
+                    None,
+                    (i.count as usize).saturating_sub(i.steps.len()),
+                ))
+                .collect(),
+        })
         .collect()
 }
 
