@@ -2,7 +2,11 @@
 //! (messages, waits with windows, if/else branches, webhooks, tags, field updates), and the
 //! analysis alone (`analyze_input` on an already-built input) for 10,000 and 100,000 steps: the
 //! API refuses more than `MAX_STEPS` (20,000), so the 100,000-step case builds the model directly
-//! instead of raising the limit. Run: `cargo bench -p analyzer-core --bench analyzer`.
+//! instead of raising the limit. Then the hostile shapes of the security review beside a benign body
+//! of the same size (`hostile/<shape>` and `hostile/<shape>_benign`): each once cost 10 to 200
+//! times its benign twin. Run: `cargo bench -p workflow-analyzer --bench analyzer`.
+
+mod shapes;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use serde_json::{json, Value};
@@ -14,16 +18,9 @@ use workflow_analyzer::{
     Trigger, Workflow,
 };
 
-/// A native-format body with exactly `n` steps: repeated blocks of an SMS, a wait, an email, an
-/// if/else whose yes branch ends in a goal and whose None branch carries the sequence on, a
-/// webhook, a tag and a field update.
-fn workflow(n: usize) -> Vec<u8> {
-    serde_json::to_vec(&workflow_value(n)).unwrap_or_default()
-}
-
 /// The same workflow built straight into the model, past the parser's step limit.
 fn parsed(n: usize) -> Input<'static> {
-    let v = workflow_value(n);
+    let v = shapes::workflow_value(n);
     let text = |s: &Value, k: &str| s[k].as_str().map(|x| Cow::Owned(x.to_owned()));
     let steps: Vec<Step<'static>> = v["workflow"]["workflowData"]["templates"]
         .as_array()
@@ -74,64 +71,11 @@ fn parsed(n: usize) -> Input<'static> {
     })
 }
 
-fn workflow_value(n: usize) -> Value {
-    let mut steps: Vec<Value> = Vec::with_capacity(n);
-    let mut prev: Option<String> = None;
-    let mut k = 0usize;
-    while steps.len() < n {
-        let id = |s: &str| format!("{s}-{k}");
-        let window = json!({"start": "09:00", "end": "18:00"});
-        let block = vec![
-            json!({"id": id("sms"), "type": "sms", "name": format!("SMS {k}"), "next": id("wait"),
-                   "attributes": {"body": "Hi {{contact.first_name | default: \"there\"}}, quick update. Reply STOP to opt out."}}),
-            json!({"id": id("wait"), "type": "wait", "name": format!("Wait {k}"), "next": id("email"),
-                   "attributes": {"type": "time", "startAfter": {"type": "days", "value": 1, "when": "after"}, "window": window}}),
-            json!({"id": id("email"), "type": "email", "name": format!("Email {k}"), "next": id("cond"),
-                   "attributes": {"subject": "News", "html": "<p>Hello</p><a href=\"{{unsubscribe_link}}\">Unsubscribe</a>"}}),
-            json!({"id": id("cond"), "type": "if_else", "name": format!("Replied {k}?"), "cat": "conditions",
-                   "nodeType": "condition-node", "next": [id("yes"), id("no")], "attributes": {}}),
-            json!({"id": id("yes"), "type": "if_else", "name": "Replied", "nodeType": "branch-yes", "next": id("goal"), "attributes": {}}),
-            json!({"id": id("no"), "type": "if_else", "name": "None", "nodeType": "branch-no", "next": id("hook"), "attributes": {}}),
-            json!({"id": id("goal"), "type": "workflow_goal", "name": "Goal", "attributes": {}}),
-            json!({"id": id("hook"), "type": "custom_webhook", "name": format!("CRM {k}"), "next": id("tag"),
-                   "attributes": {"url": "{{custom_values.crm_url}}", "method": "POST", "saveResponse": true,
-                                  "headers": [{"key": "Authorization", "value": "Bearer {{custom_values.crm_token}}"}]}}),
-            json!({"id": id("tag"), "type": "add_contact_tag", "name": format!("Tag {k}"), "next": id("field"),
-                   "attributes": {"tags": ["nurtured"]}}),
-            json!({"id": id("field"), "type": "update_contact_field", "name": format!("Field {k}"),
-                   "attributes": {"fieldId": "cf_stage", "value": "nurtured"}}),
-        ];
-        for mut s in block {
-            if steps.len() == n {
-                break;
-            }
-            if let Some(p) = &prev {
-                s["parentKey"] = json!(p);
-            }
-            prev = s["id"].as_str().map(str::to_owned);
-            steps.push(s);
-        }
-        // Link this block's last step to the next block's first.
-        let more = steps.len() < n;
-        if let Some(last) = steps.last_mut() {
-            if last["type"] == "update_contact_field" && more {
-                last["next"] = json!(format!("sms-{}", k + 1));
-            }
-        }
-        k += 1;
-    }
-    json!({
-        "workflow": {"_id": "bench", "name": "Benchmark nurture", "status": "published", "stopOnResponse": true,
-                     "workflowData": {"templates": steps}},
-        "triggers": [{"type": "form_submission", "conditions": [{"field": "formId", "value": "f1"}]}]
-    })
-}
-
 fn bench(c: &mut Criterion) {
     let opts = AnalyzeOptions::at(1_795_392_000);
     let mut group = c.benchmark_group("parse_and_analyze");
     for n in [10usize, 100, 1_000, 10_000] {
-        let body = workflow(n);
+        let body = shapes::workflow(n);
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &body, |b, body| {
             b.iter(|| analyze(std::hint::black_box(body), &opts).map(|r| r.health_score))
@@ -146,6 +90,20 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(n), &input, |b, input| {
             b.iter(|| analyze_input(std::hint::black_box(input), &opts).health_score)
         });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("hostile");
+    for (name, body) in shapes::hostile() {
+        let benign = shapes::benign_of_size(body.len());
+        group.bench_with_input(BenchmarkId::from_parameter(name), &body, |b, body| {
+            b.iter(|| analyze(std::hint::black_box(body), &opts).map(|r| r.health_score))
+        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{name}_benign")),
+            &benign,
+            |b, body| b.iter(|| analyze(std::hint::black_box(body), &opts).map(|r| r.health_score)),
+        );
     }
     group.finish();
 }

@@ -10,6 +10,14 @@ pub enum Limit {
     Steps,
     /// A bundle with more workflows than [`super::MAX_WORKFLOWS`].
     Workflows,
+    /// A workflow with more triggers than [`super::MAX_TRIGGERS`].
+    Triggers,
+    /// A trigger with more conditions than [`super::MAX_CONDITIONS`].
+    Conditions,
+    /// A trigger condition listing more values than [`super::MAX_CONDITION_VALUES`].
+    ConditionValues,
+    /// A step with more paths (`next` ids) than [`super::MAX_PATHS`].
+    Paths,
 }
 
 impl Limit {
@@ -18,6 +26,10 @@ impl Limit {
             Limit::Bytes => "bytes",
             Limit::Steps => "steps",
             Limit::Workflows => "workflows",
+            Limit::Triggers => "triggers in one workflow",
+            Limit::Conditions => "conditions in one trigger",
+            Limit::ConditionValues => "values in one trigger condition",
+            Limit::Paths => "paths from one step",
         }
     }
 }

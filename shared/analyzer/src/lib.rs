@@ -59,6 +59,14 @@ pub const MAX_INPUT_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_STEPS: usize = 20_000;
 /// Most workflows accepted in one bundle.
 pub const MAX_WORKFLOWS: usize = 1_000;
+/// Most triggers of one workflow (real workflows have a handful).
+pub const MAX_TRIGGERS: usize = 100;
+/// Most conditions (filters) of one trigger.
+pub const MAX_CONDITIONS: usize = 50;
+/// Most values one trigger condition lists (tags, forms, stages).
+pub const MAX_CONDITION_VALUES: usize = 100;
+/// Most paths from one step: if/else branches or multi-path transitions.
+pub const MAX_PATHS: usize = 100;
 /// Unknown step types above this share of action steps lower confidence to medium.
 const UNKNOWN_SHARE_FOR_MEDIUM: f64 = 0.10;
 

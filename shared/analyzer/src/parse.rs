@@ -14,7 +14,10 @@ use super::model::{
     AccountLists, Attributes, Bundle, Condition, CustomFieldType, DomainAuth, Input, Json, Next,
     PhoneNumber, Settings, SourceFormat, Step, Trigger, Workflow,
 };
-use super::{MAX_INPUT_BYTES, MAX_STEPS, MAX_WORKFLOWS};
+use super::{
+    MAX_CONDITIONS, MAX_CONDITION_VALUES, MAX_INPUT_BYTES, MAX_PATHS, MAX_STEPS, MAX_TRIGGERS,
+    MAX_WORKFLOWS,
+};
 
 /// Parse a request body (or a file) into the model. Accepts `{"workflow": .., "triggers": [..]}`,
 /// `{"bundle": {..}}`, a bare native workflow, a bare export, or a bare bundle.
@@ -27,7 +30,7 @@ pub fn parse(input: &[u8]) -> Result<Input<'_>, InputError> {
         });
     }
     if let Some(parsed) = fast_native(input) {
-        return parsed;
+        return parsed.and_then(within_limits);
     }
     let value: Value = serde_json::from_slice(input).map_err(|e| {
         let text = e.to_string();
@@ -41,11 +44,56 @@ pub fn parse(input: &[u8]) -> Result<Input<'_>, InputError> {
             message,
         }
     })?;
-    parse_value(value)
+    parse_value(value).and_then(within_limits)
+}
+
+/// Counts that nothing real comes near, checked once over the parsed model: each bounds the
+/// fan-out of a pass (triggers per workflow, conditions per trigger, paths per step), so that a
+/// small body cannot multiply the work of a rule.
+fn within_limits(input: Input<'_>) -> Result<Input<'_>, InputError> {
+    let over = |what, limit: usize, actual: usize| {
+        (actual > limit).then_some(InputError::TooLarge {
+            what,
+            limit,
+            actual,
+        })
+    };
+    for w in input.workflows() {
+        let triggers = w.triggers.as_deref().unwrap_or_default();
+        let worst = [
+            over(Limit::Triggers, MAX_TRIGGERS, triggers.len()),
+            triggers
+                .iter()
+                .find_map(|t| over(Limit::Conditions, MAX_CONDITIONS, t.conditions.len())),
+            triggers.iter().find_map(|t| {
+                let values = t.conditions.iter().map(|c| match &c.value {
+                    Value::Array(a) => a.len(),
+                    _ => 1,
+                });
+                let values = values.max();
+                over(
+                    Limit::ConditionValues,
+                    MAX_CONDITION_VALUES,
+                    values.unwrap_or(0),
+                )
+            }),
+            w.steps
+                .iter()
+                .find_map(|s| over(Limit::Paths, MAX_PATHS, s.next.ids().len())),
+        ];
+        if let Some(e) = worst.into_iter().flatten().next() {
+            return Err(e);
+        }
+    }
+    Ok(input)
 }
 
 /// Parse an already-decoded JSON value (the HTTP layer may have decoded the body itself).
 pub fn parse_value(value: Value) -> Result<Input<'static>, InputError> {
+    parse_any(value).and_then(within_limits)
+}
+
+fn parse_any(value: Value) -> Result<Input<'static>, InputError> {
     let Value::Object(mut top) = value else {
         return Err(InputError::not_workflow(
             "",
