@@ -40,8 +40,8 @@ pub use model::{
 pub use parse::{parse, parse_value};
 pub use registry::{registry, rules_markdown, rules_text, RuleInfo, RULES_MD_COMMAND};
 pub use result::{
-    AnalysisResult, Detail, Issue, IssueStep, ResultView, SkippedRule, Stats, Summary,
-    SummaryIssue, SummaryView, WorkflowRef, WorkflowScore,
+    AnalysisResult, AssumedDefault, Detail, Issue, IssueStep, ResultView, SkippedRule, Stats,
+    Summary, SummaryIssue, SummaryView, WorkflowRef, WorkflowScore,
 };
 pub use rules::{Family, Needs, Rule, Severity};
 pub use sarif::{sarif, SARIF_SCHEMA, SARIF_VERSION};
@@ -63,8 +63,8 @@ pub const MAX_WORKFLOWS: usize = 1_000;
 pub const MAX_TRIGGERS: usize = 100;
 /// Most conditions (filters) of one trigger.
 pub const MAX_CONDITIONS: usize = 50;
-/// Most values one trigger condition lists (tags, forms, stages).
-pub const MAX_CONDITION_VALUES: usize = 100;
+/// Most values one trigger condition lists (tags, forms, pipeline stages).
+pub const MAX_CONDITION_VALUES: usize = 1_000;
 /// Most paths from one step: if/else branches or multi-path transitions.
 pub const MAX_PATHS: usize = 100;
 /// Unknown step types above this share of action steps lower confidence to medium.
@@ -87,9 +87,15 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
     let several = is_bundle && workflows.len() >= 2;
     let graphs: Vec<Graph<'_>> = workflows.iter().map(Graph::build).collect();
     let mut findings = Vec::new();
+    let mut assumed: Vec<(Rule, &'static str)> = Vec::new();
     for (index, (w, g)) in workflows.iter().zip(&graphs).enumerate() {
         let ctx = Ctx::new(w, g, opts.now_unix, account, index);
         rules::run_workflow(&ctx, &mut findings);
+        for a in ctx.assumptions() {
+            if !assumed.contains(&a) {
+                assumed.push(a);
+            }
+        }
     }
     rules::run_account(workflows, &graphs, account, several, &mut findings);
 
@@ -161,9 +167,18 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
         }),
         Input::Bundle(_) => None,
     };
-    finish(
+    let mut result = finish(
         workflows, is_bundle, findings, skipped, stats, confidence, workflow, opts,
-    )
+    );
+    result.assumed_defaults = assumed
+        .into_iter()
+        .filter(|(rule, _)| opts.rules.disabled_reason(*rule).is_none())
+        .map(|(rule, what)| AssumedDefault {
+            rule_id: rule.id().to_owned(),
+            assumption: what.to_owned(),
+        })
+        .collect();
+    result
 }
 
 /// The metadata-only analysis, for a workflow whose steps we do not have (HighLevel's public API
@@ -426,5 +441,6 @@ fn finish(
         summary,
         stats,
         analysis_time_ms: 0,
+        assumed_defaults: Vec::new(),
     }
 }

@@ -546,6 +546,9 @@ pub struct AccountLists {
     pub phone_numbers: Option<Vec<PhoneNumber>>,
     /// Sending domain (lower-cased) to its authentication (optional `emailDomains` list).
     pub email_domains: Option<HashMap<String, DomainAuth>>,
+    /// Whether LC Email's default unsubscribe footer is on for the location (`None`: not said,
+    /// and HighLevel's default is on).
+    pub unsubscribe_footer: Option<bool>,
 }
 
 /// The type of one `customFields` entry, for checking the values workflows write to it.
@@ -607,6 +610,7 @@ impl AccountLists {
             || self.tags.is_some()
             || self.phone_numbers.is_some()
             || self.email_domains.is_some()
+            || self.unsubscribe_footer.is_some()
     }
 }
 

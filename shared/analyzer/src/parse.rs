@@ -261,8 +261,68 @@ fn ids(items: &[Value], keys: &[&str]) -> HashSet<String> {
     out
 }
 
+/// The bundle's reference lists. HighLevel's API answers arrays of objects; exporters and
+/// auditors also write name -> value objects (`"customValues": {"booking_link": "https://..."}`):
+/// both are read, an object entry becoming `{id, key, name: <its name>, value}` (an object value
+/// keeps its own fields and gains the missing ones).
+const ACCOUNT_LISTS: [&str; 9] = [
+    "users",
+    "calendars",
+    "forms",
+    "pipelines",
+    "customFields",
+    "customValues",
+    "tags",
+    "phoneNumbers",
+    "emailDomains",
+];
+
+fn lists_as_arrays(obj: &mut Map<String, Value>) {
+    for key in ACCOUNT_LISTS {
+        let Some(Value::Object(entries)) = obj.get_mut(key) else {
+            continue;
+        };
+        let items = std::mem::take(entries)
+            .into_iter()
+            .map(|(name, value)| {
+                let mut item = match value {
+                    Value::Object(o) => o,
+                    other => {
+                        let mut o = Map::new();
+                        o.insert("value".into(), other);
+                        o
+                    }
+                };
+                for field in ["id", "key", "name"] {
+                    item.entry(field)
+                        .or_insert_with(|| Value::String(name.clone()));
+                }
+                Value::Object(item)
+            })
+            .collect();
+        obj.insert(key.to_owned(), Value::Array(items));
+    }
+}
+
+/// The location's settings that decide platform defaults (docs/ANALYZER.md, "Platform
+/// defaults"): `locationSettings` (or `settings`) `{defaultUnsubscribeLink: bool}`.
+fn unsubscribe_footer(obj: &Map<String, Value>) -> Option<bool> {
+    let settings = obj
+        .get("locationSettings")
+        .or_else(|| obj.get("settings"))?;
+    [
+        "defaultUnsubscribeLink",
+        "unsubscribeLink",
+        "emailUnsubscribeFooter",
+    ]
+    .iter()
+    .find_map(|k| bool_of(settings.get(*k)))
+}
+
 fn parse_account(obj: &mut Map<String, Value>, ptr: &str) -> Result<AccountLists, InputError> {
     let mut a = AccountLists::default();
+    lists_as_arrays(obj);
+    a.unsubscribe_footer = unsubscribe_footer(obj);
     if let Some(users) = list(obj, ptr, "users")? {
         let mut map = HashMap::new();
         for u in users {

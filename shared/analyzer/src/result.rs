@@ -35,6 +35,20 @@ pub struct AnalysisResult {
     pub stats: Stats,
     /// Filled in by the caller (the analyzer reads no clock).
     pub analysis_time_ms: u64,
+    /// Verdicts that rest on a HighLevel platform default the input did not show (e.g. LC
+    /// Email's unsubscribe footer), so a reader knows what to check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumed_defaults: Vec<AssumedDefault>,
+}
+
+/// A platform default a verdict rested on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssumedDefault {
+    /// The rule whose verdict it decided.
+    pub rule_id: String,
+    /// What was assumed and how to tell the analyzer otherwise.
+    pub assumption: String,
 }
 
 /// Which workflow a result is about.

@@ -4,7 +4,7 @@
 //! Allocation is counted by a global allocator (deterministic, unlike time).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 #[path = "../benches/shapes.rs"]
 mod shapes;
@@ -13,18 +13,25 @@ use workflow_analyzer::{analyze, AnalyzeOptions, InputError};
 
 struct Counting;
 
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    // Per thread: the tests run in parallel, and each counts only its own analysis.
+    static ALLOCATED: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count(bytes: usize) {
+    let _ = ALLOCATED.try_with(|a| a.set(a.get() + bytes));
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        count(layout.size());
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
+        count(new_size);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -34,9 +41,9 @@ static GLOBAL: Counting = Counting;
 
 /// Bytes allocated by one parse + analysis of `body`, and whether it was refused.
 fn cost(body: &[u8]) -> (usize, Result<(), InputError>) {
-    let before = ALLOCATED.load(Ordering::Relaxed);
+    let before = ALLOCATED.with(Cell::get);
     let outcome = analyze(body, &AnalyzeOptions::at(1_795_392_000)).map(|_| ());
-    (ALLOCATED.load(Ordering::Relaxed) - before, outcome)
+    (ALLOCATED.with(Cell::get) - before, outcome)
 }
 
 /// The bound per input byte, beyond the fixed cost of any analysis (the catalogue, the result's

@@ -61,6 +61,9 @@ const TRANSACTIONAL: &[&str] = &[
     "verification code",
 ];
 
+/// What `email-without-unsubscribe` assumes when the input does not carry the location's setting.
+pub(crate) const UNSUBSCRIBE_DEFAULT: &str = "Marketing emails without their own unsubscribe link were judged with LC Email's default unsubscribe footer on (HighLevel adds it to every email unless the location switched it off); send an account bundle with locationSettings.defaultUnsubscribeLink to check the real setting.";
+
 /// Whether step `i` is a switched-on marketing email: the emails the compliance rules
 /// (`email-without-unsubscribe`, `email-without-postal-address`) judge, so both always judge the
 /// same emails. Not marketing: `transactional: true`, or transactional wording ([`TRANSACTIONAL`])
@@ -206,16 +209,26 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
 
-    // email-without-unsubscribe: per marketing email.
+    // email-without-unsubscribe: per marketing email, only when the location switched LC Email's
+    // default unsubscribe footer off; otherwise the verdict rests on that default, and says so.
+    let footer = ctx.account.and_then(|a| a.unsubscribe_footer);
     for i in (0..n).filter(|&i| is_marketing_email(ctx, i)) {
         let s = &steps[i];
-        if !says_any(ctx, i, &["unsubscribe", "opt out", "opt-out"]) {
-            ctx.emit(
+        if says_any(ctx, i, &["unsubscribe", "opt out", "opt-out"]) {
+            continue;
+        }
+        match footer {
+            Some(false) => ctx.emit(
                 out,
                 Rule::EmailWithoutUnsubscribe,
                 Some(i),
-                format!("Email {} has no unsubscribe link.", quoted(s.label())),
-            );
+                format!(
+                    "Email {} has no unsubscribe link, and the location's default unsubscribe footer is off.",
+                    quoted(s.label())
+                ),
+            ),
+            Some(true) => {}
+            None => ctx.assume(Rule::EmailWithoutUnsubscribe, UNSUBSCRIBE_DEFAULT),
         }
     }
 

@@ -553,6 +553,8 @@ pub(crate) struct Ctx<'a> {
     pub index: usize,
     /// Every wait step's kind, classified once (several families ask for each wait's).
     waits: Vec<Option<WaitKind>>,
+    /// Platform defaults a verdict rested on (rule, what was assumed), reported in the result.
+    assumed: std::cell::RefCell<Vec<(Rule, &'static str)>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -576,7 +578,21 @@ impl<'a> Ctx<'a> {
             account,
             index,
             waits,
+            assumed: Default::default(),
         }
+    }
+
+    /// Record that a verdict of `rule` rests on a platform default (once per workflow).
+    pub fn assume(&self, rule: Rule, what: &'static str) {
+        let mut assumed = self.assumed.borrow_mut();
+        if !assumed.iter().any(|(r, _)| *r == rule) {
+            assumed.push((rule, what));
+        }
+    }
+
+    /// The platform defaults this workflow's verdicts rested on.
+    pub fn assumptions(&self) -> Vec<(Rule, &'static str)> {
+        self.assumed.take()
     }
 
     /// What step `i` waits for (classified once for wait steps).

@@ -142,7 +142,7 @@ proptest! {
     }
 
     #[test]
-    fn huge_fan_out_and_long_chains_are_handled(fan in 0usize..2000, chain in 0usize..3000) {
+    fn huge_fan_out_and_long_chains_are_handled(fan in 0usize..=crate::MAX_PATHS, chain in 0usize..3000) {
         let mut steps = vec![json!({"id": "hub", "type": "if_else", "cat": "conditions",
             "next": (0..fan).map(|i| format!("b{i}")).collect::<Vec<_>>()})];
         steps.extend((0..fan).map(|i| json!({"id": format!("b{i}"), "type": "if_else", "nodeType": "branch-yes",

@@ -409,11 +409,13 @@ fn transactional_wording_exempts_an_email_from_both_footer_rules_unless_it_sells
     for rule in ["email-without-postal-address", "email-without-unsubscribe"] {
         silent(&body(chain(vec![reminder.clone()])), rule);
         // The same reminder pushing a discount is marketing again.
+        // (In a location whose default unsubscribe footer is off, so both rules judge it.)
+        let selling = body(chain(vec![email(
+            "e",
+            "<p>Your appointment is tomorrow. Book a second one today: 20% off!</p>",
+        )]));
         fires_on(
-            &body(chain(vec![email(
-                "e",
-                "<p>Your appointment is tomorrow. Book a second one today: 20% off!</p>",
-            )])),
+            &json!({"workflows": [selling], "locationSettings": {"defaultUnsubscribeLink": false}}),
             rule,
             Some("e"),
         );

@@ -383,20 +383,35 @@ fn send_without_window_fires_on_a_wait_without_window_before_messages() {
     );
 }
 
+/// A bundle of one workflow whose location says whether LC Email's default unsubscribe footer is on.
+fn with_footer(workflow: Value, footer: bool) -> Value {
+    json!({"workflows": [workflow], "tags": ["a"],
+           "locationSettings": {"defaultUnsubscribeLink": footer}})
+}
+
 #[test]
-fn email_without_unsubscribe_fires_on_a_marketing_email() {
-    fires_on(
-        &body(chain(vec![
+fn email_without_unsubscribe_fires_only_when_the_default_footer_is_off() {
+    let sale = || {
+        body(chain(vec![
             tag("a"),
             s(
                 "e",
                 "email",
                 json!({"subject": "Sale", "html": "<p>Buy</p>"}),
             ),
-        ])),
+        ]))
+    };
+    fires_on(
+        &with_footer(sale(), false),
         "email-without-unsubscribe",
         Some("e"),
     );
+    silent(&with_footer(sale(), true), "email-without-unsubscribe");
+    // Not said: HighLevel's default (on) decides, and the result says so.
+    let r = run(&sale());
+    assert!(hits(&r, "email-without-unsubscribe").is_empty());
+    assert_eq!(r.assumed_defaults.len(), 1, "{:?}", r.assumed_defaults);
+    assert_eq!(r.assumed_defaults[0].rule_id, "email-without-unsubscribe");
     silent(
         &body(chain(vec![
             tag("a"),
