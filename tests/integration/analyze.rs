@@ -10,11 +10,11 @@ use lambda_http::Request;
 use serde_json::{json, Value};
 
 async fn analyze_fn(t: &TestApp, req: Request) -> Answer {
-    t.call(analyze::ROUTES, analyze::handle, req).await
+    t.call(&analyze::routes(), req).await
 }
 
 async fn history_fn(t: &TestApp, req: Request) -> Answer {
-    t.call(history::ROUTES, history::handle, req).await
+    t.call(&history::routes(), req).await
 }
 
 fn sample(name: &str) -> Value {
@@ -698,4 +698,61 @@ async fn the_dev_login_opens_sessions_for_demo_locations_only() {
     res.assert_envelope();
     assert_eq!((res.status, res.error_code()), (400, "VALIDATION_ERROR"));
     assert!(integration_tests::set_cookies(&res).is_empty());
+}
+
+#[tokio::test]
+async fn history_structure_and_metadata_analysis_refuse_the_same_workflow_ids() {
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocWfIds1").await;
+    let long = "w".repeat(65);
+    for bad in [long.as_str(), "wf.1", "wf%20a"] {
+        let res = history_fn(
+            &t,
+            request("GET", &format!("/api/history?workflowId={bad}"))
+                .cookie(&cookie)
+                .build(),
+        )
+        .await;
+        assert_eq!(
+            (res.status, res.error_code()),
+            (400, "VALIDATION_ERROR"),
+            "history {bad}"
+        );
+        let res = analyze_fn(
+            &t,
+            request("GET", &format!("/api/workflows/{bad}/structure"))
+                .cookie(&cookie)
+                .build(),
+        )
+        .await;
+        assert_eq!(
+            (res.status, res.error_code()),
+            (400, "VALIDATION_ERROR"),
+            "structure {bad}"
+        );
+    }
+    // An empty id is no id in a query (documented: empty counts as absent) and refused in a body.
+    let res = history_fn(
+        &t,
+        request("GET", "/api/history?workflowId=")
+            .cookie(&cookie)
+            .build(),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    let res = analyze_fn(
+        &t,
+        request("POST", "/api/analyze")
+            .cookie(&cookie)
+            .header("origin", FRONTEND)
+            .json(&json!({ "workflowId": "" }))
+            .build(),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.error_code()),
+        (400, "VALIDATION_ERROR"),
+        "{}",
+        res.json
+    );
 }

@@ -15,12 +15,11 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const LOCATION: &str = "LocAbc123XyZ456";
 
 async fn auth(t: &TestApp, req: Request) -> Answer {
-    t.call(oauth_callback::ROUTES, oauth_callback::handle, req)
-        .await
+    t.call(&oauth_callback::routes(), req).await
 }
 
 async fn analyze_fn(t: &TestApp, req: Request) -> Answer {
-    t.call(analyze::ROUTES, analyze::handle, req).await
+    t.call(&analyze::routes(), req).await
 }
 
 async fn highlevel_world() -> (MockServer, TestApp) {
@@ -591,4 +590,53 @@ async fn login_is_rate_limited_per_ip() {
     )
     .await;
     assert_eq!(other.status, 302, "another IP is not limited");
+}
+
+#[tokio::test]
+async fn status_reports_the_plan_every_other_route_applies_not_the_stored_one() {
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocEndedPro1").await;
+    // Stored as Pro by the last webhook, but the cancelled subscription ended an hour ago: every
+    // route treats the account as Free from then on, the status included.
+    let ended = backend_core::store::now_epoch() - 3600;
+    t.aws
+        .dynamodb
+        .update_item()
+        .table_name(&t.tables().accounts)
+        .key(
+            "locationId",
+            aws_sdk_dynamodb::types::AttributeValue::S("LocEndedPro1".into()),
+        )
+        .update_expression(
+            "SET #p = :pro, subscriptionStatus = :canceled, subscriptionEndsAt = :ended",
+        )
+        .expression_attribute_names("#p", "plan")
+        .expression_attribute_values(
+            ":pro",
+            aws_sdk_dynamodb::types::AttributeValue::S("pro".into()),
+        )
+        .expression_attribute_values(
+            ":canceled",
+            aws_sdk_dynamodb::types::AttributeValue::S("canceled".into()),
+        )
+        .expression_attribute_values(
+            ":ended",
+            aws_sdk_dynamodb::types::AttributeValue::N(ended.to_string()),
+        )
+        .send()
+        .await
+        .expect("end the subscription");
+
+    let res = auth(&t, request("GET", "/auth/status").cookie(&cookie).build()).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    assert_eq!(res.json["data"]["plan"], "free");
+    let res = t
+        .call(
+            &checkout::routes(),
+            request("GET", "/api/subscription/status")
+                .cookie(&cookie)
+                .build(),
+        )
+        .await;
+    assert_eq!(res.json["data"]["plan"], "free", "{}", res.json);
 }

@@ -95,14 +95,14 @@ async fn post(t: &TestApp, path: &str, cookie: &str) -> Answer {
         .cookie(cookie)
         .header("origin", FRONTEND)
         .build();
-    let answer = t.call(checkout::ROUTES, checkout::handle, req).await;
+    let answer = t.call(&checkout::routes(), req).await;
     answer.assert_envelope();
     answer
 }
 
 async fn get(t: &TestApp, path: &str, cookie: &str) -> Answer {
     let req = request("GET", path).cookie(cookie).build();
-    let answer = t.call(checkout::ROUTES, checkout::handle, req).await;
+    let answer = t.call(&checkout::routes(), req).await;
     answer.assert_envelope();
     answer
 }
@@ -167,7 +167,7 @@ async fn checkout_creates_a_customer_and_answers_the_session_url() {
     let account = t.stored_account(&location()).await;
     assert_eq!(account.stripe_customer_id.as_deref(), Some(CUSTOMER));
     assert_eq!(
-        account.plan,
+        account.stored_plan,
         Plan::Free,
         "Pro only comes from Stripe's webhook"
     );
@@ -201,7 +201,7 @@ async fn billing_routes_need_a_session() {
         ("POST", "/api/subscription/cancel"),
     ] {
         let req = request(verb, route).header("origin", FRONTEND).build();
-        let answer = t.call(checkout::ROUTES, checkout::handle, req).await;
+        let answer = t.call(&checkout::routes(), req).await;
         answer.assert_envelope();
         assert_eq!(answer.status, 401, "{route}");
         assert_eq!(answer.error_code(), "UNAUTHENTICATED");
@@ -360,7 +360,7 @@ async fn status_repairs_a_stale_plan_from_stripe() {
     assert_eq!(answer.json["data"]["plan"], "free");
     assert_eq!(answer.json["data"]["status"], "canceled");
     let account = t.stored_account(&location()).await;
-    assert_eq!(account.plan, Plan::Free);
+    assert_eq!(account.stored_plan, Plan::Free);
     assert!(!account.billing_is_stale(now_epoch()));
 }
 
@@ -399,7 +399,7 @@ async fn status_repair_does_not_grant_pro_for_a_subscription_on_another_price() 
     // Never made live: the followed subscription is on another price, so it is ended.
     assert_eq!(answer.json["data"]["status"], "canceled");
     let account = t.stored_account(&location()).await;
-    assert_eq!(account.plan, Plan::Free);
+    assert_eq!(account.stored_plan, Plan::Free);
     assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
 }
 
@@ -427,7 +427,7 @@ async fn status_repair_ends_pro_when_the_stored_subscription_moved_to_another_pr
     assert_eq!(answer.json["data"]["status"], "canceled");
     assert_eq!(answer.json["data"]["cancelAtPeriodEnd"], false);
     let account = t.stored_account(&location()).await;
-    assert_eq!(account.plan, Plan::Free);
+    assert_eq!(account.stored_plan, Plan::Free);
     assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
     assert!(
         !account.has_live_subscription(now_epoch()),

@@ -4,7 +4,7 @@ use integration_tests::{request, Answer, TestApp, FRONTEND};
 use lambda_http::Request;
 
 async fn health(t: &TestApp, req: Request) -> Answer {
-    t.call(health::ROUTES, health::handle, req).await
+    t.call(&health::routes(), req).await
 }
 
 const SECURITY_HEADERS: &[(&str, &str)] = &[
@@ -149,18 +149,14 @@ async fn cookie_authenticated_state_change_from_another_origin_is_forbidden() {
         .cookie("session=abc")
         .header("origin", "https://evil.example")
         .build();
-    let res = t
-        .call(oauth_callback::ROUTES, oauth_callback::handle, req)
-        .await;
+    let res = t.call(&oauth_callback::routes(), req).await;
     res.assert_envelope();
     assert_eq!((res.status, res.error_code()), (403, "FORBIDDEN"));
 
     let req = request("POST", "/auth/logout")
         .cookie("session=abc")
         .build();
-    let res = t
-        .call(oauth_callback::ROUTES, oauth_callback::handle, req)
-        .await;
+    let res = t.call(&oauth_callback::routes(), req).await;
     assert_eq!(res.status, 403, "a missing Origin is refused too");
 }
 
@@ -279,13 +275,7 @@ async fn general_per_ip_limit_trips_with_headers_and_spares_health() {
     let t = TestApp::with_env(&[("RATE_LIMIT_DEFAULT", Some("3/60"))]).await;
     let status = |ip: &'static str| request("GET", "/auth/status").source_ip(ip).build();
     for remaining in (0..3).rev() {
-        let res = t
-            .call(
-                oauth_callback::ROUTES,
-                oauth_callback::handle,
-                status("192.0.2.1"),
-            )
-            .await;
+        let res = t.call(&oauth_callback::routes(), status("192.0.2.1")).await;
         assert_eq!(res.status, 200, "{}", res.json);
         assert_eq!(res.header("ratelimit-limit"), Some("3"));
         assert_eq!(
@@ -293,24 +283,12 @@ async fn general_per_ip_limit_trips_with_headers_and_spares_health() {
             Some(remaining.to_string().as_str())
         );
     }
-    let res = t
-        .call(
-            oauth_callback::ROUTES,
-            oauth_callback::handle,
-            status("192.0.2.1"),
-        )
-        .await;
+    let res = t.call(&oauth_callback::routes(), status("192.0.2.1")).await;
     res.assert_envelope();
     assert_eq!((res.status, res.error_code()), (429, "RATE_LIMITED"));
     assert!(res.header("retry-after").is_some());
     assert_eq!(res.header("ratelimit-remaining"), Some("0"));
-    let other = t
-        .call(
-            oauth_callback::ROUTES,
-            oauth_callback::handle,
-            status("192.0.2.2"),
-        )
-        .await;
+    let other = t.call(&oauth_callback::routes(), status("192.0.2.2")).await;
     assert_eq!(other.status, 200, "another IP has its own window");
     for _ in 0..5 {
         let res = health(&t, request("GET", "/live").source_ip("192.0.2.1").build()).await;

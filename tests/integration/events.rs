@@ -1,27 +1,7 @@
 //! Every sample event in events/ parses as the runtime would parse it and round-trips through
 //! the handler its path routes to, so the samples can never rot.
 
-use integration_tests::{repo_root, router_routes, Answer, TestApp};
-use lambda_http::Request;
-
-pub async fn call_function(t: &TestApp, function: &str, req: Request) -> Answer {
-    match function {
-        "health" => t.call(health::ROUTES, health::handle, req).await,
-        "oauth-callback" => {
-            t.call(oauth_callback::ROUTES, oauth_callback::handle, req)
-                .await
-        }
-        "analyze" => t.call(analyze::ROUTES, analyze::handle, req).await,
-        "history" => t.call(history::ROUTES, history::handle, req).await,
-        "checkout" => t.call(checkout::ROUTES, checkout::handle, req).await,
-        "stripe-webhook" => {
-            t.call(stripe_webhook::ROUTES, stripe_webhook::handle, req)
-                .await
-        }
-        "ghl-webhook" => t.call(ghl_webhook::ROUTES, ghl_webhook::handle, req).await,
-        other => panic!("unknown function {other}"),
-    }
-}
+use integration_tests::{repo_root, router_routes, TestApp};
 
 /// The function a sample event reaches: by the router's path, or the webhook's function URL.
 fn function_for(event: &serde_json::Value) -> String {
@@ -59,7 +39,7 @@ async fn every_sample_event_parses_and_round_trips_through_its_handler() {
             panic!("{} does not parse as a Lambda request: {e}", path.display())
         });
         let function = function_for(&json);
-        let res = call_function(&t, &function, req).await;
+        let res = t.call_function(&function, req).await;
         res.assert_envelope();
         assert!(
             !matches!(res.status, 404 | 405 | 500),

@@ -6,8 +6,6 @@
 use integration_tests::{request, template_routes, Answer, TestApp, FRONTEND};
 use lambda_http::Request;
 
-use crate::events::call_function;
-
 const SECURITY_HEADERS: &[&str] = &[
     "strict-transport-security",
     "x-content-type-options",
@@ -54,7 +52,7 @@ async fn every_route_answers_with_the_envelope_and_security_headers() {
         };
         // Anonymous, then with a session: neither may break the edge's promises.
         for with_cookie in [false, true] {
-            let res = call_function(&t, &function, build(with_cookie)).await;
+            let res = t.call_function(&function, build(with_cookie)).await;
             assert_edge(&route, &res);
         }
         if matches!(method.as_str(), "POST" | "DELETE") {
@@ -62,7 +60,7 @@ async fn every_route_answers_with_the_envelope_and_security_headers() {
                 .cookie(&cookie)
                 .header("origin", "https://evil.example")
                 .build();
-            let res = call_function(&t, &function, forged).await;
+            let res = t.call_function(&function, forged).await;
             assert_edge(&route, &res);
             assert_eq!(
                 res.status, 403,

@@ -443,44 +443,9 @@ async fn set_plan(t: &TestApp, location: &str, plan: &str) {
         .expect("set plan");
 }
 
-type Handler = fn(
-    Arc<App>,
-    Request,
-    backend_core::http::RouteMatch,
-) -> std::pin::Pin<
-    Box<
-        dyn std::future::Future<
-                Output = Result<backend_core::http::Reply, backend_core::http::ApiError>,
-            > + Send,
-    >,
->;
-
-/// The endpoints under test: (function, routes, handler).
-fn function(name: &str) -> (&'static [backend_core::http::Route], Handler) {
-    match name {
-        "health" => (health::ROUTES, |a, r, m| Box::pin(health::handle(a, r, m))),
-        "oauth-callback" => (oauth_callback::ROUTES, |a, r, m| {
-            Box::pin(oauth_callback::handle(a, r, m))
-        }),
-        "analyze" => (analyze::ROUTES, |a, r, m| {
-            Box::pin(analyze::handle(a, r, m))
-        }),
-        "history" => (history::ROUTES, |a, r, m| {
-            Box::pin(history::handle(a, r, m))
-        }),
-        "checkout" => (checkout::ROUTES, |a, r, m| {
-            Box::pin(checkout::handle(a, r, m))
-        }),
-        "stripe-webhook" => (stripe_webhook::ROUTES, |a, r, m| {
-            Box::pin(stripe_webhook::handle(a, r, m))
-        }),
-        other => panic!("unknown function {other}"),
-    }
-}
-
 async fn call(app: &Arc<App>, fn_name: &str, req: Request) -> Answer {
-    let (routes, handler) = function(fn_name);
-    answer(backend_core::lambda::dispatch(app, routes, req, handler).await)
+    let routes = integration_tests::routes_of(fn_name);
+    answer(backend_core::lambda::dispatch(app, &routes, req).await)
 }
 
 /// One request of the endpoint matrix; `n` makes source addresses distinct.

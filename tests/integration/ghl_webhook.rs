@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use backend_core::auth::LocationId;
+use backend_core::highlevel::WorkflowId;
 use backend_core::lifecycle::signature::WebhookKey;
 use backend_core::store::now_epoch;
 use backend_core::store::results::{AnalysisId, NewAnalysis};
@@ -86,11 +87,7 @@ impl World {
     async fn send(&self, body: &str, headers: &[(&str, &str)]) -> Answer {
         let answer = self
             .t
-            .call(
-                ghl_webhook::ROUTES,
-                ghl_webhook::handle,
-                delivery(body, headers),
-            )
+            .call(&ghl_webhook::routes(), delivery(body, headers))
             .await;
         answer.assert_envelope();
         answer
@@ -143,6 +140,7 @@ impl World {
             .hit(app.config.rate_limits.analyze, location, now_epoch())
             .await
             .expect("window");
+        let workflow = WorkflowId::parse("wf-1").expect("a workflow id");
         for n in 0..3 {
             let analysis = AnalysisId::generate(now_ms() + n);
             let summary = json!({"issues": n});
@@ -150,7 +148,7 @@ impl World {
                 .put(&NewAnalysis {
                     location: &id,
                     id: &analysis,
-                    workflow_id: Some("wf-1"),
+                    workflow_id: Some(&workflow),
                     workflow_name: Some("Welcome"),
                     health_score: 80,
                     grade: "B",
@@ -370,10 +368,7 @@ async fn twenty_concurrent_duplicates_have_one_effect() {
         let app = Arc::clone(&w.t.app);
         let req = delivery(&body, &[("x-ghl-signature", &signature)]);
         tasks.spawn(async move {
-            answer(
-                backend_core::lambda::dispatch(&app, ghl_webhook::ROUTES, req, ghl_webhook::handle)
-                    .await,
-            )
+            answer(backend_core::lambda::dispatch(&app, &ghl_webhook::routes(), req).await)
         });
     }
     let mut fresh = 0;
@@ -515,13 +510,7 @@ async fn a_session_opened_before_the_uninstall_answers_401_after_it() {
     let w = world().await;
     let cookie = w.populated("locSession1").await;
     let status = |cookie: &str| request("GET", "/auth/status").cookie(cookie).build();
-    let before =
-        w.t.call(
-            oauth_callback::ROUTES,
-            oauth_callback::handle,
-            status(&cookie),
-        )
-        .await;
+    let before = w.t.call(&oauth_callback::routes(), status(&cookie)).await;
     assert_eq!(
         before.json["data"]["authenticated"], true,
         "{}",
@@ -533,20 +522,13 @@ async fn a_session_opened_before_the_uninstall_answers_401_after_it() {
 
     let history =
         w.t.call(
-            history::ROUTES,
-            history::handle,
+            &history::routes(),
             request("GET", "/api/history").cookie(&cookie).build(),
         )
         .await;
     assert_eq!(history.status, 401, "{}", history.json);
     assert_eq!(history.error_code(), "UNAUTHENTICATED");
-    let after =
-        w.t.call(
-            oauth_callback::ROUTES,
-            oauth_callback::handle,
-            status(&cookie),
-        )
-        .await;
+    let after = w.t.call(&oauth_callback::routes(), status(&cookie)).await;
     assert_eq!(after.status, 200);
     assert_eq!(after.json["data"]["authenticated"], false, "{}", after.json);
 }

@@ -4,11 +4,7 @@ use integration_tests::{event, TestApp};
 async fn detailed_health_is_200_when_every_dependency_is_up() {
     let t = TestApp::new().await;
     let res = t
-        .call(
-            health::ROUTES,
-            health::handle,
-            event("health-detailed.json"),
-        )
+        .call(&health::routes(), event("health-detailed.json"))
         .await;
     res.assert_envelope();
     assert_eq!(res.status, 200, "{}", res.json);
@@ -29,11 +25,7 @@ async fn detailed_health_is_503_naming_the_missing_table() {
     let t = TestApp::new().await;
     t.delete_table(&t.tables().results).await;
     let res = t
-        .call(
-            health::ROUTES,
-            health::handle,
-            event("health-detailed.json"),
-        )
+        .call(&health::routes(), event("health-detailed.json"))
         .await;
     res.assert_envelope();
     assert_eq!(res.status, 503);
@@ -56,26 +48,20 @@ async fn ready_fails_when_the_secret_is_missing_and_live_does_not() {
     let t = TestApp::new().await;
     let missing = format!("{}/never-created", t.prefix);
     let t = t.reconfigured(|c| c.secret_id = missing);
-    let ready = t
-        .call(health::ROUTES, health::handle, event("ready.json"))
-        .await;
+    let ready = t.call(&health::routes(), event("ready.json")).await;
     assert_eq!(ready.status, 503, "{}", ready.json);
     assert!(ready.json["error"]["message"]
         .as_str()
         .unwrap_or("")
         .contains("secret"));
-    let live = t
-        .call(health::ROUTES, health::handle, event("live.json"))
-        .await;
+    let live = t.call(&health::routes(), event("live.json")).await;
     assert_eq!(live.status, 200);
 }
 
 #[tokio::test]
 async fn health_reports_version_and_stage() {
     let t = TestApp::new().await;
-    let res = t
-        .call(health::ROUTES, health::handle, event("health.json"))
-        .await;
+    let res = t.call(&health::routes(), event("health.json")).await;
     assert_eq!(res.status, 200);
     assert_eq!(res.json["data"]["stage"], "dev");
     assert_eq!(res.json["data"]["version"], env!("CARGO_PKG_VERSION"));

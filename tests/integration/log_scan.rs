@@ -56,8 +56,7 @@ async fn no_log_line_carries_a_token_cookie_secret_code_or_email() {
     // OAuth: the code, the tokens, the state and the session cookie all pass through the code.
     let login = t
         .call(
-            oauth_callback::ROUTES,
-            oauth_callback::handle,
+            &oauth_callback::routes(),
             request("GET", "/auth/login").build(),
         )
         .await;
@@ -75,9 +74,7 @@ async fn no_log_line_carries_a_token_cookie_secret_code_or_email() {
     )
     .cookie(&state_cookie)
     .build();
-    let res = t
-        .call(oauth_callback::ROUTES, oauth_callback::handle, callback)
-        .await;
+    let res = t.call(&oauth_callback::routes(), callback).await;
     let session = set_cookies(&res)
         .into_iter()
         .find(|c| c.starts_with("gwa_session="))
@@ -95,7 +92,7 @@ async fn no_log_line_carries_a_token_cookie_secret_code_or_email() {
         .header("origin", FRONTEND)
         .json(&body)
         .build();
-    let res = t.call(analyze::ROUTES, analyze::handle, req).await;
+    let res = t.call(&analyze::routes(), req).await;
     assert_eq!(res.status, 201, "{}", res.json);
 
     // A signed Stripe delivery carrying a customer's email.
@@ -111,9 +108,7 @@ async fn no_log_line_carries_a_token_cookie_secret_code_or_email() {
         .header("stripe-signature", &header)
         .body(&raw)
         .build();
-    let res = t
-        .call(stripe_webhook::ROUTES, stripe_webhook::handle, req)
-        .await;
+    let res = t.call(&stripe_webhook::routes(), req).await;
     assert_eq!(res.status, 200, "{}", res.json);
 
     let logs = captured_logs();

@@ -68,7 +68,7 @@ fn openapi_and_template_declare_the_same_routes() {
 
     // The Stripe webhook is the function URL of its own function, not an HttpApi route: the file
     // documents it as `POST /` with the function URL as the path's server.
-    let webhook: Routes = stripe_webhook::ROUTES
+    let webhook: Routes = stripe_webhook::routes()
         .iter()
         .map(|r| (r.method.to_owned(), r.path.to_owned()))
         .collect();
@@ -343,16 +343,7 @@ fn the_document_is_self_consistent() {
 #[test]
 fn rate_limits_and_bodies_are_documented_as_the_code_applies_them() {
     let spec = spec();
-    let tables: [&[backend_core::http::Route]; 7] = [
-        oauth_callback::ROUTES,
-        analyze::ROUTES,
-        history::ROUTES,
-        checkout::ROUTES,
-        stripe_webhook::ROUTES,
-        ghl_webhook::ROUTES,
-        health::ROUTES,
-    ];
-    for route in tables.iter().flat_map(|t| t.iter()) {
+    for route in integration_tests::function_routes().values().flatten() {
         let op = &spec["paths"][route.path][route.method.to_lowercase().as_str()];
         assert!(
             op.is_mapping(),

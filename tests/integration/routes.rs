@@ -1,20 +1,6 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use backend_core::http::Route;
-use integration_tests::{router_routes, template_routes};
-
-/// Every function's route table, keyed by binary name.
-fn code_routes() -> BTreeMap<&'static str, &'static [Route]> {
-    BTreeMap::from([
-        ("oauth-callback", oauth_callback::ROUTES),
-        ("analyze", analyze::ROUTES),
-        ("history", history::ROUTES),
-        ("checkout", checkout::ROUTES),
-        ("stripe-webhook", stripe_webhook::ROUTES),
-        ("ghl-webhook", ghl_webhook::ROUTES),
-        ("health", health::ROUTES),
-    ])
-}
+use integration_tests::{function_routes, router_routes, template_routes};
 
 #[test]
 fn router_and_template_declare_the_same_routes() {
@@ -32,18 +18,18 @@ fn router_and_template_declare_the_same_routes() {
 #[test]
 fn template_and_code_declare_the_same_routes() {
     let template = template_routes();
-    let code: BTreeSet<(String, String, String)> = code_routes()
+    let code: BTreeSet<(String, String, String)> = function_routes()
         .into_iter()
         .filter(|(function, _)| *function != "stripe-webhook") // function URL, not API Gateway
         .flat_map(|(function, routes)| {
             routes
-                .iter()
+                .into_iter()
                 .map(move |r| (r.method.to_owned(), r.path.to_owned(), function.to_owned()))
         })
         .collect();
     assert_eq!(
         template, code,
-        "template.yaml HttpApi events vs the functions' ROUTES"
+        "template.yaml HttpApi events vs the functions' route tables"
     );
 }
 
@@ -83,7 +69,7 @@ fn granted(function_binary: &str, table: &str) -> Vec<String> {
 
 #[test]
 fn every_throttled_function_may_count_its_rate_limit_windows() {
-    for (function, routes) in code_routes() {
+    for (function, routes) in function_routes() {
         if routes.iter().any(|r| r.throttled) {
             let actions = granted(function, "RateLimitsTable");
             assert!(

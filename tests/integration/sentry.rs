@@ -38,8 +38,7 @@ async fn an_internal_error_is_reported_to_sentry_without_personal_data() {
         .unwrap();
     let res = t
         .call(
-            history::ROUTES,
-            history::handle,
+            &history::routes(),
             request("GET", &format!("/api/analysis/{id}"))
                 .cookie(&cookie)
                 .build(),
@@ -55,8 +54,7 @@ async fn an_internal_error_is_reported_to_sentry_without_personal_data() {
     // A client error is not reported (expect(1) above fails the test if it were).
     let res = t
         .call(
-            history::ROUTES,
-            history::handle,
+            &history::routes(),
             request("GET", "/api/analysis/bad-id")
                 .cookie(&cookie)
                 .build(),

@@ -54,11 +54,7 @@ fn delivery(body: &str, signature: Option<&str>) -> lambda_http::Request {
 
 async fn deliver(t: &TestApp, body: &str, signature: Option<&str>) -> Answer {
     let answer = t
-        .call(
-            stripe_webhook::ROUTES,
-            stripe_webhook::handle,
-            delivery(body, signature),
-        )
+        .call(&stripe_webhook::routes(), delivery(body, signature))
         .await;
     answer.assert_envelope();
     answer
@@ -115,7 +111,7 @@ async fn a_validly_signed_event_is_applied() {
     assert_eq!(answer.status, 200, "{}", answer.json);
     assert_eq!(answer.json["data"]["result"], "applied");
     let account = t.stored_account(&location()).await;
-    assert_eq!(account.plan, Plan::Pro);
+    assert_eq!(account.stored_plan, Plan::Pro);
     assert_eq!(
         account.stripe_subscription_id.as_deref(),
         Some(SUBSCRIPTION)
@@ -268,7 +264,7 @@ async fn the_same_event_delivered_twice_is_applied_once() {
     assert_eq!(second.json["data"]["duplicate"], true);
     assert_eq!(second.json["data"]["result"], "applied");
     let account = t.stored_account(&location()).await;
-    assert_eq!(account.plan, Plan::Pro);
+    assert_eq!(account.stored_plan, Plan::Pro);
     assert_eq!(account.stripe_customer_id.as_deref(), Some(CUSTOMER));
     assert_eq!(account.current_period_end, Some(period_end));
 }
@@ -298,15 +294,7 @@ async fn twenty_concurrent_deliveries_of_one_event_have_exactly_one_effect() {
         let (body, header) = (body.clone(), header.clone());
         tasks.push(tokio::spawn(async move {
             let req = delivery(&body, Some(&header));
-            answer(
-                backend_core::lambda::dispatch(
-                    &app,
-                    stripe_webhook::ROUTES,
-                    req,
-                    stripe_webhook::handle,
-                )
-                .await,
-            )
+            answer(backend_core::lambda::dispatch(&app, &stripe_webhook::routes(), req).await)
         }));
     }
     let mut fresh = 0;
@@ -323,7 +311,7 @@ async fn twenty_concurrent_deliveries_of_one_event_have_exactly_one_effect() {
 
     assert_eq!(fresh, 1, "exactly one delivery did the work");
     let account = t.stored_account(&location()).await;
-    assert_eq!(account.plan, Plan::Pro);
+    assert_eq!(account.stored_plan, Plan::Pro);
     assert_eq!(
         status_of(&record(&t, "evt_concurrent").await.expect("record")),
         "COMPLETED"
@@ -362,7 +350,7 @@ async fn a_failure_in_the_middle_releases_the_claim_and_the_next_delivery_applie
     assert_eq!(retried.status, 200, "{}", retried.json);
     assert_eq!(retried.json["data"]["result"], "applied");
     let account = t.stored_account(&location()).await;
-    assert_eq!(account.plan, Plan::Pro);
+    assert_eq!(account.stored_plan, Plan::Pro);
 }
 
 #[tokio::test]
@@ -439,7 +427,7 @@ async fn an_update_older_than_the_deletion_leaves_the_account_free() {
     assert_eq!(late.status, 200, "{}", late.json);
     assert_eq!(late.json["data"]["result"], "stale");
     let account = t.stored_account(&location()).await;
-    assert_eq!(account.plan, Plan::Free);
+    assert_eq!(account.stored_plan, Plan::Free);
     assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
     assert_eq!(account.subscription_status.as_deref(), Some("canceled"));
     assert_eq!(
@@ -504,7 +492,7 @@ async fn a_paid_invoice_extends_the_period_and_a_failed_one_keeps_pro_while_past
     assert_eq!(answer.status, 200, "{}", answer.json);
     let account = t.stored_account(&location()).await;
     assert_eq!(account.current_period_end, Some(next_end));
-    assert_eq!(account.plan, Plan::Pro);
+    assert_eq!(account.stored_plan, Plan::Pro);
 
     stripe.reset().await;
     subscription_read(&stripe, stripe_subscription("past_due", next_end, false), 1).await;
@@ -558,7 +546,7 @@ async fn assert_other_price_ignored(t: &TestApp, answer: &Answer, event_id: &str
         "COMPLETED"
     );
     let account = t.stored_account(&location()).await;
-    assert_eq!(account.plan, Plan::Free);
+    assert_eq!(account.stored_plan, Plan::Free);
     assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
     assert_eq!(account.stripe_subscription_id, None);
     assert_eq!(account.subscription_status, None);
@@ -661,7 +649,7 @@ async fn the_followed_subscription_moved_to_another_price_ends_pro() {
     assert_eq!(answer.json["data"]["locationId"], LOCATION);
     let account = t.stored_account(&location()).await;
     assert_eq!(account.effective_plan(now_epoch()), Plan::Free);
-    assert_eq!(account.plan, Plan::Free);
+    assert_eq!(account.stored_plan, Plan::Free);
     assert_eq!(account.subscription_status.as_deref(), Some("canceled"));
     assert!(!account.cancel_at_period_end);
     assert_eq!(account.last_stripe_event_created, Some(now - 10));

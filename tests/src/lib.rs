@@ -575,19 +575,36 @@ impl TestApp {
     }
 
     /// Sends `req` through a function's edge and handler, as the Lambda runtime would.
-    pub async fn call<H, Fut>(
-        &self,
-        routes: &[backend_core::http::Route],
-        handler: H,
-        req: Request,
-    ) -> Answer
-    where
-        H: FnOnce(Arc<App>, Request, backend_core::http::RouteMatch) -> Fut,
-        Fut: std::future::Future<
-            Output = Result<backend_core::http::Reply, backend_core::http::ApiError>,
-        >,
-    {
-        answer(backend_core::lambda::dispatch(&self.app, routes, req, handler).await)
+    pub async fn call(&self, routes: &[backend_core::http::Route], req: Request) -> Answer {
+        answer(backend_core::lambda::dispatch(&self.app, routes, req).await)
+    }
+}
+
+/// Every function's route table, keyed by its binary name: the one registry tests reach the
+/// functions through.
+pub fn function_routes() -> BTreeMap<&'static str, Vec<backend_core::http::Route>> {
+    BTreeMap::from([
+        ("oauth-callback", oauth_callback::routes()),
+        ("analyze", analyze::routes()),
+        ("history", history::routes()),
+        ("checkout", checkout::routes()),
+        ("stripe-webhook", stripe_webhook::routes()),
+        ("ghl-webhook", ghl_webhook::routes()),
+        ("health", health::routes()),
+    ])
+}
+
+/// The route table of the function named `function` (its binary name).
+pub fn routes_of(function: &str) -> Vec<backend_core::http::Route> {
+    function_routes()
+        .remove(function)
+        .unwrap_or_else(|| panic!("unknown function {function}"))
+}
+
+impl TestApp {
+    /// Sends `req` to the function named `function`, through its edge and route table.
+    pub async fn call_function(&self, function: &str, req: Request) -> Answer {
+        self.call(&routes_of(function), req).await
     }
 }
 

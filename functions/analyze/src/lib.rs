@@ -1,17 +1,17 @@
 //! Workflows and analyses: `GET /api/workflows` (the account's workflows from HighLevel),
 //! `POST /api/analyze` (run the analyzer under the account's plan and keep the result) and
 //! `GET /api/workflows/{id}/structure` (the React Flow view of the latest analyzed definition).
-//! In the dev stage only, `/test/...` routes analyze the bundled samples and open demo sessions.
+//! In the dev stage only, `/test/...` routes (module `dev`) analyze the bundled samples and open
+//! demo sessions.
 
-mod samples;
+mod dev;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use backend_core::auth::{require_session, LocationId};
-use backend_core::highlevel;
-use backend_core::http::request::json_bytes;
-use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::highlevel::{self, WorkflowId};
+use backend_core::http::request::{json_bytes, path_param};
+use backend_core::http::{ApiError, Reply, Route};
 use backend_core::plans::{self, Plan};
 use backend_core::store::results::{AnalysisId, NewAnalysis, PutError};
 use backend_core::store::{now_epoch, now_epoch_ms};
@@ -24,50 +24,25 @@ use workflow_analyzer::{
     self as analysis, AnalysisResult, AnalyzeOptions, InputError, WorkflowMeta,
 };
 
-pub const ROUTES: &[Route] = &[
-    Route::new("POST", "/api/analyze"),
-    Route::new("GET", "/api/workflows"),
-    Route::new("GET", "/api/workflows/{id}/structure"),
-    Route::new("GET", "/test/workflows"),
-    Route::new("POST", "/test/analyze"),
-    Route::new("POST", "/test/login"),
-];
+/// The function's routes, each bound to its handler; the dev-only ones come from `dev`.
+pub fn routes() -> Vec<Route> {
+    let mut routes = vec![
+        Route::post("/api/analyze", analyze),
+        Route::get("/api/workflows", workflows),
+        Route::get("/api/workflows/{id}/structure", structure),
+    ];
+    routes.extend(dev::routes());
+    routes
+}
 
 /// Largest analyze body: enough for thousands of steps, and the stored (deflated) definition
 /// still fits a DynamoDB item.
 pub const MAX_ANALYZE_BODY: usize = 2 * 1024 * 1024;
 
-pub async fn handle(app: Arc<App>, req: Request, route: RouteMatch) -> Result<Reply, ApiError> {
-    match route.route.path {
-        "/api/analyze" => analyze(&app, &req).await,
-        "/api/workflows" => workflows(&app, &req).await,
-        "/api/workflows/{id}/structure" => structure(&app, &req, route.param("id")).await,
-        "/test/workflows" => samples::list(&app),
-        "/test/analyze" => samples::analyze(&app, &req).await,
-        "/test/login" => samples::login(&app, &req).await,
-        _ => Err(ApiError::NotFound("no such route".into())),
-    }
-}
-
 async fn workflows(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let session = require_session(app, req).await?;
     let list = highlevel::list_workflows(app, &session.location_id).await?;
     Reply::ok(&json!({ "workflows": list, "count": list.len() }))
-}
-
-/// A workflow id from a path or a body: what HighLevel issues (uuids, Mongo ids), nothing else.
-fn workflow_id(raw: &str) -> Result<&str, ApiError> {
-    let ok = (1..=64).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(raw)
-    } else {
-        Err(ApiError::validation(
-            "workflowId must be 1-64 letters, digits, '-' or '_'",
-        ))
-    }
 }
 
 /// The analyzer's input errors as API errors: 413 for too large, 400 pointing at the problem.
@@ -105,7 +80,7 @@ async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
         .await?;
     let body = json_bytes(req, MAX_ANALYZE_BODY)?;
     let analysis = match metadata_request(body)? {
-        Some(id) => metadata_analysis(app, &location, workflow_id(&id)?, now).await?,
+        Some(id) => metadata_analysis(app, &location, &WorkflowId::parse(&id)?, now).await?,
         None => {
             let started = Instant::now();
             let mut result =
@@ -152,14 +127,14 @@ fn metadata_request(body: &[u8]) -> Result<Option<String>, ApiError> {
 async fn metadata_analysis(
     app: &App,
     location: &LocationId,
-    id: &str,
+    id: &WorkflowId,
     now: i64,
 ) -> Result<Analysis, ApiError> {
     let started = Instant::now();
     let list = highlevel::list_workflows(app, location).await?;
     let found = list
         .into_iter()
-        .find(|w| w.id == id)
+        .find(|w| w.id == id.as_str())
         .ok_or_else(|| ApiError::NotFound(format!("no workflow {id} in this account")))?;
     let meta = WorkflowMeta {
         id: found.id,
@@ -213,8 +188,7 @@ pub async fn save(
     let workflow_id = result
         .workflow
         .as_ref()
-        .map(|w| w.id.as_str())
-        .filter(|id| workflow_id(id).is_ok());
+        .and_then(|w| WorkflowId::parse(&w.id).ok());
     let workflow_name = result
         .workflow
         .as_ref()
@@ -224,7 +198,7 @@ pub async fn save(
         .put(&NewAnalysis {
             location,
             id: &id,
-            workflow_id,
+            workflow_id: workflow_id.as_ref(),
             workflow_name: workflow_name.as_deref(),
             health_score: result.health_score,
             grade: &json_str(&result.grade),
@@ -302,13 +276,13 @@ fn json_str<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-async fn structure(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiError> {
+async fn structure(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let session = require_session(app, req).await?;
-    let id = workflow_id(raw_id)?;
+    let id = WorkflowId::parse(path_param(req, "id"))?;
     let now = now_epoch();
     let stored = app
         .results()
-        .latest_for_workflow(&session.location_id, id, now)
+        .latest_for_workflow(&session.location_id, &id, now)
         .await?;
     let definition = stored
         .and_then(|s| s.definition)
@@ -316,13 +290,9 @@ async fn structure(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiE
     let opts = AnalyzeOptions::at(now);
     let unreadable =
         |e: InputError| ApiError::Internal(format!("stored definition no longer parses: {e}"));
-    let mut structure = analysis::structure(&definition, Some(id), &opts).map_err(unreadable)?;
-    let plan = app
-        .accounts()
-        .get(&session.location_id)
-        .await?
-        .map(|a| a.effective_plan(now))
-        .unwrap_or_default();
+    let mut structure =
+        analysis::structure(&definition, Some(id.as_str()), &opts).map_err(unreadable)?;
+    let plan = app.accounts().plan(&session.location_id, now).await?;
     if plan == Plan::Free {
         // The free plan sees its top issues only, on the graph too.
         let result = analysis::analyze(&definition, &opts).map_err(unreadable)?;

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    backend_core::lambda::run(analyze::ROUTES, analyze::handle).await
+    backend_core::lambda::run(analyze::routes()).await
 }

@@ -2,12 +2,10 @@
 //! managing it (a billing portal link), reading its status (repaired from Stripe when stale),
 //! and cancelling it at the end of the paid period.
 
-use std::sync::Arc;
-
 use backend_core::auth::{require_session, LocationId};
 use backend_core::billing::stripe::{CheckoutRequest, Stripe, StripeError};
 use backend_core::billing::{plan_features, Applied, PlanFeatures};
-use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::http::{ApiError, Reply, Route};
 use backend_core::store::accounts::{Account, Plan};
 use backend_core::store::now_epoch;
 use backend_core::telemetry::{format_rfc3339, metrics};
@@ -16,23 +14,21 @@ use lambda_http::Request;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-pub const ROUTES: &[Route] = &[
-    Route::new("POST", "/api/subscription/checkout"),
-    Route::new("POST", "/api/subscription/portal"),
-    Route::new("GET", "/api/subscription/status"),
-    Route::new("POST", "/api/subscription/cancel"),
-];
+/// The function's routes, each bound to its handler.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::post("/api/subscription/checkout", checkout),
+        Route::post("/api/subscription/portal", portal),
+        Route::get("/api/subscription/status", status),
+        Route::post("/api/subscription/cancel", cancel),
+    ]
+}
 
-pub async fn handle(app: Arc<App>, req: Request, route: RouteMatch) -> Result<Reply, ApiError> {
-    let session = require_session(&app, &req).await?;
-    let location = session.location_id;
-    match route.route.path {
-        "/api/subscription/checkout" => checkout(&app, &location).await,
-        "/api/subscription/portal" => portal(&app, &location).await,
-        "/api/subscription/status" => status(&app, &location).await,
-        "/api/subscription/cancel" => cancel(&app, &location).await,
-        _ => Err(ApiError::NotFound("no such route".into())),
-    }
+/// The signed-in caller's location (401 without a session), recorded on the handler's span.
+async fn signed_in(app: &App, req: &Request) -> Result<LocationId, ApiError> {
+    let location = require_session(app, req).await?.location_id;
+    tracing::Span::current().record("location", tracing::field::display(&location));
+    Ok(location)
 }
 
 /// The account, or the defaults of one that never subscribed (the OAuth flow creates accounts;
@@ -56,8 +52,9 @@ struct CheckoutStarted {
 }
 
 /// `POST /api/subscription/checkout`: a Checkout Session URL for the Pro price.
-#[tracing::instrument(skip(app), fields(location = %location))]
-async fn checkout(app: &App, location: &LocationId) -> Result<Reply, ApiError> {
+#[tracing::instrument(skip_all, fields(location))]
+async fn checkout(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let location = &signed_in(app, req).await?;
     let now = now_epoch();
     let account = account(app, location).await?;
     if account.has_live_subscription(now) {
@@ -109,8 +106,9 @@ struct PortalLink {
 }
 
 /// `POST /api/subscription/portal`: a Stripe billing portal link for the account's customer.
-#[tracing::instrument(skip(app), fields(location = %location))]
-async fn portal(app: &App, location: &LocationId) -> Result<Reply, ApiError> {
+#[tracing::instrument(skip_all, fields(location))]
+async fn portal(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let location = &signed_in(app, req).await?;
     let account = account(app, location).await?;
     let Some(customer_id) = account.stripe_customer_id else {
         return Err(ApiError::NotFound(
@@ -160,8 +158,9 @@ fn view(account: &Account, now: i64) -> SubscriptionView {
 /// `GET /api/subscription/status`: the stored state, first repaired from Stripe when it has
 /// not been confirmed for a few minutes (a lost or delayed webhook must not cost a paying user
 /// their plan, nor keep Pro for an ended subscription).
-#[tracing::instrument(skip(app), fields(location = %location))]
-async fn status(app: &App, location: &LocationId) -> Result<Reply, ApiError> {
+#[tracing::instrument(skip_all, fields(location))]
+async fn status(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let location = &signed_in(app, req).await?;
     let now = now_epoch();
     let mut account = account(app, location).await?;
     if let Some(subscription_id) = account.stripe_subscription_id.clone() {
@@ -215,8 +214,9 @@ async fn repair(app: &App, location: &LocationId, subscription_id: &str) -> Resu
 
 /// `POST /api/subscription/cancel`: cancels at the period end. Pro stays until then; the answer
 /// is the new status. Cancelling twice is harmless.
-#[tracing::instrument(skip(app), fields(location = %location))]
-async fn cancel(app: &App, location: &LocationId) -> Result<Reply, ApiError> {
+#[tracing::instrument(skip_all, fields(location))]
+async fn cancel(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let location = &signed_in(app, req).await?;
     let now = now_epoch();
     let account = account(app, location).await?;
     let subscription_id = match &account.stripe_subscription_id {

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    backend_core::lambda::run(checkout::ROUTES, checkout::handle).await
+    backend_core::lambda::run(checkout::routes()).await
 }

@@ -8,10 +8,8 @@
 //! outcome, one in progress elsewhere 409, and a failure releases the claim and answers an error
 //! so HighLevel's retry does the work.
 
-use std::sync::Arc;
-
 use backend_core::auth::LocationId;
-use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::http::{ApiError, Reply, Route};
 use backend_core::idempotency::{self, Idempotency, IdempotencyError};
 use backend_core::lifecycle::signature::{self, LEGACY_RSA_HEADER, SIGNATURE_HEADER};
 use backend_core::lifecycle::{self, Delivery, Erased, Event, UninstallScope};
@@ -21,7 +19,10 @@ use backend_core::App;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 
-pub const ROUTES: &[Route] = &[Route::new("POST", "/webhooks/ghl").unthrottled()];
+/// The function's one route: the signature is the authentication, so no per-IP limit.
+pub fn routes() -> Vec<Route> {
+    vec![Route::post("/webhooks/ghl", receive).unthrottled()]
+}
 
 /// Idempotency keys of this webhook, beside Stripe's `stripe:` in the same table.
 const KEY_PREFIX: &str = "ghl:";
@@ -70,7 +71,7 @@ fn reject(reason: &'static str, detail: &str) -> ApiError {
     ApiError::Unauthenticated
 }
 
-pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<Reply, ApiError> {
+async fn receive(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let config = &app.config.ghl_webhook;
     let header = match req.headers().get(SIGNATURE_HEADER) {
         None => None,
@@ -99,9 +100,9 @@ pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<R
     }
 
     let records = Idempotency::new(app.aws.dynamodb.clone(), &app.config.tables.idempotency);
-    let until = idempotency::in_progress_until(&req, now_ms);
+    let until = idempotency::in_progress_until(req, now_ms);
     let key = format!("{KEY_PREFIX}{}", delivery.webhook_id);
-    match records.run(&key, until, || apply(&app, &delivery)).await {
+    match records.run(&key, until, || apply(app, &delivery)).await {
         Ok(outcome) => {
             let duplicate = outcome.is_replay();
             let outcome = outcome.into_inner();

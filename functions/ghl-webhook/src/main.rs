@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    backend_core::lambda::run(ghl_webhook::ROUTES, ghl_webhook::handle).await
+    backend_core::lambda::run(ghl_webhook::routes()).await
 }

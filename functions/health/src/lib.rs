@@ -1,38 +1,40 @@
 //! Liveness, readiness and dependency checks: `GET /health`, `/live`, `/ready`, `/health/detailed`.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use aws_sdk_dynamodb::error::SdkError;
-use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::http::{ApiError, Reply, Route};
 use backend_core::{telemetry, App};
 use lambda_http::Request;
 use serde::Serialize;
 use serde_json::json;
 
-pub const ROUTES: &[Route] = &[
-    Route::new("GET", "/health").unthrottled(),
-    Route::new("GET", "/health/detailed").unthrottled(),
-    Route::new("GET", "/ready").unthrottled(),
-    Route::new("GET", "/live").unthrottled(),
-];
+/// The function's routes, each bound to its handler. Probes are never rate limited.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/health", health).unthrottled(),
+        Route::get("/health/detailed", detailed).unthrottled(),
+        Route::get("/ready", ready).unthrottled(),
+        Route::get("/live", live).unthrottled(),
+    ]
+}
 
-pub async fn handle(app: Arc<App>, _req: Request, route: RouteMatch) -> Result<Reply, ApiError> {
-    match route.route.path {
-        "/health" => Reply::ok(&json!({
-            "status": "ok",
-            "version": env!("CARGO_PKG_VERSION"),
-            "stage": app.config.stage.as_str(),
-        })),
-        "/live" => Reply::ok(&json!({ "status": "alive" })),
-        "/ready" => {
-            let checks = run_checks(&app).await;
-            unhealthy(&checks)?;
-            Reply::ok(&json!({ "status": "ready" }))
-        }
-        "/health/detailed" => detailed(&app).await,
-        _ => Err(ApiError::NotFound("no such route".into())),
-    }
+async fn health(app: &App, _req: &Request) -> Result<Reply, ApiError> {
+    Reply::ok(&json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "stage": app.config.stage.as_str(),
+    }))
+}
+
+async fn live(_app: &App, _req: &Request) -> Result<Reply, ApiError> {
+    Reply::ok(&json!({ "status": "alive" }))
+}
+
+async fn ready(app: &App, _req: &Request) -> Result<Reply, ApiError> {
+    let checks = run_checks(app).await;
+    unhealthy(&checks)?;
+    Reply::ok(&json!({ "status": "ready" }))
 }
 
 /// One dependency's state. `reason` is a category, never an upstream message (which can name
@@ -47,7 +49,7 @@ pub struct Check {
     pub reason: Option<&'static str>,
 }
 
-async fn detailed(app: &App) -> Result<Reply, ApiError> {
+async fn detailed(app: &App, _req: &Request) -> Result<Reply, ApiError> {
     let checks = run_checks(app).await;
     unhealthy(&checks)?;
     Reply::ok(&json!({

@@ -2,11 +2,10 @@
 //! in the caller's plan view, and `DELETE /api/analysis/{id}`. Another account's id answers 404,
 //! exactly as a missing one.
 
-use std::sync::Arc;
-
-use backend_core::auth::{require_session, LocationId};
-use backend_core::http::request::query;
-use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::auth::require_session;
+use backend_core::highlevel::WorkflowId;
+use backend_core::http::request::{path_param, query};
+use backend_core::http::{ApiError, Reply, Route};
 use backend_core::plans;
 use backend_core::store::results::{AnalysisId, HistoryFilter};
 use backend_core::store::{cursor, now_epoch};
@@ -17,23 +16,17 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use workflow_analyzer::{AnalysisResult, Grade};
 
-pub const ROUTES: &[Route] = &[
-    Route::new("GET", "/api/history"),
-    Route::new("GET", "/api/analysis/{id}"),
-    Route::new("DELETE", "/api/analysis/{id}"),
-];
+/// The function's routes, each bound to its handler.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/history", history),
+        Route::get("/api/analysis/{id}", get),
+        Route::delete("/api/analysis/{id}", delete),
+    ]
+}
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
-
-pub async fn handle(app: Arc<App>, req: Request, route: RouteMatch) -> Result<Reply, ApiError> {
-    match (route.route.method, route.route.path) {
-        ("GET", "/api/history") => history(&app, &req).await,
-        ("GET", "/api/analysis/{id}") => get(&app, &req, route.param("id")).await,
-        ("DELETE", "/api/analysis/{id}") => delete(&app, &req, route.param("id")).await,
-        _ => Err(ApiError::NotFound("no such route".into())),
-    }
-}
 
 fn invalid(param: &str, message: &str) -> ApiError {
     ApiError::Validation {
@@ -67,19 +60,9 @@ fn time_param(req: &Request, name: &str, end_of_day: bool) -> Result<Option<i64>
 }
 
 fn filter_of(req: &Request) -> Result<HistoryFilter, ApiError> {
-    let workflow_id = query(req, "workflowId");
-    if let Some(id) = &workflow_id {
-        let ok = id.len() <= 64
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !ok {
-            return Err(invalid(
-                "workflowId",
-                "must be 1-64 letters, digits, '-' or '_'",
-            ));
-        }
-    }
+    let workflow_id = query(req, "workflowId")
+        .map(|id| WorkflowId::parse(&id).map_err(|err| invalid("workflowId", &err.to_string())))
+        .transpose()?;
     let grade = query(req, "grade")
         .map(|g| {
             serde_json::from_value::<Grade>(json!(g))
@@ -146,14 +129,9 @@ async fn history(app: &App, req: &Request) -> Result<Reply, ApiError> {
     Reply::ok(&json!({ "items": items, "nextCursor": next_cursor, "limit": limit }))
 }
 
-async fn plan_of(app: &App, location: &LocationId, now: i64) -> Result<plans::Plan, ApiError> {
-    let account = app.accounts().get(location).await?;
-    Ok(account.map(|a| a.effective_plan(now)).unwrap_or_default())
-}
-
-async fn get(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiError> {
+async fn get(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let session = require_session(app, req).await?;
-    let id = AnalysisId::parse(raw_id)?;
+    let id = AnalysisId::parse(path_param(req, "id"))?;
     let now = now_epoch();
     let stored = app
         .results()
@@ -162,7 +140,7 @@ async fn get(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiError> 
         .ok_or_else(|| ApiError::NotFound("no such analysis".into()))?;
     let result: AnalysisResult = serde_json::from_value(stored.result)
         .map_err(|e| ApiError::Internal(format!("stored result unreadable: {e}")))?;
-    let plan = plan_of(app, &session.location_id, now).await?;
+    let plan = app.accounts().plan(&session.location_id, now).await?;
     Reply::ok(&json!({
         "analysisId": stored.summary.id,
         "createdAt": stored.summary.created_at,
@@ -172,9 +150,9 @@ async fn get(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiError> 
     }))
 }
 
-async fn delete(app: &App, req: &Request, raw_id: &str) -> Result<Reply, ApiError> {
+async fn delete(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let session = require_session(app, req).await?;
-    let id = AnalysisId::parse(raw_id)?;
+    let id = AnalysisId::parse(path_param(req, "id"))?;
     if app
         .results()
         .delete(&session.location_id, &id, now_epoch())

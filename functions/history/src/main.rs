@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    backend_core::lambda::run(history::ROUTES, history::handle).await
+    backend_core::lambda::run(history::routes()).await
 }

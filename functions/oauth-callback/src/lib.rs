@@ -2,37 +2,27 @@
 //! (tokens encrypted into the account, a session cookie for the browser), `GET /auth/status`,
 //! `POST /auth/logout` and `POST /auth/refresh`.
 
-use std::sync::Arc;
-
 use backend_core::auth::oauth_state::{self, StateError, STATE_COOKIE};
 use backend_core::auth::session::SESSION_TTL_SECS;
 use backend_core::auth::{require_session, LocationId, SessionToken};
 use backend_core::highlevel::{self, SCOPES};
 use backend_core::http::request::{client_ip, cookie, query};
-use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::http::{ApiError, Reply, Route};
 use backend_core::store::now_epoch;
 use backend_core::telemetry::format_rfc3339;
 use backend_core::App;
 use lambda_http::Request;
 use serde_json::json;
 
-pub const ROUTES: &[Route] = &[
-    Route::new("GET", "/auth/login"),
-    Route::new("GET", "/auth/callback"),
-    Route::new("GET", "/auth/status"),
-    Route::new("POST", "/auth/logout"),
-    Route::new("POST", "/auth/refresh"),
-];
-
-pub async fn handle(app: Arc<App>, req: Request, route: RouteMatch) -> Result<Reply, ApiError> {
-    match route.route.path {
-        "/auth/login" => login(&app, &req).await,
-        "/auth/callback" => Ok(callback(&app, &req).await),
-        "/auth/status" => status(&app, &req).await,
-        "/auth/logout" => logout(&app, &req).await,
-        "/auth/refresh" => refresh(&app, &req).await,
-        _ => Err(ApiError::NotFound("no such route".into())),
-    }
+/// The function's routes, each bound to its handler.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/auth/login", login),
+        Route::get("/auth/callback", callback),
+        Route::get("/auth/status", status),
+        Route::post("/auth/logout", logout),
+        Route::post("/auth/refresh", refresh),
+    ]
 }
 
 /// 302 to HighLevel's location chooser with a state bound to this browser by a cookie.
@@ -65,9 +55,10 @@ fn front_end(app: &App, error: Option<&str>) -> String {
     url.to_string()
 }
 
-/// Always a redirect to the front end: with a session on success, with an error code otherwise.
+/// Always a redirect to the front end: with a session on success, with an error code otherwise
+/// (never an error answer: the browser is mid-navigation).
 #[tracing::instrument(skip_all)]
-async fn callback(app: &App, req: &Request) -> Reply {
+async fn callback(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let outcome = complete_login(app, req).await;
     let (location, session_cookie) = match outcome {
         Ok((token, max_age)) => (front_end(app, None), Some(token.cookie(max_age))),
@@ -79,7 +70,7 @@ async fn callback(app: &App, req: &Request) -> Reply {
             Some(c) => r.cookie(c),
             None => Ok(r),
         });
-    reply.unwrap_or_else(|_| Reply::no_content())
+    Ok(reply.unwrap_or_else(|_| Reply::no_content()))
 }
 
 async fn complete_login(app: &App, req: &Request) -> Result<(SessionToken, i64), &'static str> {
@@ -164,7 +155,7 @@ async fn status(app: &App, req: &Request) -> Result<Reply, ApiError> {
     Reply::ok(&json!({
         "authenticated": true,
         "locationId": session.location_id,
-        "plan": account.plan.as_str(),
+        "plan": account.effective_plan(now_epoch()).as_str(),
         "sessionExpiresAt": format_rfc3339(
             time::OffsetDateTime::from_unix_timestamp(session.expires_at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         ),

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    backend_core::lambda::run(oauth_callback::ROUTES, oauth_callback::handle).await
+    backend_core::lambda::run(oauth_callback::routes()).await
 }

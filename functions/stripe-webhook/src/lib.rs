@@ -10,12 +10,10 @@
 //! not older than the last one applied to the account; older, foreign and unknown events are
 //! recorded and answered 200. A followed subscription moved to another price ends Pro.
 
-use std::sync::Arc;
-
 use backend_core::auth::LocationId;
 use backend_core::billing::stripe::{CheckoutSession, Stripe, Subscription};
 use backend_core::billing::{signature, Applied};
-use backend_core::http::{ApiError, Reply, Route, RouteMatch};
+use backend_core::http::{ApiError, Reply, Route};
 use backend_core::idempotency::{self, Idempotency, IdempotencyError};
 use backend_core::store::now_epoch;
 use backend_core::telemetry::metrics;
@@ -24,7 +22,10 @@ use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub const ROUTES: &[Route] = &[Route::new("POST", "/").unthrottled()];
+/// The function's one route: the signature is the authentication, so no per-IP limit.
+pub fn routes() -> Vec<Route> {
+    vec![Route::post("/", receive).unthrottled()]
+}
 
 /// Idempotency keys of this webhook are namespaced, so other webhooks can share the table.
 const KEY_PREFIX: &str = "stripe:";
@@ -79,7 +80,7 @@ struct Receipt {
     outcome: EventOutcome,
 }
 
-pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<Reply, ApiError> {
+async fn receive(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let secrets = app.secrets.get().await?;
     let header = match req.headers().get("stripe-signature") {
         None => None,
@@ -98,9 +99,9 @@ pub async fn handle(app: Arc<App>, req: Request, _route: RouteMatch) -> Result<R
     let event = parse_event(body)?;
 
     let records = Idempotency::new(app.aws.dynamodb.clone(), &app.config.tables.idempotency);
-    let until = idempotency::in_progress_until(&req, idempotency::now_epoch_ms());
+    let until = idempotency::in_progress_until(req, idempotency::now_epoch_ms());
     let key = format!("{KEY_PREFIX}{}", event.id);
-    match records.run(&key, until, || apply(&app, &event)).await {
+    match records.run(&key, until, || apply(app, &event)).await {
         Ok(outcome) => {
             let duplicate = outcome.is_replay();
             let outcome = outcome.into_inner();

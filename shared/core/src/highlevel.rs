@@ -25,6 +25,57 @@ const EXPIRY_MARGIN_SECS: i64 = 120;
 /// How long a refresh may hold the account's refresh lock.
 const REFRESH_HOLD_SECS: i64 = 15;
 
+/// A HighLevel workflow id (uuids, Mongo ids): the one check for every place an id arrives, a
+/// path, a query or a body, so no route accepts what another refuses.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct WorkflowId(String);
+
+/// Why a workflow id was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be 1-64 letters, digits, '-' or '_'")]
+pub struct InvalidWorkflowId;
+
+impl WorkflowId {
+    /// 1..=64 ASCII letters, digits, `-` or `_`: what HighLevel issues, nothing else.
+    pub fn parse(raw: &str) -> Result<Self, InvalidWorkflowId> {
+        let ok = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidWorkflowId)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for WorkflowId {
+    type Error = InvalidWorkflowId;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        WorkflowId::parse(&value)
+    }
+}
+
+impl From<WorkflowId> for String {
+    fn from(value: WorkflowId) -> Self {
+        value.0
+    }
+}
+
+impl std::fmt::Display for WorkflowId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// HighLevel's token endpoint response (both grant types). `Debug` is redacted: it holds tokens.
 #[derive(Deserialize)]
 pub struct TokenResponse {
@@ -354,4 +405,28 @@ pub async fn list_workflows(
     cache.retain(|_, (at, _)| at.elapsed() < WORKFLOW_CACHE_TTL);
     cache.insert(location.clone(), (Instant::now(), list.workflows.clone()));
     Ok(list.workflows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_workflow_id_is_one_to_sixty_four_letters_digits_dashes_or_underscores() {
+        for good in ["a", "wf-1", "65a1b2c3d4e5f6a7b8c9d0e1", &"x".repeat(64)] {
+            assert_eq!(
+                WorkflowId::parse(good).map(String::from).as_deref(),
+                Ok(good)
+            );
+        }
+        for bad in ["", &"x".repeat(65), "wf.1", "wf 1", "wf/1", "ü"] {
+            assert_eq!(WorkflowId::parse(bad), Err(InvalidWorkflowId), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_workflow_id_deserializes_only_through_the_same_check() {
+        assert!(serde_json::from_str::<WorkflowId>("\"wf-1\"").is_ok());
+        assert!(serde_json::from_str::<WorkflowId>("\"\"").is_err());
+    }
 }

@@ -2,7 +2,6 @@
 //! dispatch through the edge that tests call directly.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::sync::Arc;
 
 use lambda_http::{service_fn, Body, Request, Response};
@@ -10,56 +9,40 @@ use lambda_http::{service_fn, Body, Request, Response};
 use lambda_http::http::header::HeaderName;
 
 use crate::http::request::client_ip;
-use crate::http::{ApiError, Reply, Route, RouteMatch};
+use crate::http::Route;
 use crate::store::now_epoch;
 use crate::{telemetry, App};
 
 /// Logs as JSON, validates configuration (the init fails with every problem listed), builds the
-/// clients once, then serves requests until the container stops.
-pub async fn run<H, Fut>(routes: &'static [Route], handler: H) -> Result<(), lambda_http::Error>
-where
-    H: Fn(Arc<App>, Request, RouteMatch) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = Result<Reply, ApiError>> + Send,
-{
+/// clients once, then serves requests through `routes` until the container stops.
+pub async fn run(routes: Vec<Route>) -> Result<(), lambda_http::Error> {
     telemetry::init();
     let app = App::from_env().await.inspect_err(|err| {
         tracing::error!(error = %err, "cold start failed: configuration is invalid");
     })?;
+    let routes: Arc<[Route]> = routes.into();
     lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();
-        let handler = handler.clone();
-        async move { Ok::<_, Infallible>(dispatch(&app, routes, req, handler).await) }
+        let routes = routes.clone();
+        async move { Ok::<_, Infallible>(dispatch(&app, &routes, req).await) }
     }))
     .await
 }
 
-/// One request through the edge into `handler`; always a response, never an error.
-pub async fn dispatch<H, Fut>(
-    app: &Arc<App>,
-    routes: &[Route],
-    req: Request,
-    handler: H,
-) -> Response<Body>
-where
-    H: FnOnce(Arc<App>, Request, RouteMatch) -> Fut,
-    Fut: Future<Output = Result<Reply, ApiError>>,
-{
-    let for_handler = app.clone();
+/// One request through the edge into the handler its route names; always a response, never an
+/// error.
+pub async fn dispatch(app: &Arc<App>, routes: &[Route], req: Request) -> Response<Body> {
     app.edge
-        .serve(routes, req, move |req, matched| async move {
+        .serve(routes, req, |mut req, matched| async move {
             let allowance = if matched.route.throttled {
-                let limit = for_handler.config.rate_limits.general;
+                let limit = app.config.rate_limits.general;
                 let ip = client_ip(&req);
-                Some(
-                    for_handler
-                        .rate_limits()
-                        .hit(limit, &ip, now_epoch())
-                        .await?,
-                )
+                Some(app.rate_limits().hit(limit, &ip, now_epoch()).await?)
             } else {
                 None
             };
-            let reply = handler(for_handler, req, matched).await?;
+            req.extensions_mut().insert(matched.params);
+            let reply = matched.route.call(app, &req).await?;
             match allowance {
                 Some(a) => reply
                     .header(

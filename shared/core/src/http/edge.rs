@@ -59,9 +59,14 @@ impl Edge {
 
     /// Runs one request through `handler` and always produces a response (never an `Err`,
     /// never a panic from here): the envelope for data and errors, headers on everything.
-    pub async fn serve<F, Fut>(&self, routes: &[Route], req: Request, handler: F) -> Response<Body>
+    pub async fn serve<'r, F, Fut>(
+        &self,
+        routes: &'r [Route],
+        req: Request,
+        handler: F,
+    ) -> Response<Body>
     where
-        F: FnOnce(Request, RouteMatch) -> Fut,
+        F: FnOnce(Request, RouteMatch<'r>) -> Fut,
         Fut: Future<Output = Result<Reply, ApiError>>,
     {
         let started = Instant::now();

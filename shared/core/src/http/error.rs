@@ -3,7 +3,7 @@
 use lambda_http::http::StatusCode;
 use serde_json::Value;
 
-/// Every way a request can fail, as the API promises it (DESIGN.md section 3).
+/// Every way a request can fail, as the API promises it (docs/openapi.yaml lists each code).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
@@ -117,5 +117,11 @@ impl ApiError {
             } => *retry_after_secs,
             _ => None,
         }
+    }
+}
+
+impl From<crate::highlevel::InvalidWorkflowId> for ApiError {
+    fn from(err: crate::highlevel::InvalidWorkflowId) -> Self {
+        ApiError::validation(format!("workflowId {err}"))
     }
 }

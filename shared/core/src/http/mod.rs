@@ -9,4 +9,4 @@ pub mod routes;
 pub use edge::{render_error, Edge, MAX_BODY_BYTES};
 pub use error::ApiError;
 pub use reply::Reply;
-pub use routes::{Route, RouteMatch};
+pub use routes::{HandlerResult, Route, RouteMatch};

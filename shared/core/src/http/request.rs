@@ -6,6 +6,7 @@ use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::routes::PathParams;
 use super::ApiError;
 
 /// Deepest JSON nesting accepted from a client (serde_json would recurse further).
@@ -40,6 +41,14 @@ fn is_sane_token(value: &str) -> bool {
 
 fn random_id() -> String {
     hex::encode(rand::random::<[u8; 12]>())
+}
+
+/// The raw value of the matched route's `{name}` path parameter (empty when the route has none);
+/// handlers parse it into a domain type.
+pub fn path_param<'a>(req: &'a Request, name: &str) -> &'a str {
+    req.extensions()
+        .get::<PathParams>()
+        .map_or("", |params| params.get(name))
 }
 
 /// The caller's IP as API Gateway saw it (never a client-supplied header).

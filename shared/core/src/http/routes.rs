@@ -1,47 +1,131 @@
-//! Route tables: each function declares its routes once; the edge matches paths against them,
-//! answers 404/405/preflight, and logs the route template instead of raw paths carrying ids.
+//! Route tables: each function binds every route's method, path template and handler in one
+//! table; the edge matches paths against it, answers 404/405/preflight, and logs the route
+//! template instead of raw paths carrying ids.
 
-/// One method + path template, e.g. `GET /api/analysis/{id}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use std::future::Future;
+use std::pin::Pin;
+
+use lambda_http::Request;
+
+use super::{ApiError, Reply};
+use crate::App;
+
+/// What a handler's future resolves to.
+pub type HandlerResult = Result<Reply, ApiError>;
+
+/// A handler's future with the handler's types erased, so one table holds them all.
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = HandlerResult> + Send + 'a>>;
+
+/// An `async fn(&App, &Request) -> Result<Reply, ApiError>`. The trait names the future per
+/// borrow, which a plain `Fn` bound cannot: it is what lets `Route::get(path, handler)` take a
+/// handler function by name.
+pub trait Handler<'a>: Send + Sync + 'static {
+    type Future: Future<Output = HandlerResult> + Send + 'a;
+    fn call(&self, app: &'a App, req: &'a Request) -> Self::Future;
+}
+
+impl<'a, F, Fut> Handler<'a> for F
+where
+    F: Fn(&'a App, &'a Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = HandlerResult> + Send + 'a,
+{
+    type Future = Fut;
+    fn call(&self, app: &'a App, req: &'a Request) -> Fut {
+        self(app, req)
+    }
+}
+
+type Erased = Box<dyn for<'a> Fn(&'a App, &'a Request) -> HandlerFuture<'a> + Send + Sync>;
+
+/// Pins down the closure's signature (higher-ranked over the borrows) for `Box<dyn Fn>`.
+fn erase<F>(f: F) -> F
+where
+    F: for<'a> Fn(&'a App, &'a Request) -> HandlerFuture<'a> + Send + Sync,
+{
+    f
+}
+
+/// One method + path template + the handler that answers it, e.g.
+/// `Route::get("/api/analysis/{id}", get)`.
 pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
     /// Whether the general per-IP rate limit applies (health checks and signed webhooks opt out).
     pub throttled: bool,
+    handler: Erased,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
 }
 
 impl Route {
-    pub const fn new(method: &'static str, path: &'static str) -> Self {
+    fn new<H>(method: &'static str, path: &'static str, handler: H) -> Self
+    where
+        H: for<'a> Handler<'a>,
+    {
         Self {
             method,
             path,
             throttled: true,
+            handler: Box::new(erase(move |app, req| Box::pin(handler.call(app, req)))),
         }
     }
 
+    pub fn get<H: for<'a> Handler<'a>>(path: &'static str, handler: H) -> Self {
+        Self::new("GET", path, handler)
+    }
+
+    pub fn post<H: for<'a> Handler<'a>>(path: &'static str, handler: H) -> Self {
+        Self::new("POST", path, handler)
+    }
+
+    pub fn delete<H: for<'a> Handler<'a>>(path: &'static str, handler: H) -> Self {
+        Self::new("DELETE", path, handler)
+    }
+
     /// The same route without the general per-IP limit.
-    pub const fn unthrottled(self) -> Self {
+    pub fn unthrottled(self) -> Self {
         Self {
             throttled: false,
             ..self
         }
     }
+
+    /// Runs the route's handler.
+    pub fn call<'a>(&self, app: &'a App, req: &'a Request) -> HandlerFuture<'a> {
+        (self.handler)(app, req)
+    }
 }
 
-/// A matched route and the values of its `{params}`.
-#[derive(Debug, Clone)]
-pub struct RouteMatch {
-    pub route: Route,
-    params: Vec<(&'static str, String)>,
-}
+/// The values of a matched route's `{params}`, carried in the request's extensions so handlers
+/// read them with [`super::request::path_param`].
+#[derive(Debug, Clone, Default)]
+pub struct PathParams(pub(crate) Vec<(&'static str, String)>);
 
-impl RouteMatch {
-    /// The raw value of a path parameter; handlers parse it into a domain type.
-    pub fn param(&self, name: &str) -> &str {
-        self.params
+impl PathParams {
+    /// The raw value of a path parameter (empty when absent); handlers parse it into a domain type.
+    pub fn get(&self, name: &str) -> &str {
+        self.0
             .iter()
             .find(|(key, _)| *key == name)
             .map_or("", |(_, value)| value.as_str())
+    }
+}
+
+/// A matched route and the values of its `{params}`.
+#[derive(Debug)]
+pub struct RouteMatch<'r> {
+    pub route: &'r Route,
+    pub params: PathParams,
+}
+
+impl RouteMatch<'_> {
+    /// The raw value of a path parameter.
+    pub fn param(&self, name: &str) -> &str {
+        self.params.get(name)
     }
 
     /// `"GET /api/analysis/{id}"`, the shape AWS puts in `routeKey`.
@@ -78,21 +162,21 @@ pub fn match_path<'t>(template: &'t str, path: &str) -> Option<Vec<(&'t str, Str
 }
 
 /// How a request relates to a function's route table.
-pub enum Lookup {
-    Found(RouteMatch),
+pub enum Lookup<'r> {
+    Found(RouteMatch<'r>),
     /// The path exists with other methods (listed for `Allow`).
     WrongMethod(Vec<&'static str>),
     Missing,
 }
 
-pub fn lookup(routes: &[Route], method: &str, path: &str) -> Lookup {
+pub fn lookup<'r>(routes: &'r [Route], method: &str, path: &str) -> Lookup<'r> {
     let mut methods = Vec::new();
     for route in routes {
         if let Some(params) = match_path(route.path, path) {
             if route.method == method {
                 return Lookup::Found(RouteMatch {
-                    route: *route,
-                    params,
+                    route,
+                    params: PathParams(params),
                 });
             }
             methods.push(route.method);
@@ -109,15 +193,22 @@ pub fn lookup(routes: &[Route], method: &str, path: &str) -> Lookup {
 mod tests {
     use super::*;
 
-    const ROUTES: &[Route] = &[
-        Route::new("GET", "/api/analysis/{id}"),
-        Route::new("DELETE", "/api/analysis/{id}"),
-        Route::new("GET", "/health"),
-    ];
+    async fn nothing(_: &App, _: &Request) -> HandlerResult {
+        Ok(Reply::no_content())
+    }
+
+    fn routes() -> Vec<Route> {
+        vec![
+            Route::get("/api/analysis/{id}", nothing),
+            Route::delete("/api/analysis/{id}", nothing),
+            Route::get("/health", nothing).unthrottled(),
+        ]
+    }
 
     #[test]
     fn matches_templates_and_extracts_params() {
-        match lookup(ROUTES, "DELETE", "/api/analysis/abc") {
+        let routes = routes();
+        match lookup(&routes, "DELETE", "/api/analysis/abc") {
             Lookup::Found(m) => {
                 assert_eq!(m.param("id"), "abc");
                 assert_eq!(m.key(), "DELETE /api/analysis/{id}");
@@ -125,22 +216,23 @@ mod tests {
             _ => panic!("expected a match"),
         }
         assert!(matches!(
-            lookup(ROUTES, "GET", "/health/"),
-            Lookup::Found(_)
+            lookup(&routes, "GET", "/health/"),
+            Lookup::Found(m) if !m.route.throttled
         ));
         assert!(matches!(
-            lookup(ROUTES, "GET", "/api/analysis/"),
+            lookup(&routes, "GET", "/api/analysis/"),
             Lookup::Missing
         ));
         assert!(matches!(
-            lookup(ROUTES, "GET", "/api/analysis/a/b"),
+            lookup(&routes, "GET", "/api/analysis/a/b"),
             Lookup::Missing
         ));
     }
 
     #[test]
     fn known_path_with_other_method_lists_allowed_methods() {
-        match lookup(ROUTES, "POST", "/api/analysis/x") {
+        let routes = routes();
+        match lookup(&routes, "POST", "/api/analysis/x") {
             Lookup::WrongMethod(methods) => assert_eq!(methods, vec!["GET", "DELETE"]),
             _ => panic!("expected wrong method"),
         }

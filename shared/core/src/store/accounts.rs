@@ -28,7 +28,10 @@ pub struct Account {
     pub token_version: i64,
     /// Epoch seconds until which one caller holds the right to spend the refresh token.
     pub refresh_lock_until: Option<i64>,
-    pub plan: Plan,
+    /// The plan the billing state granted when it was written; time may have ended it since, so
+    /// requests read [`Accounts::plan`] (or [`Account::effective_plan`]), never this.
+    #[serde(rename = "plan")]
+    pub stored_plan: Plan,
     pub stripe_customer_id: Option<String>,
     pub stripe_subscription_id: Option<String>,
     pub subscription_status: Option<String>,
@@ -81,6 +84,16 @@ impl Accounts {
             "locationId".to_owned(),
             AttributeValue::S(location.as_str().to_owned()),
         )])
+    }
+
+    /// The plan `location` has at `now`: the one way requests read a plan (an account without an
+    /// item is Free).
+    pub async fn plan(&self, location: &LocationId, now: i64) -> Result<Plan, StoreError> {
+        Ok(self
+            .get(location)
+            .await?
+            .map(|account| account.effective_plan(now))
+            .unwrap_or_default())
     }
 
     pub async fn get(&self, location: &LocationId) -> Result<Option<Account>, StoreError> {

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::{conditional, is_conditional_failure, StoreError};
 use crate::auth::LocationId;
+use crate::highlevel::WorkflowId;
 use crate::http::ApiError;
 
 /// Largest item we write: DynamoDB's limit is 400 KB including attribute names.
@@ -84,7 +85,7 @@ pub struct AnalysisSummary {
 pub struct NewAnalysis<'a> {
     pub location: &'a LocationId,
     pub id: &'a AnalysisId,
-    pub workflow_id: Option<&'a str>,
+    pub workflow_id: Option<&'a WorkflowId>,
     pub workflow_name: Option<&'a str>,
     pub health_score: u8,
     pub grade: &'a str,
@@ -109,7 +110,7 @@ pub struct StoredAnalysis {
 /// Filters of a history listing.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct HistoryFilter {
-    pub workflow_id: Option<String>,
+    pub workflow_id: Option<WorkflowId>,
     pub grade: Option<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
@@ -156,8 +157,8 @@ fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
-fn workflow_key(location: &LocationId, workflow_id: &str) -> String {
-    format!("{}#{workflow_id}", location.as_str())
+fn workflow_key(location: &LocationId, workflow_id: &WorkflowId) -> String {
+    format!("{}#{}", location.as_str(), workflow_id.as_str())
 }
 
 impl Results {
@@ -175,7 +176,7 @@ impl Results {
         let definition = a.definition.map(deflate).transpose()?;
         let size = result.len()
             + definition.as_ref().map_or(0, Vec::len)
-            + a.workflow_id.map_or(0, str::len) * 2
+            + a.workflow_id.map_or(0, |id| id.as_str().len()) * 2
             + a.workflow_name.map_or(0, str::len)
             + a.summary.to_string().len()
             + 2048;
@@ -199,7 +200,7 @@ impl Results {
             ("result".to_owned(), AttributeValue::B(Blob::new(result))),
         ]);
         if let Some(workflow_id) = a.workflow_id {
-            item.insert("workflowId".into(), s(workflow_id));
+            item.insert("workflowId".into(), s(workflow_id.as_str()));
             item.insert(
                 "workflowKey".into(),
                 s(&workflow_key(a.location, workflow_id)),
@@ -433,7 +434,7 @@ impl Results {
     pub async fn latest_for_workflow(
         &self,
         location: &LocationId,
-        workflow_id: &str,
+        workflow_id: &WorkflowId,
         now: i64,
     ) -> Result<Option<StoredAnalysis>, StoreError> {
         let output = self

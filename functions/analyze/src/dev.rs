@@ -10,7 +10,7 @@ use backend_core::auth::LocationId;
 use backend_core::config::Stage;
 use backend_core::highlevel::{self, TokenResponse};
 use backend_core::http::request::json_body;
-use backend_core::http::{ApiError, Reply};
+use backend_core::http::{ApiError, Reply, Route};
 use backend_core::plans::{self, Plan};
 use backend_core::store::now_epoch;
 use backend_core::telemetry::format_rfc3339;
@@ -36,6 +36,15 @@ pub const SAMPLES: &[(&str, &[u8])] = &[
     ),
 ];
 
+/// The dev-only routes, bound to their handlers (the template declares them in dev stacks only).
+pub fn routes() -> [Route; 3] {
+    [
+        Route::get("/test/workflows", list),
+        Route::post("/test/analyze", analyze),
+        Route::post("/test/login", login),
+    ]
+}
+
 fn dev_only(app: &App) -> Result<(), ApiError> {
     match app.config.stage {
         Stage::Dev => Ok(()),
@@ -43,7 +52,7 @@ fn dev_only(app: &App) -> Result<(), ApiError> {
     }
 }
 
-pub fn list(app: &App) -> Result<Reply, ApiError> {
+async fn list(app: &App, _req: &Request) -> Result<Reply, ApiError> {
     dev_only(app)?;
     let samples: Vec<_> = SAMPLES
         .iter()
@@ -64,7 +73,7 @@ struct SampleRequest {
 }
 
 /// The full (pro) view of a sample's analysis; nothing is stored.
-pub async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
+async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
     dev_only(app)?;
     let body: SampleRequest = json_body(req, 4096)?;
     let bytes = SAMPLES
@@ -92,7 +101,7 @@ struct LoginRequest {
 
 /// A session for a demo account (created on first use, plan Free, placeholder tokens that
 /// HighLevel would refuse: listing workflows needs a real connection).
-pub async fn login(app: &App, req: &Request) -> Result<Reply, ApiError> {
+async fn login(app: &App, req: &Request) -> Result<Reply, ApiError> {
     dev_only(app)?;
     let body: LoginRequest = json_body(req, 4096)?;
     // Only demo accounts: a dev stack wired to the real HighLevel app holds real locations
