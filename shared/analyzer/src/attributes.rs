@@ -214,6 +214,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
 
 /// Attribute keys the rules read. Anything else in `attributes` (or `meta`) is not kept.
 pub const KEPT_KEYS: &[&str] = &[
+    // HighLevel builder keys (docs/ANALYZER.md, "Real shapes").
+    "appointmentStartAfter",
+    "user_list",
+    "traffic_split",
+    "templateId",
+    "template_id",
+    "attachments",
     // messages
     "body",
     "message",

@@ -9,13 +9,16 @@ use super::rules::Severity;
 /// scores can be told apart from new ones.
 pub const SCORING_VERSION: &str = "2026-12.1";
 
-/// Deduction per severity for one issue (one rule in one workflow).
+/// Deduction per severity for one issue (one rule in one workflow). Calibrated on realistic
+/// workflows (shared/analyzer/tests/calibration): a critical issue alone makes a workflow Poor
+/// (the cap), two or three high compliance gaps leave a nurture Good or Fair, mediums and lows
+/// are polish.
 pub fn weight(s: Severity) -> f64 {
     match s {
         Severity::Critical => 25.0,
-        Severity::High => 12.0,
-        Severity::Medium => 5.0,
-        Severity::Low => 2.0,
+        Severity::High => 9.0,
+        Severity::Medium => 4.0,
+        Severity::Low => 1.5,
         Severity::Info => 0.0,
     }
 }
@@ -118,18 +121,19 @@ mod tests {
 
     #[test]
     fn repeats_of_one_issue_grow_the_deduction_by_half_at_most() {
-        assert_eq!(health_score([(Severity::Medium, 1)]), 95);
-        assert_eq!(health_score([(Severity::Medium, 2)]), 94);
-        assert_eq!(health_score([(Severity::Medium, 30)]), 93);
-        assert_eq!(health_score([(Severity::Medium, u32::MAX)]), 93);
-        assert_eq!(health_score([(Severity::Low, 1)]), 98);
+        assert_eq!(health_score([(Severity::Medium, 1)]), 96);
+        assert_eq!(health_score([(Severity::Medium, 2)]), 95);
+        assert_eq!(health_score([(Severity::Medium, 30)]), 94);
+        assert_eq!(health_score([(Severity::Medium, u32::MAX)]), 94);
+        assert_eq!(health_score([(Severity::Low, 1)]), 99);
         assert_eq!(health_score([]), 100);
     }
 
     #[test]
     fn caps_apply_for_critical_and_high() {
         assert_eq!(health_score([(Severity::Critical, 1)]), 59);
-        assert_eq!(health_score([(Severity::High, 1)]), 88);
+        assert_eq!(health_score([(Severity::High, 1)]), 89);
+        assert_eq!(health_score([(Severity::High, 1), (Severity::High, 1)]), 82);
         assert_eq!(health_score(vec![(Severity::Info, 1); 50]), 100);
         assert_eq!(health_score(vec![(Severity::Critical, 1); 5]), 0);
     }

@@ -328,7 +328,17 @@ fn dangling_account_reference(wi: usize, w: &Workflow, acc: &AccountLists, out: 
     let missing = "does not exist in this account";
     for (si, s) in w.steps.iter().enumerate() {
         if let Some(users) = &acc.users {
-            for id in str_list(s, &["userId", "user_id", "userIds", "users", "assignedTo"]) {
+            for id in str_list(
+                s,
+                &[
+                    "userId",
+                    "user_id",
+                    "userIds",
+                    "users",
+                    "assignedTo",
+                    "user_list",
+                ],
+            ) {
                 match users.get(&id.to_ascii_lowercase()) {
                     None => report(Some(si), "the user", id, missing),
                     Some(false) => report(Some(si), "the user", id, "is inactive"),

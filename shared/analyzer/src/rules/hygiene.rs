@@ -177,3 +177,125 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
 }
+
+/// The duration a step name states, in minutes: the first "N unit" in it ("Wait 24 hours",
+/// "2 days later", "1hr before"). `None` when the name states none.
+fn stated_minutes(name: &str) -> Option<f64> {
+    let lower = name.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let value: f64 = lower[start..i].parse().ok()?;
+        let unit = lower[i..].trim_start();
+        let unit: String = unit.chars().take_while(char::is_ascii_alphabetic).collect();
+        let per = match unit.as_str() {
+            "m" | "min" | "mins" | "minute" | "minutes" => 1.0,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 60.0,
+            "d" | "day" | "days" => 1_440.0,
+            "w" | "wk" | "wks" | "week" | "weeks" => 10_080.0,
+            _ => continue,
+        };
+        return Some(value * per);
+    }
+    None
+}
+
+/// Whether `name` has `word` as a whole word (ASCII case ignored).
+fn has_word(name: &str, word: &str) -> bool {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w.eq_ignore_ascii_case(word))
+}
+
+/// name-contradicts-step: a wait whose name states another duration than it waits, a message
+/// step named for another channel, a tag step named for a tag it does not add. Names that state
+/// nothing checkable are left alone.
+pub(super) fn name_contradicts(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    for (i, s) in ctx.w.steps.iter().enumerate() {
+        if g.disabled[i] || s.name.trim().is_empty() {
+            continue;
+        }
+        let name = &*s.name;
+        let problem = match g.kinds[i] {
+            Kind::Wait => {
+                let configured = s
+                    .attr("appointmentStartAfter")
+                    .or_else(|| s.attr("startAfter"))
+                    .and_then(super::waits::duration);
+                match (stated_minutes(name), configured) {
+                    (Some(said), Some(real)) if (said - real).abs() > 0.5 => Some(format!(
+                        "Wait {} is configured for {}.",
+                        quoted(name),
+                        minutes_text(real)
+                    )),
+                    _ => None,
+                }
+            }
+            Kind::Email
+                if has_word(name, "sms")
+                    || (has_word(name, "text") && !has_word(name, "email")) =>
+            {
+                Some(format!("Step {} sends an email.", quoted(name)))
+            }
+            Kind::Sms
+                if (has_word(name, "email") || has_word(name, "e-mail"))
+                    && !has_word(name, "sms")
+                    && !has_word(name, "text") =>
+            {
+                Some(format!("Step {} sends an SMS.", quoted(name)))
+            }
+            Kind::AddTag | Kind::RemoveTag => {
+                let named = name
+                    .split_once(':')
+                    .filter(|(head, _)| has_word(head, "tag"))
+                    .map(|(_, tag)| tag.trim().trim_matches(['"', '\'']).to_ascii_lowercase())
+                    .filter(|t| !t.is_empty());
+                let tags: Vec<String> = match s.attr("tags").or_else(|| s.attr("tag")) {
+                    Some(Json::Array(a)) => a
+                        .iter()
+                        .filter_map(Json::as_str)
+                        .map(|t| t.trim().to_ascii_lowercase())
+                        .collect(),
+                    Some(Json::String(t)) => vec![t.trim().to_ascii_lowercase()],
+                    _ => Vec::new(),
+                };
+                match named {
+                    Some(n) if !tags.is_empty() && !tags.contains(&n) => Some(format!(
+                        "Step {} changes the tag(s) {} instead.",
+                        quoted(name),
+                        tags.iter()
+                            .map(|t| quoted(t).to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(p) = problem {
+            ctx.emit(out, Rule::NameContradictsStep, Some(i), p);
+        }
+    }
+}
+
+/// "60 minutes", "2 hours", "1.5 days": the largest whole unit that fits.
+fn minutes_text(m: f64) -> String {
+    let (value, unit) = if m >= 1_440.0 && m % 1_440.0 == 0.0 {
+        (m / 1_440.0, "day")
+    } else if m >= 60.0 && m % 60.0 == 0.0 {
+        (m / 60.0, "hour")
+    } else {
+        (m, "minute")
+    };
+    let plural = if value == 1.0 { "" } else { "s" };
+    format!("{value} {unit}{plural}")
+}

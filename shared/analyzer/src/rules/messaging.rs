@@ -46,8 +46,15 @@ fn says_any(ctx: &Ctx<'_>, i: usize, words: &[&str]) -> bool {
 
 /// Wording of a transactional email: an appointment, a booking, an order, a receipt, an account
 /// action. CAN-SPAM exempts such messages from the unsubscribe and address requirements.
-const TRANSACTIONAL: &[&str] = &[
+pub(super) const TRANSACTIONAL: &[&str] = &[
     "{{appointment.",
+    "you asked for",
+    "you requested",
+    "as requested",
+    "your request",
+    "here is your",
+    "here's your",
+    "your download",
     "your appointment",
     "your visit",
     "your booking",
@@ -69,7 +76,8 @@ pub(crate) const UNSUBSCRIBE_DEFAULT: &str = "Marketing emails without their own
 /// same emails. Not marketing: `transactional: true`, or transactional wording ([`TRANSACTIONAL`])
 /// with no selling word (a "your appointment" email that also pushes a discount is marketing).
 pub(super) fn is_marketing_email(ctx: &Ctx<'_>, i: usize) -> bool {
-    if !ctx.g.live(i, Kind::Email)
+    if ctx.transactional
+        || !ctx.g.live(i, Kind::Email)
         || ctx.w.steps[i].attr("transactional") == Some(&Json::Bool(true))
     {
         return false;
@@ -137,8 +145,10 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let outbound = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i];
 
     // sms-without-opt-out: once per workflow, on the first SMS.
+    // (Not on transactional workflows: HighLevel puts a contact who answers STOP on DND by
+    // itself, and a reminder of a booked appointment is not a marketing program.)
     let sms: Vec<usize> = (0..n).filter(|&i| g.live(i, Kind::Sms)).collect();
-    if let Some(&first) = sms.first() {
+    if let (Some(&first), false) = (sms.first(), ctx.transactional) {
         let says_stop = sms
             .iter()
             .any(|&i| says_any(ctx, i, &["stop", "opt out", "opt-out", "unsubscribe"]));
@@ -169,12 +179,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // Per step: None for anything but a live timed wait, else its window verdict.
     let mut window: Vec<Option<Option<bool>>> = vec![None; n];
     for (i, w) in window.iter_mut().enumerate() {
-        if g.live(i, Kind::Wait)
-            && matches!(
-                ctx.wait_kind(i),
-                WaitKind::Time(_) | WaitKind::EventRelative
-            )
-        {
+        // Only time waits: a wait relative to an appointment goes at the time the reminder is
+        // for, which is the point of it.
+        if g.live(i, Kind::Wait) && matches!(ctx.wait_kind(i), WaitKind::Time(_)) {
             *w = Some(step_window(&steps[i]));
         }
     }
@@ -233,8 +240,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
 
     // no-stop-on-response: workflow-level.
+    // (Transactional workflows are exempt: a reminder is wanted even after the contact replied.)
     let count = (0..n).filter(|&i| outbound(i)).count();
-    if count >= 3 && ctx.w.settings.stop_on_response != Some(true) {
+    if count >= 3 && !ctx.transactional && ctx.w.settings.stop_on_response != Some(true) {
         let handles_reply = (0..n).any(|i| match g.kinds[i] {
             Kind::Wait => steps[i]
                 .attr_str("type")
@@ -268,7 +276,11 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
 
-    message_burst(ctx, out);
+    if !ctx.transactional {
+        // Frequency is a marketing concern: a confirmation and two reminders are wanted.
+        message_burst(ctx, out);
+    }
+    empty_message(ctx, out);
 }
 
 /// Position of the first `a b` byte pair (a byte scan: `str::find(&str)` builds a searcher per
@@ -335,6 +347,131 @@ fn merge_problem(text: &str, ctx: &Ctx<'_>) -> Option<String> {
         c == b'{' && bytes[at + 1..].starts_with(b"contact.") && (at == 0 || bytes[at - 1] != b'{')
     });
     single.then(|| "a merge field uses single braces".to_owned())
+}
+
+/// What a text can say alone without saying anything (after merge fields and punctuation go).
+const GREETINGS: &[&str] = &[
+    "hi",
+    "hello",
+    "hey",
+    "hi there",
+    "hello there",
+    "welcome",
+    "thanks",
+    "thank you",
+    "test",
+    "testing",
+    "test message",
+    "message",
+    "text",
+];
+
+/// Visible characters of a text: HTML tags, entities and whitespace do not count. Linear.
+fn visible_chars(text: &str) -> usize {
+    let mut in_tag = false;
+    let mut in_entity = false;
+    let mut count = 0;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            '&' if !in_tag => in_entity = true,
+            ';' if in_entity => in_entity = false,
+            _ if in_tag || in_entity || c.is_whitespace() => {}
+            _ => count += 1,
+        }
+        if in_entity && c.is_whitespace() {
+            in_entity = false;
+        }
+    }
+    count
+}
+
+/// A text without its merge fields, trimmed of everything but letters, digits and inner spaces,
+/// lower-cased.
+fn bare_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(64));
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        rest = rest[open..]
+            .find("}}")
+            .map_or("", |close| &rest[open + close + 2..]);
+    }
+    out.push_str(rest);
+    let words: Vec<String> = out
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    words.join(" ")
+}
+
+/// empty-message: an email with no body (or only markup) and no template, a text that is empty
+/// or says only a greeting, an internal notification with no subject and no body.
+fn empty_message(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    for i in 0..g.len() {
+        if g.disabled[i] {
+            continue;
+        }
+        let s = &steps[i];
+        let body_chars = || {
+            g.text_kv(i)
+                .iter()
+                .filter(|(k, _)| *k != "subject")
+                .map(|(_, t)| visible_chars(t))
+                .sum::<usize>()
+        };
+        let message = match g.kinds[i] {
+            Kind::Email if s.attr_any(&["templateId", "template_id"]).is_none() => {
+                (body_chars() == 0).then(|| {
+                    format!(
+                        "Email {} has an empty body: contacts receive a blank email.",
+                        quoted(s.label())
+                    )
+                })
+            }
+            Kind::Sms => {
+                let attached = s
+                    .attr("attachments")
+                    .and_then(Json::as_array)
+                    .is_some_and(|a| !a.is_empty());
+                let said: Vec<&str> = g
+                    .text_kv(i)
+                    .iter()
+                    .filter(|(k, _)| *k == "body" || *k == "message" || *k == "text")
+                    .map(|(_, t)| *t)
+                    .collect();
+                let words = bare_words(&said.join(" "));
+                if attached {
+                    None
+                } else if words.is_empty() && said.iter().all(|t| t.trim().is_empty()) {
+                    Some(format!("SMS {} is empty.", quoted(s.label())))
+                } else if GREETINGS.contains(&words.as_str()) {
+                    Some(format!(
+                        "SMS {} says only {}: the contact learns nothing from it.",
+                        quoted(s.label()),
+                        quoted(said.join(" ").trim())
+                    ))
+                } else {
+                    None
+                }
+            }
+            Kind::InternalNotification => (g.text_kv(i).iter().all(|(_, t)| visible_chars(t) == 0))
+                .then(|| {
+                    format!(
+                        "Internal notification {} has no subject and no body: the team is alerted to nothing.",
+                        quoted(s.label())
+                    )
+                }),
+            _ => None,
+        };
+        if let Some(message) = message {
+            ctx.emit(out, Rule::EmptyMessage, Some(i), message);
+        }
+    }
 }
 
 /// Three or more SMS within 24 hours on one path. Linear: a BFS carrying, per step, the minutes

@@ -272,6 +272,14 @@ catalogue! {
         "Event wait without an event",
         "A wait relative to an appointment or event date needs that date; without an appointment trigger or an event date set before it, it never resolves correctly.",
         "Start the workflow from an appointment trigger, or set the event start date before the wait.";
+    EmptyMessage = "empty-message", Critical, Definition, Messaging, "email html/body and template id, SMS body and attachments, internal notification subject and body",
+        "Message with nothing to say",
+        "An email with an empty body, a text that says only \"Welcome\" or a notification with no content reaches real contacts and team members: it looks broken, confuses them and wastes the send.",
+        "Write the message (or pick its template), or delete the step.";
+    NameContradictsStep = "name-contradicts-step", Medium, Definition, Structure, "step names against wait durations, step types and tag lists",
+        "Step name says something else",
+        "A step named \"Wait 24 hours\" that waits 60 minutes, or \"Send SMS\" that sends an email, misleads whoever maintains the workflow; one of the two is a mistake.",
+        "Fix the configuration, or rename the step to say what it does.";
     SmsWithoutOptOut = "sms-without-opt-out", High, Definition, Messaging, "SMS body",
         "No SMS opt-out",
         "Carriers and the law (TCPA, CTIA) expect marketing texts to say how to stop; without it numbers get filtered or reported.",
@@ -420,7 +428,7 @@ catalogue! {
         "Tag name built from a merge field",
         "A tag built from a merge field creates a new tag per value, fills the tag list and breaks tag triggers and filters.",
         "Use a fixed tag and store the value in a custom field.";
-    UnresolvedPlaceholder = "unresolved-placeholder", High, Definition, Data, "message texts; the bundle's customValues when present",
+    UnresolvedPlaceholder = "unresolved-placeholder", Critical, Definition, Data, "message texts; the bundle's customValues when present",
         "Unresolved placeholder in live copy",
         "Copy with [INSERT ...], TODO, lorem ipsum or a custom value that does not exist goes out to contacts as written.",
         "Replace the placeholder with the real text, or create the custom value.";
@@ -553,6 +561,9 @@ pub(crate) struct Ctx<'a> {
     pub index: usize,
     /// Every wait step's kind, classified once (several families ask for each wait's).
     waits: Vec<Option<WaitKind>>,
+    /// Whether the workflow is transactional (see [`transactional_purpose`]): the marketing-only
+    /// rules (postal address, unsubscribe, stop on response, frequency) do not judge it.
+    pub transactional: bool,
     /// Platform defaults a verdict rested on (rule, what was assumed), reported in the result.
     assumed: std::cell::RefCell<Vec<(Rule, &'static str)>>,
 }
@@ -565,12 +576,13 @@ impl<'a> Ctx<'a> {
         account: Option<&'a AccountLists>,
         index: usize,
     ) -> Self {
-        let waits = w
+        let waits: Vec<Option<WaitKind>> = w
             .steps
             .iter()
             .zip(&g.kinds)
             .map(|(s, k)| (*k == Kind::Wait).then(|| wait_kind(s)))
             .collect();
+        let transactional = transactional_purpose(w, g, &waits);
         Ctx {
             w,
             g,
@@ -578,6 +590,7 @@ impl<'a> Ctx<'a> {
             account,
             index,
             waits,
+            transactional,
             assumed: Default::default(),
         }
     }
@@ -634,6 +647,45 @@ impl Ctx<'_> {
     }
 }
 
+/// Trigger kinds that answer something the contact booked, bought or was billed for.
+const TRANSACTIONAL_TRIGGERS: &[&str] = &[
+    "appointment",
+    "booking",
+    "order",
+    "payment",
+    "invoice",
+    "two_step_form",
+];
+
+/// The purpose of a workflow, judged from the whole of it as a HighLevel builder would: it is
+/// transactional when it answers an event of the contact's own (an appointment, an order, a
+/// payment), when its messages are timed to an appointment, or when it is a single touch (at most
+/// two messages, no timed wait) delivering what the contact asked for; and never when any of its
+/// messages sells. Everything else is marketing.
+fn transactional_purpose(w: &Workflow<'_>, g: &Graph<'_>, waits: &[Option<WaitKind>]) -> bool {
+    let outbound: Vec<usize> = (0..g.len())
+        .filter(|&i| g.kinds[i].is_outbound() && !g.disabled[i])
+        .collect();
+    if outbound.iter().any(|&i| g.texts(i).any(revenue::sells)) {
+        return false;
+    }
+    let event_trigger = w.triggers.as_deref().unwrap_or_default().iter().any(|t| {
+        t.active
+            && TRANSACTIONAL_TRIGGERS
+                .iter()
+                .any(|k| contains_ci(&t.kind, k))
+    });
+    let timed_to_event = waits
+        .iter()
+        .any(|k| matches!(k, Some(WaitKind::EventRelative)));
+    let timed_waits = waits.iter().any(|k| matches!(k, Some(WaitKind::Time(_))));
+    let asked_for = outbound.iter().any(|&i| {
+        g.texts(i)
+            .any(|t| messaging::TRANSACTIONAL.iter().any(|w| contains_ci(t, w)))
+    });
+    event_trigger || timed_to_event || (asked_for && outbound.len() <= 2 && !timed_waits)
+}
+
 /// Run every per-workflow rule family.
 pub(crate) fn run_workflow(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     structure::run(ctx, out);
@@ -646,6 +698,7 @@ pub(crate) fn run_workflow(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     ai::run(ctx, out);
     reliability::run(ctx, out);
     hygiene::run(ctx, out);
+    hygiene::name_contradicts(ctx, out);
     appointments::run(ctx, out);
     revenue::run(ctx, out);
     metadata::run(ctx, out);

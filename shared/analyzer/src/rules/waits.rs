@@ -28,7 +28,7 @@ fn number(v: Option<&Json>) -> Option<f64> {
 }
 
 /// The minutes of a duration object `{type|unit: days|hours|minutes|weeks|months, value}`.
-fn duration(v: &Json) -> Option<f64> {
+pub(super) fn duration(v: &Json) -> Option<f64> {
     let unit = v
         .get("type")
         .or_else(|| v.get("unit"))
@@ -81,7 +81,10 @@ pub(crate) fn wait_kind(s: &Step) -> WaitKind {
 /// after it), from `startAfter {value, type|unit, when}`; `None` when the amount, the unit or the
 /// side (`when` naming before or after) is missing, so a ladder is never judged on a guess.
 pub(crate) fn event_offset(s: &Step) -> Option<f64> {
-    let start = s.attr("startAfter")?;
+    // The builder writes `appointmentStartAfter` on appointment waits; older exports `startAfter`.
+    let start = s
+        .attr("appointmentStartAfter")
+        .or_else(|| s.attr("startAfter"))?;
     let when = start.get("when").and_then(Json::as_str)?;
     let minutes = duration(start)?;
     if contains_ci(when, "before") {

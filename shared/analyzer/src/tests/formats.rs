@@ -215,7 +215,7 @@ fn the_structure_has_laid_out_nodes_and_labelled_edges() {
     let a = &v["nodes"][0];
     assert_eq!(a["id"], "a");
     assert_eq!(a["position"]["y"], 0);
-    assert_eq!(a["data"]["severity"], "high");
+    assert_eq!(a["data"]["severity"], "critical"); // empty-message: "Hi {{contact.first_name}}!" says nothing
     assert!(a["data"]["issues"]
         .as_array()
         .unwrap()

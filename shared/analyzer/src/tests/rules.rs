@@ -942,7 +942,7 @@ fn configuration_disables_rules_and_changes_severities() {
         .find(|i| i.rule_id == "wait-too-long")
         .unwrap();
     assert_eq!(long.severity, Severity::Low);
-    assert_eq!(r.health_score, 98);
+    assert_eq!(r.health_score, 99); // one low issue: 100 - 1.5, rounded
     let typo: RuleConfig = serde_json::from_str(r#"{"disabled": ["generic-nme"]}"#).unwrap();
     assert_eq!(typo.unknown_rule_ids(), vec!["generic-nme".to_owned()]);
 }
@@ -977,4 +977,106 @@ fn every_catalogue_rule_is_documented() {
         );
     }
     assert!(doc.contains(crate::SCORING_VERSION));
+}
+
+// ---------------------------------------------------------------- messages with nothing to say
+
+#[test]
+fn empty_message_fires_on_blank_emails_greeting_only_texts_and_empty_notifications() {
+    for (step, near_miss) in [
+        (
+            s(
+                "e",
+                "email",
+                json!({"subject": "Reminder", "html": "<p>&nbsp;</p>"}),
+            ),
+            s(
+                "e",
+                "email",
+                json!({"subject": "Reminder", "templateId": "tpl_123"}),
+            ),
+        ),
+        (sms("e", "Welcome"), sms("e", "Thanks! See you soon.")),
+        (
+            sms("e", "Hi {{contact.first_name}}!"),
+            sms("e", "Hi {{contact.first_name}}, your order shipped."),
+        ),
+        (
+            s("e", "sms", json!({"body": ""})),
+            s(
+                "e",
+                "sms",
+                json!({"body": "", "attachments": ["https://img.example/coupon.png"]}),
+            ),
+        ),
+        (
+            s(
+                "e",
+                "internal_notification",
+                json!({"type": "email", "subject": " ", "body": "<p></p>"}),
+            ),
+            s(
+                "e",
+                "internal_notification",
+                json!({"type": "sms", "body": "New lead: {{contact.name}}"}),
+            ),
+        ),
+    ] {
+        fires_on(&body(chain(vec![step])), "empty-message", Some("e"));
+        silent(&body(chain(vec![near_miss])), "empty-message");
+    }
+}
+
+// ---------------------------------------------------------------- names that say something else
+
+#[test]
+fn name_contradicts_step_fires_when_the_name_states_another_duration_channel_or_tag() {
+    let wait = |name: &str, minutes: u32| {
+        json!({"id": "e", "type": "wait", "name": name, "attributes": {"type": "time",
+               "startAfter": {"type": "minutes", "value": minutes, "when": "after"}, "window": {"start": "09:00", "end": "18:00"}}})
+    };
+    let named = |name: &str, kind: &str, attrs: Value| json!({"id": "e", "type": kind, "name": name, "attributes": attrs});
+    for (step, near_miss) in [
+        (wait("Wait 24 hours", 60), wait("Wait 24 hours", 1_440)),
+        (wait("2 days later", 2_880 + 60), wait("Wait a bit", 5)),
+        (
+            named(
+                "Send SMS",
+                "email",
+                json!({"subject": "Hi", "html": "<p>Your order shipped.</p>"}),
+            ),
+            named(
+                "Send email",
+                "email",
+                json!({"subject": "Hi", "html": "<p>Your order shipped.</p>"}),
+            ),
+        ),
+        (
+            named(
+                "Email follow-up",
+                "sms",
+                json!({"body": "Your order shipped."}),
+            ),
+            named(
+                "Text follow-up",
+                "sms",
+                json!({"body": "Your order shipped."}),
+            ),
+        ),
+        (
+            named(
+                "Add tag: hot-lead",
+                "add_contact_tag",
+                json!({"tags": ["warm-lead"]}),
+            ),
+            named(
+                "Add tag: hot-lead",
+                "add_contact_tag",
+                json!({"tags": ["Hot-Lead"]}),
+            ),
+        ),
+    ] {
+        fires_on(&body(chain(vec![step])), "name-contradicts-step", Some("e"));
+        silent(&body(chain(vec![near_miss])), "name-contradicts-step");
+    }
 }

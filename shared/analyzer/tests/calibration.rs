@@ -1,0 +1,149 @@
+//! Calibration: realistic workflows of every purpose, written in HighLevel's native shape (the
+//! builder's GET response, triggers beside it), each with the grade band and the exact findings
+//! an experienced HighLevel builder expects, and the ones that must not appear. A rule change
+//! that makes any of these wrong is a bug, as serious as a crash.
+
+use std::collections::BTreeSet;
+
+use workflow_analyzer::{analyze, AnalyzeOptions, Grade};
+
+/// 2026-11-23T00:00:00Z.
+const NOW: i64 = 1_795_392_000;
+
+struct Case {
+    file: &'static str,
+    bytes: &'static [u8],
+    grades: &'static [Grade],
+    /// Exactly these rules fire.
+    findings: &'static [&'static str],
+}
+
+macro_rules! case {
+    ($file:literal, $grades:expr, $findings:expr) => {
+        Case {
+            file: $file,
+            bytes: include_bytes!(concat!("calibration/", $file, ".json")),
+            grades: $grades,
+            findings: $findings,
+        }
+    };
+}
+
+use Grade::{Critical, Excellent, Fair, Good, Poor};
+
+const CASES: &[Case] = &[
+    // Confirmation and reminders timed to the appointment: transactional, no window, stop-on-
+    // response or unsubscribe findings; the missing timezone is the one polish item.
+    case!(
+        "appointment-reminders",
+        &[Excellent, Good],
+        &["appointment-time-without-timezone"]
+    ),
+    // The same workflow as published: blank emails and texts that say only "Welcome".
+    case!(
+        "appointment-reminders-empty",
+        &[Poor, Critical],
+        &["empty-message", "first-sms-no-sender"]
+    ),
+    // The document the contact asked for, with a confirming text: transactional.
+    case!("guide-delivery", &[Excellent, Good], &[]),
+    // One email and one SMS together: no cadence, nothing to exit.
+    case!("one-touch-outreach", &[Excellent, Good], &[]),
+    // A careful nurture: stop on response, a sending window, STOP wording, LC Email's footer.
+    case!("nurture-30-day", &[Excellent, Good], &[]),
+    // The nurture without those: three real compliance gaps, each one issue however many steps.
+    case!(
+        "nurture-with-gaps",
+        &[Fair, Good],
+        &[
+            "no-stop-on-response",
+            "send-without-window",
+            "sms-without-opt-out"
+        ]
+    ),
+    // Round-robin over a user who no longer exists: leads assigned to nobody.
+    case!("lead-routing", &[Poor], &["dangling-account-reference"]),
+    // A review request two hours after the visit.
+    case!("review-request", &[Excellent, Good], &[]),
+    // A live placeholder in a sent SMS.
+    case!(
+        "re-engagement-placeholder",
+        &[Poor, Critical],
+        &["unresolved-placeholder"]
+    ),
+    // Internal pipeline automation: nothing reaches the contact.
+    case!("pipeline-proposal", &[Excellent, Good], &[]),
+    // Names that say something else than the step does.
+    case!(
+        "names-that-lie",
+        &[Excellent, Good, Fair],
+        &["appointment-time-without-timezone", "name-contradicts-step"]
+    ),
+];
+
+#[test]
+fn realistic_workflows_grade_in_their_band_with_only_the_expected_findings() {
+    let mut wrong = Vec::new();
+    for case in CASES {
+        let r = analyze(case.bytes, &AnalyzeOptions::at(NOW))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.file));
+        let fired: BTreeSet<&str> = r.issues.iter().map(|i| &*i.rule_id).collect();
+        let expected: BTreeSet<&str> = case.findings.iter().copied().collect();
+        if fired != expected || !case.grades.contains(&r.grade) {
+            wrong.push(format!(
+                "{}: {} {:?}, fired {fired:?}, expected {:?} {expected:?}",
+                case.file, r.health_score, r.grade, case.grades
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_repeated_problem_is_one_issue_listing_every_step() {
+    let r = analyze(
+        include_bytes!("calibration/nurture-with-gaps.json"),
+        &AnalyzeOptions::at(NOW),
+    )
+    .expect("parses");
+    let window: Vec<_> = r
+        .issues
+        .iter()
+        .filter(|i| i.rule_id == "send-without-window")
+        .collect();
+    assert_eq!(window.len(), 1);
+    assert_eq!(window[0].count, 4);
+    assert_eq!(window[0].steps.len(), 4);
+}
+
+#[test]
+fn the_builder_shapes_are_read_as_highlevel_writes_them() {
+    // Bare GET response (no wrapper), three-node if/else, appointment waits, user_list and an
+    // object-shaped customValues: all parse, and the graph has no dangling or unreachable step.
+    for case in CASES {
+        let r = analyze(case.bytes, &AnalyzeOptions::at(NOW)).expect("parses");
+        for rule in [
+            "dangling-reference",
+            "unreachable-step",
+            "unknown-step-type",
+            "wait-misconfigured",
+        ] {
+            assert!(
+                r.issues.iter().all(|i| i.rule_id != rule),
+                "{}: {rule}",
+                case.file
+            );
+        }
+    }
+    let bare = serde_json::from_slice::<serde_json::Value>(include_bytes!(
+        "calibration/appointment-reminders.json"
+    ))
+    .expect("json")["workflow"]
+        .clone();
+    let r = analyze(
+        &serde_json::to_vec(&bare).expect("bytes"),
+        &AnalyzeOptions::at(NOW),
+    )
+    .expect("the bare GET response parses");
+    assert_eq!(r.stats.steps, 7);
+}
