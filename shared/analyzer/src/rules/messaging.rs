@@ -412,11 +412,10 @@ fn bare_words(text: &str) -> String {
 fn empty_message(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
-    for i in 0..g.len() {
+    for (i, s) in steps.iter().enumerate() {
         if g.disabled[i] {
             continue;
         }
-        let s = &steps[i];
         let body_chars = || {
             g.text_kv(i)
                 .iter()
