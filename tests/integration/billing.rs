@@ -440,8 +440,8 @@ async fn status_repair_ends_pro_when_the_stored_subscription_moved_to_another_pr
     assert!(!account.billing_is_stale(now_epoch()));
     let logs = integration_tests::captured_logs();
     assert!(
-        logs.contains("billing repair: the subscription moved off the Pro price; Pro ended"),
-        "a warning"
+        logs.contains("subscription moved off the Pro price; Pro ended"),
+        "the webhook's warning: one rule for both"
     );
     assert!(logs.contains("StripeProEndedByPriceChange"), "the metric");
 }

@@ -4,11 +4,11 @@
 
 use backend_core::auth::{require_session, LocationId};
 use backend_core::billing::stripe::{CheckoutRequest, Stripe, StripeError};
-use backend_core::billing::{plan_features, Applied, PlanFeatures};
+use backend_core::billing::{plan_features, sync_subscription, PlanFeatures};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::store::accounts::{Account, Plan};
 use backend_core::store::now_epoch;
-use backend_core::telemetry::{format_rfc3339, metrics};
+use backend_core::telemetry::format_rfc3339;
 use backend_core::App;
 use lambda_http::Request;
 use serde::Serialize;
@@ -177,38 +177,21 @@ async fn status(app: &App, req: &Request) -> Result<Reply, ApiError> {
     Reply::ok(&view(&account, now))
 }
 
+/// Re-reads the subscription from Stripe and applies it by the webhook's own rule.
 async fn repair(app: &App, location: &LocationId, subscription_id: &str) -> Result<(), ApiError> {
     let stripe = Stripe::connect(app).await?;
     let read_at = now_epoch();
     let subscription = stripe.get_subscription(subscription_id).await?;
-    if !subscription.is_for_price(&app.config.stripe.price_id) {
-        // Only the Pro price grants Pro, as in the webhook. The account follows this
-        // subscription, so it was moved to another price: its Pro ends (unless a newer state
-        // was applied meanwhile).
-        let ended = app
-            .accounts()
-            .end_foreign_subscription(location, subscription_id, read_at, now_epoch())
-            .await?;
-        if ended == Applied::Applied {
-            tracing::warn!(
-                subscription = %subscription.id,
-                "billing repair: the subscription moved off the Pro price; Pro ended"
-            );
-            metrics::count("StripeProEndedByPriceChange", &[]);
-        } else {
-            tracing::warn!(
-                subscription = %subscription.id,
-                "billing repair skipped: the subscription is not for the Pro price"
-            );
-            metrics::count("StripeForeignPriceIgnored", &[]);
-        }
-        return Ok(());
-    }
-    let applied = app
-        .accounts()
-        .apply_subscription(location, &subscription.state(), read_at, now_epoch())
-        .await?;
-    tracing::info!(applied = ?applied, "billing state re-read from Stripe");
+    let synced = sync_subscription(
+        &app.accounts(),
+        &app.config.stripe.price_id,
+        location,
+        &subscription,
+        read_at,
+        now_epoch(),
+    )
+    .await?;
+    tracing::info!(synced = ?synced, "billing state re-read from Stripe");
     Ok(())
 }
 

@@ -1,20 +1,21 @@
 //! ghl-webhook: HighLevel's app lifecycle deliveries (`INSTALL`, `UNINSTALL`, ...) at
-//! `POST /webhooks/ghl` (docs/GHL_WEBHOOK.md).
+//! `POST /webhooks/ghl` (docs/GHL_WEBHOOK.md), through the core's one webhook receiver
+//! (`backend_core::webhook`).
 //!
 //! The Ed25519 signature (`X-GHL-Signature`) over the raw body is the authentication: a missing,
 //! malformed or wrong one answers 401 and writes nothing, as does a delivery older or newer than
 //! the freshness window. Each `webhookId` then runs at most once through the idempotency records
 //! the Stripe webhook uses (keys `ghl:<webhookId>`): a completed one answers 200 with its recorded
-//! outcome, one in progress elsewhere 409, and a failure releases the claim and answers an error
-//! so HighLevel's retry does the work.
+//! outcome; one in progress elsewhere, and a failure worth retrying (which releases the claim),
+//! answer 429, the only status HighLevel retries.
 
 use backend_core::auth::LocationId;
 use backend_core::http::{ApiError, Reply, Route};
-use backend_core::idempotency::{self, Idempotency, IdempotencyError};
 use backend_core::lifecycle::signature::{self, LEGACY_RSA_HEADER, SIGNATURE_HEADER};
 use backend_core::lifecycle::{self, Delivery, Erased, Event, UninstallScope};
 use backend_core::store::now_epoch;
 use backend_core::telemetry::metrics;
+use backend_core::webhook::{self, Disposition, Outcome, Webhook};
 use backend_core::App;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
@@ -24,44 +25,21 @@ pub fn routes() -> Vec<Route> {
     vec![Route::post("/webhooks/ghl", receive).unthrottled()]
 }
 
-/// Idempotency keys of this webhook, beside Stripe's `stripe:` in the same table.
-const KEY_PREFIX: &str = "ghl:";
+async fn receive(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    webhook::receive(&HighLevelWebhook, app, req).await
+}
 
-/// What happened to a delivery: stored in its idempotency record and replayed to duplicates.
+/// HighLevel's own fields of a delivery's outcome.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct DeliveryOutcome {
+pub struct DeliveryDetail {
     pub webhook_id: String,
     pub event_type: String,
-    pub result: DeliveryResult,
     /// How many locations the delivery concerned. Their ids are not kept: an uninstall must
     /// leave no trace of a location, and the records of its earlier installs would be one.
     pub locations: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased: Option<Erased>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryResult {
-    /// The accounts now reflect the delivery.
-    Applied,
-    /// Recorded but not applied: the location was uninstalled after this install was sent.
-    Stale,
-    /// Recorded, nothing to do (unknown type, `LocationUpdate`, nobody named).
-    Ignored,
-}
-
-/// The answer HighLevel receives.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Receipt {
-    received: bool,
-    duplicate: bool,
-    #[serde(flatten)]
-    outcome: DeliveryOutcome,
 }
 
 /// Refuses a delivery: a warning without the body, a metric, and 401 in the envelope.
@@ -71,78 +49,66 @@ fn reject(reason: &'static str, detail: &str) -> ApiError {
     ApiError::Unauthenticated
 }
 
-async fn receive(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let config = &app.config.ghl_webhook;
-    let header = match req.headers().get(SIGNATURE_HEADER) {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .map_err(|_| reject("malformed", "the signature header is not ASCII"))?,
-        ),
-    };
-    let legacy = req.headers().contains_key(LEGACY_RSA_HEADER);
-    let body: &[u8] = req.body().as_ref();
-    signature::verify(&config.public_key, header, legacy, body)
-        .map_err(|err| reject(err.reason(), &err.to_string()))?;
+/// What is HighLevel's own in receiving a webhook.
+struct HighLevelWebhook;
 
-    let delivery = Delivery::parse(body)?;
-    let now_ms = idempotency::now_epoch_ms();
-    if !delivery.is_fresh(now_ms, config.tolerance_secs) {
-        let skew_secs = (now_ms - delivery.timestamp_ms) / 1000;
-        tracing::warn!(
-            webhook_id = %delivery.webhook_id,
-            skew_secs,
-            "HighLevel webhook refused: outside the freshness window"
-        );
-        metrics::count("GhlWebhookRejected", &[("Reason", "stale")]);
-        return Err(ApiError::Unauthenticated);
-    }
+impl Webhook for HighLevelWebhook {
+    type Delivery = Delivery;
+    type Detail = DeliveryDetail;
+    const KEY_PREFIX: &'static str = "ghl:";
+    const METRIC_PREFIX: &'static str = "GhlWebhook";
 
-    let records = Idempotency::new(app.aws.dynamodb.clone(), &app.config.tables.idempotency);
-    let until = idempotency::in_progress_until(req, now_ms);
-    let key = format!("{KEY_PREFIX}{}", delivery.webhook_id);
-    match records.run(&key, until, || apply(app, &delivery)).await {
-        Ok(outcome) => {
-            let duplicate = outcome.is_replay();
-            let outcome = outcome.into_inner();
-            tracing::info!(
-                webhook_id = %delivery.webhook_id,
-                event_type = %delivery.kind,
-                result = ?outcome.result,
-                locations = outcome.locations,
-                duplicate,
-                "HighLevel webhook processed"
-            );
-            let metric = if duplicate {
-                "GhlWebhookDuplicate"
-            } else {
-                "GhlWebhookProcessed"
-            };
-            metrics::count(metric, &[("EventType", metric_type(&delivery.kind))]);
-            Reply::ok(&Receipt {
-                received: true,
-                duplicate,
-                outcome,
-            })
-        }
-        Err(IdempotencyError::InProgress) => {
-            metrics::count(
-                "GhlWebhookDuplicate",
-                &[("EventType", metric_type(&delivery.kind))],
-            );
-            Err(retry_later())
-        }
-        Err(IdempotencyError::Store(err)) => Err(for_highlevel(err.into())),
-        Err(IdempotencyError::Handler(err)) => {
+    async fn accept(&self, app: &App, req: &Request, now_ms: i64) -> Result<Delivery, ApiError> {
+        let config = &app.config.ghl_webhook;
+        let header = match req.headers().get(SIGNATURE_HEADER) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .map_err(|_| reject("malformed", "the signature header is not ASCII"))?,
+            ),
+        };
+        let legacy = req.headers().contains_key(LEGACY_RSA_HEADER);
+        let body: &[u8] = req.body().as_ref();
+        signature::verify(&config.public_key, header, legacy, body)
+            .map_err(|err| reject(err.reason(), &err.to_string()))?;
+
+        let delivery = Delivery::parse(body)?;
+        if !delivery.is_fresh(now_ms, config.tolerance_secs) {
+            let skew_secs = (now_ms - delivery.timestamp_ms) / 1000;
             tracing::warn!(
                 webhook_id = %delivery.webhook_id,
-                event_type = %delivery.kind,
-                error = %err,
-                "HighLevel webhook handling failed; claim released for the retry"
+                skew_secs,
+                "HighLevel webhook refused: outside the freshness window"
             );
-            Err(for_highlevel(err))
+            metrics::count("GhlWebhookRejected", &[("Reason", "stale")]);
+            return Err(ApiError::Unauthenticated);
         }
+        Ok(delivery)
+    }
+
+    fn key(delivery: &Delivery) -> &str {
+        &delivery.webhook_id
+    }
+
+    fn dimensions(delivery: &Delivery) -> Vec<(&'static str, &'static str)> {
+        vec![("EventType", metric_type(&delivery.kind))]
+    }
+
+    async fn apply(
+        &self,
+        app: &App,
+        delivery: &Delivery,
+    ) -> Result<Outcome<DeliveryDetail>, ApiError> {
+        apply(app, delivery).await
+    }
+
+    fn in_progress(&self) -> ApiError {
+        retry_later()
+    }
+
+    fn failed(&self, err: ApiError) -> ApiError {
+        for_highlevel(err)
     }
 }
 
@@ -179,16 +145,16 @@ fn metric_type(kind: &str) -> &'static str {
 }
 
 /// Applies one delivery. Errors release the idempotency claim (HighLevel retries).
-async fn apply(app: &App, delivery: &Delivery) -> Result<DeliveryOutcome, ApiError> {
-    let outcome =
-        |result, locations: &[LocationId], erased, reason: Option<&str>| DeliveryOutcome {
+async fn apply(app: &App, delivery: &Delivery) -> Result<Outcome<DeliveryDetail>, ApiError> {
+    let outcome = |result, locations: &[LocationId], erased, reason: Option<&str>| {
+        let detail = DeliveryDetail {
             webhook_id: delivery.webhook_id.clone(),
             event_type: delivery.kind.clone(),
-            result,
             locations: locations.len(),
             erased,
-            reason: reason.map(str::to_owned),
         };
+        Outcome::new(detail, result, reason)
+    };
     let now = now_epoch();
     let sent_at = delivery.timestamp_ms.div_euclid(1000);
     match &delivery.event {
@@ -198,7 +164,7 @@ async fn apply(app: &App, delivery: &Delivery) -> Result<DeliveryOutcome, ApiErr
         } => {
             if locations.is_empty() {
                 return Ok(outcome(
-                    DeliveryResult::Ignored,
+                    Disposition::Ignored,
                     locations,
                     None,
                     Some("the install names no location"),
@@ -216,13 +182,13 @@ async fn apply(app: &App, delivery: &Delivery) -> Result<DeliveryOutcome, ApiErr
             }
             Ok(if stale == locations.len() {
                 outcome(
-                    DeliveryResult::Stale,
+                    Disposition::Stale,
                     locations,
                     None,
                     Some("uninstalled after this install was sent"),
                 )
             } else {
-                outcome(DeliveryResult::Applied, locations, None, None)
+                outcome(Disposition::Applied, locations, None, None)
             })
         }
         Event::Uninstall(scope) => {
@@ -233,7 +199,7 @@ async fn apply(app: &App, delivery: &Delivery) -> Result<DeliveryOutcome, ApiErr
                 }
                 UninstallScope::Nobody => {
                     return Ok(outcome(
-                        DeliveryResult::Ignored,
+                        Disposition::Ignored,
                         &[],
                         None,
                         Some("the uninstall names no location or company"),
@@ -250,14 +216,14 @@ async fn apply(app: &App, delivery: &Delivery) -> Result<DeliveryOutcome, ApiErr
                 "uninstall erased"
             );
             Ok(outcome(
-                DeliveryResult::Applied,
+                Disposition::Applied,
                 &locations,
                 Some(erased),
                 None,
             ))
         }
         Event::Other => Ok(outcome(
-            DeliveryResult::Ignored,
+            Disposition::Ignored,
             &[],
             None,
             Some("event type not acted on"),

@@ -7,6 +7,7 @@ use crate::aws::AwsClients;
 use crate::config::{Config, ConfigError};
 use crate::highlevel::WorkflowCache;
 use crate::http::Edge;
+use crate::idempotency::Idempotency;
 use crate::secrets::SecretStore;
 use crate::sentry::Sentry;
 use crate::store::accounts::Accounts;
@@ -52,6 +53,11 @@ impl App {
     /// The accounts table, through its port.
     pub fn accounts(&self) -> Accounts {
         Accounts::new(self.aws.dynamodb.clone(), &self.config.tables.accounts)
+    }
+
+    /// The webhooks' idempotency records, through their port.
+    pub fn idempotency(&self) -> Idempotency {
+        Idempotency::new(self.aws.dynamodb.clone(), &self.config.tables.idempotency)
     }
 
     /// The rate-limit windows table, through its port.

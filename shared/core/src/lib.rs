@@ -20,5 +20,6 @@ pub mod sentry;
 pub mod store;
 pub mod telemetry;
 pub mod upstream;
+pub mod webhook;
 
 pub use app::App;

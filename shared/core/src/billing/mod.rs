@@ -8,12 +8,14 @@
 pub mod accounts;
 pub mod signature;
 pub mod stripe;
+pub mod sync;
 
 use serde::{Deserialize, Serialize};
 
 use crate::store::accounts::{Account, Plan};
 
 pub use accounts::Applied;
+pub use sync::{sync_subscription, Synced};
 
 /// Billing state older than this is re-read from Stripe by the status route: webhooks can be
 /// delayed, lost after Stripe's retries, or misconfigured, and a paying user must not wait days.
