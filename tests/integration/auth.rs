@@ -261,7 +261,7 @@ async fn tampered_expired_replayed_or_missing_state_creates_no_session() {
     let secrets = t.app.secrets.get().await.unwrap();
     let old = backend_core::auth::oauth_state::issue(
         &secrets.token_encryption_key,
-        backend_core::store::now_epoch() - 601,
+        backend_core::clock::now_epoch() - 601,
     );
     let res = callback(
         &t,
@@ -598,7 +598,7 @@ async fn status_reports_the_plan_every_other_route_applies_not_the_stored_one() 
     let cookie = t.connected_session("LocEndedPro1").await;
     // Stored as Pro by the last webhook, but the cancelled subscription ended an hour ago: every
     // route treats the account as Free from then on, the status included.
-    let ended = backend_core::store::now_epoch() - 3600;
+    let ended = backend_core::clock::now_epoch() - 3600;
     t.aws
         .dynamodb
         .update_item()

@@ -3,8 +3,8 @@
 
 use backend_core::auth::LocationId;
 use backend_core::billing::{SubscriptionState, SubscriptionStatus};
+use backend_core::clock::now_epoch;
 use backend_core::store::accounts::Plan;
-use backend_core::store::now_epoch;
 use integration_tests::{request, Answer, TestApp, FRONTEND, TEST_PRICE_ID, TEST_STRIPE_KEY};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, header, header_exists, method, path};

@@ -20,7 +20,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use backend_core::aws::AwsClients;
 use backend_core::billing::signature;
-use backend_core::store::now_epoch;
+use backend_core::clock::now_epoch;
 use backend_core::App;
 use integration_tests::{
     answer, on_test_price, repo_root, request, scan_all, Answer, TestApp, FRONTEND,
@@ -814,7 +814,7 @@ enum Delivery {
 }
 
 async fn deliver(app: &Arc<App>, body: &str, signature: &str) -> Delivery {
-    let deadline = backend_core::idempotency::now_epoch_ms() as u64 + INVOCATION_MS;
+    let deadline = backend_core::clock::now_epoch_ms() as u64 + INVOCATION_MS;
     let mut context = lambda_http::Context::default();
     context.deadline = deadline;
     context.request_id = format!("inv-{}", hex::encode(rand::random::<[u8; 4]>()));

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use backend_core::auth::LocationId;
+use backend_core::clock::now_epoch;
 use backend_core::highlevel::WorkflowId;
-use backend_core::lifecycle::signature::WebhookKey;
-use backend_core::store::now_epoch;
+use backend_core::install::signature::WebhookKey;
 use backend_core::store::results::{AnalysisId, NewAnalysis};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -48,7 +48,7 @@ fn iso(epoch_ms: i64) -> String {
 }
 
 fn now_ms() -> i64 {
-    backend_core::idempotency::now_epoch_ms()
+    backend_core::clock::now_epoch_ms()
 }
 
 fn webhook_id() -> String {

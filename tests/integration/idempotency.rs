@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use backend_core::idempotency::{now_epoch_ms, Claim, Idempotency, Outcome};
+use backend_core::clock::now_epoch_ms;
+use backend_core::idempotency::{Claim, Idempotency, Outcome};
 use integration_tests::TestApp;
 use serde_json::{json, Value};
 

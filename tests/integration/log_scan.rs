@@ -4,7 +4,7 @@
 //! captured so far (its own and those of the tests that ran beside it).
 
 use backend_core::billing::signature;
-use backend_core::store::now_epoch;
+use backend_core::clock::now_epoch;
 use integration_tests::{
     captured_logs, cookie_pair, repo_root, request, set_cookies, TestApp, FRONTEND,
     TEST_ENCRYPTION_KEY, TEST_GHL_CLIENT_SECRET, TEST_STRIPE_KEY, TEST_WEBHOOK_SECRET,

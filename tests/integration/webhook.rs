@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use backend_core::billing::signature;
+use backend_core::clock::now_epoch;
 use backend_core::secrets::Secrets;
 use backend_core::store::accounts::Plan;
-use backend_core::store::now_epoch;
 use integration_tests::{answer, on_test_price, repo_root, request, Answer, TestApp};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
@@ -360,7 +360,7 @@ async fn a_delivery_while_another_is_in_progress_answers_409_and_an_expired_clai
         t.aws.dynamodb.clone(),
         &t.tables().idempotency,
     );
-    let now_ms = backend_core::idempotency::now_epoch_ms();
+    let now_ms = backend_core::clock::now_epoch_ms();
     let event = sample(
         "customer.subscription.created",
         "evt_in_progress",

@@ -170,7 +170,7 @@ impl TestApp {
         let grant = backend_core::highlevel::seal(&self.app, &location, &tokens)
             .await
             .expect("seal");
-        let now = backend_core::store::now_epoch();
+        let now = backend_core::clock::now_epoch();
         self.app
             .accounts()
             .save_authorization(&location, &grant, now)
@@ -181,7 +181,7 @@ impl TestApp {
 
     /// A session for an existing (or not) account; returns the `Cookie` header value.
     pub async fn session_cookie(&self, location: &LocationId) -> String {
-        let now = backend_core::store::now_epoch();
+        let now = backend_core::clock::now_epoch();
         let (token, _) = self
             .app
             .sessions()

@@ -7,13 +7,12 @@ use std::time::Instant;
 
 use backend_core::auth::session::SESSION_TTL_SECS;
 use backend_core::auth::LocationId;
+use backend_core::clock::{format_epoch, now_epoch};
 use backend_core::config::Stage;
 use backend_core::highlevel::{self, TokenResponse};
 use backend_core::http::request::json_body;
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::plans::{self, Plan};
-use backend_core::store::now_epoch;
-use backend_core::telemetry::format_rfc3339;
 use backend_core::App;
 use lambda_http::Request;
 use serde::Deserialize;
@@ -130,8 +129,8 @@ async fn login(app: &App, req: &Request) -> Result<Reply, ApiError> {
         .sessions()
         .create(&location, now, SESSION_TTL_SECS)
         .await?;
-    let expires = time::OffsetDateTime::from_unix_timestamp(session.expires_at)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    Reply::ok(&json!({ "locationId": location, "sessionExpiresAt": format_rfc3339(expires) }))?
-        .cookie(&token.cookie(SESSION_TTL_SECS))
+    Reply::ok(
+        &json!({ "locationId": location, "sessionExpiresAt": format_epoch(session.expires_at) }),
+    )?
+    .cookie(&token.cookie(SESSION_TTL_SECS))
 }

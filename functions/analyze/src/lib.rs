@@ -9,13 +9,12 @@ mod dev;
 use std::time::Instant;
 
 use backend_core::auth::{require_session, LocationId};
+use backend_core::clock::{format_epoch, now_epoch, now_epoch_ms};
 use backend_core::highlevel::{self, WorkflowId};
 use backend_core::http::request::{json_bytes, path_param};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::plans::{self, Plan};
 use backend_core::store::results::{AnalysisId, NewAnalysis, PutError};
-use backend_core::store::{now_epoch, now_epoch_ms};
-use backend_core::telemetry::format_rfc3339;
 use backend_core::telemetry::metrics::{self, Unit};
 use backend_core::App;
 use lambda_http::Request;
@@ -252,7 +251,7 @@ pub async fn save(
     );
     let mut body = json!({
         "analysisId": id,
-        "createdAt": format_rfc3339(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)),
+        "createdAt": format_epoch(now),
         "result": plans::view(result, plan),
     });
     if let Some(used) = quota {

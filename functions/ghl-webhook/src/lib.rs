@@ -10,10 +10,10 @@
 //! answer 429, the only status HighLevel retries.
 
 use backend_core::auth::LocationId;
+use backend_core::clock::now_epoch;
 use backend_core::http::{ApiError, Reply, Route};
-use backend_core::lifecycle::signature::{self, LEGACY_RSA_HEADER, SIGNATURE_HEADER};
-use backend_core::lifecycle::{self, Delivery, Erased, Event, UninstallScope};
-use backend_core::store::now_epoch;
+use backend_core::install::signature::{self, LEGACY_RSA_HEADER, SIGNATURE_HEADER};
+use backend_core::install::{self, Delivery, Erased, Event, UninstallScope};
 use backend_core::telemetry::metrics;
 use backend_core::webhook::{self, Disposition, Outcome, Webhook};
 use backend_core::App;
@@ -206,7 +206,7 @@ async fn apply(app: &App, delivery: &Delivery) -> Result<Outcome<DeliveryDetail>
                     ))
                 }
             };
-            let erased = lifecycle::erase_locations(app, &locations, sent_at, now).await?;
+            let erased = install::erase_locations(app, &locations, sent_at, now).await?;
             tracing::info!(
                 locations = locations.len(),
                 accounts = erased.accounts,

@@ -3,12 +3,13 @@
 //! exactly as a missing one.
 
 use backend_core::auth::require_session;
+use backend_core::clock::now_epoch;
 use backend_core::highlevel::WorkflowId;
 use backend_core::http::request::{path_param, query};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::plans;
+use backend_core::store::cursor;
 use backend_core::store::results::{AnalysisId, HistoryFilter};
-use backend_core::store::{cursor, now_epoch};
 use backend_core::App;
 use lambda_http::Request;
 use serde_json::json;

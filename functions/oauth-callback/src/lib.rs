@@ -5,11 +5,10 @@
 use backend_core::auth::oauth_state::{self, StateError, STATE_COOKIE};
 use backend_core::auth::session::SESSION_TTL_SECS;
 use backend_core::auth::{require_session, LocationId, SessionToken};
+use backend_core::clock::{format_epoch, format_rfc3339, now_epoch};
 use backend_core::highlevel::{self, SCOPES};
 use backend_core::http::request::{client_ip, cookie, query};
 use backend_core::http::{ApiError, Reply, Route};
-use backend_core::store::now_epoch;
-use backend_core::telemetry::format_rfc3339;
 use backend_core::App;
 use lambda_http::Request;
 use serde_json::json;
@@ -156,9 +155,7 @@ async fn status(app: &App, req: &Request) -> Result<Reply, ApiError> {
         "authenticated": true,
         "locationId": session.location_id,
         "plan": account.effective_plan(now_epoch()).as_str(),
-        "sessionExpiresAt": format_rfc3339(
-            time::OffsetDateTime::from_unix_timestamp(session.expires_at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        ),
+        "sessionExpiresAt": format_epoch(session.expires_at),
     }))
 }
 

@@ -15,8 +15,8 @@
 use backend_core::auth::LocationId;
 use backend_core::billing::stripe::{CheckoutSession, Stripe, Subscription};
 use backend_core::billing::{signature, sync_subscription};
+use backend_core::clock::now_epoch;
 use backend_core::http::{ApiError, Reply, Route};
-use backend_core::store::now_epoch;
 use backend_core::telemetry::metrics;
 use backend_core::webhook::{self, Disposition, Outcome, Webhook};
 use backend_core::App;

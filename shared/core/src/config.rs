@@ -7,7 +7,7 @@ use std::fmt;
 
 use url::Url;
 
-use crate::lifecycle::signature::{WebhookKey, HIGHLEVEL_PUBLIC_KEY};
+use crate::install::signature::{WebhookKey, HIGHLEVEL_PUBLIC_KEY};
 use crate::store::rate_limits::{Limit, RateLimitConfig};
 
 /// Where a deployment runs. Production forbids anything that only makes sense on a laptop.

@@ -10,9 +10,9 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{crypto, LocationId};
+use crate::clock::now_epoch;
 use crate::http::ApiError;
 use crate::store::accounts::{Account, TokenGrant};
-use crate::store::now_epoch;
 use crate::upstream::{self, RetryPolicy, UpstreamError};
 use crate::App;
 

@@ -1,5 +1,6 @@
-//! Exactly-once handling of at-least-once deliveries (webhooks): Powertools-style idempotency
-//! records in DynamoDB (DESIGN.md section 5).
+//! Exactly-once handling of at-least-once deliveries (webhooks): idempotency records in
+//! DynamoDB, in the shape of Powertools for AWS Lambda's (Stripe retries a delivery for up to
+//! three days, out of order; HighLevel up to six times, ten minutes apart).
 //!
 //! A record `{id, status, expiration, in_progress_expiration, owner, data}` is claimed with one
 //! conditional `PutItem` before any work starts. The claim succeeds when no record exists, when
@@ -16,8 +17,9 @@
 //! retries after losing its answer recognises the record it wrote itself. Records of the previous
 //! version have no `owner`: they are someone else's, as any record not written by this claim.
 //!
-//! The module knows nothing about Stripe: keys are namespaced by the caller (`stripe:evt_...`,
-//! later `ghl:...`) and outcomes are any serde type, so every webhook reuses it unchanged.
+//! The module knows no sender: keys are namespaced by the caller (`stripe:<event id>`,
+//! `ghl:<webhookId>`, through `webhook::Webhook::KEY_PREFIX`) and outcomes are any serde type, so
+//! every webhook reuses it unchanged.
 
 use std::future::Future;
 
@@ -26,6 +28,7 @@ use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::clock::now_epoch_ms;
 use crate::store::{is_conditional_failure, StoreError};
 
 /// How long records are kept: longer than Stripe's 3-day retry window, so a late retry of a
@@ -128,9 +131,6 @@ fn deadline_or_default(deadline: Option<i64>, now_ms: i64) -> i64 {
         _ => now_ms + DEFAULT_IN_PROGRESS_MS,
     }
 }
-
-/// Milliseconds since the Unix epoch (the unit of `in_progress_expiration`).
-pub use crate::store::now_epoch_ms;
 
 impl Idempotency {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {

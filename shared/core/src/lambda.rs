@@ -8,9 +8,9 @@ use lambda_http::{service_fn, Body, Request, Response};
 
 use lambda_http::http::header::HeaderName;
 
+use crate::clock::now_epoch;
 use crate::http::request::client_ip;
 use crate::http::Route;
-use crate::store::now_epoch;
 use crate::{telemetry, App};
 
 /// Logs as JSON, validates configuration (the init fails with every problem listed), builds the

@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 use time::{Date, Month, OffsetDateTime, Time};
 use workflow_analyzer::{AnalysisResult, Detail, ResultView};
 
+use crate::clock::format_rfc3339;
 use crate::http::ApiError;
-use crate::telemetry::format_rfc3339;
 
 /// The subscription plan an account is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -59,7 +59,7 @@ impl Sentry {
     pub async fn report(&self, detail: &str, route: &str, request_id: &str) {
         let event = json!({
             "event_id": hex::encode(rand::random::<[u8; 16]>()),
-            "timestamp": crate::telemetry::now_rfc3339(),
+            "timestamp": crate::clock::now_rfc3339(),
             "platform": "rust",
             "level": "error",
             "logger": "backend_core::http",

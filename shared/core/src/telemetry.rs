@@ -6,8 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 use tracing_subscriber::EnvFilter;
 
 static COLD: AtomicBool = AtomicBool::new(true);
@@ -53,17 +51,6 @@ pub fn resident_memory_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
-}
-
-pub fn now_rfc3339() -> String {
-    format_rfc3339(OffsetDateTime::now_utc())
-}
-
-pub fn format_rfc3339(at: OffsetDateTime) -> String {
-    at.replace_nanosecond(0)
-        .unwrap_or(at)
-        .format(&Rfc3339)
-        .unwrap_or_default()
 }
 
 /// CloudWatch Embedded Metric Format: one JSON line per metric set, which CloudWatch turns into

@@ -124,7 +124,7 @@ pub trait Webhook: Sync {
 
 /// Receives one delivery for `webhook`: accept, key, apply exactly once, answer.
 pub async fn receive<W: Webhook>(webhook: &W, app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let now_ms = idempotency::now_epoch_ms();
+    let now_ms = crate::clock::now_epoch_ms();
     let delivery = webhook.accept(app, req, now_ms).await?;
     let id = W::key(&delivery);
     let key = format!("{}{id}", W::KEY_PREFIX);

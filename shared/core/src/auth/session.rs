@@ -6,9 +6,9 @@ use base64::Engine;
 use lambda_http::Request;
 use sha2::{Digest, Sha256};
 
+use crate::clock::now_epoch;
 use crate::http::request::cookie;
 use crate::http::ApiError;
-use crate::store::now_epoch;
 use crate::store::sessions::Session;
 use crate::App;
 

@@ -1,4 +1,4 @@
-//! Verifying Stripe's `Stripe-Signature` header (DESIGN.md section 6): HMAC-SHA256 with the
+//! Verifying Stripe's `Stripe-Signature` header (`t=<unix>,v1=<hex>[,v1=...]`): HMAC-SHA256 with the
 //! `whsec_` secret over `"{t}.{raw body}"`, accepted if ANY `v1` matches (Stripe sends one per
 //! active secret while a secret is being rolled), compared in constant time, and only within
 //! [`TOLERANCE_SECS`] of now in either direction (replays and badly skewed clocks are refused).

@@ -193,7 +193,7 @@ impl Edge {
 }
 
 fn meta(request_id: &str) -> serde_json::Value {
-    json!({ "requestId": request_id, "timestamp": telemetry::now_rfc3339() })
+    json!({ "requestId": request_id, "timestamp": crate::clock::now_rfc3339() })
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {

@@ -102,16 +102,6 @@ where
     matches!(err, SdkError::ServiceError(s) if s.err().code() == Some("ConditionalCheckFailedException"))
 }
 
-/// Milliseconds since the Unix epoch (analysis ids and idempotency expiries).
-pub fn now_epoch_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// Seconds since the Unix epoch; the clock is read here, at the edge of the store, only.
-pub fn now_epoch() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 /// Most keys one `BatchWriteItem` takes.
 const BATCH_SIZE: usize = 25;
 

@@ -484,7 +484,7 @@ fn summary_of(item: &HashMap<String, AttributeValue>) -> Result<AnalysisSummary,
         summary: text(item, "summary")
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(serde_json::Value::Null),
-        created_at: crate::telemetry::format_rfc3339(created),
+        created_at: crate::clock::format_rfc3339(created),
     })
 }
 

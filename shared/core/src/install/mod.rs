@@ -1,4 +1,4 @@
-//! The app's lifecycle in HighLevel: the signed `INSTALL` / `UNINSTALL` deliveries of the
+//! The HighLevel app install webhook: the signed `INSTALL` / `UNINSTALL` deliveries of the
 //! marketplace webhook, what an installation records and what an uninstall erases (docs/GHL_WEBHOOK.md).
 //!
 //! The webhook function verifies the signature ([`signature`]), parses a [`Delivery`], checks its

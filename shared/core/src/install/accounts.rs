@@ -1,4 +1,4 @@
-//! Account writes of the lifecycle: recording an installation, erasing an uninstalled location,
+//! Account writes of the install webhook: recording an installation, erasing an uninstalled location,
 //! and finding a company's locations. Partial updates, like the OAuth flow's and billing's, so
 //! none of them overwrites the others' fields.
 
