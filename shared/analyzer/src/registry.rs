@@ -1,5 +1,5 @@
-//! The rule registry as data: every rule's id, family, severity, needs, what it reads, title, why
-//! and fix, rendered for `workflow-audit --list-rules` (text, JSON, Markdown) and for
+//! The rule registry as data: every rule's id, family, severity, needs, what it reads, title, why,
+//! fix and when it does not apply, rendered for `workflow-audit --list-rules` (text, JSON, Markdown) and for
 //! docs/RULES.md, which is generated from it (a test fails when the file drifts).
 
 use serde::Serialize;
@@ -8,7 +8,7 @@ use super::rules::{Family, Rule};
 
 /// The command that regenerates docs/RULES.md.
 pub const RULES_MD_COMMAND: &str =
-    "cargo run -p analyzer-core --bin workflow-audit -- --list-rules --format markdown > docs/RULES.md";
+    "cargo run -q -p workflow-analyzer --bin workflow-audit -- --list-rules --format markdown > docs/RULES.md";
 
 /// One registry entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,6 +30,9 @@ pub struct RuleInfo {
     pub why: &'static str,
     /// The recommended fix.
     pub fix: &'static str,
+    /// When the rule does not apply: what it leaves alone on purpose, and the legitimate designs
+    /// it still reports (false-positive guidance).
+    pub not_applicable: &'static str,
 }
 
 impl Rule {
@@ -44,6 +47,7 @@ impl Rule {
             title: self.title(),
             why: self.why(),
             fix: self.recommendation(),
+            not_applicable: self.not_applicable(),
         }
     }
 }
@@ -61,13 +65,14 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// The registry as a plain-text table (one rule a line).
+/// The registry as plain text: one rule a line, then an indented line saying when it does not
+/// apply.
 pub fn rules_text() -> String {
     let mut out = String::new();
     for r in registry() {
         out.push_str(&format!(
-            "{:<34} {:<8} {:<14} {:<26} {}\n",
-            r.id, r.severity, r.family, r.needs, r.title
+            "{:<34} {:<8} {:<14} {:<26} {}\n    does not apply: {}\n",
+            r.id, r.severity, r.family, r.needs, r.title, r.not_applicable
         ));
     }
     out
@@ -78,7 +83,7 @@ pub fn rules_markdown() -> String {
     let all = registry();
     let mut out = String::new();
     out.push_str("# Workflow analyzer rules\n\n");
-    out.push_str("<!-- Generated from the rule registry (shared/src/analysis/rules/mod.rs); do not edit by hand.\n");
+    out.push_str("<!-- Generated from the rule registry (shared/analyzer/src/rules/mod.rs); do not edit by hand.\n");
     out.push_str(&format!("     Regenerate: {RULES_MD_COMMAND} -->\n\n"));
     out.push_str(&format!(
         "{} rules in {} families. Severity is the default; configuration changes it per rule \
@@ -113,6 +118,10 @@ pub fn rules_markdown() -> String {
                 cell(r.fix)
             ));
         }
+        out.push_str("\nWhen it does not apply:\n\n");
+        for r in all.iter().filter(|r| r.family == f.id()) {
+            out.push_str(&format!("- `{}`: {}\n", r.id, r.not_applicable));
+        }
     }
     out
 }
@@ -138,6 +147,14 @@ mod tests {
             assert_eq!(all.iter().filter(|i| i.id == r.id()).count(), 1);
             assert!(Family::from_id(r.family().id()).is_some());
             assert!(!r.reads().is_empty() && !r.why().is_empty());
+            assert!(
+                !r.not_applicable().is_empty(),
+                "{} says when it does not apply",
+                r.id()
+            );
         }
+        let json = serde_json::to_value(&all[0]).unwrap();
+        assert_eq!(json["notApplicable"], all[0].not_applicable);
+        assert!(rules_text().contains(&format!("    does not apply: {}\n", all[0].not_applicable)));
     }
 }
