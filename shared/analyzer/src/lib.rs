@@ -233,6 +233,10 @@ fn group(findings: Vec<Finding>, workflows: &[Workflow], is_bundle: bool) -> Vec
         if last == Some(key) {
             if let Some(issue) = issues.last_mut() {
                 issue.count += 1;
+                if issue.message.is_empty() {
+                    // Past a rule's message budget (rules::Ctx::emit) occurrences carry none.
+                    issue.message = f.message;
+                }
                 if let Some(r) = step_ref {
                     if issue.steps.last().map(|l| &l.id) != Some(&r.id) {
                         issue.steps.push(r);

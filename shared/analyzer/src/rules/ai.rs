@@ -76,7 +76,7 @@ fn model_endpoints(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::ContactDataToModelEndpoint,
                 Some(i),
-                format!(
+                || format!(
                     "Webhook {} sends {{{{{f}}}}} to the model API {host}.",
                     quoted(s.label())
                 ),
@@ -277,7 +277,7 @@ fn branches_on_free_text(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             ),
             (None, None) => continue,
         };
-        ctx.emit(out, Rule::AiBranchUnconstrained, Some(i), message);
+        ctx.emit(out, Rule::AiBranchUnconstrained, Some(i), || message);
     }
 }
 
@@ -364,7 +364,7 @@ fn failure_paths(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::AiWithoutFailurePath,
                 Some(i),
-                format!(
+                || format!(
                     "AI step {} has no failure path, and a message after it uses its output with no fallback.",
                     quoted(steps[i].label())
                 ),
@@ -436,7 +436,7 @@ fn bots_without_human(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::ConversationAiWithoutHuman,
                 Some(i),
-                format!(
+                || format!(
                     "Conversation AI {} has no human handoff and no assign-user or internal notification after it.",
                     quoted(steps[i].label())
                 ),
@@ -473,7 +473,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::AiPromptContactText,
                 Some(i),
-                format!(
+                || format!(
                     "AI step {} puts {{{{{f}}}}}, text the contact wrote, into its prompt without delimiting it.",
                     quoted(s.label())
                 ),
@@ -496,7 +496,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::AiOutputToFieldUnvalidated,
             Some(i),
-            format!(
+            || format!(
                 "{} writes AI output to a field with no check between the AI step and it.",
                 quoted(steps[i].label())
             ),
@@ -511,7 +511,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::AiTextSentUnguarded,
                 Some(i),
-                format!(
+                || format!(
                     "{} sends AI output to the contact with no check between the AI step and it.",
                     quoted(s.label())
                 ),
@@ -522,7 +522,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::AiSmsUnbounded,
                 Some(i),
-                format!(
+                || format!(
                     "SMS {} carries AI text from a step with no length bound.",
                     quoted(s.label())
                 ),

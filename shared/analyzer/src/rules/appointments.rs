@@ -97,7 +97,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::AppointmentTimeWithoutTimezone,
                 Some(i),
-                format!("{} gives {{{{{f}}}}} with no timezone.", quoted(s.label())),
+                || format!("{} gives {{{{{f}}}}} with no timezone.", quoted(s.label())),
             );
         }
     }
@@ -121,7 +121,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::ReminderTimedFromBooking,
                     Some(i),
-                    format!(
+                    || format!(
                         "Reminder {} follows a fixed wait from the booking, not a wait relative to the appointment.",
                         quoted(steps[i].label())
                     ),
@@ -149,7 +149,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::NoShowWithoutStatusCheck,
             Some(i),
-            format!(
+            || format!(
                 "No-show message {} goes out with no trigger status or if/else checking the appointment.",
                 quoted(steps[i].label())
             ),
@@ -217,7 +217,7 @@ fn reminder_ladder(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                             out,
                             Rule::ReminderLadderBackwards,
                             Some(v),
-                            format!(
+                            || format!(
                                 "Wait {} waits until {} the appointment after an earlier wait until {}: that moment has passed, so the reminder after it goes out late or at once.",
                                 quoted(steps[v].label()),
                                 offset_words(o),
@@ -234,7 +234,7 @@ fn reminder_ladder(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                             out,
                             Rule::ReminderLadderBackwards,
                             Some(v),
-                            format!(
+                            || format!(
                                 "Wait {} times the first reminder only {} the appointment, which leaves no time to reschedule.",
                                 quoted(steps[v].label()),
                                 offset_words(o)
@@ -267,7 +267,7 @@ fn deprecated_types(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::DeprecatedAppointmentType,
                 Some(i),
-                format!(
+                || format!(
                     "Step {} uses the legacy appointment type {}.",
                     quoted(s.label()),
                     quoted(&s.kind)
@@ -281,7 +281,7 @@ fn deprecated_types(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::DeprecatedAppointmentType,
                 None,
-                format!(
+                || format!(
                     "Trigger {} uses the legacy appointment type {}.",
                     quoted(t.label()),
                     quoted(&t.kind)
@@ -352,7 +352,7 @@ fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Ve
             out,
             Rule::ReminderAfterCancellation,
             Some(i),
-            format!(
+            || format!(
                 "Reminder {} still goes out after a cancellation: trigger {} does not keep cancelled appointments out, and no goal, exit or appointment-status if/else comes before it.",
                 quoted(steps[i].label()),
                 quoted(trigger.label())

@@ -60,7 +60,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::OpportunityMisconfigured,
                 Some(i),
-                format!("Step {} {p}.", quoted(s.label())),
+                || format!("Step {} {p}.", quoted(s.label())),
             );
         }
     }
@@ -147,7 +147,7 @@ fn custom_field_type_mismatch(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::CustomFieldTypeMismatch,
                 Some(i),
-                format!(
+                || format!(
                     "Step {} writes to the {data_type} field {}: {problem}.",
                     quoted(s.label()),
                     quoted(field)

@@ -394,7 +394,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::SmsLinkShortener,
                     Some(i),
-                    format!(
+                    || format!(
                         "SMS {} links through the public shortener {}.",
                         quoted(s.label()),
                         d.trim_end_matches('/')
@@ -407,7 +407,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::SmsRestrictedContent,
                     Some(i),
-                    format!(
+                    || format!(
                         "SMS {} contains \"{word}\" ({category}), content carriers restrict.",
                         quoted(s.label())
                     ),
@@ -440,7 +440,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         out,
                         Rule::EmailImageOrLinkOnly,
                         Some(i),
-                        format!(
+                        || format!(
                             "Email {} is an image or a link with {letters} letters of text.",
                             quoted(s.label())
                         ),
@@ -453,7 +453,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         out,
                         Rule::SpamTriggerSubject,
                         Some(i),
-                        format!("Email {} has a subject {why}.", quoted(s.label())),
+                        || format!("Email {} has a subject {why}.", quoted(s.label())),
                     );
                 }
             }
@@ -469,7 +469,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         out,
                         Rule::ReplyToNoReply,
                         Some(i),
-                        format!(
+                        || format!(
                             "Email {} asks for a reply but is sent from {from} with no reply-to.",
                             quoted(s.label())
                         ),
@@ -483,7 +483,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::DndTurnedOff,
                 Some(i),
-                format!(
+                || format!(
                     "Step {} turns the contact's DND / opt-out off.",
                     quoted(s.label())
                 ),
@@ -497,7 +497,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::EmailWithoutPostalAddress,
                 Some(i),
-                format!(
+                || format!(
                     "Marketing email {} has no postal address; add the business address to the footer, e.g. {{{{location.full_address}}}}.",
                     quoted(steps[i].label())
                 ),
@@ -515,7 +515,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::FirstSmsNoSender,
                 Some(f),
-                format!(
+                || format!(
                     "The first SMS, {}, never says who is writing.",
                     quoted(s.label())
                 ),
@@ -530,7 +530,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::SmsWithoutSendingNumber,
                 Some(first),
-                format!(
+                || format!(
                     "The workflow sends SMS (first: {}) but none of the account's {} phone number(s) can send SMS.",
                     quoted(steps[first].label()),
                     numbers.len()
@@ -567,7 +567,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::EmailDomainUnauthenticated,
                     Some(i),
-                    format!(
+                    || format!(
                         "Email {} is sent from {from}: {p}.",
                         quoted(steps[i].label())
                     ),
@@ -620,7 +620,7 @@ fn bulk_sms_without_consent(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::BulkSmsWithoutConsent,
             Some(i),
-            format!(
+            || format!(
                 "SMS {} goes to contacts enrolled in bulk by trigger {} with no consent, opt-in or DND check before it.",
                 quoted(steps[i].label()),
                 quoted(trigger.label())

@@ -89,7 +89,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::FieldSetTwice,
                     Some(w),
-                    format!(
+                    || format!(
                         "{} sets {field} again right after {} set it.",
                         quoted(steps[w].label()),
                         quoted(s.label())
@@ -106,7 +106,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::PhoneNotE164,
                     Some(i),
-                    format!(
+                    || format!(
                         "{} writes the phone number \"{value}\" to {field} without the +country code format.",
                         quoted(s.label())
                     ),
@@ -127,7 +127,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         out,
                         Rule::TagFromMergeField,
                         Some(i),
-                        format!(
+                        || format!(
                             "{} adds the tag \"{t}\", built from a merge field.",
                             quoted(s.label())
                         ),
@@ -143,7 +143,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         out,
                         Rule::CreateContactWithoutFind,
                         Some(i),
-                        format!(
+                        || format!(
                             "{} creates a contact without finding it first.",
                             quoted(s.label())
                         ),
@@ -169,7 +169,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         out,
                         Rule::UnresolvedPlaceholder,
                         Some(i),
-                        format!("{} still contains {p}.", quoted(s.label())),
+                        || format!("{} still contains {p}.", quoted(s.label())),
                     );
                 }
             }
@@ -282,7 +282,7 @@ pub(super) fn name_contradicts(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             _ => None,
         };
         if let Some(p) = problem {
-            ctx.emit(out, Rule::NameContradictsStep, Some(i), p);
+            ctx.emit(out, Rule::NameContradictsStep, Some(i), || p);
         }
     }
 }

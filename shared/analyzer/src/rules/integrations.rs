@@ -361,7 +361,7 @@ fn alerts_to_nobody(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::FailureAlertToNobody,
             Some(i),
-            format!(
+            || format!(
                 "Internal notification {} {message}.",
                 quoted(steps[i].label())
             ),
@@ -535,7 +535,7 @@ fn repeated_lookups(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::RepeatedExternalLookup,
                 Some(later),
-                format!(
+                || format!(
                     "{what} that {} already made on the same path.",
                     quoted(steps[earlier].label())
                 ),
@@ -572,7 +572,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::WebhookUnchecked,
                     Some(i),
-                    format!(
+                    || format!(
                         "Webhook {} neither saves its response nor branches on it.",
                         quoted(s.label())
                     ),
@@ -596,7 +596,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                             out,
                             Rule::WebhookTestEndpoint,
                             Some(i),
-                            format!(
+                            || format!(
                                 "Webhook {} calls {} (a test endpoint or plain http).",
                                 quoted(s.label()),
                                 quoted(url)
@@ -608,7 +608,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                             out,
                             Rule::HardcodedUrl,
                             Some(i),
-                            format!(
+                            || format!(
                                 "Webhook {} uses the literal URL {}.",
                                 quoted(s.label()),
                                 quoted(url)
@@ -625,7 +625,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::HardcodedSecret,
                     Some(i),
-                    format!(
+                    || format!(
                         "Step {} contains what looks like a literal token or key.",
                         quoted(s.label())
                     ),

@@ -157,7 +157,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::SmsWithoutOptOut,
                 Some(first),
-                format!(
+                || format!(
                     "None of the {} SMS step(s) tells the contact how to stop, starting with {}.",
                     sms.len(),
                     quoted(steps[first].label())
@@ -173,7 +173,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::SendWithoutWindow,
             None,
-            "The workflow's sending window allows messages outside 8:00-21:00.".to_owned(),
+            || "The workflow's sending window allows messages outside 8:00-21:00.".to_owned(),
         );
     }
     // Per step: None for anything but a live timed wait, else its window verdict.
@@ -194,7 +194,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::SendWithoutWindow,
                 Some(i),
-                format!(
+                || format!(
                     "Wait {} has a sending window outside 8:00-21:00.",
                     quoted(steps[i].label())
                 ),
@@ -206,7 +206,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::SendWithoutWindow,
                     Some(i),
-                    format!(
+                    || format!(
                     "Messages follow wait {} with no sending window, so they can go out at night.",
                     quoted(steps[i].label())
                 ),
@@ -229,7 +229,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::EmailWithoutUnsubscribe,
                 Some(i),
-                format!(
+                || format!(
                     "Email {} has no unsubscribe link, and the location's default unsubscribe footer is off.",
                     quoted(s.label())
                 ),
@@ -255,7 +255,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::NoStopOnResponse,
                 None,
-                format!("{count} outbound messages, stop-on-response is off and no step handles replies."),
+                || format!("{count} outbound messages, stop-on-response is off and no step handles replies."),
             );
         }
     }
@@ -271,7 +271,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::RiskyMergeField,
                 Some(i),
-                format!("Step {}: {problem}.", quoted(s.label())),
+                || format!("Step {}: {problem}.", quoted(s.label())),
             );
         }
     }
@@ -468,7 +468,7 @@ fn empty_message(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             _ => None,
         };
         if let Some(message) = message {
-            ctx.emit(out, Rule::EmptyMessage, Some(i), message);
+            ctx.emit(out, Rule::EmptyMessage, Some(i), || message);
         }
     }
 }
@@ -497,7 +497,7 @@ fn message_burst(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::MessageBurst,
                     Some(v),
-                    format!(
+                    || format!(
                         "SMS {} is the third SMS within 24 hours on this path.",
                         quoted(s.label())
                     ),

@@ -87,7 +87,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::StaleDraft,
                     None,
-                    format!(
+                    || format!(
                         "Draft {} has not been touched for {days} days.",
                         quoted(&w.name)
                     ),
@@ -100,7 +100,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::TestNamePublished,
             None,
-            format!(
+            || format!(
                 "Workflow {} is published but named like a test or copy.",
                 quoted(&w.name)
             ),
@@ -111,7 +111,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::GenericName,
             None,
-            format!("Workflow {} has a generic name.", quoted(&w.name)),
+            || format!("Workflow {} has a generic name.", quoted(&w.name)),
         );
     }
 }

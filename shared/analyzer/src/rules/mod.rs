@@ -651,7 +651,12 @@ pub(crate) struct Ctx<'a> {
     pub transactional: bool,
     /// Platform defaults a verdict rested on (rule, what was assumed), reported in the result.
     assumed: std::cell::RefCell<Vec<(Rule, &'static str)>>,
+    /// Messages written so far per rule (see [`Ctx::emit`]).
+    messages: std::cell::RefCell<Vec<u16>>,
 }
+
+/// Findings of one rule in one workflow that get their own message (see [`Ctx::emit`]).
+const MESSAGES_PER_RULE: u16 = 64;
 
 impl<'a> Ctx<'a> {
     pub fn new(
@@ -677,6 +682,7 @@ impl<'a> Ctx<'a> {
             waits,
             transactional,
             assumed: Default::default(),
+            messages: std::cell::RefCell::new(vec![0; Rule::ALL.len()]),
         }
     }
 
@@ -700,18 +706,37 @@ impl<'a> Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub fn emit(&self, out: &mut Vec<Finding>, rule: Rule, step: Option<usize>, message: String) {
+    /// Report a finding of `rule` at its default severity. The message is written only for the
+    /// first [`MESSAGES_PER_RULE`] findings of a rule in a workflow: an issue shows its first
+    /// occurrence's message, and a hostile input that makes one rule fire on every step must
+    /// not cost a formatted string per step.
+    pub fn emit(
+        &self,
+        out: &mut Vec<Finding>,
+        rule: Rule,
+        step: Option<usize>,
+        message: impl FnOnce() -> String,
+    ) {
         self.emit_sev(out, rule, rule.default_severity(), step, message);
     }
 
+    /// [`Ctx::emit`] at a given severity.
     pub fn emit_sev(
         &self,
         out: &mut Vec<Finding>,
         rule: Rule,
         severity: Severity,
         step: Option<usize>,
-        message: String,
+        message: impl FnOnce() -> String,
     ) {
+        let mut written = self.messages.borrow_mut();
+        let slot = &mut written[rule as usize];
+        let message = if *slot < MESSAGES_PER_RULE {
+            *slot += 1;
+            message()
+        } else {
+            String::new()
+        };
         out.push(Finding {
             rule,
             severity,

@@ -59,7 +59,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::RetryLoopWithoutCounter,
                 Some(call),
-                format!(
+                || format!(
                     "{} is retried in a loop of {} steps with nothing counting the attempts.",
                     quoted(steps[call].label()),
                     cycle.len()
@@ -77,7 +77,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         out,
                         Rule::HttpWithoutTimeout,
                         Some(i),
-                        format!(
+                        || format!(
                             "Custom code {} calls an API with no timeout.",
                             quoted(s.label())
                         ),
@@ -109,7 +109,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::RetriedPostWithoutIdempotency,
                 Some(i),
-                format!(
+                || format!(
                     "Webhook {} POSTs {} with no idempotency key.",
                     quoted(s.label()),
                     if in_cycle[i] {
@@ -147,7 +147,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::InboundWebhookNoDedupe,
                 None,
-                format!(
+                || format!(
                     "Trigger {} starts the workflow on every delivery, re-entry is allowed and no step checks for a repeat.",
                     quoted(t.label())
                 ),

@@ -81,7 +81,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::CadenceWithoutPurchaseExit,
                 Some(selling[0]),
-                format!(
+                || format!(
                     "{} selling messages, starting with {}, and no goal, exit or branch stops them after a purchase.",
                     selling.len(),
                     quoted(steps[selling[0]].label())
@@ -108,7 +108,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::PurchaseConfirmationPrePayment,
                     Some(i),
-                    format!(
+                    || format!(
                         "{} confirms a purchase on trigger {}, which fires before payment.",
                         quoted(steps[i].label()),
                         quoted(active[0].label())
@@ -157,7 +157,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::FirstTouchBehindWait,
             Some(b),
-            format!(
+            || format!(
                 "A new lead waits at {} before the first message or call.",
                 quoted(steps[b].label())
             ),

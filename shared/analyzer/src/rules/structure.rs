@@ -23,7 +23,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::DuplicateStepId,
             Some(i),
-            format!(
+            || format!(
                 "Step {} reuses the id {} of another step.",
                 quoted(steps[i].label()),
                 quoted(&steps[i].id)
@@ -32,15 +32,17 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
     for d in &g.dangling {
         let s = &steps[d.from];
-        let message = if d.target.is_empty() {
-            format!("Step {} has no {}.", quoted(s.label()), d.field)
-        } else {
-            format!(
-                "Step {}: its {} points at {}, which does not exist.",
-                quoted(s.label()),
-                d.field,
-                quoted(&d.target)
-            )
+        let message = || {
+            if d.target.is_empty() {
+                format!("Step {} has no {}.", quoted(s.label()), d.field)
+            } else {
+                format!(
+                    "Step {}: its {} points at {}, which does not exist.",
+                    quoted(s.label()),
+                    d.field,
+                    quoted(&d.target)
+                )
+            }
         };
         ctx.emit(out, Rule::DanglingReference, Some(d.from), message);
     }
@@ -52,7 +54,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::UnreachableStep,
                     Some(i),
-                    format!(
+                    || format!(
                         "Step {} is not reachable from the start of the workflow.",
                         quoted(step.label())
                     ),
@@ -73,7 +75,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::LoopWithoutWait,
                 Some(first),
-                format!(
+                || format!(
                     "Step {} is in a loop of {} step(s) with no wait: contacts spin through it at once.",
                     quoted(steps[first].label()),
                     cycle.len()
@@ -90,7 +92,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::LoopWithoutExit,
                 Some(first),
-                format!(
+                || format!(
                     "Step {} is in a loop of {} step(s) that nothing can leave.",
                     quoted(steps[first].label()),
                     cycle.len()
@@ -127,7 +129,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 Rule::EmptyBranch,
                 severity,
                 Some(b),
-                format!(
+                || format!(
                     "Branch {} of {} has no steps.",
                     quoted(steps[b].label()),
                     quoted(steps[i].label())
@@ -153,7 +155,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::UnroutedPath,
                     Some(i),
-                    format!(
+                    || format!(
                         "Path {} of step {} is not connected to any step.",
                         quoted(name),
                         quoted(s.label())
@@ -171,7 +173,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             out,
             Rule::EmptyOrDisabled,
             None,
-            format!("Workflow {} has no steps.", quoted(&ctx.w.name)),
+            || format!("Workflow {} has no steps.", quoted(&ctx.w.name)),
         );
     }
     for i in (0..g.len()).filter(|&i| g.disabled[i]) {
@@ -181,7 +183,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::EmptyOrDisabled,
                 Some(i),
-                format!(
+                || format!(
                     "Step {} is disabled but left in the workflow.",
                     quoted(s.label())
                 ),
@@ -204,7 +206,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             Rule::TooComplex,
             severity,
             None,
-            format!("The workflow has {branches} branches and paths and nests conditions {nesting} deep."),
+            || format!("The workflow has {branches} branches and paths and nests conditions {nesting} deep."),
         );
     }
 
@@ -215,14 +217,16 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             if is_deprecated_appointment_type(&s.kind) {
                 continue;
             }
-            let message = if s.kind.is_empty() {
-                format!("Step {} has no type.", quoted(s.label()))
-            } else {
-                format!(
-                    "Step {} has the unknown type {}.",
-                    quoted(s.label()),
-                    quoted(&s.kind)
-                )
+            let message = || {
+                if s.kind.is_empty() {
+                    format!("Step {} has no type.", quoted(s.label()))
+                } else {
+                    format!(
+                        "Step {} has the unknown type {}.",
+                        quoted(s.label()),
+                        quoted(&s.kind)
+                    )
+                }
             };
             ctx.emit(out, Rule::UnknownStepType, Some(i), message);
         }

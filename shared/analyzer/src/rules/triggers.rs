@@ -34,7 +34,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::NoTrigger,
                 None,
-                format!("Workflow {} has no active trigger.", quoted(&ctx.w.name)),
+                || format!("Workflow {} has no active trigger.", quoted(&ctx.w.name)),
             );
         }
         for t in triggers.iter().filter(|t| t.active) {
@@ -44,7 +44,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         out,
                         Rule::TriggerWithoutFilter,
                         None,
-                        format!(
+                        || format!(
                             "Trigger {} ({}) has no filter for {what}.",
                             quoted(t.label()),
                             t.kind
@@ -65,7 +65,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     out,
                     Rule::ReentryDuplicates,
                     Some(i),
-                    format!(
+                    || format!(
                         "Re-entry is allowed and step {} creates a new record on every entry.",
                         quoted(s.label())
                     ),

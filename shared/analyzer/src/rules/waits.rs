@@ -139,7 +139,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         Rule::WaitWithoutTimeout,
                         severity,
                         Some(i),
-                        format!(
+                        || format!(
                             "Wait {} waits for a reply, condition or event with no timeout.",
                             quoted(s.label())
                         ),
@@ -150,7 +150,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::WaitMisconfigured,
                 Some(i),
-                format!(
+                || format!(
                     "Wait {} has a missing or partial duration, so it fires at once.",
                     quoted(s.label())
                 ),
@@ -161,7 +161,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         out,
                         Rule::WaitTooLong,
                         Some(i),
-                        format!(
+                        || format!(
                             "Wait {} lasts {:.0} days.",
                             quoted(s.label()),
                             (minutes / 1440.0).floor()
@@ -190,7 +190,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         out,
                         Rule::EventWaitWithoutAnchor,
                         Some(i),
-                        format!(
+                        || format!(
                             "Wait {} is relative to an appointment or event, but no appointment trigger or event date comes before it.",
                             quoted(s.label())
                         ),
