@@ -1,6 +1,6 @@
 //! ghl-webhook: HighLevel's app lifecycle deliveries (`INSTALL`, `UNINSTALL`, ...) at
 //! `POST /webhooks/ghl` (docs/GHL_WEBHOOK.md), through the core's one webhook receiver
-//! (`backend_core::webhook`).
+//! (`backend_core::http::webhook`).
 //!
 //! The Ed25519 signature (`X-GHL-Signature`) over the raw body is the authentication: a missing,
 //! malformed or wrong one answers 401 and writes nothing, as does a delivery older or newer than
@@ -11,11 +11,11 @@
 
 use backend_core::auth::LocationId;
 use backend_core::clock::now_epoch;
+use backend_core::http::webhook::{self, Disposition, Outcome, Webhook};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::install::signature::{self, LEGACY_RSA_HEADER, SIGNATURE_HEADER};
 use backend_core::install::{self, Delivery, Erased, Event, UninstallScope};
 use backend_core::telemetry::metrics;
-use backend_core::webhook::{self, Disposition, Outcome, Webhook};
 use backend_core::App;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};

@@ -3,12 +3,13 @@
 //! `POST /auth/logout` and `POST /auth/refresh`.
 
 use backend_core::auth::oauth_state::{self, StateError, STATE_COOKIE};
-use backend_core::auth::session::SESSION_TTL_SECS;
+use backend_core::auth::session::{SessionError, SESSION_TTL_SECS};
 use backend_core::auth::{require_session, LocationId, SessionToken};
 use backend_core::clock::{format_epoch, format_rfc3339, now_epoch};
-use backend_core::highlevel::{self, SCOPES};
+use backend_core::highlevel::{self, HighLevelError, SCOPES};
 use backend_core::http::request::{client_ip, cookie, query};
 use backend_core::http::{ApiError, Reply, Route};
+use backend_core::upstream::UpstreamError;
 use backend_core::App;
 use lambda_http::Request;
 use serde_json::json;
@@ -107,13 +108,11 @@ async fn complete_login(app: &App, req: &Request) -> Result<(SessionToken, i64),
         return Err("invalid_state");
     }
     let tokens = highlevel::exchange_code(app, &code).await.map_err(|err| {
-        tracing::warn!(code = err.code(), "token exchange failed");
+        tracing::warn!(error = %err, "token exchange failed");
         match err {
-            ApiError::UpstreamUnavailable {
-                retry_after_secs: Some(_),
-                ..
-            } => "upstream_unavailable",
-            ApiError::UpstreamUnavailable { .. } => "exchange_failed",
+            HighLevelError::Upstream(UpstreamError::Unavailable { .. }) => "upstream_unavailable",
+            HighLevelError::Upstream(UpstreamError::Rejected { .. })
+            | HighLevelError::BadResponse => "exchange_failed",
             _ => "server_error",
         }
     })?;
@@ -144,8 +143,8 @@ async fn complete_login(app: &App, req: &Request) -> Result<(SessionToken, i64),
 async fn status(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let session = match require_session(app, req).await {
         Ok(session) => session,
-        Err(ApiError::Unauthenticated) => return Reply::ok(&json!({ "authenticated": false })),
-        Err(other) => return Err(other),
+        Err(SessionError::Missing) => return Reply::ok(&json!({ "authenticated": false })),
+        Err(other) => return Err(other.into()),
     };
     let account = app.accounts().get(&session.location_id).await?;
     let Some(account) = account.filter(|a| a.access_token.is_some()) else {

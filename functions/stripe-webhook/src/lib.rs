@@ -1,5 +1,5 @@
 //! stripe-webhook: Stripe's events, behind a public function URL (`POST /`), through the core's
-//! one webhook receiver (`backend_core::webhook`).
+//! one webhook receiver (`backend_core::http::webhook`).
 //!
 //! The signature is the authentication: it is verified over the raw body before anything else,
 //! and a failure answers 400 with the reason and writes nothing. Each event then runs at most
@@ -16,9 +16,9 @@ use backend_core::auth::LocationId;
 use backend_core::billing::stripe::{CheckoutSession, Stripe, Subscription};
 use backend_core::billing::{signature, sync_subscription};
 use backend_core::clock::now_epoch;
+use backend_core::http::webhook::{self, Disposition, Outcome, Webhook};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::telemetry::metrics;
-use backend_core::webhook::{self, Disposition, Outcome, Webhook};
 use backend_core::App;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};

@@ -39,7 +39,7 @@ mod tests {
 
     #[test]
     fn api_times_are_utc_whole_seconds() {
-        assert_eq!(format_epoch(1_795_471_200), "2026-11-23T20:00:00Z");
+        assert_eq!(format_epoch(1_795_471_200), "2026-11-23T22:00:00Z");
         assert_eq!(format_epoch(i64::MAX), "1970-01-01T00:00:00Z");
     }
 }

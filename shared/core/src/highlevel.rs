@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{crypto, LocationId};
 use crate::clock::now_epoch;
-use crate::http::ApiError;
+use crate::secrets::SecretsError;
 use crate::store::accounts::{Account, TokenGrant};
+use crate::store::StoreError;
 use crate::upstream::{self, RetryPolicy, UpstreamError};
 use crate::App;
 
@@ -74,6 +75,30 @@ impl std::fmt::Display for WorkflowId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Why a HighLevel call gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum HighLevelError {
+    /// No usable connection: never connected, tokens that no longer decrypt, or a refresh token
+    /// HighLevel refused. The user must connect again.
+    #[error("the HighLevel connection is missing or no longer valid")]
+    NotConnected,
+    /// Another request is refreshing the tokens, or they changed meanwhile: retry shortly.
+    #[error("{message}")]
+    Busy {
+        message: &'static str,
+        retry_after_secs: u64,
+    },
+    /// HighLevel answered 2xx with something we cannot read.
+    #[error("unexpected HighLevel response")]
+    BadResponse,
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// HighLevel's token endpoint response (both grant types). `Debug` is redacted: it holds tokens.
@@ -157,7 +182,7 @@ async fn token_request(
 }
 
 /// Exchanges an authorization code (the OAuth callback).
-pub async fn exchange_code(app: &App, code: &str) -> Result<TokenResponse, ApiError> {
+pub async fn exchange_code(app: &App, code: &str) -> Result<TokenResponse, HighLevelError> {
     let secrets = app.secrets.get().await?;
     let client_secret = secrets.ghl_client_secret.expose_secret();
     let redirect = app.config.ghl.redirect_uri.as_str();
@@ -181,7 +206,7 @@ pub async fn seal(
     app: &App,
     location: &LocationId,
     tokens: &TokenResponse,
-) -> Result<TokenGrant, ApiError> {
+) -> Result<TokenGrant, SecretsError> {
     let secrets = app.secrets.get().await?;
     let key = &secrets.token_encryption_key;
     Ok(TokenGrant {
@@ -194,21 +219,21 @@ pub async fn seal(
     })
 }
 
-async fn open(app: &App, location: &LocationId, sealed: &str) -> Result<String, ApiError> {
+async fn open(app: &App, location: &LocationId, sealed: &str) -> Result<String, HighLevelError> {
     let secrets = app.secrets.get().await?;
     crypto::decrypt(&secrets.token_encryption_key, location, sealed).map_err(|err| {
         // A rotated key or a damaged item: the connection is unusable, the user must reconnect.
         tracing::error!(location = %location, error = %err, "stored HighLevel token does not decrypt");
-        ApiError::Unauthenticated
+        HighLevelError::NotConnected
     })
 }
 
-async fn connected_account(app: &App, location: &LocationId) -> Result<Account, ApiError> {
+async fn connected_account(app: &App, location: &LocationId) -> Result<Account, HighLevelError> {
     match app.accounts().get(location).await? {
         Some(account) if account.access_token.is_some() && account.refresh_token.is_some() => {
             Ok(account)
         }
-        _ => Err(ApiError::Unauthenticated),
+        _ => Err(HighLevelError::NotConnected),
     }
 }
 
@@ -218,7 +243,7 @@ pub async fn access_token(
     app: &App,
     location: &LocationId,
     force: bool,
-) -> Result<String, ApiError> {
+) -> Result<String, HighLevelError> {
     let account = connected_account(app, location).await?;
     let fresh = account.token_expires_at.unwrap_or(0) > now_epoch() + EXPIRY_MARGIN_SECS;
     if fresh && !force {
@@ -234,7 +259,11 @@ pub async fn access_token(
 
 /// Spends the refresh token once. The caller that wins the account's refresh lock calls
 /// HighLevel; the others wait for its new token instead of spending the same refresh token.
-async fn refresh(app: &App, location: &LocationId, account: Account) -> Result<String, ApiError> {
+async fn refresh(
+    app: &App,
+    location: &LocationId,
+    account: Account,
+) -> Result<String, HighLevelError> {
     let accounts = app.accounts();
     let version = account.token_version;
     if !accounts
@@ -258,9 +287,9 @@ async fn refresh(app: &App, location: &LocationId, account: Account) -> Result<S
         .replace_tokens(location, version, &grant, now_epoch())
         .await?
     {
-        return Err(ApiError::ServiceUnavailable {
-            message: "tokens changed during refresh, please retry".into(),
-            retry_after_secs: Some(1),
+        return Err(HighLevelError::Busy {
+            message: "tokens changed during refresh, please retry",
+            retry_after_secs: 1,
         });
     }
     tracing::info!(location = %location, "HighLevel tokens refreshed");
@@ -272,7 +301,7 @@ async fn spend_refresh_token(
     app: &App,
     location: &LocationId,
     account: &Account,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, HighLevelError> {
     let refresh_token = open(
         app,
         location,
@@ -303,7 +332,7 @@ async fn spend_refresh_token(
         // A refused refresh token means the connection is gone: the user must log in again.
         UpstreamError::Rejected {
             status: 400 | 401, ..
-        } => ApiError::Unauthenticated,
+        } => HighLevelError::NotConnected,
         other => other.into(),
     })
 }
@@ -312,7 +341,7 @@ async fn wait_for_refresh(
     app: &App,
     location: &LocationId,
     version: i64,
-) -> Result<String, ApiError> {
+) -> Result<String, HighLevelError> {
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(150)).await;
         let account = connected_account(app, location).await?;
@@ -325,9 +354,9 @@ async fn wait_for_refresh(
             .await;
         }
     }
-    Err(ApiError::ServiceUnavailable {
-        message: "a token refresh is in progress, please retry".into(),
-        retry_after_secs: Some(2),
+    Err(HighLevelError::Busy {
+        message: "a token refresh is in progress, please retry",
+        retry_after_secs: 2,
     })
 }
 
@@ -337,7 +366,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     location: &LocationId,
     path: &str,
     query: &[(&str, &str)],
-) -> Result<T, ApiError> {
+) -> Result<T, HighLevelError> {
     let url = endpoint(app, path);
     let mut token = access_token(app, location, false).await?;
     for attempt in 0..2 {
@@ -355,21 +384,18 @@ async fn get_json<T: serde::de::DeserializeOwned>(
                 return response
                     .json::<T>()
                     .await
-                    .map_err(|_| ApiError::UpstreamUnavailable {
-                        service: "HighLevel",
-                        retry_after_secs: None,
-                    })
+                    .map_err(|_| HighLevelError::BadResponse)
             }
             Err(UpstreamError::Rejected { status: 401, .. }) if attempt == 0 => {
                 token = access_token(app, location, true).await?;
             }
             Err(UpstreamError::Rejected {
                 status: 401 | 403, ..
-            }) => return Err(ApiError::Unauthenticated),
+            }) => return Err(HighLevelError::NotConnected),
             Err(err) => return Err(err.into()),
         }
     }
-    Err(ApiError::Unauthenticated)
+    Err(HighLevelError::NotConnected)
 }
 
 /// How long a warm container reuses a location's workflow list (HighLevel allows 100 calls/10 s).
@@ -383,7 +409,7 @@ pub struct WorkflowCache(Mutex<HashMap<LocationId, (Instant, Vec<WorkflowSummary
 pub async fn list_workflows(
     app: &App,
     location: &LocationId,
-) -> Result<Vec<WorkflowSummary>, ApiError> {
+) -> Result<Vec<WorkflowSummary>, HighLevelError> {
     let cache = &app.workflow_cache.0;
     let cached = cache
         .lock()

@@ -21,6 +21,5 @@ pub mod sentry;
 pub mod store;
 pub mod telemetry;
 pub mod upstream;
-pub mod webhook;
 
 pub use app::App;

@@ -8,7 +8,6 @@ use time::{Date, Month, OffsetDateTime, Time};
 use workflow_analyzer::{AnalysisResult, Detail, ResultView};
 
 use crate::clock::format_rfc3339;
-use crate::http::ApiError;
 
 /// The subscription plan an account is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -83,14 +82,20 @@ pub fn quota_resets_at(now: i64) -> OffsetDateTime {
         .unwrap_or(at)
 }
 
-/// 402 `PLAN_LIMIT_REACHED`, saying when the quota resets.
-pub fn quota_reached(now: i64) -> ApiError {
-    let resets = format_rfc3339(quota_resets_at(now));
-    ApiError::PlanLimitReached {
-        message: format!(
-            "the free plan's {FREE_MONTHLY_ANALYSES} analyses this month are used; the quota resets at {resets}, or upgrade to Pro"
-        ),
-        details: json!({ "limit": FREE_MONTHLY_ANALYSES, "resetsAt": resets }),
+/// The free plan's monthly analyses are used up (402 `PLAN_LIMIT_REACHED`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the free plan's {limit} analyses this month are used; the quota resets at {resets_at}, or upgrade to Pro")]
+pub struct QuotaReached {
+    pub limit: u32,
+    /// When the quota resets, as the API writes times.
+    pub resets_at: String,
+}
+
+/// The quota is used up at `now`: says when it resets.
+pub fn quota_reached(now: i64) -> QuotaReached {
+    QuotaReached {
+        limit: FREE_MONTHLY_ANALYSES,
+        resets_at: format_rfc3339(quota_resets_at(now)),
     }
 }
 

@@ -109,22 +109,6 @@ pub enum SecretsError {
     Malformed(String),
 }
 
-impl From<SecretsError> for crate::http::ApiError {
-    /// Unavailable is worth a retry (503); malformed needs an operator (500, detail in the log).
-    fn from(err: SecretsError) -> Self {
-        match err {
-            SecretsError::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "secret unavailable");
-                crate::http::ApiError::ServiceUnavailable {
-                    message: "configuration store is temporarily unavailable".into(),
-                    retry_after_secs: Some(5),
-                }
-            }
-            SecretsError::Malformed(detail) => crate::http::ApiError::Internal(detail),
-        }
-    }
-}
-
 /// Fetches the secret on first use and keeps it for [`SECRET_TTL`].
 pub struct SecretStore {
     client: aws_sdk_secretsmanager::Client,

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use reqwest::{RequestBuilder, Response, StatusCode};
 
-use crate::http::ApiError;
 use crate::telemetry::metrics::{self, Unit};
 
 /// The longest we wait before one retry; a `Retry-After` beyond it ends the attempts instead.
@@ -41,33 +40,6 @@ pub enum UpstreamError {
         status: u16,
         body: String,
     },
-}
-
-impl From<UpstreamError> for ApiError {
-    fn from(err: UpstreamError) -> Self {
-        match err {
-            UpstreamError::Unavailable {
-                service,
-                detail,
-                retry_after_secs,
-            } => {
-                tracing::warn!(service, detail = %detail, "upstream unavailable");
-                ApiError::UpstreamUnavailable {
-                    service,
-                    retry_after_secs: retry_after_secs.or(Some(5)),
-                }
-            }
-            UpstreamError::Rejected {
-                service, status, ..
-            } => {
-                tracing::warn!(service, status, "upstream refused the request");
-                ApiError::UpstreamUnavailable {
-                    service,
-                    retry_after_secs: None,
-                }
-            }
-        }
-    }
 }
 
 /// Opens after `threshold` consecutive failures, for `cooldown`; then lets one call probe.

@@ -7,8 +7,6 @@ pub mod session;
 
 pub use session::{require_session, SessionToken, SESSION_COOKIE};
 
-use crate::http::ApiError;
-
 /// A HighLevel location (sub-account) id: the tenant key of every table.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -16,9 +14,14 @@ use crate::http::ApiError;
 #[serde(try_from = "String", into = "String")]
 pub struct LocationId(String);
 
+/// Why a location id was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("locationId must be 1-64 letters, digits, '-' or '_'")]
+pub struct InvalidLocationId;
+
 impl LocationId {
     /// 1..=64 ASCII letters, digits, `-` or `_` (HighLevel's ids are 20-character alphanumerics).
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidLocationId> {
         let ok = (1..=64).contains(&raw.len())
             && raw
                 .bytes()
@@ -26,9 +29,7 @@ impl LocationId {
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(ApiError::validation(
-                "locationId must be 1-64 letters, digits, '-' or '_'",
-            ))
+            Err(InvalidLocationId)
         }
     }
 

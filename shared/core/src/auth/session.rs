@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::now_epoch;
 use crate::http::request::cookie;
-use crate::http::ApiError;
 use crate::store::sessions::Session;
+use crate::store::StoreError;
 use crate::App;
 
 pub const SESSION_COOKIE: &str = "gwa_session";
@@ -62,11 +62,21 @@ impl std::fmt::Debug for SessionToken {
     }
 }
 
-/// The caller's live session, or 401. Expiry is checked here: DynamoDB's TTL deletes late.
-pub async fn require_session(app: &App, req: &Request) -> Result<Session, ApiError> {
-    let token = SessionToken::from_request(req).ok_or(ApiError::Unauthenticated)?;
+/// Why a request has no session.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No cookie, an unknown token, or an expired session (401).
+    #[error("authentication required")]
+    Missing,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The caller's live session. Expiry is checked here: DynamoDB's TTL deletes late.
+pub async fn require_session(app: &App, req: &Request) -> Result<Session, SessionError> {
+    let token = SessionToken::from_request(req).ok_or(SessionError::Missing)?;
     app.sessions()
         .find(&token, now_epoch())
         .await?
-        .ok_or(ApiError::Unauthenticated)
+        .ok_or(SessionError::Missing)
 }

@@ -5,7 +5,6 @@
 //! (ordered by each event's `created`) and that `GET /api/subscription/status` repairs from
 //! Stripe when it has not been confirmed for [`STALE_AFTER_SECS`]. See docs/BILLING.md.
 
-pub mod accounts;
 pub mod signature;
 pub mod stripe;
 pub mod sync;
@@ -14,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::accounts::{Account, Plan};
 
-pub use accounts::Applied;
+pub use crate::store::accounts::billing::Applied;
 pub use sync::{sync_subscription, Synced};
 
 /// Billing state older than this is re-read from Stripe by the status route: webhooks can be

@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 
 use super::{SubscriptionState, SubscriptionStatus};
 use crate::auth::LocationId;
-use crate::http::ApiError;
 use crate::secrets::Secrets;
+use crate::secrets::SecretsError;
 use crate::upstream::{self, RetryPolicy, UpstreamError};
 use crate::App;
 
@@ -29,7 +29,8 @@ use crate::App;
 /// (docs/BILLING.md); the parsers below also read the newer shapes where fields moved.
 pub const STRIPE_VERSION: &str = "2024-06-20";
 
-const SERVICE: &str = "Stripe";
+/// The service name in logs, metrics and `UPSTREAM_UNAVAILABLE` answers.
+pub const SERVICE: &str = "Stripe";
 
 /// Stripe's own retry advice wins over our status-based guess (e.g. a 409 idempotency conflict
 /// says `true`, a 500 on a non-idempotent request may say `false`).
@@ -70,35 +71,6 @@ impl StripeError {
     pub fn is_missing(&self) -> bool {
         matches!(self, StripeError::Refused { status: 404, .. })
             || matches!(self, StripeError::Refused { code, .. } if code == "resource_missing")
-    }
-}
-
-impl From<StripeError> for ApiError {
-    fn from(err: StripeError) -> Self {
-        match err {
-            StripeError::Upstream(err) => err.into(),
-            StripeError::Refused {
-                status,
-                kind,
-                code,
-                message,
-            } => {
-                // Our request was wrong (configuration, stale ids): the user can do nothing about
-                // it, so it is a 502 with the reason in the log only.
-                tracing::warn!(status, kind = %kind, code = %code, message = %message, "Stripe refused the request");
-                ApiError::UpstreamUnavailable {
-                    service: SERVICE,
-                    retry_after_secs: None,
-                }
-            }
-            StripeError::Decode(detail) => {
-                tracing::warn!(detail = %detail, "unexpected Stripe response");
-                ApiError::UpstreamUnavailable {
-                    service: SERVICE,
-                    retry_after_secs: None,
-                }
-            }
-        }
     }
 }
 
@@ -298,7 +270,7 @@ pub fn random_key(op: &str) -> String {
 
 impl<'a> Stripe<'a> {
     /// Reads the secret key (cached by the secret store).
-    pub async fn connect(app: &'a App) -> Result<Self, ApiError> {
+    pub async fn connect(app: &'a App) -> Result<Self, SecretsError> {
         let secrets = app.secrets.get().await?;
         Ok(Self { app, secrets })
     }

@@ -119,9 +119,3 @@ impl ApiError {
         }
     }
 }
-
-impl From<crate::highlevel::InvalidWorkflowId> for ApiError {
-    fn from(err: crate::highlevel::InvalidWorkflowId) -> Self {
-        ApiError::validation(format!("workflowId {err}"))
-    }
-}

@@ -1,10 +1,12 @@
 //! The HTTP edge shared by every function: errors, replies, routing, request parsing.
 
+mod domain;
 mod edge;
 mod error;
 mod reply;
 pub mod request;
 pub mod routes;
+pub mod webhook;
 
 pub use edge::{render_error, Edge, MAX_BODY_BYTES};
 pub use error::ApiError;

@@ -8,8 +8,8 @@ use lambda_http::Request;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::{ApiError, Reply};
 use crate::billing::Synced;
-use crate::http::{ApiError, Reply};
 use crate::idempotency::{self, IdempotencyError};
 use crate::telemetry::metrics;
 use crate::App;

@@ -5,18 +5,16 @@
 //! freshness and runs the effect once per `webhookId` through `crate::idempotency`; the effects
 //! themselves live here so they read as the policy they implement.
 
-pub mod accounts;
 pub mod signature;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::LocationId;
-use crate::http::ApiError;
 use crate::store::StoreError;
 use crate::App;
 
-pub use accounts::{AccountErasure, Installation};
+pub use crate::store::accounts::install::{AccountErasure, Installation};
 
 /// Longest `webhookId` accepted (HighLevel's are UUID-like).
 const MAX_WEBHOOK_ID: usize = 128;
@@ -71,16 +69,21 @@ struct RawDelivery {
     install_type: Option<String>,
 }
 
+/// An authentic body we cannot key or date (400: no retry can fix it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidDelivery(pub String);
+
 impl Delivery {
     /// Parses an authentic body. Anything we cannot key or date is a 400: no retry can fix it.
-    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+    pub fn parse(body: &[u8]) -> Result<Self, InvalidDelivery> {
         let raw: RawDelivery = serde_json::from_slice(body).map_err(|err| {
-            ApiError::validation(format!("the body is not a HighLevel webhook: {err}"))
+            InvalidDelivery(format!("the body is not a HighLevel webhook: {err}"))
         })?;
         let kind = raw
             .kind
             .filter(|k| (1..=64).contains(&k.len()))
-            .ok_or_else(|| ApiError::validation("type is required"))?;
+            .ok_or_else(|| InvalidDelivery("type is required".into()))?;
         let webhook_id = raw
             .webhook_id
             .filter(|id| {
@@ -90,8 +93,8 @@ impl Delivery {
                     })
             })
             .ok_or_else(|| {
-                ApiError::validation(
-                    "webhookId is required: 1-128 letters, digits, '-', '_', ':' or '.'",
+                InvalidDelivery(
+                    "webhookId is required: 1-128 letters, digits, '-', '_', ':' or '.'".into(),
                 )
             })?;
         let timestamp_ms = raw
@@ -99,11 +102,11 @@ impl Delivery {
             .as_ref()
             .and_then(timestamp_ms)
             .ok_or_else(|| {
-                ApiError::validation("timestamp is required: ISO 8601 or epoch milliseconds")
+                InvalidDelivery("timestamp is required: ISO 8601 or epoch milliseconds".into())
             })?;
         let location = |raw: &str| {
             LocationId::parse(raw).map_err(|_| {
-                ApiError::validation("locationId must be 1-64 letters, digits, '-' or '_'")
+                InvalidDelivery("locationId must be 1-64 letters, digits, '-' or '_'".into())
             })
         };
         let company = raw.company_id.filter(|c| !c.trim().is_empty());

@@ -10,8 +10,6 @@ pub mod sessions;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-use crate::http::ApiError;
-
 /// A storage failure. `Unavailable` is worth a retry (throttling, timeouts, 5xx) and answers 503;
 /// anything else is a bug or a misconfiguration and answers 500 with details only in the log.
 #[derive(Debug, thiserror::Error)]
@@ -53,21 +51,6 @@ impl StoreError {
             StoreError::Unavailable(text)
         } else {
             StoreError::Failed(text)
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "storage unavailable");
-                ApiError::ServiceUnavailable {
-                    message: "storage is temporarily unavailable, please retry".into(),
-                    retry_after_secs: Some(2),
-                }
-            }
-            StoreError::Failed(detail) => ApiError::Internal(detail),
         }
     }
 }

@@ -4,7 +4,6 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{is_conditional_failure, StoreError};
-use crate::http::ApiError;
 
 /// A limit: `max` requests per `window_secs`, for one kind of subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +73,16 @@ pub struct Allowance {
     pub reset_secs: i64,
 }
 
+/// Why a hit was not counted.
+#[derive(Debug, thiserror::Error)]
+pub enum RateLimitError {
+    /// Over the limit: retry after this many seconds.
+    #[error("too many requests, retry in {retry_after_secs} s")]
+    Exceeded { retry_after_secs: u64, limit: u32 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 #[derive(Clone)]
 pub struct RateLimits {
     client: aws_sdk_dynamodb::Client,
@@ -119,8 +128,14 @@ impl RateLimits {
         super::batch_delete(&self.client, &self.table, keys).await
     }
 
-    /// Counts one hit for `subject`; 429 `RATE_LIMITED` with the seconds left once over `limit`.
-    pub async fn hit(&self, limit: Limit, subject: &str, now: i64) -> Result<Allowance, ApiError> {
+    /// Counts one hit for `subject`; [`RateLimitError::Exceeded`] with the seconds left once over
+    /// `limit`.
+    pub async fn hit(
+        &self,
+        limit: Limit,
+        subject: &str,
+        now: i64,
+    ) -> Result<Allowance, RateLimitError> {
         let window = now - now.rem_euclid(limit.window_secs);
         let reset = window + limit.window_secs;
         let result = self
@@ -152,7 +167,7 @@ impl RateLimits {
                     reset_secs: reset - now,
                 })
             }
-            Err(err) if is_conditional_failure(&err) => Err(ApiError::RateLimited {
+            Err(err) if is_conditional_failure(&err) => Err(RateLimitError::Exceeded {
                 retry_after_secs: (reset - now).max(1) as u64,
                 limit: limit.max,
             }),

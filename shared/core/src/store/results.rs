@@ -16,7 +16,6 @@ use serde::Serialize;
 use super::{conditional, is_conditional_failure, StoreError};
 use crate::auth::LocationId;
 use crate::highlevel::WorkflowId;
-use crate::http::ApiError;
 
 /// Largest item we write: DynamoDB's limit is 400 KB including attribute names.
 pub const MAX_ITEM_BYTES: usize = 380 * 1024;
@@ -29,6 +28,11 @@ const MAX_INFLATED_BYTES: u64 = 8 * 1024 * 1024;
 #[serde(transparent)]
 pub struct AnalysisId(String);
 
+/// Why an analysis id was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("analysis id is malformed")]
+pub struct InvalidAnalysisId;
+
 impl AnalysisId {
     pub fn generate(now_ms: i64) -> Self {
         Self(format!(
@@ -38,7 +42,7 @@ impl AnalysisId {
         ))
     }
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidAnalysisId> {
         let ok = raw.len() == 22
             && raw.as_bytes()[13] == b'-'
             && raw[..13].bytes().all(|b| b.is_ascii_digit())
@@ -48,7 +52,7 @@ impl AnalysisId {
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(ApiError::validation("analysis id is malformed"))
+            Err(InvalidAnalysisId)
         }
     }
 

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use super::SubscriptionState;
 use crate::auth::LocationId;
+use crate::billing::SubscriptionState;
 use crate::store::accounts::{Account, Accounts};
 use crate::store::{is_conditional_failure, StoreError};
 

@@ -1,13 +1,21 @@
-//! The accounts table: one item per HighLevel location, holding its encrypted OAuth tokens, its
-//! plan and billing state, and its usage counters. Writes are partial updates so that the OAuth
-//! flow, billing and usage never overwrite each other's fields.
+//! The accounts table, all of it here: one item per HighLevel location, holding its encrypted
+//! OAuth tokens, its plan and billing state, its install details and its usage counters. This
+//! module has the item and its reads; each concern's writes have their own module (`tokens` for
+//! the OAuth flow, `usage` for the free quota, `billing` for Stripe's state, `install` for the
+//! HighLevel app install webhook). Writes are partial conditional updates, so no concern ever
+//! overwrites another's fields.
+
+pub mod billing;
+pub mod install;
+mod tokens;
+mod usage;
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::{conditional, is_conditional_failure, StoreError};
+use super::StoreError;
 use crate::auth::LocationId;
 
 pub use crate::plans::Plan;
@@ -111,225 +119,4 @@ impl Accounts {
             .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
             .transpose()
     }
-
-    /// Stores tokens from a fresh authorization: creates the account (plan Free) or updates it,
-    /// keeping its plan, billing and usage.
-    #[tracing::instrument(skip(self, grant), fields(location = %location))]
-    pub async fn save_authorization(
-        &self,
-        location: &LocationId,
-        grant: &TokenGrant,
-        now: i64,
-    ) -> Result<Account, StoreError> {
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(location)))
-            .update_expression(
-                "SET accessToken = :a, refreshToken = :r, tokenExpiresAt = :e, scopes = :s, \
-                 updatedAt = :now, \
-                 tokenVersion = if_not_exists(tokenVersion, :zero) + :one, \
-                 #plan = if_not_exists(#plan, :free), createdAt = if_not_exists(createdAt, :now), \
-                 cancelAtPeriodEnd = if_not_exists(cancelAtPeriodEnd, :false)",
-            )
-            .expression_attribute_values(":a", AttributeValue::S(grant.access_token.clone()))
-            .expression_attribute_values(":r", AttributeValue::S(grant.refresh_token.clone()))
-            .expression_attribute_values(":e", AttributeValue::N(grant.expires_at.to_string()))
-            .expression_attribute_values(":s", AttributeValue::S(grant.scopes.clone()))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":free", AttributeValue::S("free".into()))
-            .expression_attribute_names("#plan", "plan")
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .return_values(ReturnValue::AllNew);
-        // Ids HighLevel did not send are left as they are, never overwritten with nothing (a
-        // company-wide uninstall finds locations by companyId).
-        let mut expression = update.get_update_expression().clone().unwrap_or_default();
-        for (attribute, placeholder, value) in [
-            ("companyId", ":c", &grant.company_id),
-            ("userId", ":u", &grant.user_id),
-        ] {
-            if let Some(value) = value {
-                expression.push_str(&format!(", {attribute} = {placeholder}"));
-                update = update
-                    .expression_attribute_values(placeholder, AttributeValue::S(value.clone()));
-            }
-        }
-        update = update.update_expression(expression);
-        let output = update.send().await.map_err(StoreError::from_sdk)?;
-        let item = output
-            .attributes
-            .ok_or_else(|| StoreError::Failed("update returned no attributes".into()))?;
-        Ok(serde_dynamo::from_item(item)?)
-    }
-
-    /// Replaces the tokens after a refresh, only if nobody refreshed since `expected_version`
-    /// was read. `Ok(false)` means another refresh won: re-read the account and use its tokens.
-    pub async fn replace_tokens(
-        &self,
-        location: &LocationId,
-        expected_version: i64,
-        grant: &TokenGrant,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(location)))
-            .update_expression(
-                "SET accessToken = :a, refreshToken = :r, tokenExpiresAt = :e, scopes = :s, \
-                 updatedAt = :now, tokenVersion = :next REMOVE refreshLockUntil",
-            )
-            .condition_expression("tokenVersion = :expected")
-            .expression_attribute_values(":a", AttributeValue::S(grant.access_token.clone()))
-            .expression_attribute_values(":r", AttributeValue::S(grant.refresh_token.clone()))
-            .expression_attribute_values(":e", AttributeValue::N(grant.expires_at.to_string()))
-            .expression_attribute_values(":s", AttributeValue::S(grant.scopes.clone()))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .expression_attribute_values(
-                ":expected",
-                AttributeValue::N(expected_version.to_string()),
-            )
-            .expression_attribute_values(
-                ":next",
-                AttributeValue::N((expected_version + 1).to_string()),
-            )
-            .send()
-            .await;
-        Ok(conditional(result)?.is_some())
-    }
-
-    /// Claims the right to spend the refresh token of `expected_version` for `hold_secs`.
-    /// Exactly one of several concurrent callers gets `true`; the others wait for its result.
-    pub async fn claim_refresh(
-        &self,
-        location: &LocationId,
-        expected_version: i64,
-        now: i64,
-        hold_secs: i64,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(location)))
-            .update_expression("SET refreshLockUntil = :until")
-            .condition_expression(
-                "tokenVersion = :expected AND (attribute_not_exists(refreshLockUntil) OR refreshLockUntil < :now)",
-            )
-            .expression_attribute_values(":until", AttributeValue::N((now + hold_secs).to_string()))
-            .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .send()
-            .await;
-        Ok(conditional(result)?.is_some())
-    }
-
-    /// Gives up a refresh claim that failed, so the next caller can try at once instead of
-    /// waiting out the hold (only while the tokens are still the ones the claim was for).
-    pub async fn release_refresh(
-        &self,
-        location: &LocationId,
-        version: i64,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(location)))
-            .update_expression("REMOVE refreshLockUntil")
-            .condition_expression("tokenVersion = :v")
-            .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
-            .send()
-            .await;
-        conditional(result).map(|_| ())
-    }
-
-    /// Counts one free-plan analysis in `period` (`YYYY-MM`) unless `max` are already counted.
-    /// One conditional update: concurrent requests can never push the count past `max`.
-    /// Returns the count after this one, or `None` when the quota is used up.
-    pub async fn consume_quota(
-        &self,
-        location: &LocationId,
-        period: &str,
-        max: u32,
-    ) -> Result<Option<u32>, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(location)))
-            .update_expression("SET #u = if_not_exists(#u, :zero) + :one")
-            .condition_expression(
-                "attribute_exists(locationId) AND (attribute_not_exists(#u) OR #u < :max)",
-            )
-            .expression_attribute_names("#u", usage_attribute(period))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":max", AttributeValue::N(max.to_string()))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(output
-                .attributes
-                .and_then(|a| a.get(&usage_attribute(period)).cloned())
-                .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))),
-            Err(err) if is_conditional_failure(&err) => Ok(None),
-            Err(err) => Err(StoreError::from_sdk(err)),
-        }
-    }
-
-    /// Gives back one counted analysis (its result could not be saved).
-    pub async fn release_quota(
-        &self,
-        location: &LocationId,
-        period: &str,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(location)))
-            .update_expression("SET #u = #u - :one")
-            .condition_expression("#u > :zero")
-            .expression_attribute_names("#u", usage_attribute(period))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_conditional_failure(&err) => Ok(()),
-            Err(err) => Err(StoreError::from_sdk(err)),
-        }
-    }
-
-    /// Free analyses counted in `period`.
-    pub async fn quota_used(&self, location: &LocationId, period: &str) -> Result<u32, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(location)))
-            .projection_expression("#u")
-            .expression_attribute_names("#u", usage_attribute(period))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(output
-            .item
-            .and_then(|i| i.get(&usage_attribute(period)).cloned())
-            .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
-            .unwrap_or(0))
-    }
-}
-
-/// One attribute per month (`usage_2026_11`), so a new month starts at zero by itself.
-fn usage_attribute(period: &str) -> String {
-    format!("usage_{}", period.replace('-', "_"))
 }
