@@ -1,5 +1,10 @@
-//! The rule catalogue (ids, severities, titles, why and fix) and the runner that applies every
-//! rule family to a workflow or a bundle. One file per family.
+//! The rule catalogue (ids, severities, titles, why, fix and when a rule does not apply) and the
+//! runner that applies every rule family to a workflow or a bundle. A family's rules are in the
+//! file named after it, except `name-contradicts-step` (structure) and the data-hygiene rules
+//! (`field-set-twice`, `tag-from-merge-field`, `unresolved-placeholder`,
+//! `create-contact-without-find`, `phone-not-e164`) in hygiene.rs, the integration reliability
+//! rules (retry loops, HTTP timeouts, idempotency, inbound-webhook dedupe) in reliability.rs, and
+//! `reentry-duplicates` (data) in triggers.rs. Their tests are in `tests/<family>.rs`.
 
 mod account;
 mod ai;

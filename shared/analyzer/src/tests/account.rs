@@ -1,225 +1,19 @@
-//! Issue 11, account-level (A)/(X) rules of the third batch: custom-field types, alerts to one user, refunds, pipeline-stage loops, tag chains: each fires on the right step, has a near miss, and needs-data rules are
-//! skipped with their reason when the data is absent.
+//! The account rules, across the workflows and lists of a bundle (duplicate triggers, enrollment
+//! cycles, missing account objects, tag triggers nothing adds, alerts to one user, refunds,
+//! pipeline-stage loops, tag chains): each fires on the right step, has a near miss where it must
+//! not, and a rule that needs more than the definition is skipped with its reason when the input
+//! lacks it.
 
 use serde_json::{json, Value};
 
-use super::{body_with, chain, form_trigger, hits, run, s, silent};
-use crate::{parse, Input};
+use super::{
+    a_single_workflow, body_with, bundle, chain, fires_on, form_trigger, hits, notify, place,
+    places, plain_wf, run, s, silent, skipped_reason, sms, tag, wf, MISMATCH,
+};
 
-fn sms(id: &str, text: &str) -> Value {
-    s(id, "sms", json!({"body": text}))
-}
-fn bundle(workflows: Vec<Value>, lists: Value) -> Value {
-    let mut b = json!({"workflows": workflows});
-    if let (Some(b), Some(l)) = (b.as_object_mut(), lists.as_object()) {
-        for (k, v) in l {
-            b.insert(k.clone(), v.clone());
-        }
-    }
-    b
-}
-fn wf(id: &str, steps: Vec<Value>, triggers: Value) -> Value {
-    json!({"_id": id, "name": format!("Workflow {id}"), "status": "published", "stopOnResponse": true,
-           "workflowData": {"templates": steps}, "triggers": triggers})
-}
 fn trigger(kind: &str, conditions: Value) -> Value {
     json!([{"id": "t", "name": kind, "type": kind, "active": true, "conditions": conditions}])
 }
-fn skipped_reason(v: &Value, rule: &str) -> Option<String> {
-    run(v)
-        .skipped_rules
-        .into_iter()
-        .find(|k| k.rule_id == rule)
-        .map(|k| k.reason)
-}
-/// The (workflow id, step id) of a rule's findings.
-fn places(v: &Value, rule: &str) -> Vec<(Option<String>, Option<String>)> {
-    run(v)
-        .issues
-        .into_iter()
-        .filter(|i| i.rule_id == rule)
-        .map(|i| (i.workflow_id, i.step_id))
-        .collect()
-}
-fn place(w: &str, step: Option<&str>) -> (Option<String>, Option<String>) {
-    (Some(w.to_owned()), step.map(str::to_owned))
-}
-fn a_single_workflow() -> Value {
-    body_with(
-        chain(vec![sms("m", "This is Acme. Reply STOP")]),
-        form_trigger(),
-        json!({}),
-    )
-}
-
-// ---------------------------------------------------------------- custom-field-type-mismatch
-
-const MISMATCH: &str = "custom-field-type-mismatch";
-
-fn typed_fields() -> Value {
-    json!({"customFields": [
-        {"id": "cf_age", "fieldKey": "contact.age", "name": "Age", "dataType": "NUMERICAL"},
-        {"id": "cf_budget", "fieldKey": "contact.budget", "dataType": "MONETORY"},
-        {"id": "cf_due", "fieldKey": "contact.due_date", "dataType": "date"},
-        {"id": "cf_optin", "fieldKey": "contact.opt_in", "dataType": "CHECKBOX"},
-        {"id": "cf_channels", "fieldKey": "contact.channels", "dataType": "CHECKBOX",
-         "picklistOptions": ["Email", "SMS"]},
-        {"id": "cf_tier", "fieldKey": "contact.tier", "dataType": "SINGLE_OPTIONS",
-         "picklistOptions": ["Gold", "Silver"]},
-        {"id": "cf_size", "fieldKey": "contact.size", "dataType": "RADIO",
-         "options": [{"key": "s", "label": "Small"}, {"key": "l", "label": "Large"}]},
-        {"id": "cf_color", "fieldKey": "contact.color", "dataType": "SINGLE_OPTIONS"},
-        {"id": "cf_note", "fieldKey": "contact.note", "dataType": "TEXT"}
-    ]})
-}
-
-/// A bundle of one workflow writing `value` to `field`, with the typed custom fields.
-fn write(field: &str, value: Value) -> Value {
-    bundle(
-        vec![wf(
-            "w1",
-            chain(vec![s(
-                "u",
-                "update_contact_field",
-                json!({"fieldId": field, "value": value}),
-            )]),
-            form_trigger(),
-        )],
-        typed_fields(),
-    )
-}
-
-#[test]
-fn custom_field_type_mismatch_fires_on_text_written_to_a_number_field() {
-    assert_eq!(
-        places(&write("cf_age", json!("forty")), MISMATCH),
-        vec![place("w1", Some("u"))]
-    );
-    // By its key, with or without the contact. prefix.
-    assert_eq!(
-        hits(&run(&write("contact.age", json!("n/a"))), MISMATCH).len(),
-        1
-    );
-    assert_eq!(hits(&run(&write("AGE", json!("n/a"))), MISMATCH).len(), 1);
-}
-
-#[test]
-fn custom_field_type_mismatch_reads_a_padded_merge_field_name_as_the_fields_key() {
-    for field in [
-        " cf_age ",
-        "{{ contact.age }}",
-        "{{cf_age}}",
-        " {{ Contact.AGE }} ",
-    ] {
-        assert_eq!(
-            places(&write(field, json!("forty")), MISMATCH),
-            vec![place("w1", Some("u"))],
-            "{field:?}"
-        );
-    }
-}
-
-#[test]
-fn custom_field_type_mismatch_accepts_values_of_the_fields_type() {
-    for (field, value) in [
-        ("cf_age", json!("42")),
-        ("cf_age", json!(" -3.5 ")),
-        ("cf_age", json!(42)),
-        ("cf_age", json!("")),
-        ("cf_age", json!("{{contact.score}}")),
-        ("cf_budget", json!("$1,250.00")),
-        ("cf_budget", json!("USD 99")),
-        ("cf_due", json!("2026-12-31")),
-        ("cf_due", json!("2026-12-31T09:00:00Z")),
-        ("cf_due", json!("12/31/2026")),
-        ("cf_due", json!("31.12.26")),
-        ("cf_due", json!("Dec 31, 2026")),
-        ("cf_due", json!("{{right_now.date}}")),
-        ("cf_optin", json!("Yes")),
-        ("cf_optin", json!(true)),
-        ("cf_optin", json!("Newsletter")),
-        ("cf_channels", json!("email, SMS")),
-        ("cf_channels", json!(["Email"])),
-        ("cf_tier", json!("gold")),
-        ("cf_size", json!("Large")),
-        ("cf_color", json!("Teal")),
-        ("cf_note", json!("anything")),
-        ("cf_unknown", json!("anything")),
-    ] {
-        silent(&write(field, value), MISMATCH);
-    }
-}
-
-#[test]
-fn custom_field_type_mismatch_fires_on_each_type_it_can_judge() {
-    for (field, value) in [
-        ("cf_age", json!("1,000")),
-        ("cf_age", json!(true)),
-        ("cf_budget", json!("about a grand")),
-        ("cf_due", json!("next week")),
-        ("cf_due", json!("31/12")),
-        ("cf_channels", json!("Fax")),
-        ("cf_channels", json!(["Email", "Fax"])),
-        ("cf_tier", json!("Platinum")),
-        ("cf_size", json!("Medium")),
-        ("cf_age", json!("{{contact.email}}")),
-        ("cf_due", json!("{{ contact.first_name | default: \"x\" }}")),
-    ] {
-        let r = run(&write(field, value.clone()));
-        assert_eq!(
-            hits(&r, MISMATCH),
-            vec![Some("u".to_owned())],
-            "{field} = {value}"
-        );
-    }
-}
-
-#[test]
-fn custom_field_type_mismatch_ignores_disabled_steps_and_mixed_merge_text() {
-    silent(&write("cf_age", json!("{{contact.email}} 5")), MISMATCH);
-    let mut v = write("cf_age", json!("forty"));
-    v["workflows"][0]["workflowData"]["templates"][0]["advanceCanvasMeta"] =
-        json!({"isDisabled": true});
-    silent(&v, MISMATCH);
-}
-
-#[test]
-fn custom_field_types_are_read_from_the_bundles_custom_fields() {
-    let bytes = serde_json::to_vec(&write("cf_age", json!("1"))).unwrap();
-    let Ok(Input::Bundle(b)) = parse(&bytes) else {
-        panic!("a bundle")
-    };
-    let types = b.account.custom_field_types.expect("types");
-    let type_of = |k: &str| types.get(k).map(|t| t.data_type.as_str());
-    assert_eq!(type_of("cf_age"), Some("NUMERICAL"));
-    assert_eq!(type_of("age"), Some("NUMERICAL"));
-    assert_eq!(type_of("due_date"), Some("DATE"));
-    let tier = &types["tier"].options;
-    assert!(tier.contains("gold") && tier.contains("silver"));
-    assert!(types["color"].options.is_empty());
-    assert!(types["size"].options.contains("large"));
-}
-
-#[test]
-fn custom_field_type_mismatch_is_skipped_without_field_types() {
-    let untyped = bundle(
-        vec![wf(
-            "w1",
-            chain(vec![s(
-                "u",
-                "update_contact_field",
-                json!({"fieldId": "cf_age", "value": "forty"}),
-            )]),
-            form_trigger(),
-        )],
-        json!({"customFields": [{"id": "cf_age", "fieldKey": "contact.age"}]}),
-    );
-    assert!(skipped_reason(&untyped, MISMATCH).is_some_and(|r| r.contains("dataType")));
-    assert!(hits(&run(&untyped), MISMATCH).is_empty());
-    assert!(skipped_reason(&a_single_workflow(), MISMATCH).is_some());
-}
-
-// ---------------------------------------------------------------- alerts-to-one-user
 
 const ONE_USER: &str = "alerts-to-one-user";
 
@@ -230,14 +24,16 @@ fn alert(id: &str, users: Value) -> Value {
         json!({"userIds": users, "subject": "Failure", "body": "A webhook failed"}),
     )
 }
+
 fn two_active_users() -> Value {
     json!({"users": [{"id": "u1", "active": true}, {"id": "u2", "active": true},
                      {"id": "u3", "active": false}]})
 }
+
 fn alerting(third: Value, users: Value) -> Value {
     bundle(
         vec![
-            wf(
+            plain_wf(
                 "w1",
                 chain(vec![
                     sms("m", "This is Acme. Reply STOP"),
@@ -245,7 +41,7 @@ fn alerting(third: Value, users: Value) -> Value {
                 ]),
                 form_trigger(),
             ),
-            wf(
+            plain_wf(
                 "w2",
                 chain(vec![
                     s(
@@ -261,6 +57,227 @@ fn alerting(third: Value, users: Value) -> Value {
         users,
     )
 }
+
+const REFUND: &str = "refund-removes-nothing";
+
+fn purchase_workflow() -> Value {
+    plain_wf(
+        "buy",
+        chain(vec![sms(
+            "m",
+            "This is Acme: thanks for your order! Reply STOP",
+        )]),
+        trigger("payment_received", json!([])),
+    )
+}
+
+fn refund_workflow(kind: &str, steps: Vec<Value>) -> Value {
+    plain_wf("refund", chain(steps), trigger(kind, json!([])))
+}
+
+const STAGE_LOOP: &str = "pipeline-stage-loop";
+
+fn stage_trigger(stage: Option<&str>) -> Value {
+    match stage {
+        Some(st) => trigger(
+            "pipeline_stage_updated",
+            json!([{"field": "pipelineStageId", "operator": "==", "value": st}]),
+        ),
+        None => trigger(
+            "pipeline_stage_updated",
+            json!([{"field": "pipelineId", "operator": "==", "value": "p1"}]),
+        ),
+    }
+}
+
+fn move_to(id: &str, stage: &str) -> Value {
+    s(
+        id,
+        "internal_update_opportunity",
+        json!({"pipelineId": "p1", "pipelineStageId": stage}),
+    )
+}
+
+const TAG_CHAIN: &str = "tag-chain-double-conversation";
+
+fn tag_trigger(tag: &str) -> Value {
+    trigger(
+        "contact_tag",
+        json!([{"field": "tag", "operator": "added", "value": tag}]),
+    )
+}
+
+fn tagging(steps: Vec<Value>) -> Value {
+    bundle(
+        vec![
+            plain_wf("a", chain(steps), form_trigger()),
+            plain_wf(
+                "b",
+                chain(vec![sms("b1", "This is Acme: welcome, VIP! Reply STOP")]),
+                tag_trigger("VIP"),
+            ),
+        ],
+        json!({}),
+    )
+}
+
+fn wf_with(id: &str, status: &str, steps: Vec<Value>, triggers: Value, extra: Value) -> Value {
+    let mut w = json!({"_id": id, "name": format!("Workflow {id} nurture"), "status": status, "stopOnResponse": true,
+                       "workflowData": {"templates": steps}, "triggers": triggers});
+    if let (Some(w), Some(extra)) = (w.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            w.insert(k.clone(), v.clone());
+        }
+    }
+    w
+}
+
+// ---------------------------------------------------------------- duplicate-trigger
+
+#[test]
+fn duplicate_trigger_fires_on_the_second_published_workflow() {
+    let a = wf_with(
+        "w1",
+        "published",
+        chain(vec![tag("a")]),
+        form_trigger(),
+        json!({}),
+    );
+    let b = wf_with(
+        "w2",
+        "published",
+        chain(vec![tag("b")]),
+        form_trigger(),
+        json!({}),
+    );
+    let r = run(&bundle(json!([a.clone(), b]), json!({})));
+    let dup: Vec<_> = r
+        .issues
+        .iter()
+        .filter(|i| i.rule_id == "duplicate-trigger")
+        .collect();
+    assert_eq!(dup.len(), 1);
+    assert_eq!(dup[0].workflow_id.as_deref(), Some("w2"));
+    let draft = wf_with(
+        "w2",
+        "draft",
+        chain(vec![tag("b")]),
+        form_trigger(),
+        json!({}),
+    );
+    silent(&bundle(json!([a, draft]), json!({})), "duplicate-trigger");
+}
+
+// ---------------------------------------------------------------- enrollment-cycle
+
+#[test]
+fn enrollment_cycle_fires_on_workflows_that_enroll_each_other() {
+    let tag_trigger = |t: &str| json!([{"type": "contact_tag", "conditions": [{"field": "tag", "operator": "added", "value": t}]}]);
+    let a = wf_with(
+        "w1",
+        "published",
+        chain(vec![s("x", "add_contact_tag", json!({"tags": ["hot"]}))]),
+        tag_trigger("warm"),
+        json!({}),
+    );
+    let b = wf_with(
+        "w2",
+        "published",
+        chain(vec![s("y", "add_to_workflow", json!({"workflowId": "w1"}))]),
+        tag_trigger("hot"),
+        json!({}),
+    );
+    let r = run(&bundle(json!([a.clone(), b]), json!({})));
+    let cyc: Vec<_> = r
+        .issues
+        .iter()
+        .filter(|i| i.rule_id == "enrollment-cycle")
+        .map(|i| i.step_id.clone())
+        .collect();
+    assert_eq!(cyc, vec![Some("x".to_owned()), Some("y".to_owned())]);
+    let c = wf_with(
+        "w2",
+        "published",
+        chain(vec![tag("y")]),
+        tag_trigger("hot"),
+        json!({}),
+    );
+    silent(&bundle(json!([a, c]), json!({})), "enrollment-cycle");
+}
+
+// ---------------------------------------------------------------- dangling-account-reference
+
+#[test]
+fn dangling_account_reference_fires_on_a_missing_or_inactive_user() {
+    let assign = |u: &str| {
+        wf_with(
+            "w1",
+            "published",
+            chain(vec![s("u", "assign_user", json!({"userId": u}))]),
+            form_trigger(),
+            json!({}),
+        )
+    };
+    let lists = json!({"users": [{"id": "anna"}, {"id": "bob", "active": false}], "forms": [{"id": "form_1"}]});
+    fires_on(
+        &bundle(json!([assign("zed")]), lists.clone()),
+        "dangling-account-reference",
+        Some("u"),
+    );
+    fires_on(
+        &bundle(json!([assign("bob")]), lists.clone()),
+        "dangling-account-reference",
+        Some("u"),
+    );
+    silent(
+        &bundle(json!([assign("anna")]), lists),
+        "dangling-account-reference",
+    );
+    let r = run(&bundle(json!([assign("zed")]), json!({})));
+    assert!(r
+        .skipped_rules
+        .iter()
+        .any(|k| k.rule_id == "dangling-account-reference"));
+}
+
+// ---------------------------------------------------------------- tag-trigger-never-added
+
+#[test]
+fn tag_trigger_never_added_needs_the_whole_bundle() {
+    let tag_trig = json!([{"id": "t2", "type": "contact_tag", "active": true,
+                           "conditions": [{"field": "tag", "operator": "==", "value": "vip"}]}]);
+    let adder = |tag: &str| {
+        wf(
+            "w1",
+            chain(vec![s("a", "add_contact_tag", json!({"tags": [tag]}))]),
+            form_trigger(),
+        )
+    };
+    let waiter = wf(
+        "w2",
+        chain(vec![sms("m", "This is Acme: welcome, VIP. Reply STOP")]),
+        tag_trig.clone(),
+    );
+    let r = run(&bundle(vec![adder("customer"), waiter.clone()], json!({})));
+    assert_eq!(hits(&r, "tag-trigger-never-added"), vec![None]);
+    assert!(r
+        .issues
+        .iter()
+        .any(|i| i.rule_id == "tag-trigger-never-added" && i.workflow_id.as_deref() == Some("w2")));
+    silent(
+        &bundle(vec![adder("VIP"), waiter], json!({})),
+        "tag-trigger-never-added",
+    );
+    let single = body_with(
+        chain(vec![sms("m", "This is Acme. Reply STOP")]),
+        tag_trig,
+        json!({}),
+    );
+    assert!(skipped_reason(&single, "tag-trigger-never-added")
+        .is_some_and(|r| r.contains("several workflows")));
+}
+
+// ---------------------------------------------------------------- alerts-to-one-user
 
 #[test]
 fn alerts_to_one_user_fires_once_on_the_first_alert() {
@@ -315,23 +332,47 @@ fn alerts_to_one_user_is_skipped_without_a_users_list() {
     assert!(skipped_reason(&a_single_workflow(), ONE_USER).is_some());
 }
 
+#[test]
+fn the_bundle_sample_fires_none_of_these_rules_and_skips_only_the_field_types() {
+    let bytes = include_bytes!("../../../../events/workflows/bundle.json");
+    let r =
+        crate::analyze(bytes, &crate::AnalyzeOptions::at(super::NOW)).expect("the sample parses");
+    for rule in [MISMATCH, ONE_USER, REFUND, STAGE_LOOP, TAG_CHAIN] {
+        assert!(r.issues.iter().all(|i| i.rule_id != rule), "{rule}");
+        let skipped = r.skipped_rules.iter().any(|k| k.rule_id == rule);
+        assert_eq!(skipped, rule == MISMATCH, "{rule}");
+    }
+}
+
+#[test]
+fn alerts_to_one_user_reads_recipients_like_failure_alert_to_nobody() {
+    // Three alerts to u1 in a bundle with two active users: fires; an `assignedTo` another user
+    // on one of them, or an assigned-user type, makes it someone else.
+    let bundle = |third: Value| {
+        let wf = |id: &str, steps: Vec<Value>| {
+            json!({"_id": id, "name": format!("Workflow {id}"), "status": "published", "stopOnResponse": true,
+                   "workflowData": {"templates": chain(steps)}, "triggers": super::form_trigger()})
+        };
+        json!({"workflows": [
+            wf("w1", vec![notify("n1", json!({"userIds": ["u1"], "body": "x"}))]),
+            wf("w2", vec![notify("n2", json!({"userId": "u1", "body": "x"})), notify("n3", third)]),
+        ], "users": [{"id": "u1", "active": true}, {"id": "u2", "active": true}]})
+    };
+    fires_on(
+        &bundle(json!({"assignedUser": "U1", "body": "x"})),
+        "alerts-to-one-user",
+        Some("n1"),
+    );
+    for third in [
+        json!({"userId": "u1", "assignedTo": "u2", "body": "x"}),
+        json!({"userId": "u1", "assignedUser": "assigned_user", "body": "x"}),
+        json!({"userId": "u1", "assignedTo": "{{contact.assigned_to}}", "body": "x"}),
+    ] {
+        silent(&bundle(third), "alerts-to-one-user");
+    }
+}
+
 // ---------------------------------------------------------------- refund-removes-nothing
-
-const REFUND: &str = "refund-removes-nothing";
-
-fn purchase_workflow() -> Value {
-    wf(
-        "buy",
-        chain(vec![sms(
-            "m",
-            "This is Acme: thanks for your order! Reply STOP",
-        )]),
-        trigger("payment_received", json!([])),
-    )
-}
-fn refund_workflow(kind: &str, steps: Vec<Value>) -> Value {
-    wf("refund", chain(steps), trigger(kind, json!([])))
-}
 
 #[test]
 fn refund_removes_nothing_fires_on_the_refund_workflow() {
@@ -372,7 +413,7 @@ fn refund_removes_nothing_stays_silent_when_the_refund_removes_the_contact() {
         silent(&v, REFUND);
     }
     // No purchase workflow in the bundle: nothing to leave.
-    let lead = wf(
+    let lead = plain_wf(
         "lead",
         chain(vec![sms("m", "This is Acme. Reply STOP")]),
         form_trigger(),
@@ -407,7 +448,7 @@ fn refund_removes_nothing_counts_a_tag_another_workflow_exits_on() {
     let buying = |id: &str, exit: Option<Value>| {
         let mut steps = vec![sms("m", "This is Acme: thanks for your order! Reply STOP")];
         steps.extend(exit);
-        wf(id, chain(steps), trigger("payment_received", json!([])))
+        plain_wf(id, chain(steps), trigger("payment_received", json!([])))
     };
     let goal = |tag: &str| {
         s(
@@ -480,38 +521,16 @@ fn refund_removes_nothing_is_skipped_for_a_single_workflow() {
 
 // ---------------------------------------------------------------- pipeline-stage-loop
 
-const STAGE_LOOP: &str = "pipeline-stage-loop";
-
-fn stage_trigger(stage: Option<&str>) -> Value {
-    match stage {
-        Some(st) => trigger(
-            "pipeline_stage_updated",
-            json!([{"field": "pipelineStageId", "operator": "==", "value": st}]),
-        ),
-        None => trigger(
-            "pipeline_stage_updated",
-            json!([{"field": "pipelineId", "operator": "==", "value": "p1"}]),
-        ),
-    }
-}
-fn move_to(id: &str, stage: &str) -> Value {
-    s(
-        id,
-        "internal_update_opportunity",
-        json!({"pipelineId": "p1", "pipelineStageId": stage}),
-    )
-}
-
 #[test]
 fn pipeline_stage_loop_fires_once_on_a_stage_setting_step() {
     let v = bundle(
         vec![
-            wf(
+            plain_wf(
                 "a",
                 chain(vec![move_to("a1", "won")]),
                 stage_trigger(Some("new")),
             ),
-            wf(
+            plain_wf(
                 "b",
                 chain(vec![move_to("b1", "NEW")]),
                 stage_trigger(Some("won")),
@@ -526,13 +545,13 @@ fn pipeline_stage_loop_fires_once_on_a_stage_setting_step() {
 fn pipeline_stage_loop_counts_a_trigger_without_a_stage_filter() {
     let v = bundle(
         vec![
-            wf("a", chain(vec![move_to("a1", "won")]), stage_trigger(None)),
-            wf(
+            plain_wf("a", chain(vec![move_to("a1", "won")]), stage_trigger(None)),
+            plain_wf(
                 "b",
                 chain(vec![move_to("b1", "new")]),
                 stage_trigger(Some("won")),
             ),
-            wf(
+            plain_wf(
                 "c",
                 chain(vec![sms("m", "This is Acme. Reply STOP")]),
                 form_trigger(),
@@ -547,12 +566,12 @@ fn pipeline_stage_loop_counts_a_trigger_without_a_stage_filter() {
 fn pipeline_stage_loop_stays_silent_when_the_chain_ends() {
     let v = bundle(
         vec![
-            wf(
+            plain_wf(
                 "a",
                 chain(vec![move_to("a1", "won")]),
                 stage_trigger(Some("new")),
             ),
-            wf(
+            plain_wf(
                 "b",
                 chain(vec![move_to("b1", "lost")]),
                 stage_trigger(Some("won")),
@@ -563,7 +582,7 @@ fn pipeline_stage_loop_stays_silent_when_the_chain_ends() {
     silent(&v, STAGE_LOOP);
     // A workflow moving into its own stage loops only when re-entry is allowed.
     let own = |extra: Value| {
-        let mut w = wf(
+        let mut w = plain_wf(
             "a",
             chain(vec![move_to("a1", "won")]),
             stage_trigger(Some("won")),
@@ -571,7 +590,7 @@ fn pipeline_stage_loop_stays_silent_when_the_chain_ends() {
         if let (Some(w), Some(extra)) = (w.as_object_mut(), extra.as_object()) {
             w.extend(extra.clone());
         }
-        let other = wf("z", chain(vec![sms("m", "Hi. Reply STOP")]), form_trigger());
+        let other = plain_wf("z", chain(vec![sms("m", "Hi. Reply STOP")]), form_trigger());
         bundle(vec![w, other], json!({}))
     };
     silent(&own(json!({})), STAGE_LOOP);
@@ -599,8 +618,8 @@ fn pipeline_stage_loop_stays_linear_on_a_status_trigger_with_many_stages() {
     win["attributes"]["status"] = json!("won");
     let v = bundle(
         vec![
-            wf("a", chain(vec![move_to("a1", "new")]), status_trigger),
-            wf("b", chain(vec![win]), stage_trigger(Some("new"))),
+            plain_wf("a", chain(vec![move_to("a1", "new")]), status_trigger),
+            plain_wf("b", chain(vec![win]), stage_trigger(Some("new"))),
         ],
         json!({}),
     );
@@ -617,29 +636,33 @@ fn pipeline_stage_loop_is_skipped_for_a_single_workflow() {
     assert!(skipped_reason(&single, STAGE_LOOP).is_some_and(|r| r.contains("several workflows")));
 }
 
+#[test]
+fn account_rules_stay_fast_on_a_thousand_workflows_sharing_a_stage_and_a_tag() {
+    // Every workflow starts on stage "s" and moves into it, and tags "t" before a message while
+    // every workflow starts on "t": quadratic edges without the key nodes.
+    let workflows: Vec<Value> = (0..1000)
+        .map(|i| {
+            let mut t = stage_trigger(Some("s"));
+            t.as_array_mut()
+                .unwrap()
+                .extend(tag_trigger("t").as_array().unwrap().clone());
+            plain_wf(
+                &format!("w{i}"),
+                chain(vec![
+                    move_to("o", "s"),
+                    s("tag", "add_contact_tag", json!({"tags": ["t"]})),
+                    sms("m", "This is Acme. Reply STOP"),
+                ]),
+                t,
+            )
+        })
+        .collect();
+    let r = run(&bundle(workflows, json!({})));
+    assert_eq!(hits(&r, STAGE_LOOP).len(), 1);
+    assert_eq!(hits(&r, TAG_CHAIN).len(), 1000);
+}
+
 // ---------------------------------------------------------------- tag-chain-double-conversation
-
-const TAG_CHAIN: &str = "tag-chain-double-conversation";
-
-fn tag_trigger(tag: &str) -> Value {
-    trigger(
-        "contact_tag",
-        json!([{"field": "tag", "operator": "added", "value": tag}]),
-    )
-}
-fn tagging(steps: Vec<Value>) -> Value {
-    bundle(
-        vec![
-            wf("a", chain(steps), form_trigger()),
-            wf(
-                "b",
-                chain(vec![sms("b1", "This is Acme: welcome, VIP! Reply STOP")]),
-                tag_trigger("VIP"),
-            ),
-        ],
-        json!({}),
-    )
-}
 
 #[test]
 fn tag_chain_double_conversation_fires_on_the_tag_added_before_messages() {
@@ -714,7 +737,7 @@ fn tag_chain_double_conversation_ignores_tag_removals_and_draft_taggers() {
 fn tag_chain_double_conversation_ignores_a_workflow_tagging_itself() {
     let v = bundle(
         vec![
-            wf(
+            plain_wf(
                 "a",
                 chain(vec![
                     s("tag", "add_contact_tag", json!({"tags": ["vip"]})),
@@ -722,7 +745,7 @@ fn tag_chain_double_conversation_ignores_a_workflow_tagging_itself() {
                 ]),
                 tag_trigger("vip"),
             ),
-            wf("z", chain(vec![sms("m", "Hi. Reply STOP")]), form_trigger()),
+            plain_wf("z", chain(vec![sms("m", "Hi. Reply STOP")]), form_trigger()),
         ],
         json!({}),
     );
@@ -740,44 +763,4 @@ fn tag_chain_double_conversation_is_skipped_for_a_single_workflow() {
         json!({}),
     );
     assert!(skipped_reason(&single, TAG_CHAIN).is_some_and(|r| r.contains("several workflows")));
-}
-
-// ---------------------------------------------------------------- scale
-
-#[test]
-fn account_rules_stay_fast_on_a_thousand_workflows_sharing_a_stage_and_a_tag() {
-    // Every workflow starts on stage "s" and moves into it, and tags "t" before a message while
-    // every workflow starts on "t": quadratic edges without the key nodes.
-    let workflows: Vec<Value> = (0..1000)
-        .map(|i| {
-            let mut t = stage_trigger(Some("s"));
-            t.as_array_mut()
-                .unwrap()
-                .extend(tag_trigger("t").as_array().unwrap().clone());
-            wf(
-                &format!("w{i}"),
-                chain(vec![
-                    move_to("o", "s"),
-                    s("tag", "add_contact_tag", json!({"tags": ["t"]})),
-                    sms("m", "This is Acme. Reply STOP"),
-                ]),
-                t,
-            )
-        })
-        .collect();
-    let r = run(&bundle(workflows, json!({})));
-    assert_eq!(hits(&r, STAGE_LOOP).len(), 1);
-    assert_eq!(hits(&r, TAG_CHAIN).len(), 1000);
-}
-
-#[test]
-fn the_bundle_sample_fires_none_of_these_rules_and_skips_only_the_field_types() {
-    let bytes = include_bytes!("../../../../events/workflows/bundle.json");
-    let r =
-        crate::analyze(bytes, &crate::AnalyzeOptions::at(super::NOW)).expect("the sample parses");
-    for rule in [MISMATCH, ONE_USER, REFUND, STAGE_LOOP, TAG_CHAIN] {
-        assert!(r.issues.iter().all(|i| i.rule_id != rule), "{rule}");
-        let skipped = r.skipped_rules.iter().any(|k| k.rule_id == rule);
-        assert_eq!(skipped, rule == MISMATCH, "{rule}");
-    }
 }

@@ -1,0 +1,375 @@
+//! The appointment rules (timezones, reminders timed from the booking, no-show checks, reminder
+//! ladders, reminders after a cancellation, deprecated appointment types): each fires on the right
+//! step, has a near miss where it must not, and a rule that needs more than the definition is
+//! skipped with its reason when the input lacks it.
+
+use serde_json::{json, Value};
+
+use super::{
+    body, body_with, chain, enrollment_trigger, fires_on, hits, if_else_branches, linked,
+    no_triggers, run, s, silent, skipped_reason, sms, wait_days,
+};
+
+fn appointment_trigger(status: &str) -> Value {
+    json!([{"id": "t1", "type": "appointment", "active": true,
+            "conditions": [{"field": "status", "operator": "==", "value": status}]}])
+}
+
+/// A wait relative to the appointment, e.g. `event_wait("w", 24, "hours", "before")`.
+fn event_wait(id: &str, value: u32, unit: &str, when: &str) -> Value {
+    s(
+        id,
+        "wait",
+        json!({"type": "appointment", "startAfter": {"type": unit, "value": value, "when": when},
+               "window": {"start": "09:00", "end": "18:00"}}),
+    )
+}
+
+fn reminder(id: &str) -> Value {
+    sms(
+        id,
+        "This is Acme: reminder, your appointment is coming up. Reply STOP to opt out",
+    )
+}
+
+fn appointment_trigger_when(conditions: Value) -> Value {
+    json!([{"id": "t1", "name": "Appointment", "type": "appointment", "active": true,
+            "conditions": conditions}])
+}
+
+fn reminder_flow() -> Vec<Value> {
+    chain(vec![
+        sms("c", "This is Acme: your booking is confirmed. Reply STOP"),
+        event_wait("w", 1, "days", "before_appointment"),
+        reminder("r"),
+    ])
+}
+
+// ---------------------------------------------------------------- appointment-time-without-timezone
+
+#[test]
+fn appointment_time_without_timezone_fires_on_the_message() {
+    fires_on(
+        &body(chain(vec![sms(
+            "a",
+            "This is Acme: see you at {{appointment.start_time}}. Reply STOP",
+        )])),
+        "appointment-time-without-timezone",
+        Some("a"),
+    );
+    silent(
+        &body(chain(vec![sms(
+            "a",
+            "This is Acme: see you at {{appointment.start_time}} {{appointment.timezone}}. Reply STOP",
+        )])),
+        "appointment-time-without-timezone",
+    );
+}
+
+// ---------------------------------------------------------------- reminder-timed-from-booking
+
+#[test]
+fn reminder_timed_from_booking_fires_after_a_fixed_wait_only() {
+    let reminder = sms(
+        "r",
+        "This is Acme: reminder, your appointment is tomorrow. Reply STOP",
+    );
+    fires_on(
+        &body_with(
+            chain(vec![wait_days("w", 2), reminder.clone()]),
+            appointment_trigger("confirmed"),
+            json!({}),
+        ),
+        "reminder-timed-from-booking",
+        Some("r"),
+    );
+    let event_wait = s(
+        "w",
+        "wait",
+        json!({"type": "appointment", "startAfter": {"type": "days", "value": 1, "when": "before"}, "window": {"start": "09:00", "end": "18:00"}}),
+    );
+    silent(
+        &body_with(
+            chain(vec![event_wait, reminder.clone()]),
+            appointment_trigger("confirmed"),
+            json!({}),
+        ),
+        "reminder-timed-from-booking",
+    );
+    let bare = json!({"name": "x", "workflowData": {"templates": chain(vec![wait_days("w", 2), reminder])}});
+    assert!(skipped_reason(&bare, "reminder-timed-from-booking").is_some());
+}
+
+// ---------------------------------------------------------------- no-show-without-status-check
+
+#[test]
+fn no_show_without_status_check_fires_unless_the_status_is_checked() {
+    let msg = || {
+        chain(vec![sms(
+            "m",
+            "This is Acme: we missed you today! Rebook here. Reply STOP",
+        )])
+    };
+    fires_on(
+        &body_with(msg(), appointment_trigger("confirmed"), json!({})),
+        "no-show-without-status-check",
+        Some("m"),
+    );
+    silent(
+        &body_with(msg(), appointment_trigger("noshow"), json!({})),
+        "no-show-without-status-check",
+    );
+}
+
+// ---------------------------------------------------------------- reminder-ladder-backwards
+
+#[test]
+fn reminder_ladder_backwards_fires_on_the_wait_further_out_than_the_one_before() {
+    let r = fires_on(
+        &body(chain(vec![
+            event_wait("w1", 2, "hours", "before_appointment"),
+            reminder("r1"),
+            event_wait("w2", 1, "days", "before_appointment"),
+            reminder("r2"),
+        ])),
+        "reminder-ladder-backwards",
+        Some("w2"),
+    );
+    assert_eq!(
+        hits(&r, "reminder-ladder-backwards"),
+        vec![Some("w2".to_owned())]
+    );
+    // An "after" wait followed by a "before" wait has passed too.
+    fires_on(
+        &body(chain(vec![
+            event_wait("w1", 1, "hours", "after"),
+            sms("t", "This is Acme: thanks for coming! Reply STOP"),
+            event_wait("w2", 3, "hours", "before"),
+            reminder("r2"),
+        ])),
+        "reminder-ladder-backwards",
+        Some("w2"),
+    );
+}
+
+#[test]
+fn reminder_ladder_backwards_fires_when_the_first_reminder_leaves_no_time_to_reschedule() {
+    let r = fires_on(
+        &body(chain(vec![
+            event_wait("w", 30, "minutes", "before_appointment"),
+            reminder("r"),
+            event_wait("w2", 1, "hours", "after_appointment"),
+            sms("t", "This is Acme: how was your visit? Reply STOP"),
+        ])),
+        "reminder-ladder-backwards",
+        Some("w"),
+    );
+    // A lone late reminder is no ladder: a choice, not judged.
+    silent(
+        &body(chain(vec![
+            event_wait("w", 30, "minutes", "before_appointment"),
+            reminder("r"),
+        ])),
+        "reminder-ladder-backwards",
+    );
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "reminder-ladder-backwards")
+        .unwrap();
+    assert!(
+        issue.message.contains("no time to reschedule"),
+        "{}",
+        issue.message
+    );
+}
+
+#[test]
+fn reminder_ladder_counting_down_is_silent() {
+    silent(
+        &body(chain(vec![
+            event_wait("w1", 1, "days", "before_appointment"),
+            reminder("r1"),
+            event_wait("w2", 1, "hours", "before_appointment"),
+            reminder("r2"),
+            event_wait("w3", 2, "hours", "after_appointment"),
+            sms("t", "This is Acme: how was your visit? Reply STOP"),
+        ])),
+        "reminder-ladder-backwards",
+    );
+    // A late wait with no message after it times no reminder; an unreadable side is not judged.
+    silent(
+        &body(chain(vec![
+            event_wait("w1", 15, "minutes", "before"),
+            s("t", "add_contact_tag", json!({"tags": ["soon"]})),
+        ])),
+        "reminder-ladder-backwards",
+    );
+    silent(
+        &body(chain(vec![
+            s(
+                "w1",
+                "wait",
+                json!({"type": "appointment", "startAfter": {"type": "hours", "value": 1}}),
+            ),
+            reminder("r1"),
+        ])),
+        "reminder-ladder-backwards",
+    );
+}
+
+// ---------------------------------------------------------------- reminder-after-cancellation
+
+#[test]
+fn reminder_after_cancellation_fires_when_nothing_stops_a_cancelled_contact() {
+    // No status filter (trigger-without-filter reports the trigger; this rule the reminder).
+    fires_on(
+        &body_with(
+            reminder_flow(),
+            appointment_trigger_when(
+                json!([{"field": "calendarId", "operator": "==", "value": "cal_1"}]),
+            ),
+            json!({}),
+        ),
+        "reminder-after-cancellation",
+        Some("r"),
+    );
+    // A status filter that lets cancelled appointments in.
+    let r = fires_on(
+        &body_with(
+            reminder_flow(),
+            appointment_trigger_when(
+                json!([{"field": "appointmentStatus", "operator": "in", "value": ["confirmed", "cancelled"]}]),
+            ),
+            json!({}),
+        ),
+        "reminder-after-cancellation",
+        Some("r"),
+    );
+    // The confirmation before the wait is not a reminder after a wait.
+    assert_eq!(
+        hits(&r, "reminder-after-cancellation"),
+        vec![Some("r".to_owned())]
+    );
+}
+
+#[test]
+fn reminder_after_cancellation_is_silent_with_a_goal_a_status_check_or_a_status_filter() {
+    let unfiltered = || appointment_trigger_when(json!([]));
+    let mut with_goal = reminder_flow();
+    with_goal.push(s("g", "workflow_goal", json!({})));
+    silent(
+        &body_with(chain(with_goal), unfiltered(), json!({})),
+        "reminder-after-cancellation",
+    );
+    let mut checked = vec![
+        linked(sms("c", "This is Acme: booked! Reply STOP"), json!("w"), ""),
+        linked(
+            event_wait("w", 1, "days", "before_appointment"),
+            json!("k"),
+            "c",
+        ),
+    ];
+    checked.extend(if_else_branches(
+        "k",
+        "Still on?",
+        json!([{"field": "appointment.status", "operator": "!=", "value": "cancelled"}]),
+        "w",
+        "r",
+        "x",
+    ));
+    checked.push(linked(reminder("r"), Value::Null, "k_yes"));
+    checked.push(linked(
+        s("x", "add_contact_tag", json!({"tags": ["cancelled"]})),
+        Value::Null,
+        "k_no",
+    ));
+    silent(
+        &body_with(checked, unfiltered(), json!({})),
+        "reminder-after-cancellation",
+    );
+    for status in ["confirmed", "booked"] {
+        silent(
+            &body_with(
+                reminder_flow(),
+                appointment_trigger_when(
+                    json!([{"field": "appointmentStatus", "operator": "==", "value": status}]),
+                ),
+                json!({}),
+            ),
+            "reminder-after-cancellation",
+        );
+    }
+    silent(
+        &body_with(
+            reminder_flow(),
+            appointment_trigger_when(
+                json!([{"field": "status", "operator": "not_in", "value": ["cancelled"]}]),
+            ),
+            json!({}),
+        ),
+        "reminder-after-cancellation",
+    );
+}
+
+#[test]
+fn reminder_after_cancellation_is_skipped_without_triggers() {
+    let reason = skipped_reason(&no_triggers(reminder_flow()), "reminder-after-cancellation");
+    assert!(reason.is_some_and(|r| r.contains("triggers")));
+}
+
+// ---------------------------------------------------------------- deprecated-appointment-type
+
+#[test]
+fn deprecated_appointment_type_fires_on_legacy_steps_and_triggers() {
+    let steps = || {
+        chain(vec![
+            s("old", "book_appointment_v1", json!({})),
+            s("listed", "legacy_calendar_event", json!({})),
+            reminder("r"),
+        ])
+    };
+    let r = fires_on(
+        &body_with(
+            steps(),
+            enrollment_trigger(
+                "appointment_deprecated",
+                json!([{"field": "status", "value": "confirmed"}]),
+            ),
+            json!({}),
+        ),
+        "deprecated-appointment-type",
+        Some("old"),
+    );
+    let h = hits(&r, "deprecated-appointment-type");
+    assert!(
+        h.contains(&Some("listed".to_owned())) && h.contains(&None),
+        "{h:?}"
+    );
+    // Reported as legacy, not as unknown.
+    assert!(hits(&r, "unknown-step-type").is_empty());
+    // Steps are judged without triggers too.
+    let r = run(&no_triggers(steps()));
+    assert_eq!(hits(&r, "deprecated-appointment-type").len(), 2);
+}
+
+#[test]
+fn deprecated_appointment_type_leaves_current_types_alone() {
+    silent(
+        &body_with(
+            chain(vec![
+                s("a", "update_appointment_status", json!({})),
+                s("b", "book_appointment", json!({})),
+                s("c", "appointment_v10", json!({})),
+                s("d", "fb_lead_sync_v1", json!({})),
+                reminder("r"),
+            ]),
+            enrollment_trigger(
+                "customer_booked_appointment",
+                json!([{"field": "status", "value": "booked"}]),
+            ),
+            json!({}),
+        ),
+        "deprecated-appointment-type",
+    );
+}

@@ -1,0 +1,380 @@
+//! The data rules (re-entry duplicates, opportunities, fields set twice, tags from merge fields,
+//! placeholders, contacts created without a find, phone formats, custom-field types): each fires on
+//! the right step, has a near miss where it must not, and a rule that needs more than the
+//! definition is skipped with its reason when the input lacks it.
+
+use serde_json::{json, Value};
+
+use super::{
+    a_single_workflow, body, body_with, bundle, chain, fires_on, form_trigger, hits, place, places,
+    plain_wf, run, s, silent, skipped_reason, sms, tag, wait_days, wf, MISMATCH,
+};
+use crate::{parse, Input};
+
+fn typed_fields() -> Value {
+    json!({"customFields": [
+        {"id": "cf_age", "fieldKey": "contact.age", "name": "Age", "dataType": "NUMERICAL"},
+        {"id": "cf_budget", "fieldKey": "contact.budget", "dataType": "MONETORY"},
+        {"id": "cf_due", "fieldKey": "contact.due_date", "dataType": "date"},
+        {"id": "cf_optin", "fieldKey": "contact.opt_in", "dataType": "CHECKBOX"},
+        {"id": "cf_channels", "fieldKey": "contact.channels", "dataType": "CHECKBOX",
+         "picklistOptions": ["Email", "SMS"]},
+        {"id": "cf_tier", "fieldKey": "contact.tier", "dataType": "SINGLE_OPTIONS",
+         "picklistOptions": ["Gold", "Silver"]},
+        {"id": "cf_size", "fieldKey": "contact.size", "dataType": "RADIO",
+         "options": [{"key": "s", "label": "Small"}, {"key": "l", "label": "Large"}]},
+        {"id": "cf_color", "fieldKey": "contact.color", "dataType": "SINGLE_OPTIONS"},
+        {"id": "cf_note", "fieldKey": "contact.note", "dataType": "TEXT"}
+    ]})
+}
+
+/// A bundle of one workflow writing `value` to `field`, with the typed custom fields.
+fn write(field: &str, value: Value) -> Value {
+    bundle(
+        vec![plain_wf(
+            "w1",
+            chain(vec![s(
+                "u",
+                "update_contact_field",
+                json!({"fieldId": field, "value": value}),
+            )]),
+            form_trigger(),
+        )],
+        typed_fields(),
+    )
+}
+
+// ---------------------------------------------------------------- reentry-duplicates
+
+#[test]
+fn reentry_duplicates_fires_on_a_create_step_when_reentry_is_allowed() {
+    let create = || {
+        s(
+            "o",
+            "create_opportunity",
+            json!({"pipelineId": "p", "pipelineStageId": "s"}),
+        )
+    };
+    fires_on(
+        &body_with(
+            chain(vec![tag("a"), create()]),
+            form_trigger(),
+            json!({"allowMultiple": true}),
+        ),
+        "reentry-duplicates",
+        Some("o"),
+    );
+    silent(&body(chain(vec![tag("a"), create()])), "reentry-duplicates");
+}
+
+// ---------------------------------------------------------------- opportunity-misconfigured
+
+#[test]
+fn opportunity_misconfigured_fires_without_stage_or_identified_record() {
+    fires_on(
+        &body(chain(vec![
+            tag("a"),
+            s("o", "create_opportunity", json!({"pipelineId": "p"})),
+        ])),
+        "opportunity-misconfigured",
+        Some("o"),
+    );
+    fires_on(
+        &body(chain(vec![
+            tag("a"),
+            s(
+                "u",
+                "internal_update_opportunity",
+                json!({"pipelineId": "p", "stageId": "s"}),
+            ),
+        ])),
+        "opportunity-misconfigured",
+        Some("u"),
+    );
+    silent(
+        &body(chain(vec![
+            s("f", "find_opportunity", json!({})),
+            s(
+                "u",
+                "internal_update_opportunity",
+                json!({"pipelineId": "p", "stageId": "s"}),
+            ),
+        ])),
+        "opportunity-misconfigured",
+    );
+    silent(
+        &body(chain(vec![s(
+            "o",
+            "create_opportunity",
+            json!({"pipelineId": "p", "pipelineStageId": "s"}),
+        )])),
+        "opportunity-misconfigured",
+    );
+}
+
+// ---------------------------------------------------------------- field-set-twice
+
+#[test]
+fn field_set_twice_fires_on_the_second_write_of_the_same_field() {
+    let set = |id: &str, f: &str| {
+        s(
+            id,
+            "update_contact_field",
+            json!({"fieldId": f, "value": "x"}),
+        )
+    };
+    fires_on(
+        &body(chain(vec![set("a", "cf_stage"), set("b", "cf_stage")])),
+        "field-set-twice",
+        Some("b"),
+    );
+    silent(
+        &body(chain(vec![set("a", "cf_stage"), set("b", "cf_source")])),
+        "field-set-twice",
+    );
+    silent(
+        &body(chain(vec![
+            set("a", "cf_stage"),
+            wait_days("w", 1),
+            set("b", "cf_stage"),
+        ])),
+        "field-set-twice",
+    );
+}
+
+// ---------------------------------------------------------------- tag-from-merge-field
+
+#[test]
+fn tag_from_merge_field_fires_on_a_templated_tag() {
+    fires_on(
+        &body(chain(vec![s(
+            "t",
+            "add_contact_tag",
+            json!({"tags": ["src-{{contact.source}}"]}),
+        )])),
+        "tag-from-merge-field",
+        Some("t"),
+    );
+    silent(
+        &body(chain(vec![s(
+            "t",
+            "add_contact_tag",
+            json!({"tags": ["website-lead"]}),
+        )])),
+        "tag-from-merge-field",
+    );
+}
+
+// ---------------------------------------------------------------- unresolved-placeholder
+
+#[test]
+fn unresolved_placeholder_fires_on_literal_placeholders_and_undefined_values() {
+    for text in [
+        "Hi [INSERT NAME], this is Acme. Reply STOP",
+        "This is Acme: TODO add offer. Reply STOP",
+    ] {
+        fires_on(
+            &body(chain(vec![sms("a", text)])),
+            "unresolved-placeholder",
+            Some("a"),
+        );
+    }
+    silent(
+        &body(chain(vec![sms(
+            "a",
+            "This is Acme: your to-do list is ready. Reply STOP",
+        )])),
+        "unresolved-placeholder",
+    );
+    let w = |v: &str| {
+        wf(
+            "w1",
+            chain(vec![sms(
+                "a",
+                &format!("This is Acme: {{{{custom_values.{v}}}}} Reply STOP"),
+            )]),
+            form_trigger(),
+        )
+    };
+    let lists = json!({"customValues": [{"key": "booking_link"}]});
+    fires_on(
+        &bundle(vec![w("promo_code")], lists.clone()),
+        "unresolved-placeholder",
+        Some("a"),
+    );
+    silent(
+        &bundle(vec![w("booking_link")], lists),
+        "unresolved-placeholder",
+    );
+    // Without the account's list an unknown custom value is not guessed at.
+    silent(
+        &bundle(vec![w("promo_code")], json!({"tags": []})),
+        "unresolved-placeholder",
+    );
+}
+
+// ---------------------------------------------------------------- create-contact-without-find
+
+#[test]
+fn create_contact_without_find_fires_unless_a_find_comes_first() {
+    fires_on(
+        &body(chain(vec![s("c", "create_contact", json!({}))])),
+        "create-contact-without-find",
+        Some("c"),
+    );
+    silent(
+        &body(chain(vec![
+            s("f", "find_contact", json!({})),
+            s("c", "create_contact", json!({})),
+        ])),
+        "create-contact-without-find",
+    );
+}
+
+// ---------------------------------------------------------------- phone-not-e164
+
+#[test]
+fn phone_not_e164_fires_on_a_literal_local_number() {
+    let set = |v: &str| {
+        body(chain(vec![s(
+            "p",
+            "update_contact_field",
+            json!({"fieldId": "phone", "value": v}),
+        )]))
+    };
+    fires_on(&set("(555) 123-4567"), "phone-not-e164", Some("p"));
+    silent(&set("+15551234567"), "phone-not-e164");
+    silent(&set("{{contact.phone}}"), "phone-not-e164");
+}
+
+// ---------------------------------------------------------------- custom-field-type-mismatch
+
+#[test]
+fn custom_field_type_mismatch_fires_on_text_written_to_a_number_field() {
+    assert_eq!(
+        places(&write("cf_age", json!("forty")), MISMATCH),
+        vec![place("w1", Some("u"))]
+    );
+    // By its key, with or without the contact. prefix.
+    assert_eq!(
+        hits(&run(&write("contact.age", json!("n/a"))), MISMATCH).len(),
+        1
+    );
+    assert_eq!(hits(&run(&write("AGE", json!("n/a"))), MISMATCH).len(), 1);
+}
+
+#[test]
+fn custom_field_type_mismatch_reads_a_padded_merge_field_name_as_the_fields_key() {
+    for field in [
+        " cf_age ",
+        "{{ contact.age }}",
+        "{{cf_age}}",
+        " {{ Contact.AGE }} ",
+    ] {
+        assert_eq!(
+            places(&write(field, json!("forty")), MISMATCH),
+            vec![place("w1", Some("u"))],
+            "{field:?}"
+        );
+    }
+}
+
+#[test]
+fn custom_field_type_mismatch_accepts_values_of_the_fields_type() {
+    for (field, value) in [
+        ("cf_age", json!("42")),
+        ("cf_age", json!(" -3.5 ")),
+        ("cf_age", json!(42)),
+        ("cf_age", json!("")),
+        ("cf_age", json!("{{contact.score}}")),
+        ("cf_budget", json!("$1,250.00")),
+        ("cf_budget", json!("USD 99")),
+        ("cf_due", json!("2026-12-31")),
+        ("cf_due", json!("2026-12-31T09:00:00Z")),
+        ("cf_due", json!("12/31/2026")),
+        ("cf_due", json!("31.12.26")),
+        ("cf_due", json!("Dec 31, 2026")),
+        ("cf_due", json!("{{right_now.date}}")),
+        ("cf_optin", json!("Yes")),
+        ("cf_optin", json!(true)),
+        ("cf_optin", json!("Newsletter")),
+        ("cf_channels", json!("email, SMS")),
+        ("cf_channels", json!(["Email"])),
+        ("cf_tier", json!("gold")),
+        ("cf_size", json!("Large")),
+        ("cf_color", json!("Teal")),
+        ("cf_note", json!("anything")),
+        ("cf_unknown", json!("anything")),
+    ] {
+        silent(&write(field, value), MISMATCH);
+    }
+}
+
+#[test]
+fn custom_field_type_mismatch_fires_on_each_type_it_can_judge() {
+    for (field, value) in [
+        ("cf_age", json!("1,000")),
+        ("cf_age", json!(true)),
+        ("cf_budget", json!("about a grand")),
+        ("cf_due", json!("next week")),
+        ("cf_due", json!("31/12")),
+        ("cf_channels", json!("Fax")),
+        ("cf_channels", json!(["Email", "Fax"])),
+        ("cf_tier", json!("Platinum")),
+        ("cf_size", json!("Medium")),
+        ("cf_age", json!("{{contact.email}}")),
+        ("cf_due", json!("{{ contact.first_name | default: \"x\" }}")),
+    ] {
+        let r = run(&write(field, value.clone()));
+        assert_eq!(
+            hits(&r, MISMATCH),
+            vec![Some("u".to_owned())],
+            "{field} = {value}"
+        );
+    }
+}
+
+#[test]
+fn custom_field_type_mismatch_ignores_disabled_steps_and_mixed_merge_text() {
+    silent(&write("cf_age", json!("{{contact.email}} 5")), MISMATCH);
+    let mut v = write("cf_age", json!("forty"));
+    v["workflows"][0]["workflowData"]["templates"][0]["advanceCanvasMeta"] =
+        json!({"isDisabled": true});
+    silent(&v, MISMATCH);
+}
+
+#[test]
+fn custom_field_types_are_read_from_the_bundles_custom_fields() {
+    let bytes = serde_json::to_vec(&write("cf_age", json!("1"))).unwrap();
+    let Ok(Input::Bundle(b)) = parse(&bytes) else {
+        panic!("a bundle")
+    };
+    let types = b.account.custom_field_types.expect("types");
+    let type_of = |k: &str| types.get(k).map(|t| t.data_type.as_str());
+    assert_eq!(type_of("cf_age"), Some("NUMERICAL"));
+    assert_eq!(type_of("age"), Some("NUMERICAL"));
+    assert_eq!(type_of("due_date"), Some("DATE"));
+    let tier = &types["tier"].options;
+    assert!(tier.contains("gold") && tier.contains("silver"));
+    assert!(types["color"].options.is_empty());
+    assert!(types["size"].options.contains("large"));
+}
+
+#[test]
+fn custom_field_type_mismatch_is_skipped_without_field_types() {
+    let untyped = bundle(
+        vec![plain_wf(
+            "w1",
+            chain(vec![s(
+                "u",
+                "update_contact_field",
+                json!({"fieldId": "cf_age", "value": "forty"}),
+            )]),
+            form_trigger(),
+        )],
+        json!({"customFields": [{"id": "cf_age", "fieldKey": "contact.age"}]}),
+    );
+    assert!(skipped_reason(&untyped, MISMATCH).is_some_and(|r| r.contains("dataType")));
+    assert!(hits(&run(&untyped), MISMATCH).is_empty());
+    assert!(skipped_reason(&a_single_workflow(), MISMATCH).is_some());
+}

@@ -1,0 +1,263 @@
+//! The rule registry and its documentation (every rule has a test and a description), rule and
+//! family configuration, and SARIF output.
+
+use serde_json::{json, Value};
+
+use super::{
+    body, body_with, bundle, chain, form_trigger, hits, run, s, sms, tag, wait_days, wf, NOW,
+};
+use crate::{analyze, AnalyzeOptions, RuleConfig, Severity};
+
+/// The SARIF 2.1.0 schema's required properties and enums, checked by hand (the schema cannot be
+/// fetched here): version and $schema, runs[].tool.driver.name, rules with ids and levels,
+/// results with message.text, a level from the enum and a ruleId the driver declares.
+fn assert_valid_sarif(log: &Value) {
+    assert_eq!(log["version"], "2.1.0");
+    assert!(log["$schema"]
+        .as_str()
+        .is_some_and(|s| s.contains("sarif-2.1.0")));
+    let runs = log["runs"].as_array().expect("runs is an array");
+    assert!(!runs.is_empty());
+    for run in runs {
+        let driver = &run["tool"]["driver"];
+        assert!(driver["name"].as_str().is_some_and(|n| !n.is_empty()));
+        let rules = driver["rules"].as_array().expect("driver.rules");
+        let ids: Vec<&str> = rules
+            .iter()
+            .map(|r| r["id"].as_str().expect("rule id"))
+            .collect();
+        for r in rules {
+            assert!(r["shortDescription"]["text"].is_string());
+            assert!(r["fullDescription"]["text"].is_string());
+            assert!(r["help"]["text"].is_string());
+            assert!(matches!(
+                r["defaultConfiguration"]["level"].as_str(),
+                Some("none" | "note" | "warning" | "error")
+            ));
+        }
+        for res in run["results"].as_array().expect("results") {
+            assert!(res["message"]["text"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty()));
+            assert!(matches!(
+                res["level"].as_str(),
+                Some("none" | "note" | "warning" | "error")
+            ));
+            let id = res["ruleId"].as_str().expect("ruleId");
+            assert!(ids.contains(&id), "{id} not in driver.rules");
+            let idx = res["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+            assert_eq!(ids[idx], id);
+            for loc in res["locations"].as_array().expect("locations") {
+                assert!(loc["physicalLocation"]["artifactLocation"]["uri"].is_string());
+                let ptr = loc["logicalLocations"][0]["fullyQualifiedName"]
+                    .as_str()
+                    .unwrap();
+                assert!(ptr.is_empty() || ptr.starts_with('/'));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_disabled_family_skips_every_rule_of_it_with_the_reason() {
+    let v = body(chain(vec![
+        s("a", "chatgpt", json!({"prompt": "Answer {{message.body}}"})),
+        sms("m", "This is Acme: {{chatgpt.response}} Reply STOP"),
+    ]));
+    let bytes = serde_json::to_vec(&v).unwrap();
+    let opts = AnalyzeOptions {
+        now_unix: NOW,
+        rules: RuleConfig {
+            disabled_families: vec!["ai".into()],
+            ..RuleConfig::default()
+        },
+    };
+    let r = analyze(&bytes, &opts).unwrap();
+    assert!(!r.issues.iter().any(|i| i.rule_id.starts_with("ai-")));
+    for id in [
+        "ai-text-sent-unguarded",
+        "ai-prompt-contact-text",
+        "ai-sms-unbounded",
+    ] {
+        let k = r.skipped_rules.iter().find(|k| k.rule_id == id).expect(id);
+        assert!(k.reason.contains("family \"ai\""), "{}", k.reason);
+    }
+    let cfg: RuleConfig = serde_json::from_value(
+        json!({"disabledFamilies": ["ai", "nope"], "severity": {"ai-sms-unbounded": "low"}}),
+    )
+    .unwrap();
+    assert_eq!(cfg.unknown_rule_ids(), vec!["nope".to_owned()]);
+    // Severity overrides apply to new rules too.
+    let opts = AnalyzeOptions {
+        now_unix: NOW,
+        rules: serde_json::from_value(json!({"severity": {"ai-sms-unbounded": "low"}})).unwrap(),
+    };
+    let r = analyze(&bytes, &opts).unwrap();
+    let i = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "ai-sms-unbounded")
+        .unwrap();
+    assert_eq!(i.severity, crate::Severity::Low);
+}
+
+#[test]
+fn sarif_output_is_valid_and_points_at_the_step() {
+    let v = body(chain(vec![
+        s("t", "add_contact_tag", json!({"tags": ["lead"]})),
+        sms("a", "Hi, your code: https://bit.ly/x Reply STOP"),
+    ]));
+    let r = run(&v);
+    let log = crate::sarif(&r, "flows/lead.json", Some(&v));
+    assert_valid_sarif(&log);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let short = results
+        .iter()
+        .find(|x| x["ruleId"] == "sms-link-shortener")
+        .unwrap();
+    assert_eq!(short["level"], "error");
+    assert_eq!(
+        short["properties"]["jsonPointer"],
+        "/workflow/workflowData/templates/1"
+    );
+    assert_eq!(
+        short["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "flows/lead.json"
+    );
+    let sender = results
+        .iter()
+        .find(|x| x["ruleId"] == "first-sms-no-sender")
+        .unwrap();
+    assert_eq!(sender["level"], "warning");
+    // The pointer resolves to the step in the input.
+    assert_eq!(
+        v.pointer("/workflow/workflowData/templates/1/id").unwrap(),
+        "a"
+    );
+
+    // Bundles: pointers into /workflows/k.
+    let b = bundle(
+        vec![
+            wf(
+                "w1",
+                chain(vec![s("x", "add_contact_tag", json!({"tags": ["a"]}))]),
+                form_trigger(),
+            ),
+            wf(
+                "w2",
+                chain(vec![
+                    s("t", "add_contact_tag", json!({"tags": ["a"]})),
+                    sms("a", "bit.ly/x Reply STOP"),
+                ]),
+                form_trigger(),
+            ),
+        ],
+        json!({}),
+    );
+    let log = crate::sarif(&run(&b), "bundle.json", Some(&b));
+    assert_valid_sarif(&log);
+    let short = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["ruleId"] == "sms-link-shortener")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        short["properties"]["jsonPointer"],
+        "/workflows/1/workflowData/templates/1"
+    );
+
+    // The samples all render valid SARIF.
+    for sample in [
+        &include_bytes!("../../../../events/workflows/critical.json")[..],
+        &include_bytes!("../../../../events/workflows/bundle.json")[..],
+    ] {
+        let doc: Value = serde_json::from_slice(sample).unwrap();
+        let r = analyze(sample, &AnalyzeOptions::at(NOW)).unwrap();
+        let log = crate::sarif(&r, "sample.json", Some(&doc));
+        assert_valid_sarif(&log);
+        assert_eq!(
+            log["runs"][0]["results"].as_array().unwrap().len(),
+            r.issues.len()
+        );
+    }
+}
+
+#[test]
+fn configuration_disables_rules_and_changes_severities() {
+    use crate::{analyze, AnalyzeOptions, RuleConfig};
+    let v = body_with(
+        chain(vec![tag("a"), wait_days("w", 400), tag("b")]),
+        form_trigger(),
+        json!({"name": "New Workflow"}),
+    );
+    let bytes = serde_json::to_vec(&v).unwrap();
+    let config: RuleConfig = serde_json::from_str(
+        r#"{"disabled": ["generic-name"], "severity": {"wait-too-long": "low"}}"#,
+    )
+    .unwrap();
+    assert!(config.unknown_rule_ids().is_empty());
+    let r = analyze(
+        &bytes,
+        &AnalyzeOptions {
+            now_unix: super::NOW,
+            rules: config,
+        },
+    )
+    .unwrap();
+    assert!(hits(&r, "generic-name").is_empty());
+    assert!(r
+        .skipped_rules
+        .iter()
+        .any(|k| k.rule_id == "generic-name" && k.reason.contains("disabled")));
+    let long = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "wait-too-long")
+        .unwrap();
+    assert_eq!(long.severity, Severity::Low);
+    assert_eq!(r.health_score, 99); // one low issue: 100 - 1.5, rounded
+    let typo: RuleConfig = serde_json::from_str(r#"{"disabled": ["generic-nme"]}"#).unwrap();
+    assert_eq!(typo.unknown_rule_ids(), vec!["generic-nme".to_owned()]);
+}
+
+#[test]
+fn every_catalogue_rule_has_a_test_in_this_file() {
+    let source = [
+        include_str!("mod.rs"),
+        include_str!("structure.rs"),
+        include_str!("waits.rs"),
+        include_str!("messaging.rs"),
+        include_str!("deliverability.rs"),
+        include_str!("ai.rs"),
+        include_str!("integrations.rs"),
+        include_str!("data.rs"),
+        include_str!("appointments.rs"),
+        include_str!("revenue.rs"),
+        include_str!("triggers.rs"),
+        include_str!("account.rs"),
+        include_str!("metadata.rs"),
+    ]
+    .concat();
+    for rule in crate::Rule::ALL {
+        assert!(
+            source.contains(&format!("\"{}\"", rule.id())),
+            "no test names {}",
+            rule.id()
+        );
+    }
+}
+
+#[test]
+fn every_catalogue_rule_is_documented() {
+    let doc = include_str!("../../../../docs/ANALYZER.md");
+    for rule in crate::Rule::ALL {
+        assert!(
+            doc.contains(&format!("`{}`", rule.id())),
+            "docs/ANALYZER.md does not describe {}",
+            rule.id()
+        );
+    }
+    assert!(doc.contains(crate::SCORING_VERSION));
+}

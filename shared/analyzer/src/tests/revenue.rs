@@ -1,0 +1,83 @@
+//! The revenue rules (first touch behind a wait, purchase confirmations before payment, selling
+//! cadences without a purchase exit): each fires on the right step, has a near miss where it must
+//! not, and a rule that needs more than the definition is skipped with its reason when the input
+//! lacks it.
+
+use serde_json::json;
+
+use super::{body, body_with, chain, fires_on, s, silent, sms, wait_days, wait_minutes};
+
+// ---------------------------------------------------------------- first-touch-behind-wait
+
+#[test]
+fn first_touch_behind_wait_fires_on_the_long_wait_before_any_message() {
+    fires_on(
+        &body(chain(vec![
+            s("t", "add_contact_tag", json!({"tags": ["lead"]})),
+            wait_days("w", 1),
+            sms("a", "This is Acme: thanks for reaching out. Reply STOP"),
+        ])),
+        "first-touch-behind-wait",
+        Some("w"),
+    );
+    silent(
+        &body(chain(vec![
+            sms("a", "This is Acme: thanks for reaching out. Reply STOP"),
+            wait_days("w", 1),
+            sms("b", "This is Acme again. Reply STOP"),
+        ])),
+        "first-touch-behind-wait",
+    );
+    silent(
+        &body(chain(vec![
+            wait_minutes("w", 5),
+            sms("a", "This is Acme: thanks! Reply STOP"),
+        ])),
+        "first-touch-behind-wait",
+    );
+}
+
+// ---------------------------------------------------------------- purchase-confirmation-pre-payment
+
+#[test]
+fn purchase_confirmation_pre_payment_fires_on_pre_payment_triggers_only() {
+    let msg = || {
+        chain(vec![sms(
+            "a",
+            "This is Acme: thank you for your purchase! Reply STOP",
+        )])
+    };
+    let trig = |t: &str| json!([{"id": "t1", "type": t, "active": true, "conditions": [{"field": "x", "value": "y"}]}]);
+    fires_on(
+        &body_with(msg(), trig("invoice_sent"), json!({})),
+        "purchase-confirmation-pre-payment",
+        Some("a"),
+    );
+    silent(
+        &body_with(msg(), trig("payment_received"), json!({})),
+        "purchase-confirmation-pre-payment",
+    );
+}
+
+// ---------------------------------------------------------------- cadence-without-purchase-exit
+
+#[test]
+fn cadence_without_purchase_exit_fires_on_the_first_pitch() {
+    let pitches = |exit: bool| {
+        let mut v = vec![
+            sms("a", "This is Acme: buy one, get one this week. Reply STOP"),
+            wait_days("w", 2),
+            sms("b", "This is Acme: 20% off ends Friday. Reply STOP"),
+        ];
+        if exit {
+            v.push(s("g", "workflow_goal", json!({})));
+        }
+        chain(v)
+    };
+    fires_on(
+        &body(pitches(false)),
+        "cadence-without-purchase-exit",
+        Some("a"),
+    );
+    silent(&body(pitches(true)), "cadence-without-purchase-exit");
+}
