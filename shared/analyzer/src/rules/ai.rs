@@ -72,15 +72,12 @@ fn model_endpoints(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             .filter_map(|k| s.attr(k))
             .find_map(personal_in);
         if let Some(f) = field {
-            ctx.emit(
-                out,
-                Rule::ContactDataToModelEndpoint,
-                Some(i),
-                || format!(
+            ctx.emit(out, Rule::ContactDataToModelEndpoint, Some(i), || {
+                format!(
                     "Webhook {} sends {{{{{f}}}}} to the model API {host}.",
                     quoted(s.label())
-                ),
-            );
+                )
+            });
         }
     }
 }
@@ -492,41 +489,32 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // ai-text-sent-unguarded: reached from an AI step without passing an if/else.
     let unguarded = g.after((0..n).filter(|&i| ai(i)), |v| g.roles[v] == Role::IfElse);
     for i in (0..n).filter(|&i| field_ai(i) && unguarded[i]) {
-        ctx.emit(
-            out,
-            Rule::AiOutputToFieldUnvalidated,
-            Some(i),
-            || format!(
+        ctx.emit(out, Rule::AiOutputToFieldUnvalidated, Some(i), || {
+            format!(
                 "{} writes AI output to a field with no check between the AI step and it.",
                 quoted(steps[i].label())
-            ),
-        );
+            )
+        });
     }
     // ai-sms-unbounded: reached from an AI step without a length bound.
     let unbounded = g.after((0..n).filter(|&i| ai(i) && !bounded(&steps[i])), |_| false);
     for i in (0..n).filter(|&i| outbound_ai(i)) {
         let s = &steps[i];
         if unguarded[i] {
-            ctx.emit(
-                out,
-                Rule::AiTextSentUnguarded,
-                Some(i),
-                || format!(
+            ctx.emit(out, Rule::AiTextSentUnguarded, Some(i), || {
+                format!(
                     "{} sends AI output to the contact with no check between the AI step and it.",
                     quoted(s.label())
-                ),
-            );
+                )
+            });
         }
         if g.kinds[i] == Kind::Sms && unbounded[i] {
-            ctx.emit(
-                out,
-                Rule::AiSmsUnbounded,
-                Some(i),
-                || format!(
+            ctx.emit(out, Rule::AiSmsUnbounded, Some(i), || {
+                format!(
                     "SMS {} carries AI text from a step with no length bound.",
                     quoted(s.label())
-                ),
-            );
+                )
+            });
         }
     }
 }

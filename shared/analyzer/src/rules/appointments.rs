@@ -93,12 +93,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             .texts(i)
             .any(|t| contains_ci(t, "timezone") || contains_ci(t, "time zone"));
         if !zoned {
-            ctx.emit(
-                out,
-                Rule::AppointmentTimeWithoutTimezone,
-                Some(i),
-                || format!("{} gives {{{{{f}}}}} with no timezone.", quoted(s.label())),
-            );
+            ctx.emit(out, Rule::AppointmentTimeWithoutTimezone, Some(i), || {
+                format!("{} gives {{{{{f}}}}} with no timezone.", quoted(s.label()))
+            });
         }
     }
 
@@ -263,30 +260,24 @@ fn reminder_ladder(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 fn deprecated_types(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for (i, s) in ctx.w.steps.iter().enumerate() {
         if !s.disabled && is_deprecated_appointment_type(&s.kind) {
-            ctx.emit(
-                out,
-                Rule::DeprecatedAppointmentType,
-                Some(i),
-                || format!(
+            ctx.emit(out, Rule::DeprecatedAppointmentType, Some(i), || {
+                format!(
                     "Step {} uses the legacy appointment type {}.",
                     quoted(s.label()),
                     quoted(&s.kind)
-                ),
-            );
+                )
+            });
         }
     }
     for t in ctx.w.triggers.iter().flatten() {
         if t.active && is_deprecated_appointment_type(&t.kind) {
-            ctx.emit(
-                out,
-                Rule::DeprecatedAppointmentType,
-                None,
-                || format!(
+            ctx.emit(out, Rule::DeprecatedAppointmentType, None, || {
+                format!(
                     "Trigger {} uses the legacy appointment type {}.",
                     quoted(t.label()),
                     quoted(&t.kind)
-                ),
-            );
+                )
+            });
         }
     }
 }

@@ -56,12 +56,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             None
         };
         if let Some(p) = problem {
-            ctx.emit(
-                out,
-                Rule::OpportunityMisconfigured,
-                Some(i),
-                || format!("Step {} {p}.", quoted(s.label())),
-            );
+            ctx.emit(out, Rule::OpportunityMisconfigured, Some(i), || {
+                format!("Step {} {p}.", quoted(s.label()))
+            });
         }
     }
 }
@@ -143,16 +140,13 @@ fn custom_field_type_mismatch(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let data_type = ty.data_type.as_str();
         let options = (!ty.options.is_empty()).then_some(&ty.options);
         if let Some(problem) = misfit(data_type, value, options) {
-            ctx.emit(
-                out,
-                Rule::CustomFieldTypeMismatch,
-                Some(i),
-                || format!(
+            ctx.emit(out, Rule::CustomFieldTypeMismatch, Some(i), || {
+                format!(
                     "Step {} writes to the {data_type} field {}: {problem}.",
                     quoted(s.label()),
                     quoted(field)
-                ),
-            );
+                )
+            });
         }
     }
 }

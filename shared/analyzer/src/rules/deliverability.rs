@@ -390,28 +390,22 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 first_sms = Some(i);
             }
             if let Some(d) = g.texts(i).find_map(shortener_in) {
-                ctx.emit(
-                    out,
-                    Rule::SmsLinkShortener,
-                    Some(i),
-                    || format!(
+                ctx.emit(out, Rule::SmsLinkShortener, Some(i), || {
+                    format!(
                         "SMS {} links through the public shortener {}.",
                         quoted(s.label()),
                         d.trim_end_matches('/')
-                    ),
-                );
+                    )
+                });
             }
             let hit = g.texts(i).find_map(|t| words(t).find_map(restricted));
             if let Some((word, category)) = hit {
-                ctx.emit(
-                    out,
-                    Rule::SmsRestrictedContent,
-                    Some(i),
-                    || format!(
+                ctx.emit(out, Rule::SmsRestrictedContent, Some(i), || {
+                    format!(
                         "SMS {} contains \"{word}\" ({category}), content carriers restrict.",
                         quoted(s.label())
-                    ),
-                );
+                    )
+                });
             }
         }
         if g.live(i, Kind::Email) {
@@ -436,25 +430,19 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     Err(usize::MAX)
                 };
                 if let Ok(letters) = letters {
-                    ctx.emit(
-                        out,
-                        Rule::EmailImageOrLinkOnly,
-                        Some(i),
-                        || format!(
+                    ctx.emit(out, Rule::EmailImageOrLinkOnly, Some(i), || {
+                        format!(
                             "Email {} is an image or a link with {letters} letters of text.",
                             quoted(s.label())
-                        ),
-                    );
+                        )
+                    });
                 }
             }
             if let Some(subject) = s.attr_str("subject") {
                 if let Some(why) = spam_subject(subject) {
-                    ctx.emit(
-                        out,
-                        Rule::SpamTriggerSubject,
-                        Some(i),
-                        || format!("Email {} has a subject {why}.", quoted(s.label())),
-                    );
+                    ctx.emit(out, Rule::SpamTriggerSubject, Some(i), || {
+                        format!("Email {} has a subject {why}.", quoted(s.label()))
+                    });
                 }
             }
             if let Some(from) = from_address(s) {
@@ -465,29 +453,23 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     .texts(i)
                     .any(|t| REPLY_ASKS.iter().any(|a| contains_ci(t, a)));
                 if no_reply && !reply_to && asks {
-                    ctx.emit(
-                        out,
-                        Rule::ReplyToNoReply,
-                        Some(i),
-                        || format!(
+                    ctx.emit(out, Rule::ReplyToNoReply, Some(i), || {
+                        format!(
                             "Email {} asks for a reply but is sent from {from} with no reply-to.",
                             quoted(s.label())
-                        ),
-                    );
+                        )
+                    });
                 }
             }
         }
         if !g.disabled[i] && matches!(g.kinds[i], Kind::Dnd | Kind::UpdateField) && turns_dnd_off(s)
         {
-            ctx.emit(
-                out,
-                Rule::DndTurnedOff,
-                Some(i),
-                || format!(
+            ctx.emit(out, Rule::DndTurnedOff, Some(i), || {
+                format!(
                     "Step {} turns the contact's DND / opt-out off.",
                     quoted(s.label())
-                ),
-            );
+                )
+            });
         }
     }
     // email-without-postal-address: per marketing email (as `email-without-unsubscribe` judges).
@@ -511,15 +493,12 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             .texts(f)
             .any(|t| SENDER_SIGNS.iter().any(|p| contains_ci(t, p)));
         if !names && g.texts(f).next().is_some() {
-            ctx.emit(
-                out,
-                Rule::FirstSmsNoSender,
-                Some(f),
-                || format!(
+            ctx.emit(out, Rule::FirstSmsNoSender, Some(f), || {
+                format!(
                     "The first SMS, {}, never says who is writing.",
                     quoted(s.label())
-                ),
-            );
+                )
+            });
         }
     }
     if let (Some(first), Some(numbers)) =
@@ -563,15 +542,12 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 }
             };
             if let Some(p) = problem {
-                ctx.emit(
-                    out,
-                    Rule::EmailDomainUnauthenticated,
-                    Some(i),
-                    || format!(
+                ctx.emit(out, Rule::EmailDomainUnauthenticated, Some(i), || {
+                    format!(
                         "Email {} is sent from {from}: {p}.",
                         quoted(steps[i].label())
-                    ),
-                );
+                    )
+                });
             }
         }
     }

@@ -85,16 +85,13 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 && g.preds(w).len() == 1
                 && field_of(&steps[w]).is_some_and(|f| f.eq_ignore_ascii_case(field))
             {
-                ctx.emit(
-                    out,
-                    Rule::FieldSetTwice,
-                    Some(w),
-                    || format!(
+                ctx.emit(out, Rule::FieldSetTwice, Some(w), || {
+                    format!(
                         "{} sets {field} again right after {} set it.",
                         quoted(steps[w].label()),
                         quoted(s.label())
-                    ),
-                );
+                    )
+                });
             }
         }
         if let (Some(field), Some(value)) = (field_of(s), s.attr("value").and_then(Json::as_str)) {
@@ -123,15 +120,12 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         other => templated(other),
                     });
                 if let Some(t) = tag {
-                    ctx.emit(
-                        out,
-                        Rule::TagFromMergeField,
-                        Some(i),
-                        || format!(
+                    ctx.emit(out, Rule::TagFromMergeField, Some(i), || {
+                        format!(
                             "{} adds the tag \"{t}\", built from a merge field.",
                             quoted(s.label())
-                        ),
-                    );
+                        )
+                    });
                 }
             }
             Kind::CreateContact => {
@@ -139,15 +133,12 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     g.after((0..n).filter(|&j| g.live(j, Kind::FindContact)), |_| false)
                 });
                 if !after[i] {
-                    ctx.emit(
-                        out,
-                        Rule::CreateContactWithoutFind,
-                        Some(i),
-                        || format!(
+                    ctx.emit(out, Rule::CreateContactWithoutFind, Some(i), || {
+                        format!(
                             "{} creates a contact without finding it first.",
                             quoted(s.label())
-                        ),
-                    );
+                        )
+                    });
                 }
             }
             k if k.is_outbound() => {
@@ -165,12 +156,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     })
                 });
                 if let Some(p) = problem {
-                    ctx.emit(
-                        out,
-                        Rule::UnresolvedPlaceholder,
-                        Some(i),
-                        || format!("{} still contains {p}.", quoted(s.label())),
-                    );
+                    ctx.emit(out, Rule::UnresolvedPlaceholder, Some(i), || {
+                        format!("{} still contains {p}.", quoted(s.label()))
+                    });
                 }
             }
             _ => {}

@@ -357,15 +357,12 @@ fn alerts_to_nobody(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         } else {
             continue;
         };
-        ctx.emit(
-            out,
-            Rule::FailureAlertToNobody,
-            Some(i),
-            || format!(
+        ctx.emit(out, Rule::FailureAlertToNobody, Some(i), || {
+            format!(
                 "Internal notification {} {message}.",
                 quoted(steps[i].label())
-            ),
-        );
+            )
+        });
     }
 }
 
@@ -531,15 +528,12 @@ fn repeated_lookups(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     quoted(steps[later].label())
                 )
             };
-            ctx.emit(
-                out,
-                Rule::RepeatedExternalLookup,
-                Some(later),
-                || format!(
+            ctx.emit(out, Rule::RepeatedExternalLookup, Some(later), || {
+                format!(
                     "{what} that {} already made on the same path.",
                     quoted(steps[earlier].label())
-                ),
-            );
+                )
+            });
         }
     }
 }
@@ -568,15 +562,12 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     .iter()
                     .any(|e| g.roles[e.to as usize] == Role::IfElse);
             if !saved && !branched {
-                ctx.emit(
-                    out,
-                    Rule::WebhookUnchecked,
-                    Some(i),
-                    || format!(
+                ctx.emit(out, Rule::WebhookUnchecked, Some(i), || {
+                    format!(
                         "Webhook {} neither saves its response nor branches on it.",
                         quoted(s.label())
-                    ),
-                );
+                    )
+                });
             }
             if let Some(url) = url_of(s) {
                 // A URL built from a custom value is judged where the value is set, not here.
@@ -592,28 +583,22 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     let test =
                         TEST_HOSTS.iter().any(|h| host.contains(h)) || lower.starts_with("http://");
                     if test {
-                        ctx.emit(
-                            out,
-                            Rule::WebhookTestEndpoint,
-                            Some(i),
-                            || format!(
+                        ctx.emit(out, Rule::WebhookTestEndpoint, Some(i), || {
+                            format!(
                                 "Webhook {} calls {} (a test endpoint or plain http).",
                                 quoted(s.label()),
                                 quoted(url)
-                            ),
-                        );
+                            )
+                        });
                     }
                     if lower.starts_with("http") {
-                        ctx.emit(
-                            out,
-                            Rule::HardcodedUrl,
-                            Some(i),
-                            || format!(
+                        ctx.emit(out, Rule::HardcodedUrl, Some(i), || {
+                            format!(
                                 "Webhook {} uses the literal URL {}.",
                                 quoted(s.label()),
                                 quoted(url)
-                            ),
-                        );
+                            )
+                        });
                     }
                 }
             }
@@ -621,15 +606,12 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         {
             let found = any_string(s.attributes.iter(), secret_in);
             if found {
-                ctx.emit(
-                    out,
-                    Rule::HardcodedSecret,
-                    Some(i),
-                    || format!(
+                ctx.emit(out, Rule::HardcodedSecret, Some(i), || {
+                    format!(
                         "Step {} contains what looks like a literal token or key.",
                         quoted(s.label())
-                    ),
-                );
+                    )
+                });
             }
         }
     }

@@ -153,28 +153,22 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             .iter()
             .any(|&i| says_any(ctx, i, &["stop", "opt out", "opt-out", "unsubscribe"]));
         if !says_stop {
-            ctx.emit(
-                out,
-                Rule::SmsWithoutOptOut,
-                Some(first),
-                || format!(
+            ctx.emit(out, Rule::SmsWithoutOptOut, Some(first), || {
+                format!(
                     "None of the {} SMS step(s) tells the contact how to stop, starting with {}.",
                     sms.len(),
                     quoted(steps[first].label())
-                ),
-            );
+                )
+            });
         }
     }
 
     // send-without-window: on each wait (without a window) that messages follow.
     let global = window_ok(ctx.w.settings.sending_window.as_ref());
     if global == Some(false) {
-        ctx.emit(
-            out,
-            Rule::SendWithoutWindow,
-            None,
-            || "The workflow's sending window allows messages outside 8:00-21:00.".to_owned(),
-        );
+        ctx.emit(out, Rule::SendWithoutWindow, None, || {
+            "The workflow's sending window allows messages outside 8:00-21:00.".to_owned()
+        });
     }
     // Per step: None for anything but a live timed wait, else its window verdict.
     let mut window: Vec<Option<Option<bool>>> = vec![None; n];
@@ -190,27 +184,21 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for (i, verdict) in window.iter().enumerate() {
         match verdict {
             None | Some(Some(true)) => {}
-            Some(Some(false)) => ctx.emit(
-                out,
-                Rule::SendWithoutWindow,
-                Some(i),
-                || format!(
+            Some(Some(false)) => ctx.emit(out, Rule::SendWithoutWindow, Some(i), || {
+                format!(
                     "Wait {} has a sending window outside 8:00-21:00.",
                     quoted(steps[i].label())
-                ),
-            ),
+                )
+            }),
             Some(None)
                 if global.is_none() && g.out(i).iter().any(|e| leads_to_message[e.to as usize]) =>
             {
-                ctx.emit(
-                    out,
-                    Rule::SendWithoutWindow,
-                    Some(i),
-                    || format!(
+                ctx.emit(out, Rule::SendWithoutWindow, Some(i), || {
+                    format!(
                     "Messages follow wait {} with no sending window, so they can go out at night.",
                     quoted(steps[i].label())
-                ),
                 )
+                })
             }
             Some(None) => {}
         }
@@ -267,12 +255,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
         let s = &steps[i];
         if let Some(problem) = g.texts(i).find_map(|t| merge_problem(t, ctx)) {
-            ctx.emit(
-                out,
-                Rule::RiskyMergeField,
-                Some(i),
-                || format!("Step {}: {problem}.", quoted(s.label())),
-            );
+            ctx.emit(out, Rule::RiskyMergeField, Some(i), || {
+                format!("Step {}: {problem}.", quoted(s.label()))
+            });
         }
     }
 
@@ -493,15 +478,12 @@ fn message_burst(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             let s = &steps[v];
             if before < BURST_MINUTES && !flagged[v] {
                 flagged[v] = true;
-                ctx.emit(
-                    out,
-                    Rule::MessageBurst,
-                    Some(v),
-                    || format!(
+                ctx.emit(out, Rule::MessageBurst, Some(v), || {
+                    format!(
                         "SMS {} is the third SMS within 24 hours on this path.",
                         quoted(s.label())
-                    ),
-                );
+                    )
+                });
             }
             [0.0, last]
         } else if g.live(v, Kind::Wait) {

@@ -83,36 +83,27 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         {
             let days = (ctx.now_unix - updated).div_euclid(86_400);
             if days >= STALE_DRAFT_DAYS {
-                ctx.emit(
-                    out,
-                    Rule::StaleDraft,
-                    None,
-                    || format!(
+                ctx.emit(out, Rule::StaleDraft, None, || {
+                    format!(
                         "Draft {} has not been touched for {days} days.",
                         quoted(&w.name)
-                    ),
-                );
+                    )
+                });
             }
         }
     }
     if w.is_published() && is_test_name(&w.name) {
-        ctx.emit(
-            out,
-            Rule::TestNamePublished,
-            None,
-            || format!(
+        ctx.emit(out, Rule::TestNamePublished, None, || {
+            format!(
                 "Workflow {} is published but named like a test or copy.",
                 quoted(&w.name)
-            ),
-        );
+            )
+        });
     }
     if is_generic_name(&w.name) {
-        ctx.emit(
-            out,
-            Rule::GenericName,
-            None,
-            || format!("Workflow {} has a generic name.", quoted(&w.name)),
-        );
+        ctx.emit(out, Rule::GenericName, None, || {
+            format!("Workflow {} has a generic name.", quoted(&w.name))
+        });
     }
 }
 

@@ -55,16 +55,13 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         if !cycle.iter().any(|&v| !g.disabled[v] && counts(&steps[v])) {
-            ctx.emit(
-                out,
-                Rule::RetryLoopWithoutCounter,
-                Some(call),
-                || format!(
+            ctx.emit(out, Rule::RetryLoopWithoutCounter, Some(call), || {
+                format!(
                     "{} is retried in a loop of {} steps with nothing counting the attempts.",
                     quoted(steps[call].label()),
                     cycle.len()
-                ),
-            );
+                )
+            });
         }
     }
     for i in (0..n).filter(|&i| is_call(ctx, i)) {
@@ -73,15 +70,12 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             if let Some(code) = s.attr_any(&["code", "script"]) {
                 let calls = HTTP_CALLS.iter().any(|c| contains_ci(code, c));
                 if calls && !TIMEOUTS.iter().any(|t| contains_ci(code, t)) {
-                    ctx.emit(
-                        out,
-                        Rule::HttpWithoutTimeout,
-                        Some(i),
-                        || format!(
+                    ctx.emit(out, Rule::HttpWithoutTimeout, Some(i), || {
+                        format!(
                             "Custom code {} calls an API with no timeout.",
                             quoted(s.label())
-                        ),
-                    );
+                        )
+                    });
                 }
             }
             continue;
@@ -105,11 +99,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 .attr("headers")
                 .is_some_and(|h| json_mentions(h, &["idempotency"]))
         {
-            ctx.emit(
-                out,
-                Rule::RetriedPostWithoutIdempotency,
-                Some(i),
-                || format!(
+            ctx.emit(out, Rule::RetriedPostWithoutIdempotency, Some(i), || {
+                format!(
                     "Webhook {} POSTs {} with no idempotency key.",
                     quoted(s.label()),
                     if in_cycle[i] {
@@ -117,8 +108,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     } else {
                         "with retries on"
                     }
-                ),
-            );
+                )
+            });
         }
     }
     // inbound-webhook-no-dedupe

@@ -104,16 +104,13 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             if g.texts(i)
                 .any(|t| CONFIRMS.iter().any(|c| contains_ci(t, c)))
             {
-                ctx.emit(
-                    out,
-                    Rule::PurchaseConfirmationPrePayment,
-                    Some(i),
-                    || format!(
+                ctx.emit(out, Rule::PurchaseConfirmationPrePayment, Some(i), || {
+                    format!(
                         "{} confirms a purchase on trigger {}, which fires before payment.",
                         quoted(steps[i].label()),
                         quoted(active[0].label())
-                    ),
-                );
+                    )
+                });
             }
         }
     }
@@ -153,14 +150,11 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
     if let Some(b) = blocking {
-        ctx.emit(
-            out,
-            Rule::FirstTouchBehindWait,
-            Some(b),
-            || format!(
+        ctx.emit(out, Rule::FirstTouchBehindWait, Some(b), || {
+            format!(
                 "A new lead waits at {} before the first message or call.",
                 quoted(steps[b].label())
-            ),
-        );
+            )
+        });
     }
 }

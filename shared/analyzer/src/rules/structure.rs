@@ -19,16 +19,13 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let steps = &ctx.w.steps;
 
     for &i in &g.duplicates {
-        ctx.emit(
-            out,
-            Rule::DuplicateStepId,
-            Some(i),
-            || format!(
+        ctx.emit(out, Rule::DuplicateStepId, Some(i), || {
+            format!(
                 "Step {} reuses the id {} of another step.",
                 quoted(steps[i].label()),
                 quoted(&steps[i].id)
-            ),
-        );
+            )
+        });
     }
     for d in &g.dangling {
         let s = &steps[d.from];
@@ -50,15 +47,12 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     if g.entry.is_some() {
         for (i, step) in steps.iter().enumerate() {
             if !g.reachable(i) && !g.roles[i].is_structural() {
-                ctx.emit(
-                    out,
-                    Rule::UnreachableStep,
-                    Some(i),
-                    || format!(
+                ctx.emit(out, Rule::UnreachableStep, Some(i), || {
+                    format!(
                         "Step {} is not reachable from the start of the workflow.",
                         quoted(step.label())
-                    ),
-                );
+                    )
+                });
             }
         }
     }
@@ -88,16 +82,13 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 || g.out(i).iter().any(|e| g.component[e.to as usize] != comp)
         });
         if !exits {
-            ctx.emit(
-                out,
-                Rule::LoopWithoutExit,
-                Some(first),
-                || format!(
+            ctx.emit(out, Rule::LoopWithoutExit, Some(first), || {
+                format!(
                     "Step {} is in a loop of {} step(s) that nothing can leave.",
                     quoted(steps[first].label()),
                     cycle.len()
-                ),
-            );
+                )
+            });
         }
     }
 
@@ -124,17 +115,13 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             } else {
                 Severity::High
             };
-            ctx.emit_sev(
-                out,
-                Rule::EmptyBranch,
-                severity,
-                Some(b),
-                || format!(
+            ctx.emit_sev(out, Rule::EmptyBranch, severity, Some(b), || {
+                format!(
                     "Branch {} of {} has no steps.",
                     quoted(steps[b].label()),
                     quoted(steps[i].label())
-                ),
-            );
+                )
+            });
         }
     }
 
@@ -151,16 +138,13 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             };
             if !routed.contains(id.as_str()) {
                 let name = t.get("name").and_then(Json::as_str).unwrap_or(&id);
-                ctx.emit(
-                    out,
-                    Rule::UnroutedPath,
-                    Some(i),
-                    || format!(
+                ctx.emit(out, Rule::UnroutedPath, Some(i), || {
+                    format!(
                         "Path {} of step {} is not connected to any step.",
                         quoted(name),
                         quoted(s.label())
-                    ),
-                );
+                    )
+                });
             }
         }
     }
@@ -169,25 +153,19 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         .filter(|&i| !g.roles[i].is_structural())
         .count();
     if actions == 0 {
-        ctx.emit(
-            out,
-            Rule::EmptyOrDisabled,
-            None,
-            || format!("Workflow {} has no steps.", quoted(&ctx.w.name)),
-        );
+        ctx.emit(out, Rule::EmptyOrDisabled, None, || {
+            format!("Workflow {} has no steps.", quoted(&ctx.w.name))
+        });
     }
     for i in (0..g.len()).filter(|&i| g.disabled[i]) {
         let s = &steps[i];
         {
-            ctx.emit(
-                out,
-                Rule::EmptyOrDisabled,
-                Some(i),
-                || format!(
+            ctx.emit(out, Rule::EmptyOrDisabled, Some(i), || {
+                format!(
                     "Step {} is disabled but left in the workflow.",
                     quoted(s.label())
-                ),
-            );
+                )
+            });
         }
     }
 

@@ -30,26 +30,20 @@ fn has_filter(t: &Trigger, fragments: &[&str]) -> bool {
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     if let Some(triggers) = &ctx.w.triggers {
         if !triggers.iter().any(|t| t.active) {
-            ctx.emit(
-                out,
-                Rule::NoTrigger,
-                None,
-                || format!("Workflow {} has no active trigger.", quoted(&ctx.w.name)),
-            );
+            ctx.emit(out, Rule::NoTrigger, None, || {
+                format!("Workflow {} has no active trigger.", quoted(&ctx.w.name))
+            });
         }
         for t in triggers.iter().filter(|t| t.active) {
             if let Some((fragments, what)) = required_filter(&t.kind) {
                 if !has_filter(t, fragments) {
-                    ctx.emit(
-                        out,
-                        Rule::TriggerWithoutFilter,
-                        None,
-                        || format!(
+                    ctx.emit(out, Rule::TriggerWithoutFilter, None, || {
+                        format!(
                             "Trigger {} ({}) has no filter for {what}.",
                             quoted(t.label()),
                             t.kind
-                        ),
-                    );
+                        )
+                    });
                 }
             }
         }
@@ -61,15 +55,12 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 "create_opportunity" | "internal_create_opportunity" | "create_contact"
             ) && !s.disabled
             {
-                ctx.emit(
-                    out,
-                    Rule::ReentryDuplicates,
-                    Some(i),
-                    || format!(
+                ctx.emit(out, Rule::ReentryDuplicates, Some(i), || {
+                    format!(
                         "Re-entry is allowed and step {} creates a new record on every entry.",
                         quoted(s.label())
-                    ),
-                );
+                    )
+                });
             }
         }
     }

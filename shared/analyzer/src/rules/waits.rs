@@ -134,39 +134,29 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     } else {
                         Severity::Low
                     };
-                    ctx.emit_sev(
-                        out,
-                        Rule::WaitWithoutTimeout,
-                        severity,
-                        Some(i),
-                        || format!(
+                    ctx.emit_sev(out, Rule::WaitWithoutTimeout, severity, Some(i), || {
+                        format!(
                             "Wait {} waits for a reply, condition or event with no timeout.",
                             quoted(s.label())
-                        ),
-                    );
+                        )
+                    });
                 }
             }
-            WaitKind::Time(None) => ctx.emit(
-                out,
-                Rule::WaitMisconfigured,
-                Some(i),
-                || format!(
+            WaitKind::Time(None) => ctx.emit(out, Rule::WaitMisconfigured, Some(i), || {
+                format!(
                     "Wait {} has a missing or partial duration, so it fires at once.",
                     quoted(s.label())
-                ),
-            ),
+                )
+            }),
             WaitKind::Time(Some(minutes)) => {
                 if minutes >= YEAR_MINUTES {
-                    ctx.emit(
-                        out,
-                        Rule::WaitTooLong,
-                        Some(i),
-                        || format!(
+                    ctx.emit(out, Rule::WaitTooLong, Some(i), || {
+                        format!(
                             "Wait {} lasts {:.0} days.",
                             quoted(s.label()),
                             (minutes / 1440.0).floor()
-                        ),
-                    );
+                        )
+                    });
                 }
             }
             WaitKind::EventRelative => {
