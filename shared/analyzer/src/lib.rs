@@ -14,12 +14,14 @@
 //! ```
 
 mod attributes;
+mod baseline;
 mod config;
 mod error;
 mod graph;
 mod model;
 mod parse;
 mod registry;
+mod report;
 mod result;
 mod rules;
 mod sarif;
@@ -29,6 +31,9 @@ mod structure;
 #[cfg(test)]
 mod tests;
 
+pub use baseline::{
+    compare, fingerprint, Baseline, BaselineState, ComparedIssue, Comparison, FINGERPRINT_VERSION,
+};
 pub use config::{AnalyzeOptions, RuleConfig};
 pub use error::{InputError, Limit};
 pub use graph::EdgeKind;
@@ -39,12 +44,13 @@ pub use model::{
 };
 pub use parse::{parse, parse_value};
 pub use registry::{registry, rules_markdown, rules_text, RuleInfo, RULES_MD_COMMAND};
+pub use report::{escape_html, html_report, MAX_GRAPH_NODES};
 pub use result::{
     AnalysisResult, AssumedDefault, Detail, Issue, IssueStep, ResultView, SkippedRule, Stats,
     Summary, SummaryIssue, SummaryView, WorkflowRef, WorkflowScore,
 };
 pub use rules::{Family, Needs, Rule, Severity};
-pub use sarif::{sarif, SARIF_SCHEMA, SARIF_VERSION};
+pub use sarif::{sarif, sarif_compared, FINGERPRINT_KEY, SARIF_SCHEMA, SARIF_VERSION};
 pub use score::{health_score, Confidence, Grade, CRITICAL_CAP, HIGH_CAP, SCORING_VERSION};
 pub use structure::{Structure, StructureEdge, StructureNode};
 
@@ -266,6 +272,7 @@ fn group(findings: Vec<Finding>, workflows: &[Workflow], is_bundle: bool) -> Vec
                 None
             },
             recommendation: f.rule.recommendation().into(),
+            fingerprint: String::new(),
         });
     }
     for issue in &mut issues {
@@ -283,6 +290,13 @@ fn group(findings: Vec<Finding>, workflows: &[Workflow], is_bundle: bool) -> Vec
             // One step: `stepId` says it all; the list is for groups.
             issue.steps.clear();
         }
+        // A single input's issues carry no workflow id; its workflow's id goes in all the same.
+        let workflow_id = match (&issue.workflow_id, workflows) {
+            (Some(id), _) => id.as_str(),
+            (None, [only]) if !is_bundle => only.id.as_str(),
+            _ => "",
+        };
+        issue.fingerprint = fingerprint(&issue.rule_id, workflow_id, issue.step_ids());
     }
     issues.sort_by(|a, b| {
         b.severity

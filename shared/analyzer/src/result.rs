@@ -112,6 +112,11 @@ pub struct Issue {
     pub workflow_name: Option<String>,
     /// How to fix it.
     pub recommendation: Cow<'static, str>,
+    /// Stable across runs, machines and rewordings: the hex FNV-1a hash of the rule id, the
+    /// workflow id and the sorted step ids ([`crate::fingerprint`]); what a baseline matches
+    /// issues by. Empty in results stored before fingerprints (computed when compared).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
 }
 
 fn one() -> u32 {
@@ -231,6 +236,9 @@ pub struct SummaryIssue<'a> {
     /// The workflow concerned (bundles).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<&'a str>,
+    /// The issue's stable fingerprint (a summary view can be a baseline too).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub fingerprint: &'a str,
 }
 
 /// A result as a [`Detail`] shows it. Serializes to the API body: the summary view is a strict
@@ -294,6 +302,7 @@ impl AnalysisResult {
                         step_id: i.step_id.as_deref(),
                         step_name: i.step_name.as_deref(),
                         workflow_id: i.workflow_id.as_deref(),
+                        fingerprint: &i.fingerprint,
                     })
                     .collect(),
                 analysis_time_ms: self.analysis_time_ms,

@@ -1,12 +1,16 @@
 //! SARIF 2.1.0 output (`workflow-audit FILE --format sarif`), so code-scanning UIs show findings
 //! on exported workflow files: the driver lists the whole rule registry, and each result is
 //! located by the file and the RFC 6901 JSON pointer of its step in the input document
-//! (a `logicalLocations` entry and `properties.jsonPointer`).
+//! (a `logicalLocations` entry and `properties.jsonPointer`). Each result carries the issue's
+//! stable fingerprint as `partialFingerprints["workflowAudit/v1"]`; compared with a baseline
+//! ([`sarif_compared`]) each result has a `baselineState` (`new` or `unchanged`) and the fixed
+//! issues are added as `absent` results.
 
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
+use super::baseline::{BaselineState, ComparedIssue, Comparison};
 use super::result::AnalysisResult;
 use super::rules::{Rule, Severity};
 use super::score::SCORING_VERSION;
@@ -27,6 +31,28 @@ pub fn level(s: Severity) -> &'static str {
 
 fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+/// A fixed issue (in the baseline, not in the result): an `absent` result at the file.
+fn absent(f: &ComparedIssue, uri: &str, index: &HashMap<&str, usize>) -> Value {
+    let mut r = json!({
+        "ruleId": f.rule_id,
+        "level": level(f.severity),
+        "message": {"text": if f.message.is_empty() { &f.title } else { &f.message }},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}}}],
+        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+        "baselineState": BaselineState::Absent.as_str(),
+        "properties": {
+            "severity": f.severity.as_str(),
+            "stepId": f.step_id,
+            "count": f.count,
+            "workflowId": f.workflow_id,
+        },
+    });
+    if let Some(&i) = index.get(f.rule_id.as_str()) {
+        r["ruleIndex"] = json!(i);
+    }
+    r
 }
 
 /// Step pointers of a document: (workflow index in a bundle, step id) to the step's pointer.
@@ -72,9 +98,23 @@ fn step_pointers(doc: &Value) -> (Pointers, Option<String>) {
     (map, bundle_root)
 }
 
+/// The `partialFingerprints` key of the issue fingerprint ([`crate::fingerprint`]).
+pub const FINGERPRINT_KEY: &str = "workflowAudit/v1";
+
 /// The SARIF 2.1.0 log of a result. `uri` is the analyzed file as the pipeline names it; `doc`
 /// is the input document (for the steps' JSON pointers; without it results point at the file).
 pub fn sarif(result: &AnalysisResult, uri: &str, doc: Option<&Value>) -> Value {
+    sarif_compared(result, uri, doc, None)
+}
+
+/// [`sarif`] compared with a baseline: each result's `baselineState` is `new` or `unchanged`, and
+/// each fixed issue is one more result with `baselineState: "absent"`, located at the file.
+pub fn sarif_compared(
+    result: &AnalysisResult,
+    uri: &str,
+    doc: Option<&Value>,
+    comparison: Option<&Comparison>,
+) -> Value {
     let rules: Vec<Value> = Rule::ALL
         .iter()
         .map(|r| {
@@ -104,10 +144,12 @@ pub fn sarif(result: &AnalysisResult, uri: &str, doc: Option<&Value>) -> Value {
         Some(d) if d.get("workflow").is_some() => "/workflow",
         _ => "",
     };
-    let results: Vec<Value> = result
+    let result_workflow = result.workflow.as_ref().map_or("", |w| w.id.as_str());
+    let mut results: Vec<Value> = result
         .issues
         .iter()
-        .map(|issue| {
+        .enumerate()
+        .map(|(n, issue)| {
             let wf = match (&issue.workflow_id, &bundle_root) {
                 (Some(id), Some(_)) => result.workflows.iter().position(|w| &w.id == id),
                 _ => None,
@@ -156,12 +198,7 @@ pub fn sarif(result: &AnalysisResult, uri: &str, doc: Option<&Value>) -> Value {
                 "message": {"text": issue.message},
                 "locations": locations,
                 "partialFingerprints": {
-                    "workflowAuditStep/v1": format!(
-                        "{}|{}|{}",
-                        issue.rule_id,
-                        issue.workflow_id.as_deref().unwrap_or(""),
-                        issue.step_id.as_deref().unwrap_or("")
-                    ),
+                    FINGERPRINT_KEY: issue.fingerprint_or_compute(result_workflow),
                 },
                 "properties": {
                     "severity": issue.severity.as_str(),
@@ -175,9 +212,15 @@ pub fn sarif(result: &AnalysisResult, uri: &str, doc: Option<&Value>) -> Value {
             if let Some(&i) = index.get(&*issue.rule_id) {
                 r["ruleIndex"] = json!(i);
             }
+            if let Some(state) = comparison.and_then(|c| c.states.get(n)) {
+                r["baselineState"] = json!(state.as_str());
+            }
             r
         })
         .collect();
+    if let Some(c) = comparison {
+        results.extend(c.fixed.iter().map(|f| absent(f, uri, &index)));
+    }
     json!({
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,
