@@ -2,31 +2,79 @@
 //! pipeline. Arguments are parsed by hand to keep the build light.
 //!
 //! ```text
-//! workflow-audit FILE [--format json|text|sarif] [--top N] [--fail-on critical|high|medium|low]
+//! workflow-audit FILE [--format json|text|sarif|html] [--top N] [--baseline OLD.json]
+//!                     [--fail-on [new:]critical|high|medium|low]...
 //! workflow-audit --list-rules [--format text|json|markdown]
 //! ```
 //!
 //! `--format sarif` writes a SARIF 2.1.0 log for code-scanning UIs: each result is located by FILE
-//! and the JSON pointer of its step. `--list-rules` prints the rule registry (the Markdown form is
+//! and the JSON pointer of its step. `--format html` writes one self-contained HTML report (score
+//! card, the workflow's graph with its findings, every issue with why it matters, how to fix it
+//! and when it does not apply). `--list-rules` prints the rule registry (the Markdown form is
 //! docs/RULES.md).
 //!
-//! Exit status: 0 when the analysis ran and nothing reached `--fail-on`, 1 when a finding is at or
-//! above `--fail-on`, 2 when the input could not be read or is not a workflow.
+//! `--baseline OLD.json` compares with an earlier `--format json` output by the issues' stable
+//! fingerprints: each issue is new or unchanged, and the baseline's issues that are gone are
+//! listed as fixed (text, JSON `baseline`, SARIF `baselineState`, HTML).
+//!
+//! Exit status: 0 when the analysis ran and nothing reached a `--fail-on`; 1 when a finding is at
+//! or above `--fail-on SEVERITY`, or a new finding (one the baseline does not have) is at or above
+//! `--fail-on new:SEVERITY`; 2 when the input or the baseline could not be read or is not what it
+//! should be.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use workflow_analyzer::{self as analysis, AnalysisResult, AnalyzeOptions, Detail, Severity};
+use serde_json::Value;
+use workflow_analyzer::{
+    self as analysis, AnalysisResult, AnalyzeOptions, Baseline, BaselineState, Comparison, Detail,
+    Severity,
+};
 
-const USAGE: &str = "usage: workflow-audit FILE [--format json|text|sarif] [--top N] [--fail-on critical|high|medium|low]\n       workflow-audit --list-rules [--format text|json|markdown]\n       FILE is a workflow, a {\"workflow\": ..., \"triggers\": [...]} body or a bundle; - reads standard input";
+const USAGE: &str = "usage: workflow-audit FILE [--format json|text|sarif|html] [--top N] [--baseline OLD.json] [--fail-on [new:]critical|high|medium|low]...\n       workflow-audit --list-rules [--format text|json|markdown]\n       FILE is a workflow, a {\"workflow\": ..., \"triggers\": [...]} body or a bundle; - reads standard input\n       OLD.json is an earlier --format json output; --fail-on new:SEVERITY fails only on issues it does not have";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     Json,
     Text,
     Sarif,
+    Html,
     Markdown,
+}
+
+/// One `--fail-on`: any finding at or above the severity, or (`new:`) only new ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FailOn {
+    severity: Severity,
+    new_only: bool,
+}
+
+impl FailOn {
+    fn parse(v: &str) -> Result<FailOn, String> {
+        let (new_only, sev) = match v.split_once(':') {
+            Some((scope, sev)) if scope.trim().eq_ignore_ascii_case("new") => (true, sev),
+            Some(_) => {
+                return Err(format!(
+                    "unknown --fail-on \"{v}\" (SEVERITY or new:SEVERITY, e.g. high or new:high)"
+                ))
+            }
+            None => (false, v),
+        };
+        let severity = Severity::parse(sev)
+            .filter(|s| *s != Severity::Info)
+            .ok_or_else(|| format!("unknown severity \"{sev}\" (critical, high, medium or low)"))?;
+        Ok(FailOn { severity, new_only })
+    }
+
+    /// Whether the result (and its comparison with the baseline) reaches this threshold.
+    fn reached(&self, result: &AnalysisResult, comparison: Option<&Comparison>) -> bool {
+        if self.new_only {
+            comparison.is_some_and(|c| c.new_at_or_above(self.severity))
+        } else {
+            result.worst_severity().is_some_and(|w| w >= self.severity)
+        }
+    }
 }
 
 #[derive(Debug, PartialEq)]
@@ -34,7 +82,8 @@ struct Args {
     file: String,
     format: Format,
     detail: Detail,
-    fail_on: Option<Severity>,
+    fail_on: Vec<FailOn>,
+    baseline: Option<String>,
     list_rules: bool,
 }
 
@@ -43,7 +92,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut format = None;
     let mut list_rules = false;
     let mut detail = Detail::Full;
-    let mut fail_on = None;
+    let mut fail_on = Vec::new();
+    let mut baseline = None;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -62,10 +112,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     "json" => Format::Json,
                     "text" => Format::Text,
                     "sarif" => Format::Sarif,
+                    "html" => Format::Html,
                     "markdown" | "md" => Format::Markdown,
                     other => {
                         return Err(format!(
-                    "unknown format \"{other}\" (json, text, sarif; markdown with --list-rules)"
+                    "unknown format \"{other}\" (json, text, sarif, html; markdown with --list-rules)"
                 ))
                     }
                 })
@@ -78,16 +129,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     .map_err(|_| format!("--top takes a number of issues (got \"{v}\")"))?;
                 detail = Detail::Top(n);
             }
-            "--fail-on" => {
-                let v = value("--fail-on")?;
-                fail_on = Some(
-                    Severity::parse(&v)
-                        .filter(|s| *s != Severity::Info)
-                        .ok_or_else(|| {
-                            format!("unknown severity \"{v}\" (critical, high, medium or low)")
-                        })?,
-                );
-            }
+            "--fail-on" => fail_on.push(FailOn::parse(&value("--fail-on")?)?),
+            "--baseline" => baseline = Some(value("--baseline")?),
             "-h" | "--help" => return Err(String::new()),
             f if f.starts_with("--") => return Err(format!("unknown option {f}")),
             _ if file.is_none() => file = Some(arg),
@@ -95,15 +138,26 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         }
     }
     let format = match (list_rules, format) {
-        (true, Some(Format::Sarif)) => {
+        (true, Some(Format::Sarif | Format::Html)) => {
             return Err("--list-rules prints text, json or markdown".into())
         }
         (true, f) => f.unwrap_or(Format::Text),
         (false, Some(Format::Markdown)) => {
-            return Err("markdown is a --list-rules format (json, text or sarif for a FILE)".into())
+            return Err(
+                "markdown is a --list-rules format (json, text, sarif or html for a FILE)".into(),
+            )
         }
         (false, f) => f.unwrap_or(Format::Json),
     };
+    if format == Format::Html && detail != Detail::Full {
+        return Err("--top does not apply to html: the report shows every issue".into());
+    }
+    if baseline.is_none() && fail_on.iter().any(|f| f.new_only) {
+        return Err("--fail-on new:SEVERITY needs --baseline OLD.json (what is new is what OLD.json does not have)".into());
+    }
+    if list_rules && (baseline.is_some() || !fail_on.is_empty()) {
+        return Err("--list-rules takes no --baseline or --fail-on".into());
+    }
     Ok(Args {
         file: match (list_rules, file) {
             (_, Some(f)) if list_rules => {
@@ -115,6 +169,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         format,
         detail,
         fail_on,
+        baseline,
         list_rules,
     })
 }
@@ -133,7 +188,7 @@ fn read_input(file: &str) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn text_report(r: &AnalysisResult, detail: Detail) -> String {
+fn text_report(r: &AnalysisResult, detail: Detail, comparison: Option<&Comparison>) -> String {
     let mut s = String::new();
     let name = r
         .workflow
@@ -160,13 +215,30 @@ fn text_report(r: &AnalysisResult, detail: Detail) -> String {
             w.name
         ));
     }
+    if let Some(c) = comparison {
+        s.push_str(&format!(
+            "baseline: {} new, {} unchanged, {} fixed",
+            c.new.len(),
+            c.unchanged,
+            c.fixed.len()
+        ));
+        if let (Some(before), Some(delta)) = (c.previous_score, c.score_delta) {
+            s.push_str(&format!("; score {before} before ({delta:+})"));
+        }
+        s.push('\n');
+    }
     let (shown, full) = match detail {
         Detail::Top(n) => (n.min(r.issues.len()), false),
         Detail::Full => (r.issues.len(), true),
     };
-    for i in r.issues.iter().take(shown) {
+    for (n, i) in r.issues.iter().enumerate().take(shown) {
+        let state = match comparison.and_then(|c| c.states.get(n)) {
+            Some(BaselineState::New) => " NEW",
+            Some(_) => " unchanged",
+            None => "",
+        };
         s.push_str(&format!(
-            "\n[{}] {} ({})\n  {}\n",
+            "\n[{}]{state} {} ({})\n  {}\n",
             i.severity.as_str().to_uppercase(),
             i.title,
             i.rule_id,
@@ -184,6 +256,25 @@ fn text_report(r: &AnalysisResult, detail: Detail) -> String {
             "\n... {} more (without --top)\n",
             r.issues.len() - shown
         ));
+    }
+    if let Some(c) = comparison.filter(|c| !c.fixed.is_empty()) {
+        s.push_str("\nfixed since the baseline:\n");
+        for f in &c.fixed {
+            s.push_str(&format!(
+                "  [{}] {} ({})",
+                f.severity.as_str().to_uppercase(),
+                if f.title.is_empty() {
+                    &f.rule_id
+                } else {
+                    &f.title
+                },
+                f.rule_id
+            ));
+            if let Some(w) = &f.workflow_name {
+                s.push_str(&format!(" in {w}"));
+            }
+            s.push_str(&format!(" {}\n", f.fingerprint));
+        }
     }
     if full && !r.skipped_rules.is_empty() {
         s.push_str("\nskipped:\n");
@@ -228,31 +319,47 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let baseline = match &args.baseline {
+        None => None,
+        Some(path) => match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| Baseline::from_json(&b))
+        {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("workflow-audit: baseline {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let mut result = match analysis::analyze(&bytes, &AnalyzeOptions::at(now)) {
-        Ok(r) => r,
+    let parsed = match analysis::parse(&bytes) {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("workflow-audit: {}: {e}", args.file);
             return ExitCode::from(2);
         }
     };
+    let mut result = analysis::analyze_input(&parsed, &AnalyzeOptions::at(now));
     result.analysis_time_ms = started.elapsed().as_millis() as u64;
+    let comparison = baseline.as_ref().map(|b| analysis::compare(&result, b));
     let rendered = match args.format {
-        Format::Text => Ok(text_report(&result, args.detail)),
+        Format::Text => Ok(text_report(&result, args.detail, comparison.as_ref())),
+        Format::Html => Ok(analysis::html_report(&result, &parsed, comparison.as_ref())),
         Format::Sarif => {
             // The document again, for the steps' JSON pointers (parse already accepted it).
-            let doc: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
+            let doc: Option<Value> = serde_json::from_slice(&bytes).ok();
             let uri = if args.file == "-" {
                 "stdin"
             } else {
                 &args.file
             };
-            serde_json::to_string_pretty(&analysis::sarif(&result, uri, doc.as_ref()))
-                .map(|j| j + "\n")
+            let log = analysis::sarif_compared(&result, uri, doc.as_ref(), comparison.as_ref());
+            serde_json::to_string_pretty(&log).map(|j| j + "\n")
         }
-        _ => serde_json::to_string_pretty(&result.view(args.detail)).map(|j| j + "\n"),
+        _ => json_output(&result, args.detail, comparison.as_ref()).map(|j| j + "\n"),
     };
     let out = match rendered {
         Ok(o) => o,
@@ -263,10 +370,37 @@ fn main() -> ExitCode {
     };
     // A closed pipe (e.g. `| head`) is not an analysis failure.
     let _ = std::io::stdout().write_all(out.as_bytes());
-    match (args.fail_on, result.worst_severity()) {
-        (Some(threshold), Some(worst)) if worst >= threshold => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
+    if args
+        .fail_on
+        .iter()
+        .any(|f| f.reached(&result, comparison.as_ref()))
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
+}
+
+/// The JSON output: the result as `detail` shows it; compared with a baseline, each issue has a
+/// `baselineState` (`new` or `unchanged`) and the object a `baseline` entry
+/// (`{"new": [...], "unchanged": n, "fixed": [...]}`).
+fn json_output(
+    result: &AnalysisResult,
+    detail: Detail,
+    comparison: Option<&Comparison>,
+) -> serde_json::Result<String> {
+    let view = result.view(detail);
+    let Some(c) = comparison else {
+        return serde_json::to_string_pretty(&view);
+    };
+    let mut v = serde_json::to_value(&view)?;
+    if let Some(issues) = v.get_mut("issues").and_then(Value::as_array_mut) {
+        for (issue, state) in issues.iter_mut().zip(&c.states) {
+            issue["baselineState"] = Value::from(state.as_str());
+        }
+    }
+    v["baseline"] = serde_json::to_value(c)?;
+    serde_json::to_string_pretty(&v)
 }
 
 #[cfg(test)]
@@ -294,9 +428,38 @@ mod tests {
                 file: "wf.json".into(),
                 format: Format::Text,
                 detail: Detail::Top(3),
-                fail_on: Some(Severity::High),
+                fail_on: vec![FailOn {
+                    severity: Severity::High,
+                    new_only: false
+                }],
+                baseline: None,
                 list_rules: false,
             }
+        );
+        let b = args(&[
+            "wf.json",
+            "--format=html",
+            "--baseline",
+            "old.json",
+            "--fail-on",
+            "new:critical",
+            "--fail-on=medium",
+        ])
+        .unwrap();
+        assert_eq!(b.format, Format::Html);
+        assert_eq!(b.baseline.as_deref(), Some("old.json"));
+        assert_eq!(
+            b.fail_on,
+            [
+                FailOn {
+                    severity: Severity::Critical,
+                    new_only: true
+                },
+                FailOn {
+                    severity: Severity::Medium,
+                    new_only: false
+                }
+            ]
         );
         assert_eq!(args(&["-"]).unwrap().detail, Detail::Full);
         assert_eq!(args(&["-"]).unwrap().format, Format::Json);
@@ -321,5 +484,12 @@ mod tests {
         assert!(args(&["a", "--format", "markdown"]).is_err());
         assert!(args(&["--list-rules", "--format", "sarif"]).is_err());
         assert!(args(&["--list-rules", "a"]).is_err());
+        assert!(args(&["--list-rules", "--format", "html"]).is_err());
+        assert!(args(&["a", "--format", "html", "--top", "3"]).is_err());
+        // What is new needs a baseline; the scope is `new:` only.
+        assert!(args(&["a", "--fail-on", "new:high"]).is_err());
+        assert!(args(&["a", "--baseline", "b", "--fail-on", "old:high"]).is_err());
+        assert!(args(&["a", "--baseline", "b", "--fail-on", "new:info"]).is_err());
+        assert!(args(&["a", "--baseline"]).is_err());
     }
 }
