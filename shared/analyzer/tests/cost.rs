@@ -128,3 +128,22 @@ fn dangling_parents_cost_grows_in_proportion_to_the_input() {
     println!("dangling parents: x{size:.1} input, x{ratio:.1} allocated");
     assert!(ratio < size * 2.0, "x{size:.1} input cost x{ratio:.1}");
 }
+
+#[test]
+#[ignore = "diagnostic: prints the allocation curve of the dangling-parents shape"]
+fn dangling_parents_curve() {
+    for n in [1_000, 2_000, 5_000, 10_000, 20_000] {
+        let body = shapes::dangling_parents(n, 100);
+        let (a, _) = cost(&body);
+        let before = ALLOCATED.with(Cell::get);
+        let input = workflow_analyzer::parse(&body).expect("parses");
+        let parsed = ALLOCATED.with(Cell::get) - before;
+        let _ = workflow_analyzer::analyze_input(&input, &AnalyzeOptions::at(1_795_392_000));
+        let analyzed = ALLOCATED.with(Cell::get) - before - parsed;
+        println!(
+            "{n}: {} bytes in, {a} allocated ({parsed} parse, {analyzed} analysis), {:.1} per byte",
+            body.len(),
+            a as f64 / body.len() as f64
+        );
+    }
+}

@@ -527,13 +527,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Templates<'a> {
                 let hint = STEPS_HINT.with(std::cell::Cell::get);
                 let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(hint).min(MAX_STEPS));
                 loop {
-                    if out.len() >= MAX_STEPS {
-                        // The `Value` path reports the limit properly.
-                        return Err(A::Error::custom("too many steps"));
-                    }
                     let i = out.len();
                     let ptr = || format!("/workflow/workflowData/templates/{i}");
                     match seq.next_element_seed(StepSeed::new(&ptr))? {
+                        // One step more than the limit: the `Value` path reports it properly.
+                        // (Checked after reading, so exactly MAX_STEPS steps stay on this path.)
+                        Some(_) if i >= MAX_STEPS => {
+                            return Err(A::Error::custom("too many steps"))
+                        }
                         Some(Ok(step)) => out.push(step),
                         Some(Err(e)) => return Err(A::Error::custom(e)),
                         None => break,
