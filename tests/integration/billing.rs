@@ -4,6 +4,7 @@
 use backend_core::auth::LocationId;
 use backend_core::billing::{SubscriptionState, SubscriptionStatus};
 use backend_core::clock::now_epoch;
+use backend_core::store::accounts::billing::SubscriptionWrites;
 use backend_core::store::accounts::Plan;
 use integration_tests::{request, Answer, TestApp, FRONTEND, TEST_PRICE_ID, TEST_STRIPE_KEY};
 use serde_json::{json, Value};

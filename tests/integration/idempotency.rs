@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use backend_core::clock::now_epoch_ms;
-use backend_core::idempotency::{Claim, Idempotency, Outcome};
+use backend_core::idempotency::{Claim, Idempotency, IdempotencyStore, Outcome};
 use integration_tests::TestApp;
 use serde_json::{json, Value};
 
@@ -95,19 +95,19 @@ async fn a_failed_run_whose_idempotency_window_ran_out_keeps_the_new_holders_cla
     let t = TestApp::new().await;
     let records = records(&t);
     let key = "ghl:slow_failure";
-    let taken_over = std::cell::Cell::new(None);
+    let taken_over = std::sync::Mutex::new(None);
 
     let result = records
         .run::<Value, &str, _, _>(key, now_epoch_ms() - 1, || async {
             let now_ms = now_epoch_ms();
             let claim = records.claim(key, now_ms, now_ms + 60_000).await;
-            taken_over.set(Some(claim.expect("claim")));
+            *taken_over.lock().expect("lock") = Some(claim.expect("claim"));
             Err("upstream failed")
         })
         .await;
 
     assert!(result.is_err());
-    let Some(Claim::Acquired(b)) = taken_over.take() else {
+    let Some(Claim::Acquired(b)) = taken_over.lock().expect("lock").take() else {
         panic!("B takes the expired claim over")
     };
     let held = record(&t, key).await.expect("B's claim is kept");

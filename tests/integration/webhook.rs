@@ -6,6 +6,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use backend_core::billing::signature;
 use backend_core::clock::now_epoch;
+use backend_core::idempotency::IdempotencyStore;
 use backend_core::secrets::Secrets;
 use backend_core::store::accounts::Plan;
 use integration_tests::{answer, on_test_price, repo_root, request, Answer, TestApp};

@@ -7,6 +7,7 @@ use backend_core::billing::stripe::{CheckoutRequest, Stripe, StripeError};
 use backend_core::billing::{plan_features, sync_subscription, PlanFeatures};
 use backend_core::clock::{format_rfc3339, now_epoch};
 use backend_core::http::{ApiError, Reply, Route};
+use backend_core::store::accounts::billing::SubscriptionWrites;
 use backend_core::store::accounts::{Account, Plan};
 use backend_core::App;
 use lambda_http::Request;

@@ -21,12 +21,15 @@
 //! `ghl:<webhookId>`, through `webhook::Webhook::KEY_PREFIX`) and outcomes are any serde type, so
 //! every webhook reuses it unchanged.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Mutex;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::clock::now_epoch_ms;
 use crate::store::{is_conditional_failure, StoreError};
@@ -132,69 +135,101 @@ fn deadline_or_default(deadline: Option<i64>, now_ms: i64) -> i64 {
     }
 }
 
-impl Idempotency {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
-    }
+/// The idempotency records, as the exactly-once rule uses them: the DynamoDB table
+/// ([`Idempotency`]) in the functions, [`MemoryIdempotency`] in unit tests. `run` is the rule;
+/// the other methods are the three conditional writes it rests on.
+pub trait IdempotencyStore: Sync {
+    /// Claims `key` for this invocation under a fresh [`Owner`], or reports who has it.
+    fn claim(
+        &self,
+        key: &str,
+        now_ms: i64,
+        in_progress_until_ms: i64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Marks `key` done with its outcome; kept [`RECORD_TTL_SECS`] from `now` (epoch seconds).
+    ///
+    /// Written only if the record is still `owner`'s (or is gone: our effects happened and nobody
+    /// holds the key, so recording them spares a retry the work). If another delivery took the key
+    /// over after our in-progress window ran out, its claim or outcome stays: our effects already
+    /// happened and every effect behind this module is itself guarded by a conditional write, so
+    /// this is logged and not an error; the caller still answers with its own outcome.
+    fn complete(
+        &self,
+        key: &str,
+        owner: &Owner,
+        outcome: &serde_json::Value,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes `owner`'s `INPROGRESS` claim after failed work, so the sender's retry can do it.
+    /// Anything else is left alone: a `COMPLETED` record, or the claim of a delivery that took the
+    /// key over after our in-progress window ran out.
+    fn release(
+        &self,
+        key: &str,
+        owner: &Owner,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Runs `work` at most once per `key`, across retries and concurrent deliveries.
     ///
     /// `in_progress_until_ms` is the claim's in-progress expiry (see [`in_progress_until`]).
     /// A stored outcome that no longer deserializes as `T` is a bug of a deploy, reported as a
     /// store failure rather than silently redoing the work.
-    #[tracing::instrument(skip(self, work))]
-    pub async fn run<T, E, F, Fut>(
+    fn run<T, E, F, Fut>(
         &self,
         key: &str,
         in_progress_until_ms: i64,
         work: F,
-    ) -> Result<Outcome<T>, IdempotencyError<E>>
+    ) -> impl Future<Output = Result<Outcome<T>, IdempotencyError<E>>> + Send
     where
-        T: Serialize + DeserializeOwned,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        T: Serialize + DeserializeOwned + Send,
+        E: Send,
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = Result<T, E>> + Send,
     {
-        let now_ms = now_epoch_ms();
-        match self.claim(key, now_ms, in_progress_until_ms).await? {
-            Claim::Completed(data) => {
-                let outcome = serde_json::from_value(data).map_err(|err| {
-                    StoreError::Failed(format!("stored idempotency outcome is unreadable: {err}"))
-                })?;
-                tracing::info!("duplicate delivery: replaying the stored outcome");
-                Ok(Outcome::Replayed(outcome))
-            }
-            Claim::InProgress => {
-                tracing::info!("duplicate delivery while the first is in progress");
-                Err(IdempotencyError::InProgress)
-            }
-            Claim::Acquired(owner) => match work().await {
-                Ok(outcome) => {
-                    let data = serde_json::to_value(&outcome).map_err(|err| {
-                        StoreError::Failed(format!("idempotency outcome is not JSON: {err}"))
+        let span = tracing::info_span!("idempotency", key);
+        async move {
+            let now_ms = now_epoch_ms();
+            match self.claim(key, now_ms, in_progress_until_ms).await? {
+                Claim::Completed(data) => {
+                    let outcome = serde_json::from_value(data).map_err(|err| {
+                        StoreError::Failed(format!("stored idempotency outcome is unreadable: {err}"))
                     })?;
-                    // The effects already happened: if recording them fails, the record stays
-                    // INPROGRESS until its expiry and a retry redoes the work, which is why every
-                    // effect behind this module is itself guarded by a conditional write.
-                    self.complete(key, &owner, &data, now_ms / 1000).await?;
-                    Ok(Outcome::Fresh(outcome))
+                    tracing::info!("duplicate delivery: replaying the stored outcome");
+                    Ok(Outcome::Replayed(outcome))
                 }
-                Err(err) => {
-                    if let Err(release) = self.release(key, &owner).await {
-                        // The claim then expires by itself at `in_progress_until_ms`.
-                        tracing::warn!(error = %release, "could not release the idempotency claim");
+                Claim::InProgress => {
+                    tracing::info!("duplicate delivery while the first is in progress");
+                    Err(IdempotencyError::InProgress)
+                }
+                Claim::Acquired(owner) => match work().await {
+                    Ok(outcome) => {
+                        let data = serde_json::to_value(&outcome).map_err(|err| {
+                            StoreError::Failed(format!("idempotency outcome is not JSON: {err}"))
+                        })?;
+                        // The effects already happened: if recording them fails, the record stays
+                        // INPROGRESS until its expiry and a retry redoes the work, which is why every
+                        // effect behind this module is itself guarded by a conditional write.
+                        self.complete(key, &owner, &data, now_ms / 1000).await?;
+                        Ok(Outcome::Fresh(outcome))
                     }
-                    Err(IdempotencyError::Handler(err))
-                }
-            },
+                    Err(err) => {
+                        if let Err(release) = self.release(key, &owner).await {
+                            // The claim then expires by itself at `in_progress_until_ms`.
+                            tracing::warn!(error = %release, "could not release the idempotency claim");
+                        }
+                        Err(IdempotencyError::Handler(err))
+                    }
+                },
+            }
         }
+        .instrument(span)
     }
+}
 
-    /// Claims `key` for this invocation (one conditional `PutItem`) under a fresh [`Owner`], or
-    /// reports who has it.
-    pub async fn claim(
+impl IdempotencyStore for Idempotency {
+    async fn claim(
         &self,
         key: &str,
         now_ms: i64,
@@ -202,6 +237,80 @@ impl Idempotency {
     ) -> Result<Claim, StoreError> {
         self.claim_as(key, &Owner::random(), now_ms, in_progress_until_ms)
             .await
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        owner: &Owner,
+        outcome: &serde_json::Value,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", AttributeValue::S(key.to_owned()))
+            .item("status", AttributeValue::S(STATUS_COMPLETED.into()))
+            .item(
+                "expiration",
+                AttributeValue::N((now + RECORD_TTL_SECS).to_string()),
+            )
+            .item("owner", AttributeValue::S(owner.as_str().to_owned()))
+            .item("data", AttributeValue::S(outcome.to_string()))
+            .condition_expression("attribute_not_exists(#id) OR #owner = :me")
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":me", AttributeValue::S(owner.as_str().to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => {
+                tracing::warn!(
+                    "in-progress window ran out during the work and another delivery took the \
+                     key over: its record is kept, this outcome is not recorded"
+                );
+                Ok(())
+            }
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+
+    async fn release(&self, key: &str, owner: &Owner) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::S(key.to_owned()))
+            .condition_expression("#status = :inprogress AND #owner = :me")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(
+                ":inprogress",
+                AttributeValue::S(STATUS_IN_PROGRESS.into()),
+            )
+            .expression_attribute_values(":me", AttributeValue::S(owner.as_str().to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_conditional_failure(&err) => {
+                // Gone already (an SDK retry of our own delete) or no longer ours.
+                tracing::info!("idempotency claim not released: no longer held by this delivery");
+                Ok(())
+            }
+            Err(err) => Err(StoreError::from_sdk(err)),
+        }
+    }
+}
+
+impl Idempotency {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     /// [`Idempotency::claim`] under a given owner. Public only so the tests can replay a claim
@@ -269,81 +378,6 @@ impl Idempotency {
         }
         Ok(Claim::InProgress)
     }
-
-    /// Marks `key` done with its outcome; kept [`RECORD_TTL_SECS`] from `now` (epoch seconds).
-    ///
-    /// Written only if the record is still `owner`'s (or is gone: our effects happened and nobody
-    /// holds the key, so recording them spares a retry the work). If another delivery took the key
-    /// over after our in-progress window ran out, its claim or outcome stays: our effects already
-    /// happened and every effect behind this module is itself guarded by a conditional write, so
-    /// this is logged and not an error; the caller still answers with its own outcome.
-    pub async fn complete(
-        &self,
-        key: &str,
-        owner: &Owner,
-        outcome: &serde_json::Value,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("id", AttributeValue::S(key.to_owned()))
-            .item("status", AttributeValue::S(STATUS_COMPLETED.into()))
-            .item(
-                "expiration",
-                AttributeValue::N((now + RECORD_TTL_SECS).to_string()),
-            )
-            .item("owner", AttributeValue::S(owner.as_str().to_owned()))
-            .item("data", AttributeValue::S(outcome.to_string()))
-            .condition_expression("attribute_not_exists(#id) OR #owner = :me")
-            .expression_attribute_names("#id", "id")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":me", AttributeValue::S(owner.as_str().to_owned()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_conditional_failure(&err) => {
-                tracing::warn!(
-                    "in-progress window ran out during the work and another delivery took the \
-                     key over: its record is kept, this outcome is not recorded"
-                );
-                Ok(())
-            }
-            Err(err) => Err(StoreError::from_sdk(err)),
-        }
-    }
-
-    /// Deletes `owner`'s `INPROGRESS` claim after failed work, so the sender's retry can do it.
-    /// Anything else is left alone: a `COMPLETED` record, or the claim of a delivery that took the
-    /// key over after our in-progress window ran out.
-    pub async fn release(&self, key: &str, owner: &Owner) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("id", AttributeValue::S(key.to_owned()))
-            .condition_expression("#status = :inprogress AND #owner = :me")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(
-                ":inprogress",
-                AttributeValue::S(STATUS_IN_PROGRESS.into()),
-            )
-            .expression_attribute_values(":me", AttributeValue::S(owner.as_str().to_owned()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_conditional_failure(&err) => {
-                // Gone already (an SDK retry of our own delete) or no longer ours.
-                tracing::info!("idempotency claim not released: no longer held by this delivery");
-                Ok(())
-            }
-            Err(err) => Err(StoreError::from_sdk(err)),
-        }
-    }
 }
 
 /// What a claim that lost its conditional put found in the record: a stored outcome to replay,
@@ -377,9 +411,205 @@ fn found(
     }
 }
 
+/// The idempotency records in memory, under the DynamoDB table's conditions, so the rule and the
+/// webhooks' effects get fast unit tests; the integration suite proves the table itself.
+#[derive(Debug, Default)]
+pub struct MemoryIdempotency(Mutex<HashMap<String, MemoryRecord>>);
+
+#[derive(Debug, Clone)]
+struct MemoryRecord {
+    completed: bool,
+    expiration: i64,
+    in_progress_expiration: i64,
+    owner: Owner,
+    data: serde_json::Value,
+}
+
+impl MemoryIdempotency {
+    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<String, MemoryRecord>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl IdempotencyStore for MemoryIdempotency {
+    async fn claim(
+        &self,
+        key: &str,
+        now_ms: i64,
+        in_progress_until_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        let now = now_ms.div_euclid(1000);
+        let mut records = self.records();
+        match records.get(key) {
+            Some(record) if record.expiration >= now && record.completed => {
+                Ok(Claim::Completed(record.data.clone()))
+            }
+            Some(record) if record.expiration >= now && record.in_progress_expiration >= now_ms => {
+                Ok(Claim::InProgress)
+            }
+            _ => {
+                let owner = Owner::random();
+                records.insert(
+                    key.to_owned(),
+                    MemoryRecord {
+                        completed: false,
+                        expiration: now + RECORD_TTL_SECS,
+                        in_progress_expiration: in_progress_until_ms,
+                        owner: owner.clone(),
+                        data: serde_json::Value::Null,
+                    },
+                );
+                Ok(Claim::Acquired(owner))
+            }
+        }
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        owner: &Owner,
+        outcome: &serde_json::Value,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut records = self.records();
+        if records.get(key).is_some_and(|r| r.owner != *owner) {
+            return Ok(()); // taken over: the other delivery's record stays
+        }
+        records.insert(
+            key.to_owned(),
+            MemoryRecord {
+                completed: true,
+                expiration: now + RECORD_TTL_SECS,
+                in_progress_expiration: 0,
+                owner: owner.clone(),
+                data: outcome.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn release(&self, key: &str, owner: &Owner) -> Result<(), StoreError> {
+        let mut records = self.records();
+        if records
+            .get(key)
+            .is_some_and(|r| !r.completed && r.owner == *owner)
+        {
+            records.remove(key);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use serde_json::json;
+
+    /// An in-progress window well ahead of any test's clock.
+    fn window() -> i64 {
+        now_epoch_ms() + 60_000
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_delivery_replays_the_stored_outcome_and_does_no_work() {
+        let store = MemoryIdempotency::default();
+        let runs = AtomicU32::new(0);
+        let work = |n: u32| {
+            let runs = &runs;
+            move || async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, ()>(json!({ "delivery": n }))
+            }
+        };
+        let first = store.run("stripe:evt_1", window(), work(1)).await;
+        let second = store.run("stripe:evt_1", window(), work(2)).await;
+        assert_eq!(first.ok(), Some(Outcome::Fresh(json!({ "delivery": 1 }))));
+        assert_eq!(
+            second.ok(),
+            Some(Outcome::Replayed(json!({ "delivery": 1 })))
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn failed_work_releases_the_claim_so_the_retry_does_it() {
+        let store = MemoryIdempotency::default();
+        let failed = store
+            .run("ghl:wh-1", window(), || async {
+                Err::<serde_json::Value, _>("down")
+            })
+            .await;
+        assert!(matches!(failed, Err(IdempotencyError::Handler("down"))));
+        let retried = store
+            .run("ghl:wh-1", window(), || async {
+                Ok::<_, &str>(json!("done"))
+            })
+            .await;
+        assert_eq!(retried.ok(), Some(Outcome::Fresh(json!("done"))));
+    }
+
+    #[tokio::test]
+    async fn a_claim_holds_off_other_deliveries_until_its_window_ends() {
+        let store = MemoryIdempotency::default();
+        let now_ms = 1_800_000_000_000;
+        let held = store
+            .claim("k", now_ms, now_ms + 10_000)
+            .await
+            .expect("claim");
+        assert!(matches!(held, Claim::Acquired(_)));
+        let during = store.claim("k", now_ms + 9_999, now_ms + 20_000).await;
+        assert_eq!(during.ok(), Some(Claim::InProgress));
+        // The holder died: once its window is over, the next delivery takes the key over...
+        let after = store.claim("k", now_ms + 10_001, now_ms + 20_000).await;
+        let Ok(Claim::Acquired(second)) = after else {
+            panic!("expected the key to be taken over, got {after:?}");
+        };
+        // ...and the late holder can neither release nor overwrite the new claim.
+        let Claim::Acquired(first) = held else {
+            unreachable!()
+        };
+        store.release("k", &first).await.expect("release");
+        store
+            .complete("k", &first, &json!("late"), now_ms / 1000)
+            .await
+            .expect("complete");
+        assert_eq!(
+            store
+                .claim("k", now_ms + 10_002, now_ms + 20_000)
+                .await
+                .ok(),
+            Some(Claim::InProgress)
+        );
+        store
+            .complete("k", &second, &json!("second"), now_ms / 1000)
+            .await
+            .expect("complete");
+        assert_eq!(
+            store
+                .claim("k", now_ms + 10_003, now_ms + 20_000)
+                .await
+                .ok(),
+            Some(Claim::Completed(json!("second")))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_record_past_its_expiration_is_claimed_afresh() {
+        let store = MemoryIdempotency::default();
+        let then_ms = 1_800_000_000_000;
+        let Ok(Claim::Acquired(owner)) = store.claim("k", then_ms, then_ms + 1_000).await else {
+            panic!("expected a fresh claim");
+        };
+        store
+            .complete("k", &owner, &json!(1), then_ms / 1000)
+            .await
+            .expect("complete");
+        let later_ms = then_ms + (RECORD_TTL_SECS + 1) * 1000;
+        let again = store.claim("k", later_ms, later_ms + 1_000).await;
+        assert!(matches!(again, Ok(Claim::Acquired(_))));
+    }
 
     #[test]
     fn a_plausible_lambda_deadline_is_the_in_progress_expiry() {

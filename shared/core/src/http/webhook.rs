@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Reply};
 use crate::billing::Synced;
-use crate::idempotency::{self, IdempotencyError};
+use crate::idempotency::{self, IdempotencyError, IdempotencyStore};
 use crate::telemetry::metrics;
 use crate::App;
 

@@ -6,6 +6,7 @@
 //! interleave half of one state with half of another.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
@@ -70,7 +71,11 @@ impl Accounts {
             .ok_or_else(|| StoreError::Failed("update returned no attributes".into()))?;
         Ok(serde_dynamo::from_item(item)?)
     }
+}
 
+/// The account writes the billing rule (`billing::sync_subscription`) makes: the DynamoDB table
+/// ([`Accounts`]) in the functions, [`super::memory::MemoryAccounts`] in unit tests.
+pub trait SubscriptionWrites: Sync {
     /// Writes `state` (and the plan it grants at `now`) if `as_of` (the Stripe event's
     /// `created`, or the moment Stripe was read) is not older than the last state applied.
     ///
@@ -78,8 +83,34 @@ impl Accounts {
     /// subscription that is still live, so a late `deleted` of an old subscription never
     /// downgrades a newer one. Equal timestamps apply (Stripe's `created` has one-second
     /// resolution; related events often share it).
+    fn apply_subscription(
+        &self,
+        location: &LocationId,
+        state: &SubscriptionState,
+        as_of: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+
+    /// Ends Pro, as of `as_of`, for the account if it follows `subscription_id`: that
+    /// subscription left our Pro price (a plan switch in the billing portal, a support agent),
+    /// so none of its later states may be applied, and without this write the account would
+    /// keep the Pro it had when the subscription was still on the Pro price.
+    ///
+    /// `Stale` when there is nothing to end: the account follows another subscription (or none,
+    /// or does not exist), or a newer state was applied already. Equal timestamps end it, as in
+    /// [`Self::apply_subscription`].
+    fn end_foreign_subscription(
+        &self,
+        location: &LocationId,
+        subscription_id: &str,
+        as_of: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+}
+
+impl SubscriptionWrites for Accounts {
     #[tracing::instrument(skip(self, state), fields(location = %location, subscription = %state.subscription_id))]
-    pub async fn apply_subscription(
+    async fn apply_subscription(
         &self,
         location: &LocationId,
         state: &SubscriptionState,
@@ -171,16 +202,8 @@ impl Accounts {
         }
     }
 
-    /// Ends Pro, as of `as_of`, for the account if it follows `subscription_id`: that
-    /// subscription left our Pro price (a plan switch in the billing portal, a support agent),
-    /// so none of its later states may be applied, and without this write the account would
-    /// keep the Pro it had when the subscription was still on the Pro price.
-    ///
-    /// `Stale` when there is nothing to end: the account follows another subscription (or none,
-    /// or does not exist), or a newer state was applied already. Equal timestamps end it, as in
-    /// [`Self::apply_subscription`].
     #[tracing::instrument(skip(self, subscription_id), fields(location = %location, subscription = %subscription_id))]
-    pub async fn end_foreign_subscription(
+    async fn end_foreign_subscription(
         &self,
         location: &LocationId,
         subscription_id: &str,

@@ -7,6 +7,7 @@
 
 pub mod billing;
 pub mod install;
+pub mod memory;
 mod tokens;
 mod usage;
 

@@ -1,0 +1,100 @@
+//! The accounts table in memory, under the DynamoDB conditions of the writes the business rules
+//! make, so those rules get fast unit tests; the integration suite proves the table itself.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::billing::{Applied, SubscriptionWrites};
+use super::{Account, Plan};
+use crate::auth::LocationId;
+use crate::billing::SubscriptionState;
+use crate::store::StoreError;
+
+/// Account items by location.
+#[derive(Debug, Default)]
+pub struct MemoryAccounts(Mutex<HashMap<LocationId, Account>>);
+
+impl MemoryAccounts {
+    fn items(&self) -> MutexGuard<'_, HashMap<LocationId, Account>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The account item of `location`, as the table would return it.
+    pub fn get(&self, location: &LocationId) -> Option<Account> {
+        self.items().get(location).cloned()
+    }
+}
+
+impl SubscriptionWrites for MemoryAccounts {
+    async fn apply_subscription(
+        &self,
+        location: &LocationId,
+        state: &SubscriptionState,
+        as_of: i64,
+        now: i64,
+    ) -> Result<Applied, StoreError> {
+        let mut items = self.items();
+        let current = items.get(location);
+        let last = current.and_then(|a| a.last_stripe_event_created);
+        let followed = current.and_then(|a| a.stripe_subscription_id.clone());
+        let status = current.and_then(|a| a.subscription_status.clone());
+        let in_order = last.is_none_or(|last| last <= as_of);
+        let same = followed.as_deref() == Some(state.subscription_id.as_str());
+        let allowed = if state.status.is_live() {
+            !(last == Some(as_of) && same && status.as_deref() == Some("canceled"))
+        } else {
+            followed.is_none()
+                || same
+                || !matches!(status.as_deref(), Some("active" | "trialing" | "past_due"))
+        };
+        if !(in_order && allowed) {
+            return Ok(Applied::Stale);
+        }
+        let account = items.entry(location.clone()).or_insert_with(|| Account {
+            location_id: location.as_str().to_owned(),
+            created_at: now,
+            ..Account::default()
+        });
+        account.stripe_subscription_id = Some(state.subscription_id.clone());
+        account.subscription_status = Some(state.status.as_str().to_owned());
+        account.cancel_at_period_end = state.cancel_at_period_end;
+        account.stored_plan = state.plan(now);
+        account.last_stripe_event_created = Some(as_of);
+        account.billing_synced_at = Some(now);
+        account.updated_at = now;
+        if let Some(customer) = &state.customer_id {
+            account.stripe_customer_id = Some(customer.clone());
+        }
+        account.current_period_end = state.current_period_end;
+        account.subscription_ends_at = state.ends_at;
+        Ok(Applied::Applied)
+    }
+
+    async fn end_foreign_subscription(
+        &self,
+        location: &LocationId,
+        subscription_id: &str,
+        as_of: i64,
+        now: i64,
+    ) -> Result<Applied, StoreError> {
+        let mut items = self.items();
+        let Some(account) = items.get_mut(location) else {
+            return Ok(Applied::Stale);
+        };
+        let follows = account.stripe_subscription_id.as_deref() == Some(subscription_id);
+        let in_order = account
+            .last_stripe_event_created
+            .is_none_or(|last| last <= as_of);
+        if !(follows && in_order) {
+            return Ok(Applied::Stale);
+        }
+        account.subscription_status = Some("canceled".into());
+        account.stored_plan = Plan::Free;
+        account.subscription_ends_at = Some(as_of.min(now));
+        account.cancel_at_period_end = false;
+        account.last_stripe_event_created = Some(as_of);
+        account.billing_synced_at = Some(now);
+        account.updated_at = now;
+        Ok(Applied::Applied)
+    }
+}
