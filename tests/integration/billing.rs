@@ -6,31 +6,17 @@ use backend_core::billing::{SubscriptionState, SubscriptionStatus};
 use backend_core::clock::now_epoch;
 use backend_core::store::accounts::billing::SubscriptionWrites;
 use backend_core::store::accounts::Plan;
-use integration_tests::{request, Answer, TestApp, FRONTEND, TEST_PRICE_ID, TEST_STRIPE_KEY};
+use integration_tests::stripe::{
+    location, make_pro, stripe_subscription, with_stripe, CUSTOMER, LOCATION, OTHER_PRICE,
+    SUBSCRIPTION,
+};
+use integration_tests::{request, Answer, TestApp, FRONTEND, TEST_STRIPE_KEY};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, header, header_exists, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-pub(crate) const LOCATION: &str = "Ve9EPM428h8vShlRW1KT";
-pub(crate) const CUSTOMER: &str = "cus_R4nSampleCust01";
-pub(crate) const SUBSCRIPTION: &str = "sub_1QJsampleSubscr01";
-/// A price of the same Stripe account that is not the Pro price.
-pub(crate) const OTHER_PRICE: &str = "price_1QJotherProduct01";
-
-pub(crate) fn location() -> LocationId {
-    LocationId::parse(LOCATION).expect("valid location")
-}
-
-/// A fake Stripe and a test world whose Stripe base URL points at it.
-pub(crate) async fn with_stripe() -> (TestApp, MockServer) {
-    let stripe = MockServer::start().await;
-    let uri = stripe.uri();
-    let t = TestApp::with_env(&[("STRIPE_API_BASE_URL", Some(&uri))]).await;
-    (t, stripe)
-}
+use wiremock::{Mock, ResponseTemplate};
 
 /// A live session for `location`; returns the `Cookie` value.
-pub(crate) async fn signed_in(t: &TestApp, location: &LocationId) -> String {
+async fn signed_in(t: &TestApp, location: &LocationId) -> String {
     let (token, _) = t
         .app
         .sessions()
@@ -43,52 +29,6 @@ pub(crate) async fn signed_in(t: &TestApp, location: &LocationId) -> String {
         .next()
         .expect("cookie pair")
         .to_owned()
-}
-
-/// A Stripe `subscription` object as the API returns it (API version 2024-06-20).
-pub(crate) fn stripe_subscription(
-    status: &str,
-    period_end: i64,
-    cancel_at_period_end: bool,
-) -> Value {
-    json!({
-        "id": SUBSCRIPTION,
-        "object": "subscription",
-        "cancel_at": if cancel_at_period_end { json!(period_end) } else { Value::Null },
-        "cancel_at_period_end": cancel_at_period_end,
-        "canceled_at": if cancel_at_period_end { json!(now_epoch()) } else { Value::Null },
-        "created": period_end - 30 * 86400,
-        "current_period_end": period_end,
-        "current_period_start": period_end - 30 * 86400,
-        "customer": CUSTOMER,
-        "ended_at": if status == "canceled" { json!(now_epoch()) } else { Value::Null },
-        "items": {"object": "list", "data": [{"id": "si_test_1", "object": "subscription_item",
-                  "price": {"id": TEST_PRICE_ID, "object": "price"}, "quantity": 1}]},
-        "livemode": false,
-        "metadata": {"locationId": LOCATION},
-        "status": status
-    })
-}
-
-/// Stores an active Pro subscription for `location`, confirmed against Stripe at `synced_at`.
-pub(crate) async fn make_pro(t: &TestApp, location: &LocationId, period_end: i64, synced_at: i64) {
-    let accounts = t.app.accounts();
-    accounts
-        .link_customer(location, CUSTOMER, synced_at)
-        .await
-        .expect("link customer");
-    let state = SubscriptionState {
-        subscription_id: SUBSCRIPTION.into(),
-        customer_id: Some(CUSTOMER.into()),
-        status: SubscriptionStatus::Active,
-        current_period_end: Some(period_end),
-        cancel_at_period_end: false,
-        ends_at: None,
-    };
-    accounts
-        .apply_subscription(location, &state, synced_at, synced_at)
-        .await
-        .expect("apply subscription");
 }
 
 async fn post(t: &TestApp, path: &str, cookie: &str) -> Answer {

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::billing::{
+use integration_tests::stripe::{
     location, stripe_subscription, with_stripe, CUSTOMER, LOCATION, OTHER_PRICE, SUBSCRIPTION,
 };
 
@@ -31,12 +31,6 @@ fn sample(name: &str, id: &str, created: i64) -> Value {
     event["created"] = created.into();
     on_test_price(&mut event);
     event
-}
-
-/// The header Stripe would send for `body` at `timestamp`, with the test world's secret.
-async fn sign(t: &TestApp, body: &str, timestamp: i64) -> String {
-    let secrets = t.app.secrets.get().await.expect("secrets");
-    signature::sign(&secrets.stripe_webhook_secret, timestamp, body.as_bytes())
 }
 
 fn delivery(body: &str, signature: Option<&str>) -> lambda_http::Request {
@@ -64,7 +58,7 @@ async fn deliver(t: &TestApp, body: &str, signature: Option<&str>) -> Answer {
 /// Signs `event` now and delivers it.
 async fn deliver_signed(t: &TestApp, event: &Value) -> Answer {
     let body = event.to_string();
-    let header = sign(t, &body, now_epoch()).await;
+    let header = t.stripe_signature(&body, now_epoch()).await;
     deliver(t, &body, Some(&header)).await
 }
 
@@ -134,7 +128,7 @@ async fn two_v1_signatures_of_which_the_second_is_valid_are_accepted() {
     )
     .to_string();
     let now = now_epoch();
-    let valid = sign(&t, &body, now).await;
+    let valid = t.stripe_signature(&body, now).await;
     let valid_v1 = valid.split(",v1=").nth(1).expect("v1");
     let header = format!("t={now},v1={},v1={valid_v1}", "5a".repeat(32));
 
@@ -163,7 +157,7 @@ async fn assert_refused(t: &TestApp, answer: &Answer, event_id: &str, reason: &s
 async fn a_tampered_body_is_refused_and_changes_nothing() {
     let (t, _stripe) = with_stripe().await;
     let body = sample("customer.subscription.created", "evt_tampered", now_epoch()).to_string();
-    let header = sign(&t, &body, now_epoch()).await;
+    let header = t.stripe_signature(&body, now_epoch()).await;
     let tampered = body.replacen("\"active\"", "\"trialing\"", 1);
 
     let answer = deliver(&t, &tampered, Some(&header)).await;
@@ -201,7 +195,7 @@ async fn timestamps_301_seconds_old_or_ahead_are_refused() {
     let (t, _stripe) = with_stripe().await;
     for (offset, id) in [(-301, "evt_too_old"), (301, "evt_too_new")] {
         let body = sample("customer.subscription.created", id, now_epoch()).to_string();
-        let header = sign(&t, &body, now_epoch() + offset).await;
+        let header = t.stripe_signature(&body, now_epoch() + offset).await;
 
         let answer = deliver(&t, &body, Some(&header)).await;
 
@@ -218,7 +212,7 @@ async fn missing_empty_malformed_and_v0_only_headers_are_refused() {
         now_epoch(),
     )
     .to_string();
-    let valid = sign(&t, &body, now_epoch()).await;
+    let valid = t.stripe_signature(&body, now_epoch()).await;
     let v0_only = valid.replace("v1=", "v0=");
     let cases: [(Option<&str>, &str); 5] = [
         (None, "missing"),
@@ -237,7 +231,7 @@ async fn missing_empty_malformed_and_v0_only_headers_are_refused() {
 async fn an_authentic_body_that_is_not_an_event_answers_400() {
     let (t, _stripe) = with_stripe().await;
     let body = r#"{"hello":"world"}"#;
-    let header = sign(&t, body, now_epoch()).await;
+    let header = t.stripe_signature(body, now_epoch()).await;
 
     let answer = deliver(&t, body, Some(&header)).await;
 
@@ -286,7 +280,7 @@ async fn twenty_concurrent_deliveries_of_one_event_have_exactly_one_effect() {
         .mount(&stripe)
         .await;
     let body = sample("checkout.session.completed", "evt_concurrent", now_epoch()).to_string();
-    let header = sign(&t, &body, now_epoch()).await;
+    let header = t.stripe_signature(&body, now_epoch()).await;
     let body = Arc::new(body);
 
     let mut tasks = Vec::new();

@@ -3,6 +3,9 @@
 //!
 //! The tests need `AWS_ENDPOINT_URL` pointing at moto; `make test` starts one and sets it.
 
+pub mod fault_proxy;
+pub mod stripe;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};

@@ -3,7 +3,7 @@
 //! and cancelling it at the end of the paid period.
 
 use backend_core::auth::{require_session, LocationId};
-use backend_core::billing::stripe::{CheckoutRequest, Stripe, StripeError};
+use backend_core::billing::stripe::{CheckoutRequest, StripeError};
 use backend_core::billing::{plan_features, sync_subscription, PlanFeatures};
 use backend_core::clock::{format_rfc3339, now_epoch};
 use backend_core::http::{ApiError, Reply, Route};
@@ -63,7 +63,7 @@ async fn checkout(app: &App, req: &Request) -> Result<Reply, ApiError> {
                 .into(),
         ));
     }
-    let stripe = Stripe::connect(app).await?;
+    let stripe = app.stripe().await?;
     let customer_id = match account.stripe_customer_id {
         Some(customer) => customer,
         None => {
@@ -116,7 +116,8 @@ async fn portal(app: &App, req: &Request) -> Result<Reply, ApiError> {
         ));
     };
     let return_url = format!("{}/billing", app.config.frontend_origin());
-    let session = Stripe::connect(app)
+    let session = app
+        .stripe()
         .await?
         .create_portal_session(&customer_id, &return_url)
         .await?;
@@ -179,7 +180,7 @@ async fn status(app: &App, req: &Request) -> Result<Reply, ApiError> {
 
 /// Re-reads the subscription from Stripe and applies it by the webhook's own rule.
 async fn repair(app: &App, location: &LocationId, subscription_id: &str) -> Result<(), ApiError> {
-    let stripe = Stripe::connect(app).await?;
+    let stripe = app.stripe().await?;
     let read_at = now_epoch();
     let subscription = stripe.get_subscription(subscription_id).await?;
     let synced = sync_subscription(
@@ -213,7 +214,7 @@ async fn cancel(app: &App, req: &Request) -> Result<Reply, ApiError> {
     if account.cancel_at_period_end {
         return Reply::ok(&view(&account, now));
     }
-    let stripe = Stripe::connect(app).await?;
+    let stripe = app.stripe().await?;
     let read_at = now_epoch();
     let subscription = stripe.cancel_at_period_end(&subscription_id).await?;
     app.accounts()

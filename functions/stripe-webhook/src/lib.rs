@@ -13,7 +13,7 @@
 //! answered 200.
 
 use backend_core::auth::LocationId;
-use backend_core::billing::stripe::{CheckoutSession, Stripe, Subscription};
+use backend_core::billing::stripe::{CheckoutSession, Subscription};
 use backend_core::billing::{signature, sync_subscription};
 use backend_core::clock::now_epoch;
 use backend_core::http::webhook::{self, Disposition, Outcome, Webhook};
@@ -244,7 +244,7 @@ async fn read_subscription(
     app: &App,
     subscription_id: &str,
 ) -> Result<Option<(Subscription, i64)>, ApiError> {
-    let stripe = Stripe::connect(app).await?;
+    let stripe = app.stripe().await?;
     let read_at = now_epoch();
     match stripe.get_subscription(subscription_id).await {
         Ok(subscription) => Ok(Some((subscription, read_at))),

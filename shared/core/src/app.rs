@@ -4,11 +4,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::aws::AwsClients;
+use crate::billing::stripe::Stripe;
 use crate::config::{Config, ConfigError};
 use crate::highlevel::WorkflowCache;
 use crate::http::Edge;
 use crate::idempotency::Idempotency;
-use crate::secrets::SecretStore;
+use crate::secrets::{SecretStore, SecretsError};
 use crate::sentry::Sentry;
 use crate::store::accounts::Accounts;
 use crate::store::rate_limits::RateLimits;
@@ -43,6 +44,17 @@ impl App {
     /// The shared outbound HTTP client.
     pub fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(upstream::http_client)
+    }
+
+    /// A Stripe client from its parts, with the secret key (cached by the secret store).
+    pub async fn stripe(&self) -> Result<Stripe<'_>, SecretsError> {
+        let secrets = self.secrets.get().await?;
+        Ok(Stripe::new(
+            self.http(),
+            &self.stripe_breaker,
+            &self.config.stripe.api_base_url,
+            secrets,
+        ))
     }
 
     /// The sessions table, through its port.

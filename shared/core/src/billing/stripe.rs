@@ -17,13 +17,12 @@ use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use url::Url;
 
 use super::{SubscriptionState, SubscriptionStatus};
 use crate::auth::LocationId;
 use crate::secrets::Secrets;
-use crate::secrets::SecretsError;
-use crate::upstream::{self, RetryPolicy, UpstreamError};
-use crate::App;
+use crate::upstream::{self, Breaker, RetryPolicy, UpstreamError};
 
 /// The API version every request pins. Webhook endpoints should be created with the same version
 /// (docs/BILLING.md); the parsers below also read the newer shapes where fields moved.
@@ -241,9 +240,12 @@ pub struct CheckoutRequest<'a> {
     pub now: i64,
 }
 
-/// A Stripe client for one invocation: the app's HTTP client and breaker, and the secret key.
+/// A Stripe client for one invocation, built from its parts: the container's HTTP client and
+/// Stripe breaker, the API base URL and the secret key (`App::stripe` assembles them).
 pub struct Stripe<'a> {
-    app: &'a App,
+    http: &'a reqwest::Client,
+    breaker: &'a Breaker,
+    base_url: &'a Url,
     secrets: Arc<Secrets>,
 }
 
@@ -269,21 +271,24 @@ pub fn random_key(op: &str) -> String {
 }
 
 impl<'a> Stripe<'a> {
-    /// Reads the secret key (cached by the secret store).
-    pub async fn connect(app: &'a App) -> Result<Self, SecretsError> {
-        let secrets = app.secrets.get().await?;
-        Ok(Self { app, secrets })
+    pub fn new(
+        http: &'a reqwest::Client,
+        breaker: &'a Breaker,
+        base_url: &'a Url,
+        secrets: Arc<Secrets>,
+    ) -> Self {
+        Self {
+            http,
+            breaker,
+            base_url,
+            secrets,
+        }
     }
 
     fn url(&self, path: &str) -> String {
         format!(
             "{}/{}",
-            self.app
-                .config
-                .stripe
-                .api_base_url
-                .as_str()
-                .trim_end_matches('/'),
+            self.base_url.as_str().trim_end_matches('/'),
             path.trim_start_matches('/')
         )
     }
@@ -297,12 +302,11 @@ impl<'a> Stripe<'a> {
         let url = self.url(path);
         let key = self.secrets.stripe_secret_key.expose_secret();
         let result = upstream::send(
-            &self.app.stripe_breaker,
+            self.breaker,
             RetryPolicy::default(),
             Some(should_retry),
             || {
-                self.app
-                    .http()
+                self.http
                     .post(&url)
                     .bearer_auth(key)
                     .header("stripe-version", STRIPE_VERSION)
@@ -318,12 +322,11 @@ impl<'a> Stripe<'a> {
         let url = self.url(path);
         let key = self.secrets.stripe_secret_key.expose_secret();
         let result = upstream::send(
-            &self.app.stripe_breaker,
+            self.breaker,
             RetryPolicy::default(),
             Some(should_retry),
             || {
-                self.app
-                    .http()
+                self.http
                     .get(&url)
                     .bearer_auth(key)
                     .header("stripe-version", STRIPE_VERSION)
