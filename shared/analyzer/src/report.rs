@@ -115,7 +115,7 @@ a{color:#0969da}
 .state{display:inline-block;border:1px solid currentColor;border-radius:4px;padding:0 6px;font-size:12px;font-weight:600;margin-left:6px}
 .state-new{color:var(--critical)}.state-unchanged{color:var(--muted)}
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}th{background:var(--bg)}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .issue{border:1px solid var(--line);border-left:6px solid var(--info);border-radius:8px;padding:12px 16px;margin:12px 0}
 .issue.sev-critical{border-left-color:var(--critical)}.issue.sev-high{border-left-color:var(--high)}.issue.sev-medium{border-left-color:var(--medium)}.issue.sev-low{border-left-color:var(--low)}
 .issue dl{margin:8px 0 0}.issue dt{font-weight:600;font-size:13px;margin-top:6px}.issue dd{margin:0 0 0 0}
@@ -132,7 +132,7 @@ svg.graph{display:block;max-width:100%;height:auto;margin:0 auto}
 .edge{fill:none;stroke:#8c959f;stroke-width:1.6}.edge.k-goto{stroke-dasharray:6 4;stroke:#8250df}.edge.back{stroke-dasharray:3 3}
 .edge-label{font:11px Arial,sans-serif;fill:#8250df}
 .legend{display:flex;flex-wrap:wrap;gap:8px;font-size:13px;margin:8px 0 0}
-.skipped td:first-child{white-space:nowrap}
+.skipped table{font-size:13px}.skipped td:first-child{width:55%}
 footer{margin-top:40px;font-size:12.5px;color:var(--muted)}
 @page{margin:14mm 12mm}
 @media print{
@@ -142,6 +142,7 @@ footer{margin-top:40px;font-size:12.5px;color:var(--muted)}
  .card,.issue,tr,.graph-wrap,.legend{break-inside:avoid;page-break-inside:avoid}
  h2,h3{break-after:avoid;page-break-after:avoid}
  .graph-wrap{overflow:visible;border:none;padding:0}
+ svg.graph{width:auto;height:auto;max-width:100%;max-height:240mm}
  section.workflow{break-before:auto}
  section.issues,section.overview{break-before:page;page-break-before:always}
 }
@@ -302,16 +303,33 @@ fn score_card(out: &mut String, r: &AnalysisResult) {
         out.push_str("</ul></section>\n");
     }
     if !r.skipped_rules.is_empty() {
-        let _ = write!(
+        // One line per reason (most share one: "send an account bundle"), in first-seen order.
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+        let mut at: HashMap<&str, usize> = HashMap::new();
+        for s in &r.skipped_rules {
+            let k = *at.entry(s.reason.as_str()).or_insert_with(|| {
+                reasons.push((s.reason.as_str(), Vec::new()));
+                reasons.len() - 1
+            });
+            reasons[k].1.push(&s.rule_id);
+        }
+        let _ = writeln!(
             out,
-            "<section class=\"skipped\"><h2>Rules not run ({})</h2>\n<p class=\"note\">A rule whose needs the input does not meet is not run, and not counted as passed.</p>\n<table><thead><tr><th>Rule</th><th>Why it did not run</th></tr></thead><tbody>\n",
+            "<section class=\"skipped\"><h2>Rules not run ({})</h2>\n<p class=\"note\">A rule whose needs the input does not meet is not run, and not counted as passed.</p>\n<table><thead><tr><th>Why they did not run</th><th>Rules</th></tr></thead><tbody>",
             r.skipped_rules.len()
         );
-        for s in &r.skipped_rules {
-            out.push_str("<tr><td><code>");
-            push_escaped(out, &s.rule_id);
-            out.push_str("</code></td><td>");
-            push_escaped(out, &s.reason);
+        for (reason, rules) in reasons {
+            out.push_str("<tr><td>");
+            push_escaped(out, reason);
+            out.push_str("</td><td>");
+            for (m, id) in rules.iter().enumerate() {
+                if m > 0 {
+                    out.push(' ');
+                }
+                out.push_str("<code class=\"skipped-rule\">");
+                push_escaped(out, id);
+                out.push_str("</code>");
+            }
             out.push_str("</td></tr>\n");
         }
         out.push_str("</tbody></table></section>\n");
@@ -335,7 +353,7 @@ fn baseline_summary(out: &mut String, c: &Comparison) {
 fn overview(out: &mut String, r: &AnalysisResult, workflows: &[Workflow<'_>]) {
     let _ = write!(
         out,
-        "<section class=\"overview\"><h2>Account overview ({} workflows)</h2>\n<p class=\"note\">Ordered by score, lowest first (a static page cannot re-sort without script).</p>\n<table id=\"overview\"><thead><tr><th>Workflow</th><th>Score</th><th>Grade</th><th>Critical</th><th>High</th><th>Medium</th><th>Low</th><th>Info</th></tr></thead><tbody>\n",
+        "<section class=\"overview\"><h2>Account overview ({} workflows)</h2>\n<p class=\"note\">Ordered by score, lowest first (a static page cannot re-sort without script).</p>\n<table id=\"overview\"><thead><tr><th>Workflow</th><th class=\"num\">Score</th><th>Grade</th><th class=\"num\">Critical</th><th class=\"num\">High</th><th class=\"num\">Medium</th><th class=\"num\">Low</th><th class=\"num\">Info</th></tr></thead><tbody>\n",
         r.workflows.len()
     );
     // Link each line to its workflow's section (the first workflow with that id).
@@ -422,6 +440,8 @@ fn workflow_section(
         );
         return;
     }
+    // The legend goes under the first graph drawn only.
+    let first_graph = *budget == MAX_REPORT_NODES;
     *budget -= n;
     // The layout alone: findings are pinned here from `pins`, which link to the issues.
     let bare = AnalysisResult {
@@ -440,6 +460,10 @@ fn workflow_section(
     };
     let s = structure::layout(w, &bare);
     svg(out, k, w, &s, pins, result);
+    if !first_graph {
+        out.push_str("</section>\n");
+        return;
+    }
     out.push_str("<div class=\"legend\">");
     for sev in [
         Severity::Critical,
