@@ -14,7 +14,7 @@ use backend_core::clock::now_epoch;
 use backend_core::http::webhook::{self, Disposition, Outcome, Webhook};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::install::signature::{self, LEGACY_RSA_HEADER, SIGNATURE_HEADER};
-use backend_core::install::{self, Delivery, Erased, Event, UninstallScope};
+use backend_core::install::{self, Delivery, Erased, Event, Installed, UninstallScope};
 use backend_core::telemetry::metrics;
 use backend_core::App;
 use lambda_http::Request;
@@ -162,33 +162,22 @@ async fn apply(app: &App, delivery: &Delivery) -> Result<Outcome<DeliveryDetail>
             locations,
             installation,
         } => {
-            if locations.is_empty() {
-                return Ok(outcome(
-                    Disposition::Ignored,
-                    locations,
-                    None,
-                    Some("the install names no location"),
-                ));
-            }
-            let accounts = app.accounts();
-            let mut stale = 0;
-            for location in locations {
-                if !accounts
-                    .record_installation(location, installation, now)
-                    .await?
-                {
-                    stale += 1;
-                }
-            }
-            Ok(if stale == locations.len() {
-                outcome(
+            let installed =
+                install::record_install(&app.accounts(), locations, installation, now).await?;
+            Ok(match installed {
+                Installed::Recorded => outcome(Disposition::Applied, locations, None, None),
+                Installed::UninstalledSince => outcome(
                     Disposition::Stale,
                     locations,
                     None,
                     Some("uninstalled after this install was sent"),
-                )
-            } else {
-                outcome(Disposition::Applied, locations, None, None)
+                ),
+                Installed::NobodyNamed => outcome(
+                    Disposition::Ignored,
+                    locations,
+                    None,
+                    Some("the install names no location"),
+                ),
             })
         }
         Event::Uninstall(scope) => {

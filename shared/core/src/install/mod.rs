@@ -14,7 +14,7 @@ use crate::auth::LocationId;
 use crate::store::StoreError;
 use crate::App;
 
-pub use crate::store::accounts::install::{AccountErasure, Installation};
+pub use crate::store::accounts::install::{AccountErasure, InstallWrites, Installation};
 
 /// Longest `webhookId` accepted (HighLevel's are UUID-like).
 const MAX_WEBHOOK_ID: usize = 128;
@@ -198,6 +198,42 @@ impl Erased {
     }
 }
 
+/// What an `INSTALL` delivery did to the accounts it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installed {
+    /// At least one account now records the installation.
+    Recorded,
+    /// Every named location was uninstalled after this install was sent (a late delivery).
+    UninstalledSince,
+    /// The delivery names no location.
+    NobodyNamed,
+}
+
+/// Records an installation on each named location's account (creating it, plan Free, when the
+/// OAuth flow has not yet). A location uninstalled after the install was sent is left alone:
+/// HighLevel's retries and out-of-order deliveries must not bring back an uninstalled app.
+pub async fn record_install<A: InstallWrites>(
+    accounts: &A,
+    locations: &[LocationId],
+    installation: &Installation,
+    now: i64,
+) -> Result<Installed, StoreError> {
+    if locations.is_empty() {
+        return Ok(Installed::NobodyNamed);
+    }
+    let mut recorded = false;
+    for location in locations {
+        recorded |= accounts
+            .record_installation(location, installation, now)
+            .await?;
+    }
+    Ok(if recorded {
+        Installed::Recorded
+    } else {
+        Installed::UninstalledSince
+    })
+}
+
 /// Erases what an uninstall must erase for each location (see [`erase_location`]).
 pub async fn erase_locations(
     app: &App,
@@ -258,6 +294,67 @@ pub async fn erase_location(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::accounts::memory::MemoryAccounts;
+    use crate::store::accounts::{Account, Plan};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn loc(id: &str) -> LocationId {
+        LocationId::parse(id).expect("a location id")
+    }
+
+    fn installation(sent_at: i64) -> Installation {
+        Installation {
+            installed_at: sent_at,
+            company_id: Some("Company1".into()),
+            ..Installation::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_install_records_every_named_location_creating_missing_accounts() {
+        let accounts = MemoryAccounts::default();
+        let named = [loc("LocA1"), loc("LocB2")];
+        let installed = record_install(&accounts, &named, &installation(NOW - 5), NOW).await;
+        assert_eq!(installed.ok(), Some(Installed::Recorded));
+        for location in &named {
+            let account = accounts.get(location).expect("an account");
+            assert_eq!(account.installed_at, Some(NOW - 5));
+            assert_eq!(account.company_id.as_deref(), Some("Company1"));
+            assert_eq!(account.effective_plan(NOW), Plan::Free);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_install_sent_before_the_last_uninstall_changes_nothing() {
+        let accounts = MemoryAccounts::default();
+        accounts
+            .insert(Account {
+                location_id: "LocA1".into(),
+                uninstalled_at: Some(NOW - 10),
+                ..Account::default()
+            })
+            .expect("insert");
+        let late = record_install(&accounts, &[loc("LocA1")], &installation(NOW - 60), NOW).await;
+        assert_eq!(late.ok(), Some(Installed::UninstalledSince));
+        assert_eq!(
+            accounts.get(&loc("LocA1")).and_then(|a| a.installed_at),
+            None
+        );
+        let fresh = record_install(&accounts, &[loc("LocA1")], &installation(NOW - 1), NOW).await;
+        assert_eq!(
+            fresh.ok(),
+            Some(Installed::Recorded),
+            "a reinstall after it counts"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_install_naming_nobody_is_ignored() {
+        let accounts = MemoryAccounts::default();
+        let nobody = record_install(&accounts, &[], &installation(NOW), NOW).await;
+        assert_eq!(nobody.ok(), Some(Installed::NobodyNamed));
+    }
 
     #[test]
     fn iso_and_epoch_millisecond_timestamps_are_both_read() {

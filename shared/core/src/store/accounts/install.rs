@@ -3,6 +3,7 @@
 //! none of them overwrites the others' fields.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
@@ -73,66 +74,6 @@ fn s(value: &str) -> AttributeValue {
 }
 
 impl Accounts {
-    /// Records an installation on the account, creating it (plan Free) if OAuth has not yet.
-    /// Returns false when the account was uninstalled after this install was sent (a late,
-    /// out-of-order delivery): nothing is written then.
-    #[tracing::instrument(skip(self, installation), fields(location = %location))]
-    pub async fn record_installation(
-        &self,
-        location: &LocationId,
-        installation: &Installation,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let mut sets = vec![
-            "installedAt = :at",
-            "updatedAt = :now",
-            "createdAt = if_not_exists(createdAt, :now)",
-            "#plan = if_not_exists(#plan, :free)",
-        ];
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(location)))
-            .condition_expression("attribute_not_exists(uninstalledAt) OR uninstalledAt <= :at")
-            .expression_attribute_names("#plan", "plan")
-            .expression_attribute_values(
-                ":at",
-                AttributeValue::N(installation.installed_at.to_string()),
-            )
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .expression_attribute_values(":free", s("free"));
-        for (attribute, placeholder, value) in [
-            ("companyId = :company", ":company", &installation.company_id),
-            ("appId = :app", ":app", &installation.app_id),
-            (
-                "appVersionId = :version",
-                ":version",
-                &installation.version_id,
-            ),
-            (
-                "installPlanId = :installPlan",
-                ":installPlan",
-                &installation.plan_id,
-            ),
-            (
-                "installType = :installType",
-                ":installType",
-                &installation.install_type,
-            ),
-        ] {
-            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-                sets.push(attribute);
-                update = update.expression_attribute_values(placeholder, s(value));
-            }
-        }
-        let result = update
-            .update_expression(format!("SET {} REMOVE uninstalledAt", sets.join(", ")))
-            .send()
-            .await;
-        Ok(conditional(result)?.is_some())
-    }
-
     /// Erases what an uninstall must erase from the account item (see [`AccountErasure`]).
     #[tracing::instrument(skip(self), fields(location = %location))]
     pub async fn erase_for_uninstall(
@@ -247,4 +188,77 @@ fn has_billing(item: &HashMap<String, AttributeValue>) -> bool {
     ["stripeCustomerId", "stripeSubscriptionId"]
         .iter()
         .any(|name| matches!(item.get(*name), Some(AttributeValue::S(v)) if !v.is_empty()))
+}
+
+/// The account write an `INSTALL` makes (`install::record_install`): the DynamoDB table
+/// ([`Accounts`]) in the functions, [`super::memory::MemoryAccounts`] in unit tests.
+pub trait InstallWrites: Sync {
+    /// Records an installation on the account, creating it (plan Free) if OAuth has not yet.
+    /// Returns false when the account was uninstalled after this install was sent (a late,
+    /// out-of-order delivery): nothing is written then.
+    fn record_installation(
+        &self,
+        location: &LocationId,
+        installation: &Installation,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl InstallWrites for Accounts {
+    #[tracing::instrument(skip(self, installation), fields(location = %location))]
+    async fn record_installation(
+        &self,
+        location: &LocationId,
+        installation: &Installation,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut sets = vec![
+            "installedAt = :at",
+            "updatedAt = :now",
+            "createdAt = if_not_exists(createdAt, :now)",
+            "#plan = if_not_exists(#plan, :free)",
+        ];
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .condition_expression("attribute_not_exists(uninstalledAt) OR uninstalledAt <= :at")
+            .expression_attribute_names("#plan", "plan")
+            .expression_attribute_values(
+                ":at",
+                AttributeValue::N(installation.installed_at.to_string()),
+            )
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":free", s("free"));
+        for (attribute, placeholder, value) in [
+            ("companyId = :company", ":company", &installation.company_id),
+            ("appId = :app", ":app", &installation.app_id),
+            (
+                "appVersionId = :version",
+                ":version",
+                &installation.version_id,
+            ),
+            (
+                "installPlanId = :installPlan",
+                ":installPlan",
+                &installation.plan_id,
+            ),
+            (
+                "installType = :installType",
+                ":installType",
+                &installation.install_type,
+            ),
+        ] {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                sets.push(attribute);
+                update = update.expression_attribute_values(placeholder, s(value));
+            }
+        }
+        let result = update
+            .update_expression(format!("SET {} REMOVE uninstalledAt", sets.join(", ")))
+            .send()
+            .await;
+        Ok(conditional(result)?.is_some())
+    }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::billing::{Applied, SubscriptionWrites};
+use super::install::{InstallWrites, Installation};
 use super::{Account, Plan};
 use crate::auth::LocationId;
 use crate::billing::SubscriptionState;
@@ -17,6 +18,13 @@ pub struct MemoryAccounts(Mutex<HashMap<LocationId, Account>>);
 impl MemoryAccounts {
     fn items(&self) -> MutexGuard<'_, HashMap<LocationId, Account>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores `account` as its location's item, replacing any (a test's starting state).
+    pub fn insert(&self, account: Account) -> Result<(), StoreError> {
+        let location = account.location()?;
+        self.items().insert(location, account);
+        Ok(())
     }
 
     /// The account item of `location`, as the table would return it.
@@ -96,5 +104,35 @@ impl SubscriptionWrites for MemoryAccounts {
         account.billing_synced_at = Some(now);
         account.updated_at = now;
         Ok(Applied::Applied)
+    }
+}
+
+impl InstallWrites for MemoryAccounts {
+    async fn record_installation(
+        &self,
+        location: &LocationId,
+        installation: &Installation,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut items = self.items();
+        let later_uninstall = items
+            .get(location)
+            .and_then(|a| a.uninstalled_at)
+            .is_some_and(|at| at > installation.installed_at);
+        if later_uninstall {
+            return Ok(false);
+        }
+        let account = items.entry(location.clone()).or_insert_with(|| Account {
+            location_id: location.as_str().to_owned(),
+            created_at: now,
+            ..Account::default()
+        });
+        account.installed_at = Some(installation.installed_at);
+        account.uninstalled_at = None;
+        account.updated_at = now;
+        if let Some(company) = installation.company_id.as_deref().filter(|c| !c.is_empty()) {
+            account.company_id = Some(company.to_owned());
+        }
+        Ok(true)
     }
 }

@@ -52,6 +52,9 @@ pub struct Account {
     /// When billing state was last confirmed against Stripe.
     pub billing_synced_at: Option<i64>,
     pub installed_at: Option<i64>,
+    /// When HighLevel reported the app uninstalled (kept while billing fields keep the item):
+    /// an install sent before it is a late delivery and changes nothing.
+    pub uninstalled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
