@@ -18,7 +18,10 @@
 #   `make ghl-webhook` signs with; scripts/ghl_webhook_key.py) GHL_WEBHOOK_TOLERANCE_SECS (3900)
 #   UNINSTALL_RESULTS_RETENTION_DAYS (0)
 #   SKIP_BUILD=1 skips step 4.
-# Ctrl-C (or SIGTERM to this script) stops watch, the functions and moto.
+# Stopping (docs/LOCAL_STACK.md, "Stopping"): Ctrl-C, SIGTERM (to this script, to make or to the
+# process group), SIGHUP, any exit, even a SIGKILL of this script, stop watch, the functions and
+# moto; the ports are free again within a few seconds. A second `make dev` on the same ports waits
+# for a first one that is still stopping, and refuses while it runs.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -28,16 +31,15 @@ PORT="${PORT:-9000}"
 MOTO_PORT="${MOTO_PORT:-5005}"
 TABLE_PREFIX="${TABLE_PREFIX:-local}"
 
-cleanup() {
-    trap - INT TERM EXIT
-    if ((${#STARTED_PIDS[@]})); then
-        log "stopping the local stack"
-        stop_groups
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Ctrl-C, SIGTERM (to the script, to `make`, or to the process group), SIGHUP and every exit stop
+# the whole stack before the script ends; if the script dies anyway, its supervisor does it (lib.sh).
+stack_traps "stopping the local stack"
+[[ "$PORT" != "$MOTO_PORT" ]] || die "PORT and MOTO_PORT must differ"
+# Both ports stay this stack's until every process of it is gone: a second `make dev` on them waits
+# for a first one that is still stopping, and refuses while it runs.
+stack_claim_port "$PORT"
+stack_claim_port "$MOTO_PORT"
+stack_init "dev-$PORT"
 
 ensure_venv
 port_in_use "$PORT" && die "port $PORT is already in use; choose another with PORT=..."
@@ -106,5 +108,6 @@ cat >&2 <<EOF
     stop: Ctrl-C
 
 EOF
-# Own process group, so stopping it also stops the function processes it spawned (lib.sh: run_fg).
+# A session of its own: the function processes watch spawns (each in a process group of its own)
+# stay in it, and the stop finds them all (lib.sh: run_fg, "The stack").
 run_fg cargo lambda watch -A 127.0.0.1 -P "$PORT" --disable-cors --env-file "$ENV_FILE"
