@@ -5,6 +5,7 @@
 #   cargo clippy --workspace --all-targets -- -D warnings
 #   cfn-lint template.yaml
 #   cargo test --workspace
+#   scripts/test_dev_stop.py   (`make dev` stops everything it started, every way it can be stopped)
 #
 # Every step runs even when an earlier one failed (one run shows every problem); the script exits
 # non-zero when any failed. moto is stopped on every exit path, Ctrl-C included. The Rust tests
@@ -49,6 +50,7 @@ step cargo fmt --all --check
 step cargo clippy --workspace --all-targets -- -D warnings
 step cfn-lint template.yaml
 step cargo test --workspace "$@"
+step python3 scripts/test_dev_stop.py
 
 if ((${#FAILED[@]})); then
     printf 'make test: %d step(s) failed:\n' "${#FAILED[@]}" >&2
