@@ -170,7 +170,10 @@ impl TestApp {
                 "locationId": location.as_str(),
             }))
             .expect("token response");
-        let grant = backend_core::highlevel::seal(&self.app, &location, &tokens)
+        let grant = self
+            .app
+            .highlevel()
+            .seal(&location, &tokens)
             .await
             .expect("seal");
         let now = backend_core::clock::now_epoch();

@@ -9,7 +9,7 @@ use backend_core::auth::session::SESSION_TTL_SECS;
 use backend_core::auth::LocationId;
 use backend_core::clock::{format_epoch, now_epoch};
 use backend_core::config::Stage;
-use backend_core::highlevel::{self, TokenResponse};
+use backend_core::highlevel::TokenResponse;
 use backend_core::http::request::json_body;
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::plans::{self, Plan};
@@ -120,7 +120,7 @@ async fn login(app: &App, req: &Request) -> Result<Reply, ApiError> {
             "scope": "workflows.readonly",
         }))
         .map_err(ApiError::internal)?;
-        let grant = highlevel::seal(app, &location, &tokens).await?;
+        let grant = app.highlevel().seal(&location, &tokens).await?;
         app.accounts()
             .save_authorization(&location, &grant, now)
             .await?;

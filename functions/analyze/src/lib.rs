@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use backend_core::auth::{require_session, LocationId};
 use backend_core::clock::{format_epoch, now_epoch, now_epoch_ms};
-use backend_core::highlevel::{self, WorkflowId};
+use backend_core::highlevel::WorkflowId;
 use backend_core::http::request::{json_bytes, path_param};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::plans::{self, Plan};
@@ -40,7 +40,7 @@ pub const MAX_ANALYZE_BODY: usize = 2 * 1024 * 1024;
 
 async fn workflows(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let session = require_session(app, req).await?;
-    let list = highlevel::list_workflows(app, &session.location_id).await?;
+    let list = app.highlevel().list_workflows(&session.location_id).await?;
     Reply::ok(&json!({ "workflows": list, "count": list.len() }))
 }
 
@@ -130,7 +130,7 @@ async fn metadata_analysis(
     now: i64,
 ) -> Result<Analysis, ApiError> {
     let started = Instant::now();
-    let list = highlevel::list_workflows(app, location).await?;
+    let list = app.highlevel().list_workflows(location).await?;
     let found = list
         .into_iter()
         .find(|w| w.id == id.as_str())

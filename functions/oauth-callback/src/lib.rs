@@ -6,7 +6,7 @@ use backend_core::auth::oauth_state::{self, StateError, STATE_COOKIE};
 use backend_core::auth::session::{SessionError, SESSION_TTL_SECS};
 use backend_core::auth::{require_session, LocationId, SessionToken};
 use backend_core::clock::{format_epoch, format_rfc3339, now_epoch};
-use backend_core::highlevel::{self, HighLevelError, SCOPES};
+use backend_core::highlevel::{HighLevelError, SCOPES};
 use backend_core::http::request::{client_ip, cookie, query};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::upstream::UpstreamError;
@@ -107,7 +107,7 @@ async fn complete_login(app: &App, req: &Request) -> Result<(SessionToken, i64),
         tracing::warn!("OAuth state replayed");
         return Err("invalid_state");
     }
-    let tokens = highlevel::exchange_code(app, &code).await.map_err(|err| {
+    let tokens = app.highlevel().exchange_code(&code).await.map_err(|err| {
         tracing::warn!(error = %err, "token exchange failed");
         match err {
             HighLevelError::Upstream(UpstreamError::Unavailable { .. }) => "upstream_unavailable",
@@ -121,7 +121,9 @@ async fn complete_login(app: &App, req: &Request) -> Result<(SessionToken, i64),
         .as_deref()
         .and_then(|id| LocationId::parse(id).ok())
         .ok_or("not_a_location")?;
-    let grant = highlevel::seal(app, &location, &tokens)
+    let grant = app
+        .highlevel()
+        .seal(&location, &tokens)
         .await
         .map_err(|_| "server_error")?;
     app.accounts()
@@ -168,7 +170,9 @@ async fn logout(app: &App, req: &Request) -> Result<Reply, ApiError> {
 
 async fn refresh(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let session = require_session(app, req).await?;
-    highlevel::access_token(app, &session.location_id, true).await?;
+    app.highlevel()
+        .access_token(&session.location_id, true)
+        .await?;
     let account = app
         .accounts()
         .get(&session.location_id)

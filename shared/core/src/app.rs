@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::aws::AwsClients;
 use crate::billing::stripe::Stripe;
 use crate::config::{Config, ConfigError};
-use crate::highlevel::WorkflowCache;
+use crate::highlevel::{HighLevel, WorkflowCache};
 use crate::http::Edge;
 use crate::idempotency::Idempotency;
 use crate::secrets::{SecretStore, SecretsError};
@@ -55,6 +55,18 @@ impl App {
             &self.config.stripe.api_base_url,
             secrets,
         ))
+    }
+
+    /// A HighLevel client from its parts.
+    pub fn highlevel(&self) -> HighLevel<'_> {
+        HighLevel::new(
+            self.http(),
+            &self.highlevel_breaker,
+            &self.config.ghl,
+            &self.secrets,
+            self.accounts(),
+            &self.workflow_cache,
+        )
     }
 
     /// The sessions table, through its port.

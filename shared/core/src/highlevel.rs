@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{crypto, LocationId};
 use crate::clock::now_epoch;
-use crate::secrets::SecretsError;
-use crate::store::accounts::{Account, TokenGrant};
+use crate::config::GhlConfig;
+use crate::secrets::{SecretStore, SecretsError};
+use crate::store::accounts::{Account, Accounts, TokenGrant};
 use crate::store::StoreError;
-use crate::upstream::{self, RetryPolicy, UpstreamError};
-use crate::App;
+use crate::upstream::{self, Breaker, RetryPolicy, UpstreamError};
 
 /// The API version header HighLevel requires on every call.
 pub const API_VERSION: &str = "2021-07-28";
@@ -150,252 +150,16 @@ struct WorkflowList {
     workflows: Vec<WorkflowSummary>,
 }
 
-fn endpoint(app: &App, path: &str) -> String {
-    format!(
-        "{}/{}",
-        app.config.ghl.api_base_url.as_str().trim_end_matches('/'),
-        path.trim_start_matches('/')
-    )
-}
-
-async fn token_request(
-    app: &App,
-    form: &[(&str, &str)],
-    policy: RetryPolicy,
-) -> Result<TokenResponse, UpstreamError> {
-    let url = endpoint(app, "/oauth/token");
-    let response = upstream::send(&app.highlevel_breaker, policy, None, || {
-        app.http()
-            .post(&url)
-            .header("accept", "application/json")
-            .form(form)
-    })
-    .await?;
-    response
-        .json::<TokenResponse>()
-        .await
-        .map_err(|_| UpstreamError::Unavailable {
-            service: "HighLevel",
-            detail: "token response was not the expected JSON".into(),
-            retry_after_secs: None,
-        })
-}
-
-/// Exchanges an authorization code (the OAuth callback).
-pub async fn exchange_code(app: &App, code: &str) -> Result<TokenResponse, HighLevelError> {
-    let secrets = app.secrets.get().await?;
-    let client_secret = secrets.ghl_client_secret.expose_secret();
-    let redirect = app.config.ghl.redirect_uri.as_str();
-    Ok(token_request(
-        app,
-        &[
-            ("client_id", app.config.ghl.client_id.as_str()),
-            ("client_secret", client_secret),
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("user_type", "Location"),
-            ("redirect_uri", redirect),
-        ],
-        RetryPolicy::default(),
-    )
-    .await?)
-}
-
-/// Encrypts a token response into the fields the accounts table stores.
-pub async fn seal(
-    app: &App,
-    location: &LocationId,
-    tokens: &TokenResponse,
-) -> Result<TokenGrant, SecretsError> {
-    let secrets = app.secrets.get().await?;
-    let key = &secrets.token_encryption_key;
-    Ok(TokenGrant {
-        access_token: crypto::encrypt(key, location, &tokens.access_token),
-        refresh_token: crypto::encrypt(key, location, &tokens.refresh_token),
-        expires_at: now_epoch() + tokens.expires_in.max(0),
-        scopes: tokens.scope.clone().unwrap_or_default(),
-        company_id: tokens.company_id.clone(),
-        user_id: tokens.user_id.clone(),
-    })
-}
-
-async fn open(app: &App, location: &LocationId, sealed: &str) -> Result<String, HighLevelError> {
-    let secrets = app.secrets.get().await?;
-    crypto::decrypt(&secrets.token_encryption_key, location, sealed).map_err(|err| {
-        // A rotated key or a damaged item: the connection is unusable, the user must reconnect.
-        tracing::error!(location = %location, error = %err, "stored HighLevel token does not decrypt");
-        HighLevelError::NotConnected
-    })
-}
-
-async fn connected_account(app: &App, location: &LocationId) -> Result<Account, HighLevelError> {
-    match app.accounts().get(location).await? {
-        Some(account) if account.access_token.is_some() && account.refresh_token.is_some() => {
-            Ok(account)
-        }
-        _ => Err(HighLevelError::NotConnected),
-    }
-}
-
-/// A usable access token for `location`: the stored one while fresh, else a refreshed one.
-/// `force` refreshes even a fresh token (after HighLevel answered 401, or `/auth/refresh`).
-pub async fn access_token(
-    app: &App,
-    location: &LocationId,
-    force: bool,
-) -> Result<String, HighLevelError> {
-    let account = connected_account(app, location).await?;
-    let fresh = account.token_expires_at.unwrap_or(0) > now_epoch() + EXPIRY_MARGIN_SECS;
-    if fresh && !force {
-        return open(
-            app,
-            location,
-            account.access_token.as_deref().unwrap_or_default(),
-        )
-        .await;
-    }
-    refresh(app, location, account).await
-}
-
-/// Spends the refresh token once. The caller that wins the account's refresh lock calls
-/// HighLevel; the others wait for its new token instead of spending the same refresh token.
-async fn refresh(
-    app: &App,
-    location: &LocationId,
-    account: Account,
-) -> Result<String, HighLevelError> {
-    let accounts = app.accounts();
-    let version = account.token_version;
-    if !accounts
-        .claim_refresh(location, version, now_epoch(), REFRESH_HOLD_SECS)
-        .await?
-    {
-        return wait_for_refresh(app, location, version).await;
-    }
-    let tokens = match spend_refresh_token(app, location, &account).await {
-        Ok(tokens) => tokens,
-        Err(err) => {
-            // Let the next caller try at once instead of waiting out the hold.
-            if let Err(release) = accounts.release_refresh(location, version).await {
-                tracing::warn!(error = %release, "could not release the refresh claim");
-            }
-            return Err(err);
-        }
-    };
-    let grant = seal(app, location, &tokens).await?;
-    if !accounts
-        .replace_tokens(location, version, &grant, now_epoch())
-        .await?
-    {
-        return Err(HighLevelError::Busy {
-            message: "tokens changed during refresh, please retry",
-            retry_after_secs: 1,
-        });
-    }
-    tracing::info!(location = %location, "HighLevel tokens refreshed");
-    Ok(tokens.access_token)
-}
-
-/// Calls HighLevel's token endpoint with the account's refresh token.
-async fn spend_refresh_token(
-    app: &App,
-    location: &LocationId,
-    account: &Account,
-) -> Result<TokenResponse, HighLevelError> {
-    let refresh_token = open(
-        app,
-        location,
-        account.refresh_token.as_deref().unwrap_or_default(),
-    )
-    .await?;
-    let secrets = app.secrets.get().await?;
-    token_request(
-        app,
-        &[
-            ("client_id", app.config.ghl.client_id.as_str()),
-            ("client_secret", secrets.ghl_client_secret.expose_secret()),
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.as_str()),
-            ("user_type", "Location"),
-            ("redirect_uri", app.config.ghl.redirect_uri.as_str()),
-        ],
-        // One attempt: if HighLevel rotated the token but its answer was lost, a retry would
-        // spend the old refresh token and lose the connection. A failure here is retried by the
-        // next request instead, which re-reads the account first.
-        RetryPolicy {
-            attempts: 1,
-            ..RetryPolicy::default()
-        },
-    )
-    .await
-    .map_err(|err| match err {
-        // A refused refresh token means the connection is gone: the user must log in again.
-        UpstreamError::Rejected {
-            status: 400 | 401, ..
-        } => HighLevelError::NotConnected,
-        other => other.into(),
-    })
-}
-
-async fn wait_for_refresh(
-    app: &App,
-    location: &LocationId,
-    version: i64,
-) -> Result<String, HighLevelError> {
-    for _ in 0..40 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        let account = connected_account(app, location).await?;
-        if account.token_version > version {
-            return open(
-                app,
-                location,
-                account.access_token.as_deref().unwrap_or_default(),
-            )
-            .await;
-        }
-    }
-    Err(HighLevelError::Busy {
-        message: "a token refresh is in progress, please retry",
-        retry_after_secs: 2,
-    })
-}
-
-/// `GET` a HighLevel API path for `location`, refreshing once on a 401.
-async fn get_json<T: serde::de::DeserializeOwned>(
-    app: &App,
-    location: &LocationId,
-    path: &str,
-    query: &[(&str, &str)],
-) -> Result<T, HighLevelError> {
-    let url = endpoint(app, path);
-    let mut token = access_token(app, location, false).await?;
-    for attempt in 0..2 {
-        let result = upstream::send(&app.highlevel_breaker, RetryPolicy::default(), None, || {
-            app.http()
-                .get(&url)
-                .query(query)
-                .bearer_auth(&token)
-                .header("Version", API_VERSION)
-                .header("accept", "application/json")
-        })
-        .await;
-        match result {
-            Ok(response) => {
-                return response
-                    .json::<T>()
-                    .await
-                    .map_err(|_| HighLevelError::BadResponse)
-            }
-            Err(UpstreamError::Rejected { status: 401, .. }) if attempt == 0 => {
-                token = access_token(app, location, true).await?;
-            }
-            Err(UpstreamError::Rejected {
-                status: 401 | 403, ..
-            }) => return Err(HighLevelError::NotConnected),
-            Err(err) => return Err(err.into()),
-        }
-    }
-    Err(HighLevelError::NotConnected)
+/// A HighLevel client, built from its parts (`App::highlevel` assembles them): the container's
+/// HTTP client and HighLevel breaker, the app's OAuth settings, the secret store (read only when
+/// a call needs the client secret or the token key), the accounts table and the workflow cache.
+pub struct HighLevel<'a> {
+    http: &'a reqwest::Client,
+    breaker: &'a Breaker,
+    config: &'a GhlConfig,
+    secrets: &'a SecretStore,
+    accounts: Accounts,
+    cache: &'a WorkflowCache,
 }
 
 /// How long a warm container reuses a location's workflow list (HighLevel allows 100 calls/10 s).
@@ -405,32 +169,299 @@ const WORKFLOW_CACHE_TTL: Duration = Duration::from_secs(30);
 #[derive(Default)]
 pub struct WorkflowCache(Mutex<HashMap<LocationId, (Instant, Vec<WorkflowSummary>)>>);
 
-/// The location's workflows (metadata from the public API), cached briefly per container.
-pub async fn list_workflows(
-    app: &App,
-    location: &LocationId,
-) -> Result<Vec<WorkflowSummary>, HighLevelError> {
-    let cache = &app.workflow_cache.0;
-    let cached = cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(location)
-        .filter(|(at, _)| at.elapsed() < WORKFLOW_CACHE_TTL)
-        .map(|(_, list)| list.clone());
-    if let Some(list) = cached {
-        return Ok(list);
+impl<'a> HighLevel<'a> {
+    pub fn new(
+        http: &'a reqwest::Client,
+        breaker: &'a Breaker,
+        config: &'a GhlConfig,
+        secrets: &'a SecretStore,
+        accounts: Accounts,
+        cache: &'a WorkflowCache,
+    ) -> Self {
+        Self {
+            http,
+            breaker,
+            config,
+            secrets,
+            accounts,
+            cache,
+        }
     }
-    let list: WorkflowList = get_json(
-        app,
-        location,
-        "/workflows/",
-        &[("locationId", location.as_str())],
-    )
-    .await?;
-    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-    cache.retain(|_, (at, _)| at.elapsed() < WORKFLOW_CACHE_TTL);
-    cache.insert(location.clone(), (Instant::now(), list.workflows.clone()));
-    Ok(list.workflows)
+
+    fn endpoint(&self, path: &str) -> String {
+        format!(
+            "{}/{}",
+            self.config.api_base_url.as_str().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
+    }
+
+    async fn token_request(
+        &self,
+        form: &[(&str, &str)],
+        policy: RetryPolicy,
+    ) -> Result<TokenResponse, UpstreamError> {
+        let url = self.endpoint("/oauth/token");
+        let response = upstream::send(self.breaker, policy, None, || {
+            self.http
+                .post(&url)
+                .header("accept", "application/json")
+                .form(form)
+        })
+        .await?;
+        response
+            .json::<TokenResponse>()
+            .await
+            .map_err(|_| UpstreamError::Unavailable {
+                service: "HighLevel",
+                detail: "token response was not the expected JSON".into(),
+                retry_after_secs: None,
+            })
+    }
+
+    /// Exchanges an authorization code (the OAuth callback).
+    pub async fn exchange_code(&self, code: &str) -> Result<TokenResponse, HighLevelError> {
+        let secrets = self.secrets.get().await?;
+        let client_secret = secrets.ghl_client_secret.expose_secret();
+        let redirect = self.config.redirect_uri.as_str();
+        Ok(self
+            .token_request(
+                &[
+                    ("client_id", self.config.client_id.as_str()),
+                    ("client_secret", client_secret),
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("user_type", "Location"),
+                    ("redirect_uri", redirect),
+                ],
+                RetryPolicy::default(),
+            )
+            .await?)
+    }
+
+    /// Encrypts a token response into the fields the accounts table stores.
+    pub async fn seal(
+        &self,
+        location: &LocationId,
+        tokens: &TokenResponse,
+    ) -> Result<TokenGrant, SecretsError> {
+        let secrets = self.secrets.get().await?;
+        let key = &secrets.token_encryption_key;
+        Ok(TokenGrant {
+            access_token: crypto::encrypt(key, location, &tokens.access_token),
+            refresh_token: crypto::encrypt(key, location, &tokens.refresh_token),
+            expires_at: now_epoch() + tokens.expires_in.max(0),
+            scopes: tokens.scope.clone().unwrap_or_default(),
+            company_id: tokens.company_id.clone(),
+            user_id: tokens.user_id.clone(),
+        })
+    }
+
+    async fn open(&self, location: &LocationId, sealed: &str) -> Result<String, HighLevelError> {
+        let secrets = self.secrets.get().await?;
+        crypto::decrypt(&secrets.token_encryption_key, location, sealed).map_err(|err| {
+            // A rotated key or a damaged item: the connection is unusable, the user must reconnect.
+            tracing::error!(location = %location, error = %err, "stored HighLevel token does not decrypt");
+            HighLevelError::NotConnected
+        })
+    }
+
+    async fn connected_account(&self, location: &LocationId) -> Result<Account, HighLevelError> {
+        match self.accounts.get(location).await? {
+            Some(account) if account.access_token.is_some() && account.refresh_token.is_some() => {
+                Ok(account)
+            }
+            _ => Err(HighLevelError::NotConnected),
+        }
+    }
+
+    /// A usable access token for `location`: the stored one while fresh, else a refreshed one.
+    /// `force` refreshes even a fresh token (after HighLevel answered 401, or `/auth/refresh`).
+    pub async fn access_token(
+        &self,
+        location: &LocationId,
+        force: bool,
+    ) -> Result<String, HighLevelError> {
+        let account = self.connected_account(location).await?;
+        let fresh = account.token_expires_at.unwrap_or(0) > now_epoch() + EXPIRY_MARGIN_SECS;
+        if fresh && !force {
+            return self
+                .open(
+                    location,
+                    account.access_token.as_deref().unwrap_or_default(),
+                )
+                .await;
+        }
+        self.refresh(location, account).await
+    }
+
+    /// Spends the refresh token once. The caller that wins the account's refresh lock calls
+    /// HighLevel; the others wait for its new token instead of spending the same refresh token.
+    async fn refresh(
+        &self,
+        location: &LocationId,
+        account: Account,
+    ) -> Result<String, HighLevelError> {
+        let accounts = &self.accounts;
+        let version = account.token_version;
+        if !accounts
+            .claim_refresh(location, version, now_epoch(), REFRESH_HOLD_SECS)
+            .await?
+        {
+            return self.wait_for_refresh(location, version).await;
+        }
+        let tokens = match self.spend_refresh_token(location, &account).await {
+            Ok(tokens) => tokens,
+            Err(err) => {
+                // Let the next caller try at once instead of waiting out the hold.
+                if let Err(release) = accounts.release_refresh(location, version).await {
+                    tracing::warn!(error = %release, "could not release the refresh claim");
+                }
+                return Err(err);
+            }
+        };
+        let grant = self.seal(location, &tokens).await?;
+        if !accounts
+            .replace_tokens(location, version, &grant, now_epoch())
+            .await?
+        {
+            return Err(HighLevelError::Busy {
+                message: "tokens changed during refresh, please retry",
+                retry_after_secs: 1,
+            });
+        }
+        tracing::info!(location = %location, "HighLevel tokens refreshed");
+        Ok(tokens.access_token)
+    }
+
+    /// Calls HighLevel's token endpoint with the account's refresh token.
+    async fn spend_refresh_token(
+        &self,
+        location: &LocationId,
+        account: &Account,
+    ) -> Result<TokenResponse, HighLevelError> {
+        let refresh_token = self
+            .open(
+                location,
+                account.refresh_token.as_deref().unwrap_or_default(),
+            )
+            .await?;
+        let secrets = self.secrets.get().await?;
+        self.token_request(
+            &[
+                ("client_id", self.config.client_id.as_str()),
+                ("client_secret", secrets.ghl_client_secret.expose_secret()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.as_str()),
+                ("user_type", "Location"),
+                ("redirect_uri", self.config.redirect_uri.as_str()),
+            ],
+            // One attempt: if HighLevel rotated the token but its answer was lost, a retry would
+            // spend the old refresh token and lose the connection. A failure here is retried by the
+            // next request instead, which re-reads the account first.
+            RetryPolicy {
+                attempts: 1,
+                ..RetryPolicy::default()
+            },
+        )
+        .await
+        .map_err(|err| match err {
+            // A refused refresh token means the connection is gone: the user must log in again.
+            UpstreamError::Rejected {
+                status: 400 | 401, ..
+            } => HighLevelError::NotConnected,
+            other => other.into(),
+        })
+    }
+
+    async fn wait_for_refresh(
+        &self,
+        location: &LocationId,
+        version: i64,
+    ) -> Result<String, HighLevelError> {
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let account = self.connected_account(location).await?;
+            if account.token_version > version {
+                return self
+                    .open(
+                        location,
+                        account.access_token.as_deref().unwrap_or_default(),
+                    )
+                    .await;
+            }
+        }
+        Err(HighLevelError::Busy {
+            message: "a token refresh is in progress, please retry",
+            retry_after_secs: 2,
+        })
+    }
+
+    /// `GET` a HighLevel API path for `location`, refreshing once on a 401.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        location: &LocationId,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, HighLevelError> {
+        let url = self.endpoint(path);
+        let mut token = self.access_token(location, false).await?;
+        for attempt in 0..2 {
+            let result = upstream::send(self.breaker, RetryPolicy::default(), None, || {
+                self.http
+                    .get(&url)
+                    .query(query)
+                    .bearer_auth(&token)
+                    .header("Version", API_VERSION)
+                    .header("accept", "application/json")
+            })
+            .await;
+            match result {
+                Ok(response) => {
+                    return response
+                        .json::<T>()
+                        .await
+                        .map_err(|_| HighLevelError::BadResponse)
+                }
+                Err(UpstreamError::Rejected { status: 401, .. }) if attempt == 0 => {
+                    token = self.access_token(location, true).await?;
+                }
+                Err(UpstreamError::Rejected {
+                    status: 401 | 403, ..
+                }) => return Err(HighLevelError::NotConnected),
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(HighLevelError::NotConnected)
+    }
+
+    /// The location's workflows (metadata from the public API), cached briefly per container.
+    pub async fn list_workflows(
+        &self,
+        location: &LocationId,
+    ) -> Result<Vec<WorkflowSummary>, HighLevelError> {
+        let cache = &self.cache.0;
+        let cached = cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(location)
+            .filter(|(at, _)| at.elapsed() < WORKFLOW_CACHE_TTL)
+            .map(|(_, list)| list.clone());
+        if let Some(list) = cached {
+            return Ok(list);
+        }
+        let list: WorkflowList = self
+            .get_json(
+                location,
+                "/workflows/",
+                &[("locationId", location.as_str())],
+            )
+            .await?;
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|_, (at, _)| at.elapsed() < WORKFLOW_CACHE_TTL);
+        cache.insert(location.clone(), (Instant::now(), list.workflows.clone()));
+        Ok(list.workflows)
+    }
 }
 
 #[cfg(test)]
