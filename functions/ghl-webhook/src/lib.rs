@@ -195,7 +195,8 @@ async fn apply(app: &App, delivery: &Delivery) -> Result<Outcome<DeliveryDetail>
                     ))
                 }
             };
-            let erased = install::erase_locations(app, &locations, sent_at, now).await?;
+            let erased =
+                install::erase_locations(&app.uninstall(), &locations, sent_at, now).await?;
             tracing::info!(
                 locations = locations.len(),
                 accounts = erased.accounts,

@@ -9,6 +9,7 @@ use crate::config::{Config, ConfigError};
 use crate::highlevel::{HighLevel, WorkflowCache};
 use crate::http::Edge;
 use crate::idempotency::Idempotency;
+use crate::install::Uninstall;
 use crate::secrets::{SecretStore, SecretsError};
 use crate::sentry::Sentry;
 use crate::store::accounts::Accounts;
@@ -67,6 +68,18 @@ impl App {
             self.accounts(),
             &self.workflow_cache,
         )
+    }
+
+    /// What an uninstall erases from, and how, from the configuration.
+    pub fn uninstall(&self) -> Uninstall {
+        Uninstall {
+            sessions: self.sessions(),
+            accounts: self.accounts(),
+            rate_limits: self.rate_limits(),
+            results: self.results(),
+            rate_limit_scope: self.config.rate_limits.analyze.scope,
+            results_retention_days: self.config.ghl_webhook.uninstall_results_retention_days,
+        }
     }
 
     /// The sessions table, through its port.

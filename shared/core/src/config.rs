@@ -58,7 +58,7 @@ pub struct GhlConfig {
     pub auth_url: Url,
 }
 
-/// The HighLevel app lifecycle webhook (`ghl-webhook`, docs/GHL_WEBHOOK.md).
+/// The HighLevel app install webhook (`ghl-webhook`, module `install`, docs/GHL_WEBHOOK.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GhlWebhookConfig {
     /// HighLevel's Ed25519 public key (`GHL_WEBHOOK_PUBLIC_KEY`, base64 SPKI; HighLevel's
@@ -301,7 +301,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
         }
     }
 
-    /// The lifecycle webhook's key, freshness window and uninstall retention.
+    /// The install webhook's key, freshness window and uninstall retention.
     fn ghl_webhook(&mut self) -> GhlWebhookConfig {
         let fallback = WebhookKey::from_spki_base64(HIGHLEVEL_PUBLIC_KEY);
         let raw_key = self

@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::LocationId;
+use crate::store::accounts::Accounts;
+use crate::store::rate_limits::RateLimits;
+use crate::store::results::Results;
+use crate::store::sessions::Sessions;
 use crate::store::StoreError;
-use crate::App;
 
 pub use crate::store::accounts::install::{AccountErasure, InstallWrites, Installation};
 
@@ -234,16 +237,28 @@ pub async fn record_install<A: InstallWrites>(
     })
 }
 
+/// What an uninstall erases from, and how: the four tables holding a location's data, the
+/// scope of its per-account rate-limit windows, and how long its analyses stay
+/// (`UNINSTALL_RESULTS_RETENTION_DAYS`, 0: erased at once). `App::uninstall` assembles it.
+pub struct Uninstall {
+    pub sessions: Sessions,
+    pub accounts: Accounts,
+    pub rate_limits: RateLimits,
+    pub results: Results,
+    pub rate_limit_scope: &'static str,
+    pub results_retention_days: u32,
+}
+
 /// Erases what an uninstall must erase for each location (see [`erase_location`]).
 pub async fn erase_locations(
-    app: &App,
+    stores: &Uninstall,
     locations: &[LocationId],
     uninstalled_at: i64,
     now: i64,
 ) -> Result<Erased, StoreError> {
     let mut total = Erased::default();
     for location in locations {
-        total.add(erase_location(app, location, uninstalled_at, now).await?);
+        total.add(erase_location(stores, location, uninstalled_at, now).await?);
     }
     Ok(total)
 }
@@ -253,19 +268,19 @@ pub async fn erase_locations(
 /// subscription, whose billing fields stay), the per-account rate-limit windows, and the
 /// analyses per `UNINSTALL_RESULTS_RETENTION_DAYS`. Each step is idempotent, so a retry after a
 /// failure part-way finishes the job.
-#[tracing::instrument(skip(app), fields(location = %location))]
+#[tracing::instrument(skip(stores), fields(location = %location))]
 pub async fn erase_location(
-    app: &App,
+    stores: &Uninstall,
     location: &LocationId,
     uninstalled_at: i64,
     now: i64,
 ) -> Result<Erased, StoreError> {
     let mut erased = Erased {
-        sessions: app.sessions().delete_all_for(location).await?,
+        sessions: stores.sessions.delete_all_for(location).await?,
         ..Erased::default()
     };
-    match app
-        .accounts()
+    match stores
+        .accounts
         .erase_for_uninstall(location, uninstalled_at, now)
         .await?
     {
@@ -276,17 +291,17 @@ pub async fn erase_location(
         }
         AccountErasure::BillingKept => erased.accounts = 1,
     }
-    let scope = app.config.rate_limits.analyze.scope;
-    erased.rate_limit_windows = app
-        .rate_limits()
+    let scope = stores.rate_limit_scope;
+    erased.rate_limit_windows = stores
+        .rate_limits
         .delete_windows_for(scope, location.as_str())
         .await?;
-    let retention_days = app.config.ghl_webhook.uninstall_results_retention_days;
+    let retention_days = stores.results_retention_days;
     if retention_days == 0 {
-        erased.analyses_deleted = app.results().delete_all_for(location).await?;
+        erased.analyses_deleted = stores.results.delete_all_for(location).await?;
     } else {
         let expires_at = now + i64::from(retention_days) * 86_400;
-        erased.analyses_expiring = app.results().expire_all_for(location, expires_at).await?;
+        erased.analyses_expiring = stores.results.expire_all_for(location, expires_at).await?;
     }
     Ok(erased)
 }
