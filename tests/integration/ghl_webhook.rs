@@ -10,6 +10,7 @@ use backend_core::auth::LocationId;
 use backend_core::clock::now_epoch;
 use backend_core::highlevel::WorkflowId;
 use backend_core::install::signature::WebhookKey;
+use backend_core::store::accounts::usage::QuotaWrites;
 use backend_core::store::results::{AnalysisId, NewAnalysis};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

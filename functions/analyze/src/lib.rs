@@ -14,7 +14,7 @@ use backend_core::highlevel::WorkflowId;
 use backend_core::http::request::{json_bytes, path_param};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::plans::{self, Plan};
-use backend_core::store::results::{AnalysisId, NewAnalysis, PutError};
+use backend_core::store::results::{AnalysisId, NewAnalysis};
 use backend_core::telemetry::metrics::{self, Unit};
 use backend_core::App;
 use lambda_http::Request;
@@ -167,18 +167,6 @@ pub async fn save(
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let plan = account.effective_plan(now);
-    let period = plans::usage_period(now);
-    let quota = match plan {
-        Plan::Pro => None,
-        Plan::Free => {
-            let used = app
-                .accounts()
-                .consume_quota(location, &period, plans::FREE_MONTHLY_ANALYSES)
-                .await?
-                .ok_or_else(|| plans::quota_reached(now))?;
-            Some(used)
-        }
-    };
     let result = &analysis.result;
     let id = AnalysisId::generate(now_ms);
     let full = serde_json::to_value(result).map_err(ApiError::internal)?;
@@ -192,39 +180,22 @@ pub async fn save(
         .workflow
         .as_ref()
         .map(|w| truncate(&w.name, MAX_STORED_NAME_CHARS));
-    let put = app
-        .results()
-        .put(&NewAnalysis {
-            location,
-            id: &id,
-            workflow_id: workflow_id.as_ref(),
-            workflow_name: workflow_name.as_deref(),
-            health_score: result.health_score,
-            grade: &json_str(&result.grade),
-            confidence: &json_str(&result.confidence),
-            summary: &serde_json::to_value(result.summary).map_err(ApiError::internal)?,
-            created_at_ms: now_ms,
-            expires_at: plans::retention_until(plan, now),
-            result: &full,
-            definition: analysis.definition.as_deref(),
-        })
-        .await;
-    if let Err(err) = put {
-        if quota.is_some() {
-            if let Err(release) = app.accounts().release_quota(location, &period).await {
-                tracing::error!(error = %release, "could not give back a counted analysis");
-            }
-        }
-        return Err(match err {
-            PutError::TooLarge(size) => ApiError::Validation {
-                message: format!(
-                    "the analysis is too large to keep ({size} bytes once compressed); split the bundle or send fewer workflows"
-                ),
-                details: vec![json!({ "limitBytes": backend_core::store::results::MAX_ITEM_BYTES })],
-            },
-            PutError::Store(err) => err.into(),
-        });
-    }
+    let summary = serde_json::to_value(result.summary).map_err(ApiError::internal)?;
+    let new = NewAnalysis {
+        location,
+        id: &id,
+        workflow_id: workflow_id.as_ref(),
+        workflow_name: workflow_name.as_deref(),
+        health_score: result.health_score,
+        grade: &json_str(&result.grade),
+        confidence: &json_str(&result.confidence),
+        summary: &summary,
+        created_at_ms: now_ms,
+        expires_at: plans::retention_until(plan, now),
+        result: &full,
+        definition: analysis.definition.as_deref(),
+    };
+    let quota = plans::keep_analysis(&app.accounts(), &app.results(), plan, &new, now).await?;
     let summary = result.summary;
     metrics::emit(
         &[

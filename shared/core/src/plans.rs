@@ -8,6 +8,9 @@ use time::{Date, Month, OffsetDateTime, Time};
 use workflow_analyzer::{AnalysisResult, Detail, ResultView};
 
 use crate::clock::format_rfc3339;
+use crate::store::accounts::usage::QuotaWrites;
+use crate::store::results::{NewAnalysis, PutError, ResultWrites};
+use crate::store::StoreError;
 
 /// The subscription plan an account is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -99,6 +102,49 @@ pub fn quota_reached(now: i64) -> QuotaReached {
     }
 }
 
+/// Why an analysis was not kept.
+#[derive(Debug, thiserror::Error)]
+pub enum KeepError {
+    #[error(transparent)]
+    QuotaReached(#[from] QuotaReached),
+    #[error(transparent)]
+    Put(#[from] PutError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Keeps an analysis under `plan`: a free one is counted against the month's quota first (and
+/// refused once it is used up), then the analysis is stored whole; if it cannot be stored its
+/// count is given back, so nothing is spent on what was not kept. Returns the month's count
+/// after this one on the free plan.
+pub async fn keep_analysis<Q: QuotaWrites, R: ResultWrites>(
+    usage: &Q,
+    results: &R,
+    plan: Plan,
+    analysis: &NewAnalysis<'_>,
+    now: i64,
+) -> Result<Option<u32>, KeepError> {
+    let period = usage_period(now);
+    let counted = match plan {
+        Plan::Pro => None,
+        Plan::Free => Some(
+            usage
+                .consume_quota(analysis.location, &period, FREE_MONTHLY_ANALYSES)
+                .await?
+                .ok_or_else(|| quota_reached(now))?,
+        ),
+    };
+    if let Err(err) = results.put(analysis).await {
+        if counted.is_some() {
+            if let Err(release) = usage.release_quota(analysis.location, &period).await {
+                tracing::error!(error = %release, "could not give back a counted analysis");
+            }
+        }
+        return Err(err.into());
+    }
+    Ok(counted)
+}
+
 /// The quota as the analyze response reports it.
 pub fn quota_json(used: u32, now: i64) -> Value {
     json!({
@@ -119,6 +165,92 @@ pub fn retention_until(plan: Plan, now: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::LocationId;
+    use crate::store::accounts::memory::MemoryAccounts;
+    use crate::store::accounts::Account;
+    use crate::store::results::{AnalysisId, MemoryResults, MAX_ITEM_BYTES};
+
+    const NOW: i64 = 1_795_471_200; // 2026-11-23
+
+    fn location() -> LocationId {
+        LocationId::parse("LocQuota1").expect("a location id")
+    }
+
+    /// An account that exists (the OAuth flow made it), with no analysis counted yet.
+    fn accounts() -> MemoryAccounts {
+        let accounts = MemoryAccounts::default();
+        accounts
+            .insert(Account {
+                location_id: "LocQuota1".into(),
+                ..Account::default()
+            })
+            .expect("insert");
+        accounts
+    }
+
+    /// Keeps one analysis whose stored definition is `definition`.
+    async fn keep(
+        accounts: &MemoryAccounts,
+        results: &MemoryResults,
+        plan: Plan,
+        definition: Option<&[u8]>,
+    ) -> Result<Option<u32>, KeepError> {
+        let location = location();
+        let id = AnalysisId::generate(NOW * 1000);
+        let summary = json!({});
+        let new = NewAnalysis {
+            location: &location,
+            id: &id,
+            workflow_id: None,
+            workflow_name: None,
+            health_score: 80,
+            grade: "Good",
+            confidence: "high",
+            summary: &summary,
+            created_at_ms: NOW * 1000,
+            expires_at: retention_until(plan, NOW),
+            result: &summary,
+            definition,
+        };
+        keep_analysis(accounts, results, plan, &new, NOW).await
+    }
+
+    #[tokio::test]
+    async fn the_free_plan_keeps_ten_analyses_a_month_and_refuses_the_eleventh() {
+        let (accounts, results) = (accounts(), MemoryResults::default());
+        for n in 1..=FREE_MONTHLY_ANALYSES {
+            let counted = keep(&accounts, &results, Plan::Free, None).await;
+            assert_eq!(counted.ok(), Some(Some(n)));
+        }
+        let refused = keep(&accounts, &results, Plan::Free, None).await;
+        assert!(matches!(refused, Err(KeepError::QuotaReached(_))));
+        assert_eq!(results.count(&location()), FREE_MONTHLY_ANALYSES as usize);
+    }
+
+    #[tokio::test]
+    async fn an_analysis_too_large_to_store_gives_its_count_back() {
+        let (accounts, results) = (accounts(), MemoryResults::default());
+        let noise: Vec<u8> = (0..MAX_ITEM_BYTES + 64 * 1024)
+            .map(|_| rand::random::<u8>())
+            .collect();
+        let refused = keep(&accounts, &results, Plan::Free, Some(&noise)).await;
+        assert!(matches!(
+            refused,
+            Err(KeepError::Put(PutError::TooLarge(_)))
+        ));
+        assert_eq!(accounts.quota_used(&location(), &usage_period(NOW)), 0);
+        assert_eq!(results.count(&location()), 0);
+    }
+
+    #[tokio::test]
+    async fn pro_analyses_are_kept_without_counting() {
+        let (accounts, results) = (accounts(), MemoryResults::default());
+        for _ in 0..=FREE_MONTHLY_ANALYSES {
+            let kept = keep(&accounts, &results, Plan::Pro, None).await;
+            assert_eq!(kept.ok(), Some(None));
+        }
+        assert_eq!(accounts.quota_used(&location(), &usage_period(NOW)), 0);
+    }
 
     #[test]
     fn quota_resets_on_the_first_of_next_month_even_in_december() {

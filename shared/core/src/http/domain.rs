@@ -9,10 +9,10 @@ use crate::auth::InvalidLocationId;
 use crate::billing::stripe::{StripeError, SERVICE as STRIPE};
 use crate::highlevel::{HighLevelError, InvalidWorkflowId};
 use crate::install::InvalidDelivery;
-use crate::plans::QuotaReached;
+use crate::plans::{KeepError, QuotaReached};
 use crate::secrets::SecretsError;
 use crate::store::rate_limits::RateLimitError;
-use crate::store::results::InvalidAnalysisId;
+use crate::store::results::{InvalidAnalysisId, PutError, MAX_ITEM_BYTES};
 use crate::store::StoreError;
 use crate::upstream::UpstreamError;
 
@@ -179,5 +179,20 @@ impl From<InvalidAnalysisId> for ApiError {
 impl From<InvalidDelivery> for ApiError {
     fn from(err: InvalidDelivery) -> Self {
         ApiError::validation(err.0)
+    }
+}
+
+impl From<KeepError> for ApiError {
+    fn from(err: KeepError) -> Self {
+        match err {
+            KeepError::QuotaReached(err) => err.into(),
+            KeepError::Put(PutError::TooLarge(size)) => ApiError::Validation {
+                message: format!(
+                    "the analysis is too large to keep ({size} bytes once compressed); split the bundle or send fewer workflows"
+                ),
+                details: vec![json!({ "limitBytes": MAX_ITEM_BYTES })],
+            },
+            KeepError::Put(PutError::Store(err)) | KeepError::Store(err) => err.into(),
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! items under DynamoDB's 400 KB limit; an analysis that still does not fit is refused whole.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io::{Read, Write};
 
 use aws_sdk_dynamodb::primitives::Blob;
@@ -176,17 +177,7 @@ impl Results {
     /// Writes one analysis in a single PutItem (all or nothing).
     #[tracing::instrument(skip_all, fields(location = %a.location, id = a.id.as_str()))]
     pub async fn put(&self, a: &NewAnalysis<'_>) -> Result<(), PutError> {
-        let result = deflate(a.result.to_string().as_bytes())?;
-        let definition = a.definition.map(deflate).transpose()?;
-        let size = result.len()
-            + definition.as_ref().map_or(0, Vec::len)
-            + a.workflow_id.map_or(0, |id| id.as_str().len()) * 2
-            + a.workflow_name.map_or(0, str::len)
-            + a.summary.to_string().len()
-            + 2048;
-        if size > MAX_ITEM_BYTES {
-            return Err(PutError::TooLarge(size));
-        }
+        let (result, definition) = compress(a)?;
         let mut item = HashMap::from([
             ("locationId".to_owned(), s(a.location.as_str())),
             ("analysisId".to_owned(), s(a.id.as_str())),
@@ -515,4 +506,62 @@ fn stored_of(
         result,
         definition,
     }))
+}
+
+/// The result and the definition deflated, once the item is known to fit DynamoDB's 400 KB
+/// (`PutError::TooLarge` otherwise, before anything is written).
+fn compress(a: &NewAnalysis<'_>) -> Result<(Vec<u8>, Option<Vec<u8>>), PutError> {
+    let result = deflate(a.result.to_string().as_bytes())?;
+    let definition = a.definition.map(deflate).transpose()?;
+    let size = result.len()
+        + definition.as_ref().map_or(0, Vec::len)
+        + a.workflow_id.map_or(0, |id| id.as_str().len()) * 2
+        + a.workflow_name.map_or(0, str::len)
+        + a.summary.to_string().len()
+        + 2048;
+    if size > MAX_ITEM_BYTES {
+        return Err(PutError::TooLarge(size));
+    }
+    Ok((result, definition))
+}
+
+/// The results write the quota rule (`plans::keep_analysis`) makes: the DynamoDB table
+/// ([`Results`]) in the functions, [`MemoryResults`] in unit tests.
+pub trait ResultWrites: Sync {
+    /// Writes one analysis, all or nothing.
+    fn put(&self, a: &NewAnalysis<'_>) -> impl Future<Output = Result<(), PutError>> + Send;
+}
+
+impl ResultWrites for Results {
+    async fn put(&self, a: &NewAnalysis<'_>) -> Result<(), PutError> {
+        Results::put(self, a).await
+    }
+}
+
+/// Stored analysis ids in memory, refusing what the table would refuse (too large), so the
+/// quota rule gets fast unit tests; the integration suite proves the table itself.
+#[derive(Debug, Default)]
+pub struct MemoryResults(std::sync::Mutex<Vec<(LocationId, String)>>);
+
+impl MemoryResults {
+    /// How many analyses `location` has stored.
+    pub fn count(&self, location: &LocationId) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(l, _)| l == location)
+            .count()
+    }
+}
+
+impl ResultWrites for MemoryResults {
+    async fn put(&self, a: &NewAnalysis<'_>) -> Result<(), PutError> {
+        compress(a)?;
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((a.location.clone(), a.id.as_str().to_owned()));
+        Ok(())
+    }
 }

@@ -6,18 +6,31 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::billing::{Applied, SubscriptionWrites};
 use super::install::{InstallWrites, Installation};
+use super::usage::QuotaWrites;
 use super::{Account, Plan};
 use crate::auth::LocationId;
 use crate::billing::SubscriptionState;
 use crate::store::StoreError;
 
-/// Account items by location.
+/// Account items by location, and their monthly usage counters.
 #[derive(Debug, Default)]
-pub struct MemoryAccounts(Mutex<HashMap<LocationId, Account>>);
+pub struct MemoryAccounts {
+    items: Mutex<HashMap<LocationId, Account>>,
+    usage: Mutex<HashMap<(LocationId, String), u32>>,
+}
 
 impl MemoryAccounts {
     fn items(&self) -> MutexGuard<'_, HashMap<LocationId, Account>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.items.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Free analyses counted for `location` in `period` (`YYYY-MM`).
+    pub fn quota_used(&self, location: &LocationId, period: &str) -> u32 {
+        let usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        usage
+            .get(&(location.clone(), period.to_owned()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Stores `account` as its location's item, replacing any (a test's starting state).
@@ -134,5 +147,35 @@ impl InstallWrites for MemoryAccounts {
             account.company_id = Some(company.to_owned());
         }
         Ok(true)
+    }
+}
+
+impl QuotaWrites for MemoryAccounts {
+    async fn consume_quota(
+        &self,
+        location: &LocationId,
+        period: &str,
+        max: u32,
+    ) -> Result<Option<u32>, StoreError> {
+        if !self.items().contains_key(location) {
+            return Ok(None); // the table's condition: the account exists
+        }
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let used = usage
+            .entry((location.clone(), period.to_owned()))
+            .or_insert(0);
+        if *used >= max {
+            return Ok(None);
+        }
+        *used += 1;
+        Ok(Some(*used))
+    }
+
+    async fn release_quota(&self, location: &LocationId, period: &str) -> Result<(), StoreError> {
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(used) = usage.get_mut(&(location.clone(), period.to_owned())) {
+            *used = used.saturating_sub(1);
+        }
+        Ok(())
     }
 }

@@ -9,7 +9,7 @@ pub mod billing;
 pub mod install;
 pub mod memory;
 mod tokens;
-mod usage;
+pub mod usage;
 
 use std::collections::HashMap;
 

@@ -1,17 +1,37 @@
 //! The free plan's monthly usage counters (`usage_YYYY_MM`), counted with conditional updates so
 //! concurrent requests can never count past the limit.
 
+use std::future::Future;
+
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::Accounts;
 use crate::auth::LocationId;
 use crate::store::{is_conditional_failure, StoreError};
 
-impl Accounts {
+/// The usage writes the quota rule (`plans::keep_analysis`) makes: the DynamoDB table
+/// ([`Accounts`]) in the functions, [`super::memory::MemoryAccounts`] in unit tests.
+pub trait QuotaWrites: Sync {
     /// Counts one free-plan analysis in `period` (`YYYY-MM`) unless `max` are already counted.
     /// One conditional update: concurrent requests can never push the count past `max`.
     /// Returns the count after this one, or `None` when the quota is used up.
-    pub async fn consume_quota(
+    fn consume_quota(
+        &self,
+        location: &LocationId,
+        period: &str,
+        max: u32,
+    ) -> impl Future<Output = Result<Option<u32>, StoreError>> + Send;
+
+    /// Gives back one counted analysis (its result could not be saved).
+    fn release_quota(
+        &self,
+        location: &LocationId,
+        period: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl QuotaWrites for Accounts {
+    async fn consume_quota(
         &self,
         location: &LocationId,
         period: &str,
@@ -43,12 +63,7 @@ impl Accounts {
         }
     }
 
-    /// Gives back one counted analysis (its result could not be saved).
-    pub async fn release_quota(
-        &self,
-        location: &LocationId,
-        period: &str,
-    ) -> Result<(), StoreError> {
+    async fn release_quota(&self, location: &LocationId, period: &str) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
@@ -67,7 +82,9 @@ impl Accounts {
             Err(err) => Err(StoreError::from_sdk(err)),
         }
     }
+}
 
+impl Accounts {
     /// Free analyses counted in `period`.
     pub async fn quota_used(&self, location: &LocationId, period: &str) -> Result<u32, StoreError> {
         let output = self
