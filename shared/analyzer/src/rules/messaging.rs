@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use super::waits::WaitKind;
-use super::{quoted, Ctx, Finding, Rule};
+use super::{quoted, Ctx, Finding, Rule, Severity};
 use crate::model::{contains_ci, starts_with_ci, Json, Kind};
 
 /// Window hours considered sensible (TCPA quiet hours: before 8am, after 9pm).
@@ -454,8 +454,53 @@ fn empty_message(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         };
         if let Some(message) = message {
             ctx.emit(out, Rule::EmptyMessage, Some(i), || message);
+        } else if g.kinds[i].is_outbound()
+            && after_appointment_wait(ctx, i)
+            && !mentions_appointment(ctx, i)
+        {
+            // A reminder that says something, but not what it reminds of: high, not critical.
+            ctx.emit_sev(out, Rule::EmptyMessage, Severity::High, Some(i), || {
+                format!(
+                    "Reminder {} never mentions the appointment (no time, day or {{{{appointment.*}}}} field).",
+                    quoted(s.label())
+                )
+            });
         }
     }
+}
+
+/// What a reminder says about what it reminds of (any of these, case ignored).
+const REMINDER_WORDS: &[&str] = &[
+    "appointment",
+    "{{appointment.",
+    "{{calendar.",
+    "booking",
+    "booked",
+    "visit",
+    "session",
+    "meeting",
+    "consult",
+    "call",
+    "class",
+    "tomorrow",
+    "today",
+    "tonight",
+    "in an hour",
+    "see you",
+    "reschedule",
+    "o'clock",
+];
+
+/// Whether a live appointment-relative wait leads straight to step `i`.
+fn after_appointment_wait(ctx: &Ctx<'_>, i: usize) -> bool {
+    ctx.g.preds(i).iter().any(|&p| {
+        let p = p as usize;
+        ctx.g.live(p, Kind::Wait) && matches!(ctx.wait_kind(p), WaitKind::EventRelative)
+    })
+}
+
+fn mentions_appointment(ctx: &Ctx<'_>, i: usize) -> bool {
+    says_any(ctx, i, REMINDER_WORDS)
 }
 
 /// Three or more SMS within 24 hours on one path. Linear: a BFS carrying, per step, the minutes

@@ -63,6 +63,40 @@ fn empty_message_fires_on_blank_emails_greeting_only_texts_and_empty_notificatio
     }
 }
 
+#[test]
+fn empty_message_fires_on_a_reminder_that_never_mentions_the_appointment() {
+    let reminder = |text: &str| {
+        chain(vec![
+            json!({"id": "w", "type": "wait", "name": "1 hour before", "attributes": {"type": "appointment",
+                   "appointmentStartAfter": {"when": "before", "type": "minutes", "value": 60}}}),
+            sms("e", text),
+        ])
+    };
+    let appointment = || json!([{"type": "appointment", "active": true, "conditions": [{"field": "appointment.status", "value": "confirmed"}]}]);
+    let r = fires_on(
+        &body_with(
+            reminder("Thanks for choosing us, we love our customers!"),
+            appointment(),
+            json!({}),
+        ),
+        "empty-message",
+        Some("e"),
+    );
+    assert!(r
+        .issues
+        .iter()
+        .any(|i| i.rule_id == "empty-message" && i.severity == crate::Severity::High));
+    for near_miss in [
+        "See you tomorrow at {{appointment.start_time}}!",
+        "Your visit with Dr. Lee starts in an hour.",
+    ] {
+        silent(
+            &body_with(reminder(near_miss), appointment(), json!({})),
+            "empty-message",
+        );
+    }
+}
+
 // ---------------------------------------------------------------- sms-without-opt-out
 
 #[test]
