@@ -147,3 +147,15 @@ fn dangling_parents_curve() {
         );
     }
 }
+
+#[test]
+#[ignore = "writes the hostile shapes to $SHAPES_DIR, to time them with the release CLI"]
+fn write_hostile_shapes() {
+    let dir = std::env::var("SHAPES_DIR").unwrap_or_else(|_| "/tmp/shapes".to_owned());
+    std::fs::create_dir_all(&dir).expect("dir");
+    for (name, body) in shapes::hostile() {
+        let benign = shapes::benign_of_size(body.len());
+        std::fs::write(format!("{dir}/{name}.json"), &body).expect("write");
+        std::fs::write(format!("{dir}/{name}_benign.json"), &benign).expect("write");
+    }
+}
