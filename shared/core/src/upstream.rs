@@ -13,9 +13,12 @@ use crate::telemetry::metrics::{self, Unit};
 /// The longest we wait before one retry; a `Retry-After` beyond it ends the attempts instead.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(3);
 
-/// Builds the shared client: connect and total timeouts well inside the Lambda timeout.
+/// Builds the shared client: connect and total timeouts well inside the Lambda timeout. It trusts
+/// the compiled-in roots and the private CA of [`crate::aws::EXTRA_CA_FILE_ENV`] only (no system
+/// store scan, no platform verifier: [`crate::aws`]); built once per process by `App::http`.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
+        .tls_certs_only(crate::aws::reqwest_roots())
         .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(5))
         .pool_idle_timeout(Duration::from_secs(50))
