@@ -20,6 +20,14 @@ tables and secret under a fresh prefix with scripts/create_tables.py and scripts
     .venv/bin/python bench/coldstart/coldstart.py --moto http://127.0.0.1:5791 \
         --bin-dir target/release --hello bench/coldstart/hello/target/release/hello --runs 7
 
+With `--tls` instead of `--moto`, the script starts its own moto server behind TLS, as the
+functions reach DynamoDB and Secrets Manager in production: a private CA and a certificate for
+127.0.0.1 are generated for the run (`openssl`), moto serves that certificate
+(`moto_server --ssl-cert/--ssl-key`), and the functions trust the CA through
+`TLS_EXTRA_CA_FILE` (shared/core/src/aws.rs), so their first request includes a real TCP + TLS
+handshake. `--env AWS_CONNECT_AT_INIT=1` makes the functions open that connection during init
+instead (the trade is in docs/PERFORMANCE.md).
+
 Standard library only (besides the two scripts above). Loopback only.
 """
 
@@ -28,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -87,6 +96,9 @@ def first_events() -> dict[str, dict]:
         # A signed subscription update: verified, claimed, applied, recorded (DynamoDB only; a
         # checkout completion would call api.stripe.com, unreachable here).
         "stripe-webhook": stripe_delivery(0, "LocColdStart01"),
+        # HighLevel's signed install sample, outside the freshness window: verified (Ed25519),
+        # refused with 401, nothing read or written: the function's route without I/O.
+        "ghl-webhook": json.loads((ROOT / "events/ghl-webhook-install.json").read_text()),
     }
 
 
@@ -223,6 +235,49 @@ def zipped_size(binary: Path) -> int:
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
             z.write(binary, "bootstrap")
         return archive.stat().st_size
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a server certificate for 127.0.0.1 signed by it (EC P-256, 1 day)."""
+    ca_key, ca_pem = directory / "ca.key", directory / "ca.pem"
+    key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.pem"
+    ext = directory / "server.ext"
+    ext.write_text("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                   "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run = lambda *cmd: subprocess.run(["openssl", *cmd], check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", str(ca_key), "-out", str(ca_pem), "-days", "1", "-subj", "/CN=coldstart bench CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca_pem), "-CAkey", str(ca_key),
+        "-CAcreateserial", "-out", str(cert), "-days", "1", "-extfile", str(ext))
+    return ca_pem, cert, key
+
+
+def start_tls_moto(directory: Path, moto_server: str) -> tuple[str, Path, subprocess.Popen]:
+    """moto behind TLS on a free loopback port; returns its URL, the CA file and the process."""
+    ca_pem, cert, key = make_tls_files(directory)
+    port = free_port()
+    proc = subprocess.Popen([moto_server, "-H", "127.0.0.1", "-p", str(port), "-c", str(cert),
+                             "-k", str(key)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"https://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        raise RuntimeError("moto did not start")
+    return url, ca_pem, proc
 
 
 def setup_moto(moto: str, prefix: str) -> dict[str, str]:
@@ -453,11 +508,16 @@ def soak(args, port: int, env: dict, names: dict, binaries: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--moto", required=True, help="moto URL, e.g. http://127.0.0.1:5791")
+    parser.add_argument("--moto", help="moto URL, e.g. http://127.0.0.1:5791")
+    parser.add_argument("--tls", action="store_true",
+                        help="start a moto server behind TLS (private CA, see above) instead")
+    parser.add_argument("--moto-server", default=str(ROOT / ".venv/bin/moto_server"),
+                        help="the moto_server executable --tls starts")
     parser.add_argument("--bin-dir", default=str(ROOT / "target/release"))
     parser.add_argument("--hello", default=str(ROOT / "bench/coldstart/hello/target/release/hello"))
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--functions", default="health,oauth-callback,analyze,history,checkout,stripe-webhook")
+    parser.add_argument("--functions", default="health,oauth-callback,analyze,history,checkout,"
+                                                "stripe-webhook,ghl-webhook")
     parser.add_argument("--json", help="also write the raw runs here")
     parser.add_argument("--cold", type=int, default=1, help="0 skips the cold starts")
     parser.add_argument("--warm", type=int, default=0, help="warm invocations per route (0: none)")
@@ -466,7 +526,29 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], metavar="K=V",
                         help="extra environment for the functions (repeatable)")
     args = parser.parse_args()
+    if not args.moto and not args.tls:
+        parser.error("--moto URL or --tls is required")
 
+    tls_extra: dict[str, str] = {}
+    moto_proc = None
+    tls_dir = None
+    if args.tls:
+        tls_dir = Path(tempfile.mkdtemp(prefix="coldstart-tls-"))
+        args.moto, ca_pem, moto_proc = start_tls_moto(tls_dir, args.moto_server)
+        os.environ["AWS_CA_BUNDLE"] = str(ca_pem)  # boto3 in the setup scripts
+        tls_extra = {"TLS_EXTRA_CA_FILE": str(ca_pem)}
+        print(f"moto behind TLS at {args.moto} (CA {ca_pem})\n")
+    try:
+        run_all(args, tls_extra)
+    finally:
+        if moto_proc is not None:
+            moto_proc.kill()
+            moto_proc.wait()
+        if tls_dir is not None:
+            shutil.rmtree(tls_dir, ignore_errors=True)
+
+
+def run_all(args, tls_extra: dict) -> None:
     prefix = "cs" + uuid.uuid4().hex[:6]
     names = setup_moto(args.moto, prefix)
     function_env = {
@@ -481,6 +563,7 @@ def main() -> None:
         "RATE_LIMIT_DEFAULT": "1000000/60",
         "RATE_LIMIT_ANALYZE": "1000000/60",
         **names,
+        **tls_extra,
         **dict(kv.split("=", 1) for kv in args.env),
     }
     port = 0  # each process gets its own Runtime API server (start_process)

@@ -33,6 +33,11 @@ use base64::Engine as _;
 /// Read once per process; an unreadable file or one without a certificate is logged and ignored.
 pub const EXTRA_CA_FILE_ENV: &str = "TLS_EXTRA_CA_FILE";
 
+/// `1`/`true`: open the DynamoDB connection (TCP + TLS handshake) during init, with one
+/// `DescribeEndpoints` call whose answer is ignored, instead of on the first request. Lambda plan
+/// only; off unless set (the measurement and the trade: docs/PERFORMANCE.md, "TLS").
+pub const CONNECT_AT_INIT_ENV: &str = "AWS_CONNECT_AT_INIT";
+
 #[derive(Clone, Debug)]
 pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -45,10 +50,25 @@ impl AwsClients {
     /// as a clean 503 instead of a killed invocation.
     pub async fn from_env() -> Self {
         let plan = ConfigPlan::from_vars(|name| std::env::var(name).ok());
+        let connect = matches!(plan, ConfigPlan::Lambda { .. })
+            && std::env::var(CONNECT_AT_INIT_ENV)
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "True"));
         let shared = sdk_config(plan).await;
-        Self {
+        let clients = Self {
             dynamodb: aws_sdk_dynamodb::Client::new(&shared),
             secrets: aws_sdk_secretsmanager::Client::new(&shared),
+        };
+        if connect {
+            clients.connect().await;
+        }
+        clients
+    }
+
+    /// Opens the pooled DynamoDB connection now: any answer will do (an access denial too), the
+    /// point is the handshake, which the first request then skips.
+    pub async fn connect(&self) {
+        if let Err(err) = self.dynamodb.describe_endpoints().send().await {
+            tracing::debug!(error = %err, "connect at init: DescribeEndpoints failed (ignored)");
         }
     }
 }
