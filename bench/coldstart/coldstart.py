@@ -117,6 +117,10 @@ class Session:
         self.progress = threading.Condition()
         self.pace_s = 0.0
         self.paced_from = 0.0
+        self.pid: int | None = None
+        # CPU time of the process (all threads, ns) when event i was handed out / answered.
+        self.cpu_served: list[int | None] = [None] * len(events)
+        self.cpu_done: list[int | None] = [None] * len(events)
 
     @property
     def next_at(self):
@@ -173,6 +177,7 @@ class RuntimeApi(BaseHTTPRequestHandler):
         if index is not None:
             now = time.monotonic()
             session.served_at[index] = now
+            session.cpu_served[index] = cpu_ns(session.pid)
         if index is None:
             # No more work: hold the request (a frozen sandbox) until the process is killed.
             time.sleep(600)
@@ -204,6 +209,7 @@ class RuntimeApi(BaseHTTPRequestHandler):
                     session.finished.set()
                 else:
                     session.done_at[index] = now
+                    session.cpu_done[index] = cpu_ns(session.pid)
                     session.responses[index] = body
                     with session.progress:
                         session.progress.notify_all()
@@ -220,6 +226,20 @@ class QuietServer(ThreadingHTTPServer):
         # A killed process resets its held `next` connection: expected, not worth a traceback.
         if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
             super().handle_error(request, client_address)
+
+
+def cpu_ns(pid: int | None) -> int | None:
+    """CPU time so far of every thread of `pid` (ns, from the scheduler: exact, unlike the tick
+    counts of /proc/<pid>/stat)."""
+    if pid is None:
+        return None
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+    except (OSError, ValueError):
+        return None
+    return total
 
 
 def vm_hwm_kb(pid: int) -> int:
@@ -327,6 +347,7 @@ def start_process(binary: Path, name: str, session: Session, api_port: int, env_
     start = time.monotonic()
     proc = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
+    session.pid = proc.pid
     return start, proc
 
 
@@ -343,8 +364,10 @@ def run_once(binary: Path, name: str, event: dict, api_port: int, env_extra: dic
         raise RuntimeError(f"{name}: no response (error={inv.error!r}); stderr:\n"
                            f"{stderr.decode(errors='replace')[-2000:]}")
     status = json.loads(inv.response or b"{}").get("statusCode")
+    cpu = lambda ns: ns / 1e6 if ns is not None else float("nan")
     return {"init_ms": (inv.next_at - start) * 1000,
             "first_ms": (inv.response_at - start) * 1000,
+            "init_cpu_ms": cpu(inv.cpu_served[0]), "first_cpu_ms": cpu(inv.cpu_done[0]),
             "rss_kb": rss, "status": status}
 
 
@@ -468,8 +491,9 @@ def warm(args, port: int, env: dict, names: dict, binaries: dict) -> None:
     cookie = login(binaries["analyze"], port, env, args.moto, names["ACCOUNTS_TABLE"], location)
     print(f"\nWarm path: {args.warm} sequential invocations per route after one warm-up "
           f"(one process, one event at a time, as one Lambda sandbox)\n")
-    print("| route | invocations/s | p50 ms | p99 ms | max ms | statuses | RSS after MB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| route | invocations/s | p50 ms | p99 ms | max ms | CPU ms per request | statuses "
+          "| RSS after MB |")
+    print("|---|---|---|---|---|---|---|---|")
     for route, (fn, make) in warm_events(cookie, location).items():
         if fn not in binaries:
             continue
@@ -482,8 +506,12 @@ def warm(args, port: int, env: dict, names: dict, binaries: dict) -> None:
         for body in session.responses[1:]:
             code = json.loads(body or b"{}").get("statusCode")
             statuses[code] = statuses.get(code, 0) + 1
+        cpu = [(session.cpu_done[i] - session.cpu_served[i]) / 1e6 for i in range(1, len(events))
+               if session.cpu_done[i] is not None and session.cpu_served[i] is not None]
+        cpu_p50 = statistics.median(cpu) if cpu else float("nan")
         print(f"| {route} | {len(lat) / span:.0f} | {statistics.median(lat):.2f} "
-              f"| {percentile(lat, 0.99):.2f} | {max(lat):.2f} | {statuses} | {final_rss / 1024:.1f} |")
+              f"| {percentile(lat, 0.99):.2f} | {max(lat):.2f} | {cpu_p50:.2f} | {statuses} "
+              f"| {final_rss / 1024:.1f} |")
 
 
 def soak(args, port: int, env: dict, names: dict, binaries: dict) -> None:
@@ -588,9 +616,11 @@ def cold(args, port: int, function_env: dict, binaries: dict) -> None:
             runs[name].append(run_once(binary, name, events[name], port, extra))
 
     base = statistics.median(r["init_ms"] for r in runs["hello"])
+    base_first = statistics.median(r["first_ms"] for r in runs["hello"])
     print(f"| binary | init p50 ms (min-max) | init / hello | first response p50 ms (min-max) "
-          f"| first status | peak RSS MB | binary MB | zip -9 MB |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"| first / hello | CPU ms init / to first response (p50) | first status | peak RSS MB "
+          f"| binary MB | zip -9 MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, rs in runs.items():
         init = [r["init_ms"] for r in rs]
         first = [r["first_ms"] for r in rs]
@@ -600,6 +630,9 @@ def cold(args, port: int, function_env: dict, binaries: dict) -> None:
         print(f"| {name} | {statistics.median(init):.1f} ({min(init):.1f}-{max(init):.1f}) "
               f"| {statistics.median(init) / base:.2f} "
               f"| {statistics.median(first):.1f} ({min(first):.1f}-{max(first):.1f}) "
+              f"| {statistics.median(first) / base_first:.2f} "
+              f"| {statistics.median(r['init_cpu_ms'] for r in rs):.1f} / "
+              f"{statistics.median(r['first_cpu_ms'] for r in rs):.1f} "
               f"| {rs[0]['status']} | {rss:.1f} | {size:.2f} | {zsize:.2f} |")
     if args.json:
         Path(args.json).write_text(json.dumps(runs, indent=1))
