@@ -29,7 +29,10 @@ struct World {
 async fn world_with(extra: &[(&str, Option<&str>)]) -> World {
     let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
     let spki = WebhookKey::from_verifying_key(key.verifying_key()).to_spki_base64();
-    let mut env = vec![("GHL_WEBHOOK_PUBLIC_KEY", Some(spki.as_str()))];
+    let mut env = vec![
+        ("GHL_WEBHOOK_PUBLIC_KEY", Some(spki.as_str())),
+        ("GHL_APP_ID", Some("app_test_1")),
+    ];
     env.extend_from_slice(extra);
     World {
         t: TestApp::with_env(&env).await,
@@ -458,6 +461,78 @@ async fn location_updates_and_unknown_types_are_recorded_without_effect() {
         "{items:?}"
     );
     assert_eq!(items.len(), 2);
+}
+
+// ------------------------------------------------------------------------------- other apps
+
+/// HighLevel signs every marketplace app's events with one key: an app our customer once
+/// installed receives a valid UNINSTALL for them and can replay it to us (issue 16).
+#[tokio::test]
+async fn events_for_another_app_are_ignored_with_a_metric_and_never_applied() {
+    let w = world().await;
+    let cookie = w.populated("locForeign1").await;
+    let before: Vec<_> = w
+        .everything()
+        .await
+        .into_iter()
+        .filter(|(table, _)| *table != "idempotency")
+        .collect();
+    let metrics_before = captured_logs().matches("\"GhlWebhookForeignApp\"").count();
+
+    let mut bodies = vec![
+        payload(
+            "UNINSTALL",
+            json!({"locationId": "locForeign1", "appId": "another_app"}),
+        ),
+        payload(
+            "UNINSTALL",
+            json!({"companyId": "c1", "appId": "another_app"}),
+        ),
+        payload(
+            "INSTALL",
+            json!({"locationId": "locForeign2", "appId": "another_app"}),
+        ),
+    ];
+    let mut nameless = payload("UNINSTALL", json!({"locationId": "locForeign1"}));
+    nameless.as_object_mut().expect("object").remove("appId");
+    bodies.push(nameless);
+    for body in &bodies {
+        let answer = w.deliver(body).await;
+        assert_eq!(answer.status, 200, "{}", answer.json);
+        assert_eq!(answer.json["data"]["result"], "ignored", "{}", answer.json);
+        assert_eq!(
+            answer.json["data"]["reason"],
+            "the event is for another app"
+        );
+    }
+
+    let after: Vec<_> = w
+        .everything()
+        .await
+        .into_iter()
+        .filter(|(table, _)| *table != "idempotency")
+        .collect();
+    assert_eq!(after.len(), before.len(), "something was written or erased");
+    for item in &before {
+        assert!(after.contains(item), "changed: {item:?}");
+    }
+    let status =
+        w.t.call(
+            &oauth_callback::routes(),
+            request("GET", "/auth/status").cookie(&cookie).build(),
+        )
+        .await;
+    assert_eq!(
+        status.json["data"]["authenticated"], true,
+        "{}",
+        status.json
+    );
+    let logs = captured_logs();
+    assert!(
+        logs.matches("\"GhlWebhookForeignApp\"").count() >= metrics_before + bodies.len(),
+        "one metric per foreign event"
+    );
+    assert!(logs.contains("the event is for another app"));
 }
 
 // ------------------------------------------------------------------------------- uninstalls

@@ -157,6 +157,28 @@ async fn apply(app: &App, delivery: &Delivery) -> Result<Outcome<DeliveryDetail>
     };
     let now = now_epoch();
     let sent_at = delivery.timestamp_ms.div_euclid(1000);
+    if matches!(delivery.event, Event::Install { .. } | Event::Uninstall(_))
+        && !delivery.is_for_app(&app.config.ghl_webhook.app_id)
+    {
+        // Signed by HighLevel, but for another marketplace app (or none): that app's
+        // installs and uninstalls are not ours to apply (issue 16).
+        tracing::warn!(
+            webhook_id = %delivery.webhook_id,
+            event_type = %delivery.kind,
+            app_id = delivery.app_id.as_deref().unwrap_or("(none)"),
+            "HighLevel webhook ignored: the event is for another app"
+        );
+        metrics::count(
+            "GhlWebhookForeignApp",
+            &[("EventType", metric_type(&delivery.kind))],
+        );
+        return Ok(outcome(
+            Disposition::Ignored,
+            &[],
+            None,
+            Some("the event is for another app"),
+        ));
+    }
     match &delivery.event {
         Event::Install {
             locations,

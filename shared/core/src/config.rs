@@ -64,6 +64,10 @@ pub struct GhlWebhookConfig {
     /// HighLevel's Ed25519 public key (`GHL_WEBHOOK_PUBLIC_KEY`, base64 SPKI; HighLevel's
     /// published key by default, a local key pair's for tests and `make dev`).
     pub public_key: WebhookKey,
+    /// Our marketplace app's id (`GHL_APP_ID`): HighLevel signs every app's lifecycle events with
+    /// the same platform key, so an event naming another app (or none) is ignored, never applied.
+    /// Required in prod; dev falls back to [`DEV_GHL_APP_ID`].
+    pub app_id: String,
     /// How far a delivery's `timestamp` may be from now, either way (`GHL_WEBHOOK_TOLERANCE_SECS`).
     pub tolerance_secs: i64,
     /// Days an uninstalled location's analyses are kept (`UNINSTALL_RESULTS_RETENTION_DAYS`;
@@ -76,6 +80,10 @@ pub struct GhlWebhookConfig {
 /// (a shorter window would refuse the retries our own 429s ask for). Replays inside the window
 /// are answered from the `webhookId` records, kept 7 days (`idempotency::RECORD_TTL_SECS`).
 pub const DEFAULT_GHL_WEBHOOK_TOLERANCE_SECS: i64 = 3900;
+
+/// The app id of the sample deliveries in `events/ghl/`, which `make dev` also sets: the fallback
+/// of `GHL_APP_ID` in the dev stage only.
+pub const DEV_GHL_APP_ID: &str = "6650f2c1a9d3e4b5c6d7e8f9";
 
 /// Stripe settings that are not secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +173,7 @@ impl Config {
             reader.required("RATE_LIMITS_TABLE"),
         );
         let log_level = reader.log_level();
-        let ghl_webhook = reader.ghl_webhook();
+        let ghl_webhook = reader.ghl_webhook(dev);
         let sentry_dsn = reader.value("SENTRY_DSN");
         if let Err(problem) = crate::sentry::Sentry::from_dsn(sentry_dsn.as_deref(), "check") {
             reader.problem(problem);
@@ -301,8 +309,8 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
         }
     }
 
-    /// The install webhook's key, freshness window and uninstall retention.
-    fn ghl_webhook(&mut self) -> GhlWebhookConfig {
+    /// The install webhook's key, app id, freshness window and uninstall retention.
+    fn ghl_webhook(&mut self, dev: bool) -> GhlWebhookConfig {
         let fallback = WebhookKey::from_spki_base64(HIGHLEVEL_PUBLIC_KEY);
         let raw_key = self
             .value("GHL_WEBHOOK_PUBLIC_KEY")
@@ -326,8 +334,17 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
             1..=7200,
         );
         let retention = self.bounded("UNINSTALL_RESULTS_RETENTION_DAYS", 0, 0..=3650);
+        let app_id = match self.value("GHL_APP_ID") {
+            Some(id) => id,
+            None if dev => DEV_GHL_APP_ID.to_owned(),
+            None => {
+                self.problem("GHL_APP_ID is required when STAGE=prod (our HighLevel app's id)");
+                String::new()
+            }
+        };
         GhlWebhookConfig {
             public_key,
+            app_id,
             tolerance_secs,
             uninstall_results_retention_days: u32::try_from(retention).unwrap_or(0),
         }
@@ -424,6 +441,7 @@ mod tests {
             ("RESULTS_TABLE", "r"),
             ("IDEMPOTENCY_TABLE", "i"),
             ("RATE_LIMITS_TABLE", "l"),
+            ("GHL_APP_ID", "app_ours"),
         ])
     }
 
@@ -498,6 +516,18 @@ mod tests {
         ] {
             assert!(err.contains(needle), "{needle} missing from {err}");
         }
+    }
+
+    #[test]
+    fn the_ghl_app_id_is_required_in_prod_and_has_a_dev_fallback() {
+        let mut vars = base();
+        vars.remove("GHL_APP_ID");
+        let err = load(&vars).unwrap_err().to_string();
+        assert!(err.contains("GHL_APP_ID is required"), "{err}");
+        vars.insert("STAGE", "dev");
+        let config = load(&vars).expect("dev falls back");
+        assert_eq!(config.ghl_webhook.app_id, DEV_GHL_APP_ID);
+        assert_eq!(load(&base()).unwrap().ghl_webhook.app_id, "app_ours");
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct Delivery {
     pub kind: String,
     /// When HighLevel sent it, epoch milliseconds.
     pub timestamp_ms: i64,
+    /// The marketplace app the event is for (`appId`). HighLevel signs every app's events with
+    /// one platform key, so only [`Delivery::is_for_app`] makes an event ours.
+    pub app_id: Option<String>,
     pub event: Event,
 }
 
@@ -113,6 +116,7 @@ impl Delivery {
             })
         };
         let company = raw.company_id.filter(|c| !c.trim().is_empty());
+        let app_id = raw.app_id.clone().filter(|a| !a.trim().is_empty());
         let event = match kind.as_str() {
             "INSTALL" => {
                 let mut locations = Vec::new();
@@ -145,8 +149,16 @@ impl Delivery {
             webhook_id,
             kind,
             timestamp_ms,
+            app_id,
             event,
         })
+    }
+
+    /// Whether the delivery names our app (`GHL_APP_ID`). Any app a location once installed
+    /// receives validly signed `INSTALL`/`UNINSTALL` events for it and could replay them to us:
+    /// an event naming another app, or none, is never applied.
+    pub fn is_for_app(&self, app_id: &str) -> bool {
+        self.app_id.as_deref() == Some(app_id)
     }
 
     /// Whether the delivery was sent within `tolerance_secs` of `now_ms`, either way.
@@ -442,6 +454,22 @@ mod tests {
         ] {
             assert!(Delivery::parse(body.as_bytes()).is_err(), "{body}");
         }
+    }
+
+    #[test]
+    fn only_a_delivery_naming_our_app_is_ours() {
+        let parse = |body: &str| Delivery::parse(body.as_bytes()).expect("a delivery");
+        let ours = parse(
+            r#"{"type":"UNINSTALL","webhookId":"a","timestamp":1,"appId":"app1","locationId":"l1"}"#,
+        );
+        assert!(ours.is_for_app("app1"));
+        assert!(!ours.is_for_app("app2"));
+        let none = parse(r#"{"type":"UNINSTALL","webhookId":"a","timestamp":1,"locationId":"l1"}"#);
+        assert!(!none.is_for_app("app1"));
+        let empty = parse(
+            r#"{"type":"UNINSTALL","webhookId":"a","timestamp":1,"appId":"","locationId":"l1"}"#,
+        );
+        assert!(!empty.is_for_app(""));
     }
 
     #[test]
