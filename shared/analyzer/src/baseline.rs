@@ -426,6 +426,8 @@ mod tests {
                 recommendation: "r".into(),
                 // Left empty: computed from the rule, the result's workflow and the step.
                 fingerprint: String::new(),
+                suppression: None,
+                fixes: Vec::new(),
             });
         }
         r

@@ -15,9 +15,136 @@ pub struct RuleConfig {
     /// Rule ids that must not run; they are listed in `skippedRules` so a silence is never a pass.
     pub disabled: Vec<String>,
     /// Family ids (see `Family::id`) whose rules must not run, listed in `skippedRules` too.
+    #[serde(alias = "disabled-families")]
     pub disabled_families: Vec<String>,
     /// Rule id to the severity its findings carry instead of the catalogue's.
     pub severity: BTreeMap<String, Severity>,
+    /// Thresholds of the rules that have one; each left out keeps the catalogue's default.
+    #[serde(skip_serializing_if = "RuleOptions::is_default")]
+    pub options: RuleOptions,
+    /// Accepted findings: a rule on a workflow (or one step of it), with the reason. Their
+    /// findings are reported under `suppressed`, not counted in the score.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<Exception>,
+}
+
+/// The keys a configuration (JSON or `.workflow-audit.toml`) may have at its top level.
+pub const CONFIG_KEYS: &[&str] = &[
+    "disabled",
+    "disabledFamilies",
+    "disabled-families",
+    "severity",
+    "options",
+    "exceptions",
+];
+
+/// The thresholds rules use, tunable per account or per repository. A partial set keeps the
+/// defaults of what it leaves out. JSON: `{"messageBurst": {"windowHours": 12}}`; TOML:
+/// `[options.message-burst] window-hours = 12`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleOptions {
+    /// `message-burst`: three SMS within this many hours on one path (default 24).
+    #[serde(alias = "message-burst")]
+    pub message_burst: MessageBurstOptions,
+    /// `wait-too-long`: a wait of at least this many days (default 365).
+    #[serde(alias = "wait-too-long")]
+    pub wait_too_long: WaitTooLongOptions,
+    /// `stale-draft`: a draft untouched for at least this many days (default 90).
+    #[serde(alias = "stale-draft")]
+    pub stale_draft: StaleDraftOptions,
+}
+
+/// `message-burst`'s window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessageBurstOptions {
+    /// Hours within which a third SMS is a burst.
+    #[serde(alias = "window-hours")]
+    pub window_hours: u32,
+}
+
+/// `wait-too-long`'s threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct WaitTooLongOptions {
+    /// Days from which a wait is too long.
+    #[serde(alias = "max-days")]
+    pub max_days: u32,
+}
+
+/// `stale-draft`'s threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct StaleDraftOptions {
+    /// Days untouched from which a draft is stale.
+    pub days: u32,
+}
+
+impl Default for MessageBurstOptions {
+    fn default() -> Self {
+        MessageBurstOptions { window_hours: 24 }
+    }
+}
+
+impl Default for WaitTooLongOptions {
+    fn default() -> Self {
+        WaitTooLongOptions { max_days: 365 }
+    }
+}
+
+impl Default for StaleDraftOptions {
+    fn default() -> Self {
+        StaleDraftOptions { days: 90 }
+    }
+}
+
+impl RuleOptions {
+    /// Whether every threshold is the catalogue's.
+    pub fn is_default(&self) -> bool {
+        *self == RuleOptions::default()
+    }
+
+    /// Thresholds out of range (each must be at least 1; a wait limit at most 100 years).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.message_burst.window_hours == 0 {
+            out.push("options.message-burst.window-hours must be at least 1".to_owned());
+        }
+        if !(1..=36_500).contains(&self.wait_too_long.max_days) {
+            out.push("options.wait-too-long.max-days must be from 1 to 36500".to_owned());
+        }
+        if self.stale_draft.days == 0 {
+            out.push("options.stale-draft.days must be at least 1".to_owned());
+        }
+        out
+    }
+}
+
+/// An accepted finding: `rule` on the workflow `workflow` (any workflow when absent), on the step
+/// `step` (any step when absent), for `reason`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Exception {
+    /// The rule id.
+    pub rule: String,
+    /// HighLevel's workflow id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// The step id within it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Why the finding is accepted (required: it is what the report shows).
+    pub reason: String,
+}
+
+impl Exception {
+    /// Whether the exception covers a finding of `rule` on workflow `workflow` at step `step`.
+    pub fn covers(&self, rule: &str, workflow: &str, step: Option<&str>) -> bool {
+        self.rule == rule
+            && self.workflow.as_deref().is_none_or(|w| w == workflow)
+            && self.step.as_deref().is_none_or(|s| Some(s) == step)
+    }
 }
 
 impl RuleConfig {
@@ -36,6 +163,38 @@ impl RuleConfig {
             )
             .cloned()
             .collect()
+    }
+
+    /// Everything wrong with the configuration, for a caller that must refuse it: unknown rule
+    /// or family ids, exceptions without a known rule or a reason, thresholds out of range.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .unknown_rule_ids()
+            .into_iter()
+            .map(|id| format!("unknown rule or family \"{id}\""))
+            .collect();
+        for (n, e) in self.exceptions.iter().enumerate() {
+            if Rule::from_id(&e.rule).is_none() {
+                out.push(format!("exceptions[{n}]: unknown rule \"{}\"", e.rule));
+            }
+            if e.reason.trim().is_empty() {
+                out.push(format!("exceptions[{n}]: a reason is required"));
+            }
+        }
+        out.extend(self.options.problems());
+        out
+    }
+
+    /// The exception covering a finding, if any.
+    pub(crate) fn exception_for(
+        &self,
+        rule: Rule,
+        workflow: &str,
+        step: Option<&str>,
+    ) -> Option<&Exception> {
+        self.exceptions
+            .iter()
+            .find(|e| e.covers(rule.id(), workflow, step))
     }
 
     /// Why a rule does not run by configuration, if it does not.

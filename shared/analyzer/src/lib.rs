@@ -34,20 +34,21 @@ mod tests;
 pub use baseline::{
     compare, fingerprint, Baseline, BaselineState, ComparedIssue, Comparison, FINGERPRINT_VERSION,
 };
-pub use config::{AnalyzeOptions, RuleConfig};
+pub use config::{AnalyzeOptions, Exception, RuleConfig, RuleOptions, CONFIG_KEYS};
 pub use error::{InputError, Limit};
 pub use graph::EdgeKind;
 pub use model::{
     is_known_kind, is_outbound_kind, AccountLists, Attributes, Bundle, Condition, CustomFieldType,
-    DomainAuth, Input, Json, Next, PhoneNumber, Role, Settings, SourceFormat, Step, Trigger,
-    Workflow, WorkflowMeta, KNOWN_KINDS, OUTBOUND_KINDS,
+    DomainAuth, InlineIgnore, Input, Json, Next, PhoneNumber, Role, Settings, SourceFormat, Step,
+    Trigger, Workflow, WorkflowMeta, KNOWN_KINDS, OUTBOUND_KINDS,
 };
 pub use parse::{parse, parse_value};
 pub use registry::{registry, rules_markdown, rules_text, RuleInfo, RULES_MD_COMMAND};
 pub use report::{escape_html, html_report, MAX_GRAPH_NODES};
 pub use result::{
-    AnalysisResult, AssumedDefault, Detail, Issue, IssueStep, ResultView, SkippedRule, Stats,
-    Summary, SummaryIssue, SummaryView, WorkflowRef, WorkflowScore,
+    AnalysisResult, AssumedDefault, Detail, Fix, FixConfidence, Issue, IssueStep, ResultView,
+    SkippedRule, Stats, Summary, SummaryIssue, SummaryView, Suppression, SuppressionKind,
+    WorkflowRef, WorkflowScore,
 };
 pub use rules::{Family, Needs, Rule, Severity};
 pub use sarif::{sarif, sarif_compared, FINGERPRINT_KEY, SARIF_SCHEMA, SARIF_VERSION};
@@ -95,7 +96,7 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
     let mut findings = Vec::new();
     let mut assumed: Vec<(Rule, &'static str)> = Vec::new();
     for (index, (w, g)) in workflows.iter().zip(&graphs).enumerate() {
-        let ctx = Ctx::new(w, g, opts.now_unix, account, index);
+        let ctx = Ctx::new(w, g, opts.now_unix, account, index).with_options(opts.rules.options);
         rules::run_workflow(&ctx, &mut findings);
         for a in ctx.assumptions() {
             if !assumed.contains(&a) {
@@ -192,7 +193,7 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
 pub fn metadata(meta: &WorkflowMeta, opts: &AnalyzeOptions) -> AnalysisResult {
     let w = meta.to_workflow();
     let g = Graph::build(&w);
-    let ctx = Ctx::new(&w, &g, opts.now_unix, None, 0);
+    let ctx = Ctx::new(&w, &g, opts.now_unix, None, 0).with_options(opts.rules.options);
     let mut findings = Vec::new();
     rules::run_metadata(&ctx, &mut findings);
     let skipped = skipped_rules(opts, |rule| {
@@ -225,10 +226,14 @@ const MAX_ISSUE_WORKFLOW_NAME: usize = 200;
 /// One issue per (workflow, rule, severity), listing every step it concerns, from findings
 /// sorted by that key then step. Linear: each finding is visited once, and the workflow's name is
 /// copied once per issue, bounded in length.
-fn group(findings: Vec<Finding>, workflows: &[Workflow], is_bundle: bool) -> Vec<Issue> {
+fn group(
+    findings: Vec<(Finding, Option<Suppression>)>,
+    workflows: &[Workflow],
+    is_bundle: bool,
+) -> Vec<Issue> {
     let mut issues: Vec<Issue> = Vec::new();
     let mut last: Option<(usize, Rule, Severity)> = None;
-    for f in findings {
+    for (f, suppression) in findings {
         let w = workflows.get(f.workflow);
         let step = f.step.and_then(|s| w.and_then(|w| w.steps.get(s)));
         let key = (f.workflow, f.rule, f.severity);
@@ -273,6 +278,8 @@ fn group(findings: Vec<Finding>, workflows: &[Workflow], is_bundle: bool) -> Vec
             },
             recommendation: f.rule.recommendation().into(),
             fingerprint: String::new(),
+            suppression,
+            fixes: Vec::new(),
         });
     }
     for issue in &mut issues {
@@ -415,7 +422,17 @@ fn finish(
             .then_with(|| a.message.cmp(&b.message))
     });
 
-    let issues = group(findings, workflows, is_bundle);
+    // Accepted findings (a configured exception, or `audit-ignore:` in the step's note) are
+    // grouped apart: reported with their reason, never counted.
+    let (kept, accepted): (Vec<_>, Vec<_>) = findings
+        .into_iter()
+        .map(|f| {
+            let s = suppression_of(&f, workflows, &opts.rules);
+            (f, s)
+        })
+        .partition(|(_, s)| s.is_none());
+    let issues = group(kept, workflows, is_bundle);
+    let suppressed = group(accepted, workflows, is_bundle);
     let mut summary = Summary::default();
     for i in &issues {
         summary.add(i.severity);
@@ -460,5 +477,28 @@ fn finish(
         stats,
         analysis_time_ms: 0,
         assumed_defaults: Vec::new(),
+        suppressed,
     }
+}
+
+/// Why a finding is accepted, if it is: an `audit-ignore:` note on its step (in source), else a
+/// configured exception (external).
+fn suppression_of(f: &Finding, workflows: &[Workflow], rules: &RuleConfig) -> Option<Suppression> {
+    let w = workflows.get(f.workflow)?;
+    let step = f.step.and_then(|s| w.steps.get(s));
+    if let Some(i) = step.and_then(|s| s.ignores.iter().find(|i| i.rule == f.rule.id())) {
+        return Some(Suppression {
+            kind: SuppressionKind::InSource,
+            justification: if i.reason.is_empty() {
+                "audit-ignore in the step's note (no reason given)".to_owned()
+            } else {
+                i.reason.clone()
+            },
+        });
+    }
+    let e = rules.exception_for(f.rule, &w.id, step.map(|s| &*s.id))?;
+    Some(Suppression {
+        kind: SuppressionKind::External,
+        justification: e.reason.clone(),
+    })
 }

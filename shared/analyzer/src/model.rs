@@ -145,6 +145,18 @@ pub struct Step<'a> {
     pub attributes: Attributes<'a>,
     /// The step is switched off in the builder.
     pub disabled: bool,
+    /// `audit-ignore: <rule-id> <reason>` directives found in the step's builder notes
+    /// (`comments`): the rule's findings on this step are reported as suppressed.
+    pub ignores: Vec<InlineIgnore>,
+}
+
+/// An inline suppression written in a step's note: `audit-ignore: <rule-id> <reason>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InlineIgnore {
+    /// The rule id it silences on this step.
+    pub rule: String,
+    /// The text after the rule id (may be empty; the result then says so).
+    pub reason: String,
 }
 
 /// A step type as the rules group it, computed once per step into a dense array so that rule

@@ -302,6 +302,31 @@ fn score_card(out: &mut String, r: &AnalysisResult) {
         }
         out.push_str("</ul></section>\n");
     }
+    if !r.suppressed.is_empty() {
+        let _ = writeln!(
+            out,
+            "<section class=\"suppressed\"><h2>Accepted findings ({})</h2>\n<p class=\"note\">Suppressed by a configuration exception or an <code>audit-ignore:</code> step note; not counted in the score.</p>\n<ul>",
+            r.suppressed.len()
+        );
+        for i in &r.suppressed {
+            out.push_str("<li><code>");
+            push_escaped(out, &i.rule_id);
+            out.push_str("</code> ");
+            push_escaped(out, &i.message);
+            if let Some(sup) = &i.suppression {
+                out.push_str(" <em>(");
+                out.push_str(match sup.kind {
+                    crate::result::SuppressionKind::InSource => "step note",
+                    crate::result::SuppressionKind::External => "configuration",
+                });
+                out.push_str(": ");
+                push_escaped(out, &sup.justification);
+                out.push_str(")</em>");
+            }
+            out.push_str("</li>\n");
+        }
+        out.push_str("</ul></section>\n");
+    }
     if !r.skipped_rules.is_empty() {
         // One line per reason (most share one: "send an account bundle"), in first-seen order.
         let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
@@ -457,6 +482,7 @@ fn workflow_section(
         stats: Stats::default(),
         analysis_time_ms: 0,
         assumed_defaults: Vec::new(),
+        suppressed: Vec::new(),
     };
     let s = structure::layout(w, &bare);
     svg(out, k, w, &s, pins, result);

@@ -39,6 +39,76 @@ pub struct AnalysisResult {
     /// Email's unsubscribe footer), so a reader knows what to check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumed_defaults: Vec<AssumedDefault>,
+    /// Findings accepted by a configured exception or an `audit-ignore:` step note, each with its
+    /// `suppression`: reported, never counted in the score or the summary.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<Issue>,
+}
+
+/// Why a finding is accepted (SARIF `suppressions[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suppression {
+    /// `inSource` (a step note) or `external` (a configuration exception).
+    pub kind: SuppressionKind,
+    /// The reason given.
+    pub justification: String,
+}
+
+/// Where a suppression was written (SARIF's kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SuppressionKind {
+    /// `audit-ignore: <rule-id> <reason>` in the step's builder note.
+    InSource,
+    /// An exception in the configuration (`.workflow-audit.toml`, account settings).
+    External,
+}
+
+impl SuppressionKind {
+    /// The SARIF spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionKind::InSource => "inSource",
+            SuppressionKind::External => "external",
+        }
+    }
+}
+
+/// A machine-applicable fix: an RFC 6902 JSON Patch against the document that was analyzed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fix {
+    /// One line: what the patch does.
+    pub description: String,
+    /// How sure the fix is right for every workflow (`high` applies blindly).
+    pub confidence: FixConfidence,
+    /// RFC 6902 operations (`add`, `replace`, `remove`, `test`) with RFC 6901 pointers into the
+    /// input document.
+    pub patch: Vec<serde_json::Value>,
+}
+
+/// A fix's confidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FixConfidence {
+    /// A guess a person should review.
+    Low,
+    /// Right for most workflows; review the wording.
+    Medium,
+    /// Mechanical: applies blindly.
+    High,
+}
+
+impl FixConfidence {
+    /// The JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixConfidence::Low => "low",
+            FixConfidence::Medium => "medium",
+            FixConfidence::High => "high",
+        }
+    }
 }
 
 /// A platform default a verdict rested on.
@@ -117,6 +187,12 @@ pub struct Issue {
     /// issues by. Empty in results stored before fingerprints (computed when compared).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fingerprint: String,
+    /// Why the finding is accepted (issues under `suppressed` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Suppression>,
+    /// Machine-applicable fixes, when the caller asked for them (`crate::attach_fixes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<Fix>,
 }
 
 fn one() -> u32 {

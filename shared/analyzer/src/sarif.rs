@@ -4,7 +4,8 @@
 //! (a `logicalLocations` entry and `properties.jsonPointer`). Each result carries the issue's
 //! stable fingerprint as `partialFingerprints["workflowAudit/v1"]`; compared with a baseline
 //! ([`sarif_compared`]) each result has a `baselineState` (`new` or `unchanged`) and the fixed
-//! issues are added as `absent` results.
+//! issues are added as `absent` results. Suppressed findings (a configuration exception or an
+//! `audit-ignore:` step note) are results with `suppressions: [{kind, justification}]`.
 
 use std::collections::HashMap;
 
@@ -145,9 +146,11 @@ pub fn sarif_compared(
         _ => "",
     };
     let result_workflow = result.workflow.as_ref().map_or("", |w| w.id.as_str());
+    // Accepted findings follow the open ones, each with its `suppressions` entry.
     let mut results: Vec<Value> = result
         .issues
         .iter()
+        .chain(&result.suppressed)
         .enumerate()
         .map(|(n, issue)| {
             let wf = match (&issue.workflow_id, &bundle_root) {
@@ -212,7 +215,19 @@ pub fn sarif_compared(
             if let Some(&i) = index.get(&*issue.rule_id) {
                 r["ruleIndex"] = json!(i);
             }
-            if let Some(state) = comparison.and_then(|c| c.states.get(n)) {
+            if let Some(sup) = &issue.suppression {
+                r["suppressions"] = json!([{
+                    "kind": sup.kind.as_str(),
+                    "justification": sup.justification,
+                }]);
+            }
+            if !issue.fixes.is_empty() {
+                r["properties"]["fixes"] = json!(issue.fixes);
+            }
+            if let Some(state) = comparison
+                .filter(|_| n < result.issues.len())
+                .and_then(|c| c.states.get(n))
+            {
                 r["baselineState"] = json!(state.as_str());
             }
             r

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! workflow-audit FILE [--format json|text|sarif|html] [--top N] [--baseline OLD.json]
-//!                     [--fail-on [new:]critical|high|medium|low]...
+//!                     [--fail-on [new:]critical|high|medium|low]... [--config FILE | --no-config]
 //! workflow-audit --list-rules [--format text|json|markdown]
 //! ```
 //!
@@ -17,6 +17,12 @@
 //! fingerprints: each issue is new or unchanged, and the baseline's issues that are gone are
 //! listed as fixed (text, JSON `baseline`, SARIF `baselineState`, HTML).
 //!
+//! Configuration: `.workflow-audit.toml`, looked for in FILE's directory and upward (stopping at a
+//! directory holding `.git`, or the filesystem root), or given with `--config FILE`
+//! (`--no-config`: the catalogue's defaults). It switches rules off, re-levels them, sets
+//! thresholds and lists accepted exceptions; findings an exception or an `audit-ignore:` step
+//! note covers are reported as suppressed, with their reason, and not counted (docs/ANALYZER.md).
+//!
 //! Exit status: 0 when the analysis ran and nothing reached a `--fail-on`; 1 when a finding is at
 //! or above `--fail-on SEVERITY`, or a new finding (one the baseline does not have) is at or above
 //! `--fail-on new:SEVERITY`; 2 when the input or the baseline could not be read or is not what it
@@ -26,13 +32,18 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use std::path::{Path, PathBuf};
+
 use serde_json::Value;
 use workflow_analyzer::{
     self as analysis, AnalysisResult, AnalyzeOptions, Baseline, BaselineState, Comparison, Detail,
-    Severity,
+    RuleConfig, Severity,
 };
 
-const USAGE: &str = "usage: workflow-audit FILE [--format json|text|sarif|html] [--top N] [--baseline OLD.json] [--fail-on [new:]critical|high|medium|low]...\n       workflow-audit --list-rules [--format text|json|markdown]\n       FILE is a workflow, a {\"workflow\": ..., \"triggers\": [...]} body or a bundle; - reads standard input\n       OLD.json is an earlier --format json output; --fail-on new:SEVERITY fails only on issues it does not have";
+/// The configuration file looked for upward from the input.
+const CONFIG_FILE: &str = ".workflow-audit.toml";
+
+const USAGE: &str = "usage: workflow-audit FILE [--format json|text|sarif|html] [--top N] [--baseline OLD.json] [--fail-on [new:]critical|high|medium|low]... [--config FILE | --no-config]\n       workflow-audit --list-rules [--format text|json|markdown]\n       FILE is a workflow, a {\"workflow\": ..., \"triggers\": [...]} body or a bundle; - reads standard input\n       OLD.json is an earlier --format json output; --fail-on new:SEVERITY fails only on issues it does not have";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -85,6 +96,18 @@ struct Args {
     fail_on: Vec<FailOn>,
     baseline: Option<String>,
     list_rules: bool,
+    config: ConfigChoice,
+}
+
+/// Where the rule configuration comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ConfigChoice {
+    /// `.workflow-audit.toml` upward from the input, if there is one.
+    Discover,
+    /// `--config FILE`.
+    File(String),
+    /// `--no-config`.
+    Defaults,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
@@ -94,6 +117,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut detail = Detail::Full;
     let mut fail_on = Vec::new();
     let mut baseline = None;
+    let mut config = ConfigChoice::Discover;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -131,6 +155,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             }
             "--fail-on" => fail_on.push(FailOn::parse(&value("--fail-on")?)?),
             "--baseline" => baseline = Some(value("--baseline")?),
+            "--config" => config = ConfigChoice::File(value("--config")?),
+            "--no-config" => config = ConfigChoice::Defaults,
             "-h" | "--help" => return Err(String::new()),
             f if f.starts_with("--") => return Err(format!("unknown option {f}")),
             _ if file.is_none() => file = Some(arg),
@@ -171,7 +197,74 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         fail_on,
         baseline,
         list_rules,
+        config,
     })
+}
+
+/// `.workflow-audit.toml` in `start` or the nearest directory above it, stopping at a directory
+/// that holds `.git` (the repository's root) or at the filesystem root.
+fn discover_config(start: &Path) -> Option<PathBuf> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let candidate = d.join(CONFIG_FILE);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if d.join(".git").exists() {
+            return None;
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// A configuration file's rule settings, refused (with every problem listed) when it names an
+/// unknown key, rule or family, an exception without a reason or a threshold out of range.
+fn read_config(path: &Path) -> Result<RuleConfig, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| e.to_string())?;
+    let unknown: Vec<&str> = table
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !analysis::CONFIG_KEYS.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "unknown key(s) {} (known: disabled, disabled-families, severity, options, exceptions)",
+            unknown.join(", ")
+        ));
+    }
+    let config: RuleConfig = toml::from_str(&text).map_err(|e| e.to_string())?;
+    let problems = config.problems();
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// The rule configuration for `args`: the named file, the discovered one, or the defaults.
+fn rule_config(args: &Args) -> Result<(RuleConfig, Option<PathBuf>), String> {
+    let path = match &args.config {
+        ConfigChoice::Defaults => None,
+        ConfigChoice::File(f) => Some(PathBuf::from(f)),
+        ConfigChoice::Discover => {
+            let start = if args.file == "-" {
+                std::env::current_dir().ok()
+            } else {
+                std::fs::canonicalize(&args.file)
+                    .ok()
+                    .and_then(|p| p.parent().map(Path::to_path_buf))
+            };
+            start.as_deref().and_then(discover_config)
+        }
+    };
+    match path {
+        None => Ok((RuleConfig::default(), None)),
+        Some(p) => read_config(&p)
+            .map(|c| (c, Some(p.clone())))
+            .map_err(|e| format!("config {}: {e}", p.display())),
+    }
 }
 
 fn read_input(file: &str) -> std::io::Result<Vec<u8>> {
@@ -276,6 +369,21 @@ fn text_report(r: &AnalysisResult, detail: Detail, comparison: Option<&Compariso
             s.push_str(&format!(" {}\n", f.fingerprint));
         }
     }
+    if !r.suppressed.is_empty() {
+        s.push_str("\nsuppressed (not counted):\n");
+        for i in &r.suppressed {
+            let why = i
+                .suppression
+                .as_ref()
+                .map_or("", |x| x.justification.as_str());
+            s.push_str(&format!(
+                "  [{}] {} ({}): {why}\n",
+                i.severity.as_str().to_uppercase(),
+                i.title,
+                i.rule_id
+            ));
+        }
+    }
     if full && !r.skipped_rules.is_empty() {
         s.push_str("\nskipped:\n");
         for k in &r.skipped_rules {
@@ -342,7 +450,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut result = analysis::analyze_input(&parsed, &AnalyzeOptions::at(now));
+    let rules = match rule_config(&args) {
+        Ok((rules, _)) => rules,
+        Err(e) => {
+            eprintln!("workflow-audit: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = AnalyzeOptions {
+        now_unix: now,
+        rules,
+    };
+    let mut result = analysis::analyze_input(&parsed, &opts);
     result.analysis_time_ms = started.elapsed().as_millis() as u64;
     let comparison = baseline.as_ref().map(|b| analysis::compare(&result, b));
     let rendered = match args.format {
@@ -434,6 +553,7 @@ mod tests {
                 }],
                 baseline: None,
                 list_rules: false,
+                config: ConfigChoice::Discover,
             }
         );
         let b = args(&[

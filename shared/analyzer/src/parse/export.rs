@@ -110,6 +110,11 @@ pub(super) fn export_steps(
             });
             let kind = take_string(&mut o, "type").unwrap_or_default();
             let disabled = bool_of(o.get("disabled")).unwrap_or(false);
+            let ignores = ["comments", "notes"]
+                .iter()
+                .filter_map(|k| o.get(*k))
+                .flat_map(super::audit_ignores)
+                .collect();
             let name = take_string(&mut o, "name").unwrap_or_default();
             let mut node_type = None;
             let mut cat = None;
@@ -197,6 +202,7 @@ pub(super) fn export_steps(
                 node_type,
                 attributes: Attributes::from_value(meta),
                 disabled,
+                ignores,
             });
             out.extend(branch_steps);
         }

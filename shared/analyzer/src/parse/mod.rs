@@ -307,3 +307,44 @@ fn step_object(v: Value, ptr: &str) -> Result<Map<String, Value>, InputError> {
         )),
     }
 }
+
+/// Most notes of one step read for `audit-ignore:` directives, and most directives kept.
+const MAX_NOTE_STRINGS: usize = 64;
+
+/// The `audit-ignore: <rule-id> <reason>` directives of a step's notes. The notes are whatever
+/// the builder keeps under `comments`: a string, a list of strings, or objects whose string
+/// fields hold the text (`text`, `body`, `comment`, ...); every string up to two levels deep is
+/// read, one directive per line.
+pub(crate) fn audit_ignores(notes: &Value) -> Vec<crate::model::InlineIgnore> {
+    const MARK: &str = "audit-ignore:";
+    let mut texts: Vec<&str> = Vec::new();
+    let mut stack: Vec<(&Value, u8)> = vec![(notes, 0)];
+    while let Some((v, depth)) = stack.pop() {
+        if texts.len() >= MAX_NOTE_STRINGS {
+            break;
+        }
+        match v {
+            Value::String(s) => texts.push(s),
+            Value::Array(a) if depth < 3 => stack.extend(a.iter().rev().map(|c| (c, depth + 1))),
+            Value::Object(o) if depth < 3 => {
+                stack.extend(o.values().rev().map(|c| (c, depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for line in texts.iter().flat_map(|t| t.lines()) {
+        let lower = line.to_ascii_lowercase();
+        let Some(at) = lower.find(MARK) else { continue };
+        let rest = line[at + MARK.len()..].trim();
+        let (rule, reason) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        if rule.is_empty() || out.len() >= MAX_NOTE_STRINGS {
+            continue;
+        }
+        out.push(crate::model::InlineIgnore {
+            rule: rule.to_ascii_lowercase(),
+            reason: reason.trim().to_owned(),
+        });
+    }
+    out
+}

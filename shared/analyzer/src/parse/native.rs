@@ -62,6 +62,7 @@ struct RawStep<'a> {
     attributes: Option<Attributes<'a>>,
     canvas: Option<CanvasMeta>,
     disabled: Option<Value>,
+    comments: Option<Value>,
 }
 
 /// The part of a step's `advanceCanvasMeta` the analyzer reads; the rest (positions, sizes) is
@@ -169,6 +170,7 @@ impl<'de: 'a, 'a> serde::de::Visitor<'de> for StepSeed<'a, '_> {
                 "attributes" => raw.attributes = map.next_value()?,
                 "advanceCanvasMeta" => raw.canvas = map.next_value()?,
                 "disabled" => raw.disabled = map.next_value()?,
+                "comments" | "notes" => raw.comments = map.next_value()?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -419,6 +421,11 @@ fn build_step<'a>(raw: RawStep<'a>, ptr: &dyn Fn() -> String) -> Result<Step<'a>
         node_type: raw.node_type.0,
         attributes: raw.attributes.unwrap_or_default(),
         disabled,
+        ignores: raw
+            .comments
+            .as_ref()
+            .map(super::audit_ignores)
+            .unwrap_or_default(),
     })
 }
 

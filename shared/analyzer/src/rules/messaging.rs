@@ -10,9 +10,6 @@ use crate::model::{contains_ci, starts_with_ci, Json, Kind};
 /// Window hours considered sensible (TCPA quiet hours: before 8am, after 9pm).
 const EARLIEST_MINUTE: u32 = 8 * 60;
 const LATEST_MINUTE: u32 = 21 * 60;
-/// Time span of `message-burst` (three SMS within it fire the rule).
-const BURST_MINUTES: f64 = 24.0 * 60.0;
-
 /// Contact fields every account has (merge fields on them need no account list).
 const STANDARD_FIELDS: &[&str] = &[
     "id",
@@ -515,17 +512,19 @@ fn message_burst(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     state[entry] = Some([FAR, FAR]);
     let mut queue = VecDeque::from([entry]);
     let mut flagged = vec![false; g.len()];
+    let hours = ctx.options.message_burst.window_hours;
+    let burst_minutes = f64::from(hours) * 60.0;
     while let Some(v) = queue.pop_front() {
         let Some([last, before]) = state[v] else {
             continue;
         };
         let leaving = if g.live(v, Kind::Sms) {
             let s = &steps[v];
-            if before < BURST_MINUTES && !flagged[v] {
+            if before < burst_minutes && !flagged[v] {
                 flagged[v] = true;
                 ctx.emit(out, Rule::MessageBurst, Some(v), || {
                     format!(
-                        "SMS {} is the third SMS within 24 hours on this path.",
+                        "SMS {} is the third SMS within {hours} hours on this path.",
                         quoted(s.label())
                     )
                 });

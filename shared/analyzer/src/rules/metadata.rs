@@ -3,9 +3,6 @@
 
 use super::{quoted, Ctx, Finding, Rule};
 
-/// A draft untouched this long is stale.
-pub(crate) const STALE_DRAFT_DAYS: i64 = 90;
-
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -82,7 +79,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             .and_then(unix_seconds)
         {
             let days = (ctx.now_unix - updated).div_euclid(86_400);
-            if days >= STALE_DRAFT_DAYS {
+            if days >= i64::from(ctx.options.stale_draft.days) {
                 ctx.emit(out, Rule::StaleDraft, None, || {
                     format!(
                         "Draft {} has not been touched for {days} days.",

@@ -658,6 +658,8 @@ pub(crate) struct Ctx<'a> {
     assumed: std::cell::RefCell<Vec<(Rule, &'static str)>>,
     /// Messages written so far per rule (see [`Ctx::emit`]).
     messages: std::cell::RefCell<Vec<u16>>,
+    /// The thresholds of the rules that have one (configuration, else the catalogue's).
+    pub options: crate::config::RuleOptions,
 }
 
 /// Findings of one rule in one workflow that get their own message (see [`Ctx::emit`]).
@@ -688,7 +690,14 @@ impl<'a> Ctx<'a> {
             transactional,
             assumed: Default::default(),
             messages: std::cell::RefCell::new(vec![0; Rule::ALL.len()]),
+            options: crate::config::RuleOptions::default(),
         }
+    }
+
+    /// The same context with configured thresholds.
+    pub fn with_options(mut self, options: crate::config::RuleOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// Record that a verdict of `rule` rests on a platform default (once per workflow).

@@ -149,7 +149,12 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 )
             }),
             WaitKind::Time(Some(minutes)) => {
-                if minutes >= YEAR_MINUTES {
+                let limit = if ctx.options.wait_too_long.max_days == 365 {
+                    YEAR_MINUTES
+                } else {
+                    f64::from(ctx.options.wait_too_long.max_days) * 1440.0
+                };
+                if minutes >= limit {
                     ctx.emit(out, Rule::WaitTooLong, Some(i), || {
                         format!(
                             "Wait {} lasts {:.0} days.",

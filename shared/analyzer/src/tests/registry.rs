@@ -261,3 +261,126 @@ fn every_catalogue_rule_is_documented() {
     }
     assert!(doc.contains(crate::SCORING_VERSION));
 }
+
+#[test]
+fn thresholds_are_configurable_and_a_partial_set_keeps_the_defaults() {
+    // Three SMS one after another: a burst within 24 hours, and within one hour too.
+    let v = body(chain(vec![
+        sms("a", "This is Acme. Reply STOP to opt out"),
+        wait_days("w", 1),
+        sms("b", "This is Acme again. Reply STOP to opt out"),
+        sms("c", "This is Acme, last one. Reply STOP to opt out"),
+    ]));
+    let bytes = serde_json::to_vec(&v).unwrap();
+    let at = |rules: Value| {
+        let opts = AnalyzeOptions {
+            now_unix: NOW,
+            rules: serde_json::from_value(rules).unwrap(),
+        };
+        analyze(&bytes, &opts).unwrap()
+    };
+    let default = at(json!({}));
+    assert_eq!(
+        hits(&default, "message-burst"),
+        Vec::<Option<String>>::new()
+    );
+    let wide = at(json!({"options": {"messageBurst": {"windowHours": 48}}}));
+    assert_eq!(hits(&wide, "message-burst"), [Some("c".to_owned())]);
+    assert!(wide.issues[0].message.contains("within 48 hours"));
+    // The TOML spelling is accepted too; what is left out keeps its default.
+    let cfg: RuleConfig =
+        serde_json::from_value(json!({"options": {"wait-too-long": {"max-days": 30}}})).unwrap();
+    assert_eq!(cfg.options.wait_too_long.max_days, 30);
+    assert_eq!(cfg.options.message_burst.window_hours, 24);
+    assert_eq!(cfg.options.stale_draft.days, 90);
+    assert!(cfg.problems().is_empty());
+    let long = body(chain(vec![wait_days("w", 45), tag("t")]));
+    let r = analyze(
+        &serde_json::to_vec(&long).unwrap(),
+        &AnalyzeOptions {
+            now_unix: NOW,
+            rules: cfg,
+        },
+    )
+    .unwrap();
+    assert_eq!(hits(&r, "wait-too-long"), [Some("w".to_owned())]);
+    assert!(run(&long)
+        .issues
+        .iter()
+        .all(|i| i.rule_id != "wait-too-long"));
+    // Defaults serialize to nothing (stored settings stay as they were).
+    assert_eq!(
+        serde_json::to_value(RuleConfig::default()).unwrap()["options"],
+        Value::Null
+    );
+}
+
+#[test]
+fn audit_ignore_notes_and_exceptions_suppress_without_counting() {
+    let mut step = sms("m", "Big sale today only");
+    step["comments"] =
+        json!(["audit-ignore: sms-without-opt-out keyword opt-in, STOP in the welcome"]);
+    let v = body(chain(vec![step]));
+    let r = run(&v);
+    assert!(hits(&r, "sms-without-opt-out").is_empty());
+    let s = r
+        .suppressed
+        .iter()
+        .find(|i| i.rule_id == "sms-without-opt-out")
+        .expect("reported as suppressed");
+    assert_eq!(s.step_id.as_deref(), Some("m"));
+    let sup = s.suppression.as_ref().unwrap();
+    assert_eq!(sup.kind, crate::SuppressionKind::InSource);
+    assert_eq!(sup.justification, "keyword opt-in, STOP in the welcome");
+    // Not counted: the same score as with the rule switched off.
+    let off = analyze(
+        &serde_json::to_vec(&v).unwrap(),
+        &AnalyzeOptions {
+            now_unix: NOW,
+            rules: RuleConfig {
+                disabled: vec!["sms-without-opt-out".into()],
+                ..RuleConfig::default()
+            },
+        },
+    )
+    .unwrap();
+    assert_eq!(r.health_score, off.health_score);
+    assert_eq!(r.summary, off.summary);
+
+    // An exception by workflow and step covers that step only.
+    let v = body(chain(vec![
+        sms("a", "Sale!"),
+        wait_days("w", 2),
+        sms("b", "Sale again!"),
+    ]));
+    let with = |step: &str| {
+        let rules: RuleConfig = serde_json::from_value(json!({"exceptions": [
+            {"rule": "sms-without-opt-out", "workflow": "wf1", "step": step, "reason": "tested"}
+        ]}))
+        .unwrap();
+        analyze(
+            &serde_json::to_vec(&v).unwrap(),
+            &AnalyzeOptions {
+                now_unix: NOW,
+                rules,
+            },
+        )
+        .unwrap()
+    };
+    let r = with("a");
+    assert!(hits(&r, "sms-without-opt-out").is_empty());
+    let s = &r.suppressed[0];
+    assert_eq!(s.step_id.as_deref(), Some("a"));
+    assert_eq!(
+        s.suppression.as_ref().unwrap().kind,
+        crate::SuppressionKind::External
+    );
+    let r = with("b");
+    assert_eq!(hits(&r, "sms-without-opt-out"), [Some("a".to_owned())]);
+    assert!(r.suppressed.is_empty());
+
+    // Bad exceptions are named.
+    let bad: RuleConfig =
+        serde_json::from_value(json!({"exceptions": [{"rule": "nope", "reason": ""}]})).unwrap();
+    assert_eq!(bad.problems().len(), 2);
+}
