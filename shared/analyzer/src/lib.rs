@@ -17,6 +17,7 @@ mod attributes;
 mod baseline;
 mod config;
 mod error;
+mod fix;
 mod graph;
 mod model;
 mod parse;
@@ -36,6 +37,9 @@ pub use baseline::{
 };
 pub use config::{AnalyzeOptions, Exception, RuleConfig, RuleOptions, CONFIG_KEYS};
 pub use error::{InputError, Limit};
+pub use fix::{
+    apply_fixes, apply_patch, attach_fixes, PatchError, GREETING_FALLBACK, OPT_OUT_TEXT,
+};
 pub use graph::EdgeKind;
 pub use model::{
     is_known_kind, is_outbound_kind, AccountLists, Attributes, Bundle, Condition, CustomFieldType,

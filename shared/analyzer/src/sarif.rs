@@ -61,9 +61,9 @@ fn absent(f: &ComparedIssue, uri: &str, index: &HashMap<&str, usize>) -> Value {
 /// `actions` arrays; a bundle's workflows are the items of `/workflows` or `/bundle/workflows`.
 /// Iterative and linear in the document's size.
 /// (workflow index in a bundle, step id) to the step's JSON pointer.
-type Pointers = HashMap<(Option<usize>, String), String>;
+pub(crate) type Pointers = HashMap<(Option<usize>, String), String>;
 
-fn step_pointers(doc: &Value) -> (Pointers, Option<String>) {
+pub(crate) fn step_pointers(doc: &Value) -> (Pointers, Option<String>) {
     let mut map = HashMap::new();
     let bundle_root = ["/workflows", "/bundle/workflows"]
         .into_iter()

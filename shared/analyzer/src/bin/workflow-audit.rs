@@ -4,6 +4,7 @@
 //! ```text
 //! workflow-audit FILE [--format json|text|sarif|html] [--top N] [--baseline OLD.json]
 //!                     [--fail-on [new:]critical|high|medium|low]... [--config FILE | --no-config]
+//! workflow-audit FILE --fix[=high|medium|low] [--dry-run] [--config FILE | --no-config]
 //! workflow-audit --list-rules [--format text|json|markdown]
 //! ```
 //!
@@ -16,6 +17,12 @@
 //! `--baseline OLD.json` compares with an earlier `--format json` output by the issues' stable
 //! fingerprints: each issue is new or unchanged, and the baseline's issues that are gone are
 //! listed as fixed (text, JSON `baseline`, SARIF `baselineState`, HTML).
+//!
+//! Fixes: in JSON and SARIF output each issue with a safe mechanical fix carries
+//! `fixes: [{description, confidence, patch}]`, the patch an RFC 6902 JSON Patch against FILE.
+//! `--fix` applies every fix of at least medium confidence (`--fix=low` for all, `--fix=high`
+//! for the surest) and writes FILE.fixed.json beside FILE (keys in sorted order); `--dry-run`
+//! writes nothing and prints each fix's description and patch instead.
 //!
 //! Configuration: `.workflow-audit.toml`, looked for in FILE's directory and upward (stopping at a
 //! directory holding `.git`, or the filesystem root), or given with `--config FILE`
@@ -37,13 +44,13 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use workflow_analyzer::{
     self as analysis, AnalysisResult, AnalyzeOptions, Baseline, BaselineState, Comparison, Detail,
-    RuleConfig, Severity,
+    FixConfidence, RuleConfig, Severity,
 };
 
 /// The configuration file looked for upward from the input.
 const CONFIG_FILE: &str = ".workflow-audit.toml";
 
-const USAGE: &str = "usage: workflow-audit FILE [--format json|text|sarif|html] [--top N] [--baseline OLD.json] [--fail-on [new:]critical|high|medium|low]... [--config FILE | --no-config]\n       workflow-audit --list-rules [--format text|json|markdown]\n       FILE is a workflow, a {\"workflow\": ..., \"triggers\": [...]} body or a bundle; - reads standard input\n       OLD.json is an earlier --format json output; --fail-on new:SEVERITY fails only on issues it does not have";
+const USAGE: &str = "usage: workflow-audit FILE [--format json|text|sarif|html] [--top N] [--baseline OLD.json] [--fail-on [new:]critical|high|medium|low]... [--config FILE | --no-config]\n       workflow-audit FILE --fix[=high|medium|low] [--dry-run]: write FILE.fixed.json with the fixes applied (default: medium and high)\n       workflow-audit --list-rules [--format text|json|markdown]\n       FILE is a workflow, a {\"workflow\": ..., \"triggers\": [...]} body or a bundle; - reads standard input\n       OLD.json is an earlier --format json output; --fail-on new:SEVERITY fails only on issues it does not have";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -97,6 +104,9 @@ struct Args {
     baseline: Option<String>,
     list_rules: bool,
     config: ConfigChoice,
+    /// `--fix`: the least confidence of the fixes applied.
+    fix: Option<FixConfidence>,
+    dry_run: bool,
 }
 
 /// Where the rule configuration comes from.
@@ -118,6 +128,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut fail_on = Vec::new();
     let mut baseline = None;
     let mut config = ConfigChoice::Discover;
+    let mut fix = None;
+    let mut dry_run = false;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -157,6 +169,19 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--baseline" => baseline = Some(value("--baseline")?),
             "--config" => config = ConfigChoice::File(value("--config")?),
             "--no-config" => config = ConfigChoice::Defaults,
+            "--fix" => {
+                fix = Some(match inline.as_deref() {
+                    None | Some("medium") => FixConfidence::Medium,
+                    Some("high") => FixConfidence::High,
+                    Some("low") => FixConfidence::Low,
+                    Some(other) => {
+                        return Err(format!(
+                            "unknown --fix confidence \"{other}\" (high, medium or low)"
+                        ))
+                    }
+                })
+            }
+            "--dry-run" => dry_run = true,
             "-h" | "--help" => return Err(String::new()),
             f if f.starts_with("--") => return Err(format!("unknown option {f}")),
             _ if file.is_none() => file = Some(arg),
@@ -181,7 +206,15 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     if baseline.is_none() && fail_on.iter().any(|f| f.new_only) {
         return Err("--fail-on new:SEVERITY needs --baseline OLD.json (what is new is what OLD.json does not have)".into());
     }
-    if list_rules && (baseline.is_some() || !fail_on.is_empty()) {
+    if dry_run && fix.is_none() {
+        return Err("--dry-run goes with --fix".into());
+    }
+    if fix.is_some()
+        && (file.as_deref() == Some("-") || baseline.is_some() || format != Format::Json)
+    {
+        return Err("--fix takes a FILE (not standard input) and no --format or --baseline".into());
+    }
+    if list_rules && (baseline.is_some() || !fail_on.is_empty() || fix.is_some()) {
         return Err("--list-rules takes no --baseline or --fail-on".into());
     }
     Ok(Args {
@@ -198,7 +231,75 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         baseline,
         list_rules,
         config,
+        fix,
+        dry_run,
     })
+}
+
+/// Where `--fix` writes: `wf.json` to `wf.fixed.json`, beside it.
+fn fixed_path(file: &str) -> PathBuf {
+    let p = Path::new(file);
+    let stem = p
+        .file_stem()
+        .map_or_else(|| "workflow".into(), |s| s.to_string_lossy().into_owned());
+    p.with_file_name(format!("{stem}.fixed.json"))
+}
+
+/// `--fix`: apply the fixes and write FILE.fixed.json (or, with `--dry-run`, print them).
+fn run_fix(args: &Args, doc: &Value, opts: &AnalyzeOptions, min: FixConfidence) -> ExitCode {
+    let mut patched = doc.clone();
+    let applied = analysis::apply_fixes(&mut patched, min, |d| {
+        let bytes = serde_json::to_vec(d).ok()?;
+        let mut r = analysis::analyze(&bytes, opts).ok()?;
+        analysis::attach_fixes(&mut r, d);
+        Some(r)
+    });
+    let mut out = String::new();
+    for (rule, fix) in &applied {
+        out.push_str(&format!(
+            "{rule} ({}): {}\n",
+            fix.confidence.as_str(),
+            fix.description
+        ));
+        if args.dry_run {
+            for op in &fix.patch {
+                out.push_str(&format!("    {op}\n"));
+            }
+        }
+    }
+    if applied.is_empty() {
+        out.push_str("no fix applies\n");
+    }
+    let target = fixed_path(&args.file);
+    if !args.dry_run && !applied.is_empty() {
+        let written = serde_json::to_string_pretty(&patched)
+            .map_err(|e| e.to_string())
+            .and_then(|j| std::fs::write(&target, j + "\n").map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("workflow-audit: cannot write {}: {e}", target.display());
+            return ExitCode::from(2);
+        }
+        out.push_str(&format!(
+            "{} fix(es) applied; wrote {}\n",
+            applied.len(),
+            target.display()
+        ));
+    } else if args.dry_run {
+        out.push_str(&format!(
+            "{} fix(es) would apply; nothing written (without --dry-run: {})\n",
+            applied.len(),
+            target.display()
+        ));
+    }
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    // --fail-on judges what is left after the fixes.
+    let left = serde_json::to_vec(&patched)
+        .ok()
+        .and_then(|b| analysis::analyze(&b, opts).ok());
+    match left {
+        Some(r) if args.fail_on.iter().any(|f| f.reached(&r, None)) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 /// `.workflow-audit.toml` in `start` or the nearest directory above it, stopping at a directory
@@ -343,6 +444,13 @@ fn text_report(r: &AnalysisResult, detail: Detail, comparison: Option<&Compariso
         if full {
             s.push_str(&format!("  fix: {}\n", i.recommendation));
         }
+        for f in &i.fixes {
+            s.push_str(&format!(
+                "  autofix ({}): {} (workflow-audit FILE --fix)\n",
+                f.confidence.as_str(),
+                f.description
+            ));
+        }
     }
     if shown < r.issues.len() {
         s.push_str(&format!(
@@ -461,15 +569,25 @@ fn main() -> ExitCode {
         now_unix: now,
         rules,
     };
+    // The document again, for the steps' JSON pointers and the fixes (parse accepted it).
+    let doc: Option<Value> = match args.format {
+        Format::Json | Format::Sarif | Format::Text => serde_json::from_slice(&bytes).ok(),
+        _ if args.fix.is_some() => serde_json::from_slice(&bytes).ok(),
+        _ => None,
+    };
+    if let (Some(min), Some(doc)) = (args.fix, &doc) {
+        return run_fix(&args, doc, &opts, min);
+    }
     let mut result = analysis::analyze_input(&parsed, &opts);
+    if let Some(doc) = &doc {
+        analysis::attach_fixes(&mut result, doc);
+    }
     result.analysis_time_ms = started.elapsed().as_millis() as u64;
     let comparison = baseline.as_ref().map(|b| analysis::compare(&result, b));
     let rendered = match args.format {
         Format::Text => Ok(text_report(&result, args.detail, comparison.as_ref())),
         Format::Html => Ok(analysis::html_report(&result, &parsed, comparison.as_ref())),
         Format::Sarif => {
-            // The document again, for the steps' JSON pointers (parse already accepted it).
-            let doc: Option<Value> = serde_json::from_slice(&bytes).ok();
             let uri = if args.file == "-" {
                 "stdin"
             } else {
@@ -554,6 +672,8 @@ mod tests {
                 baseline: None,
                 list_rules: false,
                 config: ConfigChoice::Discover,
+                fix: None,
+                dry_run: false,
             }
         );
         let b = args(&[
