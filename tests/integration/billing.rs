@@ -17,18 +17,8 @@ use wiremock::{Mock, ResponseTemplate};
 
 /// A live session for `location`; returns the `Cookie` value.
 async fn signed_in(t: &TestApp, location: &LocationId) -> String {
-    let (token, _) = t
-        .app
-        .sessions()
-        .create(location, now_epoch(), 3600)
-        .await
-        .expect("create session");
-    token
-        .cookie(3600)
-        .split(';')
-        .next()
-        .expect("cookie pair")
-        .to_owned()
+    // A connected account behind the session: a session without one is refused (issue 16).
+    t.connected_session(location.as_str()).await
 }
 
 async fn post(t: &TestApp, path: &str, cookie: &str) -> Answer {

@@ -609,6 +609,102 @@ async fn a_session_opened_before_the_uninstall_answers_401_after_it() {
     assert_eq!(after.json["data"]["authenticated"], false, "{}", after.json);
 }
 
+/// The `byLocation` index is eventually consistent, so the erasure can miss a session: the
+/// account's mark (or its absence) ends it anyway, and a session opened after the uninstall
+/// (a reconnection) works.
+#[tokio::test]
+async fn a_session_the_erasure_missed_ends_with_the_uninstall_mark_or_the_account() {
+    let w = world().await;
+    let history = |cookie: &str| request("GET", "/api/history").cookie(cookie).build();
+    let cookie = w.populated("locMissed1").await;
+    let location = LocationId::parse("locMissed1").expect("location");
+    assert_eq!(
+        w.t.call(&history::routes(), history(&cookie)).await.status,
+        200
+    );
+
+    let now = now_epoch();
+    let marked =
+        w.t.app
+            .accounts()
+            .mark_uninstalled(&location, now, now)
+            .await;
+    assert_eq!(marked.ok(), Some(backend_core::install::Marked::Marked));
+    let refused = w.t.call(&history::routes(), history(&cookie)).await;
+    assert_eq!(refused.status, 401, "{}", refused.json);
+    let account = w
+        .account("locMissed1")
+        .await
+        .expect("the account stays until erased");
+    assert!(!account.contains_key("accessToken") && !account.contains_key("refreshToken"));
+
+    let again =
+        w.t.app
+            .accounts()
+            .mark_uninstalled(&location, now, now)
+            .await;
+    assert_eq!(
+        again.ok(),
+        Some(backend_core::install::Marked::Marked),
+        "a retry"
+    );
+
+    // Opened after the uninstall (the mark is older than the session): it works.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let later = w.t.session_cookie(&location).await;
+    assert_eq!(
+        w.t.call(&history::routes(), history(&later)).await.status,
+        200
+    );
+
+    // The account deleted whole, the session row left behind: 401.
+    let orphan = w.t.connected_session("locMissed2").await;
+    w.t.aws
+        .dynamodb
+        .delete_item()
+        .table_name(&w.t.tables().accounts)
+        .key("locationId", AttributeValue::S("locMissed2".into()))
+        .send()
+        .await
+        .expect("delete account");
+    let gone = w.t.call(&history::routes(), history(&orphan)).await;
+    assert_eq!(gone.status, 401, "{}", gone.json);
+}
+
+/// HighLevel may deliver an uninstall late (its retries keep the original timestamp): one sent
+/// before the location's last install is stale and erases nothing of the new installation.
+#[tokio::test]
+async fn an_uninstall_sent_before_a_reinstall_leaves_the_new_installation_alone() {
+    let w = world().await;
+    let cookie = w.populated("locBack1").await;
+    let reinstall = payload(
+        "INSTALL",
+        json!({"locationId": "locBack1", "companyId": "c1"}),
+    );
+    assert_eq!(w.deliver(&reinstall).await.status, 200);
+    let before = w
+        .everything()
+        .await
+        .into_iter()
+        .filter(|(t, _)| *t != "idempotency")
+        .count();
+
+    let mut late = payload("UNINSTALL", json!({"locationId": "locBack1"}));
+    late["timestamp"] = json!(iso(now_ms() - 120_000));
+    let answer = w.deliver(&late).await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["result"], "stale", "{}", answer.json);
+    let after = w
+        .everything()
+        .await
+        .into_iter()
+        .filter(|(t, _)| *t != "idempotency")
+        .count();
+    assert_eq!(after, before, "the late uninstall erased something");
+    let history = request("GET", "/api/history").cookie(&cookie).build();
+    assert_eq!(w.t.call(&history::routes(), history).await.status, 200);
+}
+
 #[tokio::test]
 async fn an_uninstall_for_a_location_never_seen_writes_only_the_idempotency_record() {
     let w = world().await;

@@ -121,6 +121,8 @@ impl TestApp {
             ("GHL_CLIENT_ID", "test-client-id"),
             ("GHL_REDIRECT_URI", "http://localhost:9000/auth/callback"),
             ("STRIPE_PRICE_ID", TEST_PRICE_ID),
+            // Required in prod; the HighLevel webhook tests sign events for this app.
+            ("GHL_APP_ID", "app_test_1"),
         ] {
             vars.insert(k.into(), v.into());
         }

@@ -14,7 +14,7 @@ use backend_core::clock::now_epoch;
 use backend_core::http::webhook::{self, Disposition, Outcome, Webhook};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::install::signature::{self, LEGACY_RSA_HEADER, SIGNATURE_HEADER};
-use backend_core::install::{self, Delivery, Erased, Event, Installed, UninstallScope};
+use backend_core::install::{self, Delivery, Erased, Event, Installed, Marked, UninstallScope};
 use backend_core::telemetry::metrics;
 use backend_core::App;
 use lambda_http::Request;
@@ -217,8 +217,29 @@ async fn apply(app: &App, delivery: &Delivery) -> Result<Outcome<DeliveryDetail>
                     ))
                 }
             };
+            // Marked first, durably, before anything is erased: every session and token of the
+            // location stops working now. A location installed again since this event was sent
+            // keeps its new installation.
+            let accounts = app.accounts();
+            let mut to_erase = Vec::with_capacity(locations.len());
+            for location in &locations {
+                match accounts.mark_uninstalled(location, sent_at, now).await? {
+                    Marked::InstalledSince => {
+                        tracing::info!(location = %location, "uninstall older than the location's last install: left alone");
+                    }
+                    Marked::Marked | Marked::Absent => to_erase.push(location.clone()),
+                }
+            }
+            if to_erase.is_empty() && !locations.is_empty() {
+                return Ok(outcome(
+                    Disposition::Stale,
+                    &locations,
+                    None,
+                    Some("installed again after this uninstall was sent"),
+                ));
+            }
             let erased =
-                install::erase_locations(&app.uninstall(), &locations, sent_at, now).await?;
+                install::erase_locations(&app.uninstall(), &to_erase, sent_at, now).await?;
             tracing::info!(
                 locations = locations.len(),
                 accounts = erased.accounts,

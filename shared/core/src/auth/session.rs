@@ -72,11 +72,23 @@ pub enum SessionError {
     Store(#[from] StoreError),
 }
 
-/// The caller's live session. Expiry is checked here: DynamoDB's TTL deletes late.
+/// The caller's live session. Expiry is checked here: DynamoDB's TTL deletes late. A session
+/// whose account is gone, or was marked uninstalled at or after the session's creation, is over
+/// too, whether or not the uninstall's erasure has found and deleted it yet (issue 16).
 pub async fn require_session(app: &App, req: &Request) -> Result<Session, SessionError> {
     let token = SessionToken::from_request(req).ok_or(SessionError::Missing)?;
-    app.sessions()
+    let session = app
+        .sessions()
         .find(&token, now_epoch())
         .await?
-        .ok_or(SessionError::Missing)
+        .ok_or(SessionError::Missing)?;
+    let state = app.accounts().install_state(&session.location_id).await?;
+    if state.ends_session_created_at(session.created_at) {
+        tracing::info!(
+            location = %session.location_id,
+            "session refused: its account is gone or was uninstalled since it was opened"
+        );
+        return Err(SessionError::Missing);
+    }
+    Ok(session)
 }

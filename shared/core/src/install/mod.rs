@@ -17,7 +17,9 @@ use crate::store::results::Results;
 use crate::store::sessions::Sessions;
 use crate::store::StoreError;
 
-pub use crate::store::accounts::install::{AccountErasure, InstallWrites, Installation};
+pub use crate::store::accounts::install::{
+    AccountErasure, InstallState, InstallWrites, Installation, Marked,
+};
 
 /// Longest `webhookId` accepted (HighLevel's are UUID-like).
 const MAX_WEBHOOK_ID: usize = 128;

@@ -69,6 +69,41 @@ const TOKEN_ATTRIBUTES: &[&str] = &[
     "userId",
 ];
 
+/// What `require_session` needs to know of a location's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallState {
+    /// No account item: never connected, or erased by an uninstall.
+    Absent,
+    /// An account that no uninstall has marked.
+    Installed,
+    /// Marked uninstalled by HighLevel's event sent at these epoch seconds (an OAuth connection
+    /// made after it opens new sessions; the ones opened before it are over).
+    UninstalledAt(i64),
+}
+
+impl InstallState {
+    /// Whether a session opened at `created_at` (epoch seconds) outlived its installation: the
+    /// account is gone, or was uninstalled at or after the session's creation (issue 16).
+    pub fn ends_session_created_at(self, created_at: i64) -> bool {
+        match self {
+            InstallState::Absent => true,
+            InstallState::Installed => false,
+            InstallState::UninstalledAt(at) => at >= created_at,
+        }
+    }
+}
+
+/// What marking an account uninstalled did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marked {
+    /// `uninstalledAt` set and the tokens removed: every session and token stops working now.
+    Marked,
+    /// No account: nothing to mark (a location we never saw, or already erased).
+    Absent,
+    /// Installed again after this uninstall was sent (a late delivery): left alone.
+    InstalledSince,
+}
+
 fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
@@ -146,6 +181,82 @@ impl Accounts {
             Err(err) if is_conditional_failure(&err) => Ok(AccountErasure::Absent),
             Err(err) => Err(StoreError::from_sdk(err)),
         }
+    }
+
+    /// Marks the account uninstalled at `uninstalled_at` (the event's time) and removes its tokens
+    /// in one conditional update, before anything is erased: from then on no session opened
+    /// before it passes `require_session`, and no token is left to call HighLevel with. An
+    /// account installed again after the event was sent, or already marked by a later one, is
+    /// left alone.
+    #[tracing::instrument(skip(self), fields(location = %location))]
+    pub async fn mark_uninstalled(
+        &self,
+        location: &LocationId,
+        uninstalled_at: i64,
+        now: i64,
+    ) -> Result<Marked, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .condition_expression(
+                "attribute_exists(locationId) \
+                 AND (attribute_not_exists(installedAt) OR installedAt <= :at) \
+                 AND (attribute_not_exists(uninstalledAt) OR uninstalledAt <= :at)",
+            )
+            .expression_attribute_values(":at", AttributeValue::N(uninstalled_at.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()));
+        let mut placeholders = Vec::with_capacity(TOKEN_ATTRIBUTES.len());
+        for (i, name) in TOKEN_ATTRIBUTES.iter().enumerate() {
+            let placeholder = format!("#t{i}");
+            update = update.expression_attribute_names(&placeholder, *name);
+            placeholders.push(placeholder);
+        }
+        let result = update
+            .update_expression(format!(
+                "SET uninstalledAt = :at, updatedAt = :now REMOVE {}",
+                placeholders.join(", ")
+            ))
+            .send()
+            .await;
+        if conditional(result)?.is_some() {
+            return Ok(Marked::Marked);
+        }
+        Ok(match self.install_state(location).await? {
+            InstallState::Absent => Marked::Absent,
+            // Marked by this event already (a retry), or by a later one: uninstalled either way.
+            InstallState::UninstalledAt(at) if at >= uninstalled_at => Marked::Marked,
+            _ => Marked::InstalledSince,
+        })
+    }
+
+    /// Whether the account exists and when it was last marked uninstalled (two attributes, a
+    /// strongly consistent read: `require_session` asks on every authenticated request).
+    pub async fn install_state(&self, location: &LocationId) -> Result<InstallState, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .projection_expression("locationId, uninstalledAt")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let Some(item) = output.item else {
+            return Ok(InstallState::Absent);
+        };
+        Ok(
+            match item
+                .get("uninstalledAt")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+            {
+                Some(at) => InstallState::UninstalledAt(at),
+                None => InstallState::Installed,
+            },
+        )
     }
 
     /// Every location of `company` we hold an account for. A Scan with a filter: the table is
@@ -260,5 +371,22 @@ impl InstallWrites for Accounts {
             .send()
             .await;
         Ok(conditional(result)?.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InstallState;
+
+    #[test]
+    fn a_session_ends_with_its_account_or_an_uninstall_at_or_after_its_creation() {
+        assert!(InstallState::Absent.ends_session_created_at(100));
+        assert!(!InstallState::Installed.ends_session_created_at(100));
+        assert!(InstallState::UninstalledAt(100).ends_session_created_at(100));
+        assert!(InstallState::UninstalledAt(101).ends_session_created_at(100));
+        assert!(
+            !InstallState::UninstalledAt(99).ends_session_created_at(100),
+            "a session opened after the uninstall (a reconnection) lives"
+        );
     }
 }
