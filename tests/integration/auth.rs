@@ -171,7 +171,7 @@ async fn login_callback_status_workflows_logout_round_trip() {
     assert!(res.header("location").unwrap().starts_with(FRONTEND));
     let session = set_cookies(&res)
         .into_iter()
-        .find(|c| c.starts_with("gwa_session="))
+        .find(|c| c.starts_with("__Host-gwa_session="))
         .expect("session cookie");
     let attrs: Vec<&str> = session.split("; ").skip(1).collect();
     assert_eq!(
@@ -187,7 +187,7 @@ async fn login_callback_status_workflows_logout_round_trip() {
     let value = cookie_pair(&session);
     assert_eq!(
         value.len(),
-        "gwa_session=".len() + 43,
+        "__Host-gwa_session=".len() + 43,
         "256-bit token, base64url"
     );
 
@@ -220,7 +220,7 @@ async fn login_callback_status_workflows_logout_round_trip() {
         assert_eq!(res.status, 200, "{}", res.json);
         assert!(set_cookies(&res)
             .iter()
-            .any(|c| c.starts_with("gwa_session=;") && c.contains("Max-Age=0")));
+            .any(|c| c.starts_with("__Host-gwa_session=;") && c.contains("Max-Age=0")));
     }
     let res = auth(&t, request("GET", "/auth/status").cookie(&value).build()).await;
     assert_eq!(res.json["data"]["authenticated"], false);
@@ -502,10 +502,10 @@ async fn the_stored_account_holds_no_plaintext_token() {
     let sessions = format!("{:?}", scan_all(&t.aws, &t.tables().sessions).await);
     let session_value = set_cookies(&res)
         .into_iter()
-        .find(|c| c.starts_with("gwa_session="))
+        .find(|c| c.starts_with("__Host-gwa_session="))
         .unwrap();
     let token = cookie_pair(&session_value)
-        .trim_start_matches("gwa_session=")
+        .trim_start_matches("__Host-gwa_session=")
         .to_owned();
     assert!(
         !sessions.contains(&token),
@@ -532,7 +532,7 @@ async fn deleted_or_expired_sessions_answer_401() {
     let res = analyze_fn(
         &t,
         request("GET", "/api/workflows")
-            .cookie("gwa_session=short")
+            .cookie("__Host-gwa_session=short")
             .build(),
     )
     .await;
@@ -639,4 +639,45 @@ async fn status_reports_the_plan_every_other_route_applies_not_the_stored_one() 
         )
         .await;
     assert_eq!(res.json["data"]["plan"], "free", "{}", res.json);
+}
+
+#[tokio::test]
+async fn a_request_carrying_the_session_cookie_twice_is_refused() {
+    let (_server, t) = highlevel_world().await;
+    let cookie = t.connected_session(LOCATION).await;
+    let other = t.connected_session("LocPlanted1").await;
+    // Alone, each cookie opens its session.
+    let alone = auth(&t, request("GET", "/auth/status").cookie(&cookie).build()).await;
+    assert_eq!(alone.json["data"]["authenticated"], true);
+    // Twice (a planted cookie beside the real one, in one header or two), neither is used.
+    for twice in [
+        request("GET", "/api/workflows")
+            .cookie(&format!("{other}; {cookie}"))
+            .build(),
+        request("GET", "/api/workflows")
+            .cookie(&cookie)
+            .cookie(&other)
+            .build(),
+    ] {
+        let res = analyze_fn(&t, twice).await;
+        res.assert_envelope();
+        assert_eq!((res.status, res.error_code()), (401, "UNAUTHENTICATED"));
+    }
+}
+
+#[test]
+fn the_session_cookie_is_a_host_prefixed_secure_cookie_for_the_whole_site() {
+    let token = backend_core::auth::SessionToken::generate();
+    for set in [
+        token.cookie(60),
+        backend_core::auth::SessionToken::clearing_cookie(),
+    ] {
+        assert!(set.starts_with("__Host-gwa_session="), "{set}");
+        let attrs: Vec<&str> = set.split("; ").skip(1).collect();
+        assert!(
+            attrs.contains(&"Secure") && attrs.contains(&"Path=/"),
+            "{set}"
+        );
+        assert!(!set.to_ascii_lowercase().contains("domain="), "{set}");
+    }
 }

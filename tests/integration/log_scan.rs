@@ -77,7 +77,7 @@ async fn no_log_line_carries_a_token_cookie_secret_code_or_email() {
     let res = t.call(&oauth_callback::routes(), callback).await;
     let session = set_cookies(&res)
         .into_iter()
-        .find(|c| c.starts_with("gwa_session="))
+        .find(|c| c.starts_with("__Host-gwa_session="))
         .expect("session");
     let session = cookie_pair(&session);
 
@@ -116,7 +116,7 @@ async fn no_log_line_carries_a_token_cookie_secret_code_or_email() {
         logs.contains("\"request\""),
         "the request summary lines were captured"
     );
-    let token = session.trim_start_matches("gwa_session=");
+    let token = session.trim_start_matches("__Host-gwa_session=");
     let forbidden = [
         "scan-access-TOKEN-1",
         "scan-refresh-TOKEN-2",

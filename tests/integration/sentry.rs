@@ -68,7 +68,7 @@ async fn an_internal_error_is_reported_to_sentry_without_personal_data() {
     assert_eq!(event["level"], "error");
     assert_eq!(event["tags"]["route"], "GET /api/analysis/{id}");
     let text = event.to_string();
-    let token = cookie.trim_start_matches("gwa_session=");
+    let token = cookie.trim_start_matches("__Host-gwa_session=");
     assert!(
         !text.contains(token) && !text.contains("gwa_session") && !text.contains("203.0.113.7")
     );

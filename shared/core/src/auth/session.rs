@@ -7,12 +7,14 @@ use lambda_http::Request;
 use sha2::{Digest, Sha256};
 
 use crate::clock::now_epoch;
-use crate::http::request::cookie;
+use crate::http::request::cookies;
 use crate::store::sessions::Session;
 use crate::store::StoreError;
 use crate::App;
 
-pub const SESSION_COOKIE: &str = "gwa_session";
+/// The session cookie's name. The `__Host-` prefix makes browsers accept it only when set with
+/// `Secure`, `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it.
+pub const SESSION_COOKIE: &str = "__Host-gwa_session";
 /// How long a session lasts after login.
 pub const SESSION_TTL_SECS: i64 = 7 * 24 * 3600;
 
@@ -33,8 +35,17 @@ impl SessionToken {
         ok.then(|| Self(raw.to_owned()))
     }
 
+    /// The request's session token. A request carrying the session cookie more than once has
+    /// none (a planted cookie beside the real one must not choose the session): 401.
     pub fn from_request(req: &Request) -> Option<Self> {
-        cookie(req, SESSION_COOKIE).and_then(Self::parse)
+        match cookies(req, SESSION_COOKIE)[..] {
+            [] => None,
+            [one] => Self::parse(one),
+            _ => {
+                tracing::warn!("request refused: the session cookie appears more than once");
+                None
+            }
+        }
     }
 
     /// The value the sessions table is keyed by.

@@ -65,14 +65,20 @@ pub fn client_ip(req: &Request) -> String {
 
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    cookies(req, name).into_iter().next()
+}
+
+/// Every value of cookie `name` the request carries, in order (across `Cookie` headers).
+pub fn cookies<'a>(req: &'a Request, name: &str) -> Vec<&'a str> {
     req.headers()
         .get_all("cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|header| header.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
+        .filter(|(key, _)| *key == name)
         .map(|(_, value)| value.trim())
+        .collect()
 }
 
 /// A query parameter (first value), empty values treated as absent.
