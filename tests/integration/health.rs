@@ -12,12 +12,45 @@ async fn detailed_health_is_200_when_every_dependency_is_up() {
     assert_eq!(checks.len(), 6);
     assert!(checks.iter().all(|c| c["status"] == "ok"), "{checks:?}");
     assert!(res.json["data"]["uptimeSeconds"].as_f64().is_some());
-    assert!(
-        res.json["data"]["memory"]["residentBytes"]
-            .as_u64()
-            .unwrap_or(0)
-            > 0
-    );
+}
+
+#[tokio::test]
+async fn detailed_health_tells_anonymous_callers_no_stage_version_or_memory() {
+    let t = TestApp::new().await;
+    let res = t
+        .call(&health::routes(), event("health-detailed.json"))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    for hidden in ["stage", "version", "memory"] {
+        assert!(
+            res.json["data"].get(hidden).is_none(),
+            "{hidden}: {}",
+            res.json
+        );
+    }
+}
+
+#[tokio::test]
+async fn detailed_health_is_under_the_per_ip_rate_limit_and_probes_are_not() {
+    let t = TestApp::with_env(&[("RATE_LIMIT_DEFAULT", Some("2/60"))]).await;
+    let detailed = || {
+        integration_tests::request("GET", "/health/detailed")
+            .source_ip("192.0.2.44")
+            .build()
+    };
+    for _ in 0..2 {
+        assert_eq!(t.call(&health::routes(), detailed()).await.status, 200);
+    }
+    let res = t.call(&health::routes(), detailed()).await;
+    res.assert_envelope();
+    assert_eq!((res.status, res.error_code()), (429, "RATE_LIMITED"));
+    assert!(res.header("retry-after").is_some());
+    for probe in ["/health", "/ready", "/live"] {
+        let req = integration_tests::request("GET", probe)
+            .source_ip("192.0.2.44")
+            .build();
+        assert_eq!(t.call(&health::routes(), req).await.status, 200, "{probe}");
+    }
 }
 
 #[tokio::test]

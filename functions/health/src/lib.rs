@@ -9,11 +9,13 @@ use lambda_http::Request;
 use serde::Serialize;
 use serde_json::json;
 
-/// The function's routes, each bound to its handler. Probes are never rate limited.
+/// The function's routes, each bound to its handler. Probes are never rate limited; the
+/// detailed check (five control-plane calls and a secret read per request, public) is, like
+/// every other public route, under the per-IP limit.
 pub fn routes() -> Vec<Route> {
     vec![
         Route::get("/health", health).unthrottled(),
-        Route::get("/health/detailed", detailed).unthrottled(),
+        Route::get("/health/detailed", detailed),
         Route::get("/ready", ready).unthrottled(),
         Route::get("/live", live).unthrottled(),
     ]
@@ -49,17 +51,23 @@ pub struct Check {
     pub reason: Option<&'static str>,
 }
 
+/// Dependencies and their latencies. Stage, version and memory are for operators: they go to
+/// the log line, not to the anonymous caller.
 async fn detailed(app: &App, _req: &Request) -> Result<Reply, ApiError> {
     let checks = run_checks(app).await;
+    tracing::info!(
+        stage = app.config.stage.as_str(),
+        version = env!("CARGO_PKG_VERSION"),
+        resident_bytes = telemetry::resident_memory_bytes(),
+        healthy = checks.iter().all(|c| c.status == "ok"),
+        "detailed health"
+    );
     unhealthy(&checks)?;
     Reply::ok(&json!({
         "status": "healthy",
-        "version": env!("CARGO_PKG_VERSION"),
-        "stage": app.config.stage.as_str(),
         "checks": checks,
         "uptimeSeconds": telemetry::uptime_secs(),
         "coldStart": is_first_minute(),
-        "memory": { "residentBytes": telemetry::resident_memory_bytes() },
     }))
 }
 
