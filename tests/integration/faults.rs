@@ -878,3 +878,96 @@ fn value_size(v: &AttributeValue) -> usize {
         _ => 0,
     }
 }
+
+/// Every reply lost: the write happens, the SDK cannot tell and sends it again (3 attempts).
+const EVERY_REPLY_LOST: Faults = Faults {
+    lost_reply: 1.0,
+    ..Faults::NONE
+};
+
+#[tokio::test]
+async fn a_quota_count_whose_reply_was_lost_is_counted_once_and_given_back_once() {
+    use backend_core::store::accounts::usage::QuotaWrites;
+    let t = TestApp::new().await;
+    t.connected_session("LocLostQuota1").await;
+    let location = backend_core::auth::LocationId::parse("LocLostQuota1").unwrap();
+    let period = backend_core::plans::usage_period(now_epoch());
+    let proxy = FaultProxy::start().await;
+    let app = proxy.app_for(&t);
+    proxy.set_faults(EVERY_REPLY_LOST);
+    let _ = app
+        .accounts()
+        .consume_quota_once(&location, &period, 10, "request-1")
+        .await;
+    proxy.set_faults(Faults::NONE);
+    let sent = proxy
+        .take_calls()
+        .iter()
+        .filter(|c| c.op == "UpdateItem" && c.injected == Injected::LostReply)
+        .count();
+    assert!(sent >= 2, "the SDK sent the update again ({sent} sent)");
+    let used = t
+        .app
+        .accounts()
+        .quota_used(&location, &period)
+        .await
+        .unwrap();
+    assert_eq!(used, 1, "one request, counted once");
+    // The request's answer, asked again, is the count it made.
+    let again = app
+        .accounts()
+        .consume_quota_once(&location, &period, 10, "request-1")
+        .await
+        .unwrap();
+    assert_eq!(again, Some(1));
+
+    proxy.set_faults(EVERY_REPLY_LOST);
+    let _ = app
+        .accounts()
+        .release_quota_once(&location, &period, "request-1")
+        .await;
+    proxy.set_faults(Faults::NONE);
+    let counted_other = t
+        .app
+        .accounts()
+        .consume_quota_once(&location, &period, 10, "request-2")
+        .await
+        .unwrap();
+    assert_eq!(counted_other, Some(1), "given back once, not below zero");
+}
+
+#[tokio::test]
+async fn a_rate_limit_hit_whose_reply_was_lost_is_counted_once() {
+    let t = TestApp::new().await;
+    let proxy = FaultProxy::start().await;
+    let app = proxy.app_for(&t);
+    let limit = backend_core::store::rate_limits::Limit {
+        scope: "test",
+        max: 5,
+        window_secs: 60,
+    };
+    let now = now_epoch();
+    proxy.set_faults(EVERY_REPLY_LOST);
+    let _ = app.rate_limits().hit(limit, "subject-1", now).await;
+    proxy.set_faults(Faults::NONE);
+    let sent = proxy
+        .take_calls()
+        .iter()
+        .filter(|c| c.op == "UpdateItem" && c.injected == Injected::LostReply)
+        .count();
+    assert!(sent >= 2, "the SDK sent the update again ({sent} sent)");
+    let windows = scan_all(&t.aws, &t.tables().rate_limits).await;
+    assert_eq!(windows.len(), 1);
+    assert_eq!(
+        windows[0]["hits"].as_n().map(String::as_str),
+        Ok("1"),
+        "one hit, counted once: {:?}",
+        windows[0]
+    );
+    let next = app
+        .rate_limits()
+        .hit(limit, "subject-1", now)
+        .await
+        .unwrap();
+    assert_eq!(next.remaining, 3);
+}

@@ -78,8 +78,37 @@ async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
         .hit(app.config.rate_limits.analyze, location.as_str(), now)
         .await?;
     let body = json_bytes(req, MAX_ANALYZE_BODY)?;
-    let analysis = match metadata_request(body)? {
-        Some(id) => metadata_analysis(app, &location, &WorkflowId::parse(&id)?, now).await?,
+    // The plan and its quota come first: a free account over its quota is refused before the
+    // analyzer runs, and a counted analysis that then fails is given back.
+    let plan = app
+        .accounts()
+        .get(&location)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?
+        .effective_plan(now);
+    let id = AnalysisId::generate(now_ms);
+    let accounts = app.accounts();
+    let counted = plans::count_analysis(&accounts, &location, plan, id.as_str(), now).await?;
+    let analysis = match run_analysis(app, &location, body, now).await {
+        Ok(analysis) => analysis,
+        Err(err) => {
+            plans::give_back(&accounts, &location, &counted).await;
+            return Err(err);
+        }
+    };
+    let saved = save(app, &location, analysis, plan, &id, &counted, now_ms).await?;
+    Reply::created(&saved)
+}
+
+/// The analysis a request body asks for: a full definition, or `{"workflowId"}` (metadata).
+async fn run_analysis(
+    app: &App,
+    location: &LocationId,
+    body: &[u8],
+    now: i64,
+) -> Result<Analysis, ApiError> {
+    Ok(match metadata_request(body)? {
+        Some(id) => metadata_analysis(app, location, &WorkflowId::parse(&id)?, now).await?,
         None => {
             let started = Instant::now();
             let mut result =
@@ -90,9 +119,7 @@ async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
                 definition: Some(body.to_vec()),
             }
         }
-    };
-    let saved = save(app, &location, analysis, now_ms).await?;
-    Reply::created(&saved)
+    })
 }
 
 /// The top-level keys that tell a metadata-only request (`{"workflowId": ...}`) from a
@@ -152,24 +179,27 @@ async fn metadata_analysis(
     })
 }
 
-/// Counts the analysis against the plan, stores it whole, and answers in the plan's view.
-/// Nothing is counted for a result that cannot be stored.
+/// Stores an analysis counted against `plan` whole, and answers in the plan's view. A result
+/// that cannot be stored gives its count back.
 pub async fn save(
     app: &App,
     location: &LocationId,
     analysis: Analysis,
+    plan: Plan,
+    id: &AnalysisId,
+    counted: &plans::Counted,
     now_ms: i64,
 ) -> Result<Value, ApiError> {
     let now = now_ms / 1000;
-    let account = app
-        .accounts()
-        .get(location)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let plan = account.effective_plan(now);
     let result = &analysis.result;
-    let id = AnalysisId::generate(now_ms);
-    let full = serde_json::to_value(result).map_err(ApiError::internal)?;
+    let accounts = app.accounts();
+    let full = match serde_json::to_value(result) {
+        Ok(full) => full,
+        Err(err) => {
+            plans::give_back(&accounts, location, counted).await;
+            return Err(ApiError::internal(err));
+        }
+    };
     // The id indexes the structure view (and is a GSI key): only ids of HighLevel's shape; the
     // name is display text, bounded so it cannot blow the item size.
     let workflow_id = result
@@ -180,10 +210,10 @@ pub async fn save(
         .workflow
         .as_ref()
         .map(|w| truncate(&w.name, MAX_STORED_NAME_CHARS));
-    let summary = serde_json::to_value(result.summary).map_err(ApiError::internal)?;
+    let summary = serde_json::to_value(result.summary).unwrap_or_default();
     let new = NewAnalysis {
         location,
-        id: &id,
+        id,
         workflow_id: workflow_id.as_ref(),
         workflow_name: workflow_name.as_deref(),
         health_score: result.health_score,
@@ -195,7 +225,7 @@ pub async fn save(
         result: &full,
         definition: analysis.definition.as_deref(),
     };
-    let quota = plans::keep_analysis(&app.accounts(), &app.results(), plan, &new, now).await?;
+    let quota = plans::store_counted(&accounts, &app.results(), counted, &new).await?;
     let summary = result.summary;
     metrics::emit(
         &[
@@ -246,6 +276,9 @@ fn json_str<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// The structure view serves what was stored: the stored definition is parsed for the layout
+/// only, and the nodes carry the stored result's issues (the rules are not run again, so a
+/// view costs no analysis). The free plan's view shows only its top issues.
 async fn structure(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let session = require_session(app, req).await?;
     let id = WorkflowId::parse(path_param(req, "id"))?;
@@ -253,32 +286,30 @@ async fn structure(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let stored = app
         .results()
         .latest_for_workflow(&session.location_id, &id, now)
-        .await?;
-    let definition = stored
-        .and_then(|s| s.definition)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no analyzed definition of workflow {id}")))?;
-    let opts = AnalyzeOptions::at(now);
-    let unreadable =
-        |e: InputError| ApiError::Internal(format!("stored definition no longer parses: {e}"));
-    let mut structure =
-        analysis::structure(&definition, Some(id.as_str()), &opts).map_err(unreadable)?;
+    let definition = stored
+        .definition
+        .ok_or_else(|| ApiError::NotFound(format!("no analyzed definition of workflow {id}")))?;
+    let mut result: AnalysisResult = serde_json::from_value(stored.result)
+        .map_err(|e| ApiError::Internal(format!("stored result no longer reads: {e}")))?;
     let plan = app.accounts().plan(&session.location_id, now).await?;
     if plan == Plan::Free {
         // The free plan sees its top issues only, on the graph too.
-        let result = analysis::analyze(&definition, &opts).map_err(unreadable)?;
-        let shown: Vec<_> = result.issues.iter().take(plans::FREE_TOP_ISSUES).collect();
-        for node in &mut structure.nodes {
-            let step = node.id.split('~').next().unwrap_or_default();
-            let kept: Vec<_> = shown
-                .iter()
-                .filter(|i| {
-                    i.step_ids().any(|s| s == step)
-                        && node.data.issues.iter().any(|r| *r == i.rule_id)
-                })
-                .collect();
-            node.data.severity = kept.iter().map(|i| i.severity).max();
-            node.data.issues = kept.iter().map(|i| i.rule_id.to_string()).collect();
-        }
+        result.issues.truncate(plans::FREE_TOP_ISSUES);
     }
-    Reply::ok(&structure)
+    let unreadable =
+        |e: InputError| ApiError::Internal(format!("stored definition no longer parses: {e}"));
+    let parsed = analysis::parse(&definition).map_err(unreadable)?;
+    let workflows = parsed.workflows();
+    // A single workflow sent without its id still answers for the id it was stored under.
+    let workflow = workflows
+        .iter()
+        .find(|w| w.id == id.as_str())
+        .or(match workflows {
+            [only] if only.id.is_empty() => Some(only),
+            _ => None,
+        })
+        .ok_or_else(|| ApiError::NotFound(format!("no analyzed definition of workflow {id}")))?;
+    Reply::ok(&analysis::structure_of(workflow, &result))
 }

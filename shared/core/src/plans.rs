@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use time::{Date, Month, OffsetDateTime, Time};
 use workflow_analyzer::{AnalysisResult, Detail, ResultView};
 
+use crate::auth::LocationId;
 use crate::clock::format_rfc3339;
 use crate::store::accounts::usage::QuotaWrites;
 use crate::store::results::{NewAnalysis, PutError, ResultWrites};
@@ -113,10 +114,74 @@ pub enum KeepError {
     Store(#[from] StoreError),
 }
 
-/// Keeps an analysis under `plan`: a free one is counted against the month's quota first (and
-/// refused once it is used up), then the analysis is stored whole; if it cannot be stored its
-/// count is given back, so nothing is spent on what was not kept. Returns the month's count
-/// after this one on the free plan.
+/// An analysis counted against its plan before it runs (nothing for pro): the request it was
+/// counted for, so it can be given back exactly once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    period: String,
+    request: String,
+    /// The month's count after this one, on the free plan.
+    pub used: Option<u32>,
+}
+
+/// Counts request `request`'s analysis under `plan` before the analyzer runs: a free account
+/// over its quota is refused here, so a refused request costs no analysis. Idempotent per
+/// request (see [`QuotaWrites`]).
+pub async fn count_analysis<Q: QuotaWrites>(
+    usage: &Q,
+    location: &LocationId,
+    plan: Plan,
+    request: &str,
+    now: i64,
+) -> Result<Counted, KeepError> {
+    let period = usage_period(now);
+    let used = match plan {
+        Plan::Pro => None,
+        Plan::Free => Some(
+            usage
+                .consume_quota_once(location, &period, FREE_MONTHLY_ANALYSES, request)
+                .await?
+                .ok_or_else(|| quota_reached(now))?,
+        ),
+    };
+    Ok(Counted {
+        period,
+        request: request.to_owned(),
+        used,
+    })
+}
+
+/// Gives a counted analysis back (it failed, or its result could not be stored). A failure to
+/// give back is logged, never the caller's error: the caller is already answering another.
+pub async fn give_back<Q: QuotaWrites>(usage: &Q, location: &LocationId, counted: &Counted) {
+    if counted.used.is_none() {
+        return;
+    }
+    if let Err(err) = usage
+        .release_quota_once(location, &counted.period, &counted.request)
+        .await
+    {
+        tracing::error!(error = %err, "could not give back a counted analysis");
+    }
+}
+
+/// Stores a counted analysis whole; if it cannot be stored its count is given back, so
+/// nothing is spent on what was not kept. Returns the month's count on the free plan.
+pub async fn store_counted<Q: QuotaWrites, R: ResultWrites>(
+    usage: &Q,
+    results: &R,
+    counted: &Counted,
+    analysis: &NewAnalysis<'_>,
+) -> Result<Option<u32>, KeepError> {
+    if let Err(err) = results.put(analysis).await {
+        give_back(usage, analysis.location, counted).await;
+        return Err(err.into());
+    }
+    Ok(counted.used)
+}
+
+/// Keeps an analysis under `plan` in one step: counted (for the analysis id), then stored, the
+/// count given back if it cannot be stored. Returns the month's count on the free plan.
 pub async fn keep_analysis<Q: QuotaWrites, R: ResultWrites>(
     usage: &Q,
     results: &R,
@@ -124,25 +189,8 @@ pub async fn keep_analysis<Q: QuotaWrites, R: ResultWrites>(
     analysis: &NewAnalysis<'_>,
     now: i64,
 ) -> Result<Option<u32>, KeepError> {
-    let period = usage_period(now);
-    let counted = match plan {
-        Plan::Pro => None,
-        Plan::Free => Some(
-            usage
-                .consume_quota(analysis.location, &period, FREE_MONTHLY_ANALYSES)
-                .await?
-                .ok_or_else(|| quota_reached(now))?,
-        ),
-    };
-    if let Err(err) = results.put(analysis).await {
-        if counted.is_some() {
-            if let Err(release) = usage.release_quota(analysis.location, &period).await {
-                tracing::error!(error = %release, "could not give back a counted analysis");
-            }
-        }
-        return Err(err.into());
-    }
-    Ok(counted)
+    let counted = count_analysis(usage, analysis.location, plan, analysis.id.as_str(), now).await?;
+    store_counted(usage, results, &counted, analysis).await
 }
 
 /// The quota as the analyze response reports it.
@@ -165,7 +213,6 @@ pub fn retention_until(plan: Plan, now: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::LocationId;
     use crate::store::accounts::memory::MemoryAccounts;
     use crate::store::accounts::Account;
     use crate::store::results::{AnalysisId, MemoryResults, MAX_ITEM_BYTES};
@@ -250,6 +297,49 @@ mod tests {
             assert_eq!(kept.ok(), Some(None));
         }
         assert_eq!(accounts.quota_used(&location(), &usage_period(NOW)), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_sent_twice_is_counted_once_and_given_back_once() {
+        let accounts = accounts();
+        let period = usage_period(NOW);
+        for _ in 0..3 {
+            let counted = count_analysis(&accounts, &location(), Plan::Free, "req-1", NOW).await;
+            assert_eq!(counted.ok().and_then(|c| c.used), Some(1));
+        }
+        assert_eq!(accounts.quota_used(&location(), &period), 1);
+        let other = count_analysis(&accounts, &location(), Plan::Free, "req-2", NOW).await;
+        assert_eq!(other.ok().and_then(|c| c.used), Some(2));
+        let counted = Counted {
+            period: period.clone(),
+            request: "req-1".into(),
+            used: Some(1),
+        };
+        for _ in 0..3 {
+            give_back(&accounts, &location(), &counted).await;
+        }
+        assert_eq!(
+            accounts.quota_used(&location(), &period),
+            1,
+            "req-2 stays counted"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_account_over_its_quota_is_refused_before_anything_runs() {
+        let accounts = accounts();
+        for n in 0..FREE_MONTHLY_ANALYSES {
+            let request = format!("req-{n}");
+            assert!(
+                count_analysis(&accounts, &location(), Plan::Free, &request, NOW)
+                    .await
+                    .is_ok()
+            );
+        }
+        let refused = count_analysis(&accounts, &location(), Plan::Free, "one-more", NOW).await;
+        assert!(matches!(refused, Err(KeepError::QuotaReached(_))));
+        let pro = count_analysis(&accounts, &location(), Plan::Pro, "one-more", NOW).await;
+        assert_eq!(pro.ok().map(|c| c.used), Some(None));
     }
 
     #[test]

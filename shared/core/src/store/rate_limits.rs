@@ -1,7 +1,8 @@
 //! Rate-limit windows: one atomic counter per (scope, subject, fixed window), expiring by TTL.
 //! The increment is conditional, so concurrent requests can never exceed the limit.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{is_conditional_failure, StoreError};
 
@@ -129,12 +130,27 @@ impl RateLimits {
     }
 
     /// Counts one hit for `subject`; [`RateLimitError::Exceeded`] with the seconds left once over
-    /// `limit`.
+    /// `limit`. Idempotent per call: the update carries a token of this call, the window keeps
+    /// the tokens it counted (`reqs`, at most `limit.max` of them), and an update the SDK retries
+    /// after a lost reply finds its token there (the refused update returns the item) and counts
+    /// nothing again.
     pub async fn hit(
         &self,
         limit: Limit,
         subject: &str,
         now: i64,
+    ) -> Result<Allowance, RateLimitError> {
+        let token = hex::encode(rand::random::<[u8; 12]>());
+        self.hit_once(limit, subject, now, &token).await
+    }
+
+    /// [`Self::hit`] for the call named `token`.
+    pub async fn hit_once(
+        &self,
+        limit: Limit,
+        subject: &str,
+        now: i64,
+        token: &str,
     ) -> Result<Allowance, RateLimitError> {
         let window = now - now.rem_euclid(limit.window_secs);
         let reset = window + limit.window_secs;
@@ -146,32 +162,56 @@ impl RateLimits {
                 "key",
                 AttributeValue::S(format!("{}#{subject}#{window}", limit.scope)),
             )
-            .update_expression("ADD hits :one SET expiresAt = :exp")
-            .condition_expression("attribute_not_exists(hits) OR hits < :max")
+            .update_expression("ADD hits :one, reqs :req SET expiresAt = :exp")
+            .condition_expression(
+                "(attribute_not_exists(hits) OR hits < :max) AND NOT contains(reqs, :token)",
+            )
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":max", AttributeValue::N(limit.max.to_string()))
             .expression_attribute_values(":exp", AttributeValue::N((reset + 60).to_string()))
+            .expression_attribute_values(":req", AttributeValue::Ss(vec![token.to_owned()]))
+            .expression_attribute_values(":token", AttributeValue::S(token.to_owned()))
             .return_values(ReturnValue::UpdatedNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
+        let allowance = |hits: u32| Allowance {
+            limit: limit.max,
+            remaining: limit.max.saturating_sub(hits),
+            reset_secs: reset - now,
+        };
         match result {
-            Ok(output) => {
-                let hits: u32 = output
+            Ok(output) => Ok(allowance(
+                output
                     .attributes
-                    .and_then(|a| a.get("hits").cloned())
-                    .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
-                    .unwrap_or(limit.max);
-                Ok(Allowance {
+                    .as_ref()
+                    .and_then(hits_of)
+                    .unwrap_or(limit.max),
+            )),
+            Err(err) if is_conditional_failure(&err) => {
+                // This very call, counted by an attempt whose reply was lost: it stands.
+                let old = match err.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(e)) => e.item(),
+                    _ => None,
+                };
+                let counted = old
+                    .and_then(|item| item.get("reqs"))
+                    .and_then(|v| v.as_ss().ok())
+                    .is_some_and(|set| set.iter().any(|t| t == token));
+                if counted {
+                    return Ok(allowance(old.and_then(hits_of).unwrap_or(limit.max)));
+                }
+                Err(RateLimitError::Exceeded {
+                    retry_after_secs: (reset - now).max(1) as u64,
                     limit: limit.max,
-                    remaining: limit.max.saturating_sub(hits),
-                    reset_secs: reset - now,
                 })
             }
-            Err(err) if is_conditional_failure(&err) => Err(RateLimitError::Exceeded {
-                retry_after_secs: (reset - now).max(1) as u64,
-                limit: limit.max,
-            }),
             Err(err) => Err(StoreError::from_sdk(err).into()),
         }
     }
+}
+
+fn hits_of(item: &std::collections::HashMap<String, AttributeValue>) -> Option<u32> {
+    item.get("hits")
+        .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
 }

@@ -1,7 +1,7 @@
 //! The accounts table in memory, under the DynamoDB conditions of the writes the business rules
 //! make, so those rules get fast unit tests; the integration suite proves the table itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use super::billing::{Applied, SubscriptionWrites};
@@ -17,6 +17,8 @@ use crate::store::StoreError;
 pub struct MemoryAccounts {
     items: Mutex<HashMap<LocationId, Account>>,
     usage: Mutex<HashMap<(LocationId, String), u32>>,
+    /// The requests each month's counter counted (the table's `usageRequests_YYYY_MM`).
+    counted: Mutex<HashMap<(LocationId, String), HashSet<String>>>,
 }
 
 impl MemoryAccounts {
@@ -151,29 +153,43 @@ impl InstallWrites for MemoryAccounts {
 }
 
 impl QuotaWrites for MemoryAccounts {
-    async fn consume_quota(
+    async fn consume_quota_once(
         &self,
         location: &LocationId,
         period: &str,
         max: u32,
+        request: &str,
     ) -> Result<Option<u32>, StoreError> {
         if !self.items().contains_key(location) {
             return Ok(None); // the table's condition: the account exists
         }
+        let key = (location.clone(), period.to_owned());
         let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-        let used = usage
-            .entry((location.clone(), period.to_owned()))
-            .or_insert(0);
+        let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        let used = usage.entry(key.clone()).or_insert(0);
+        let requests = counted.entry(key).or_default();
+        if requests.contains(request) {
+            return Ok(Some(*used)); // already counted: the same request, sent again
+        }
         if *used >= max {
             return Ok(None);
         }
         *used += 1;
+        requests.insert(request.to_owned());
         Ok(Some(*used))
     }
 
-    async fn release_quota(&self, location: &LocationId, period: &str) -> Result<(), StoreError> {
+    async fn release_quota_once(
+        &self,
+        location: &LocationId,
+        period: &str,
+        request: &str,
+    ) -> Result<(), StoreError> {
+        let key = (location.clone(), period.to_owned());
         let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(used) = usage.get_mut(&(location.clone(), period.to_owned())) {
+        let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        let was_counted = counted.get_mut(&key).is_some_and(|r| r.remove(request));
+        if let (true, Some(used)) = (was_counted, usage.get_mut(&key)) {
             *used = used.saturating_sub(1);
         }
         Ok(())
