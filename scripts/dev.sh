@@ -62,6 +62,7 @@ GHL_WEBHOOK_PUBLIC_KEY="${GHL_WEBHOOK_PUBLIC_KEY:-$(python scripts/ghl_webhook_k
 # override the caller's values.
 FUNCTION_ENV=(
     "STAGE=${STAGE:-dev}"
+    "ENABLE_TEST_ROUTES=${ENABLE_TEST_ROUTES:-true}"
     "FRONTEND_URL=${FRONTEND_URL:-http://localhost:5173}"
     "GHL_CLIENT_ID=${GHL_CLIENT_ID:-dev-client-id}"
     "GHL_REDIRECT_URI=${GHL_REDIRECT_URI:-http://localhost:$PORT/auth/callback}"

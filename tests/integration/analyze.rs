@@ -489,9 +489,85 @@ async fn bad_bodies_answer_in_the_envelope_and_write_nothing() {
     assert_eq!(results_count(&t).await, 0);
     let account = scan_all(&t.aws, &t.tables().accounts).await;
     assert!(
-        account[0].keys().all(|k| !k.starts_with("usage_")),
-        "no quota was spent"
+        account[0]
+            .iter()
+            .filter(|(k, _)| k.starts_with("usage_"))
+            .all(|(_, v)| v.as_n().map(String::as_str) == Ok("0")),
+        "no quota was spent (each count taken was given back): {:?}",
+        account[0]
     );
+}
+
+/// Uses up `count` of the free plan's analyses this month for `location`.
+async fn use_quota(t: &TestApp, location: &str, count: u32) {
+    use backend_core::store::accounts::usage::QuotaWrites;
+    let id = backend_core::auth::LocationId::parse(location).unwrap();
+    let period = backend_core::plans::usage_period(backend_core::clock::now_epoch());
+    for _ in 0..count {
+        t.app
+            .accounts()
+            .consume_quota(&id, &period, backend_core::plans::FREE_MONTHLY_ANALYSES)
+            .await
+            .unwrap()
+            .expect("counted");
+    }
+}
+
+async fn quota_used(t: &TestApp, location: &str) -> u32 {
+    let id = backend_core::auth::LocationId::parse(location).unwrap();
+    let period = backend_core::plans::usage_period(backend_core::clock::now_epoch());
+    t.app.accounts().quota_used(&id, &period).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_free_account_over_its_quota_gets_402_before_its_body_is_analyzed() {
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocOverQuota1").await;
+    use_quota(&t, "LocOverQuota1", 10).await;
+    // A body the analyzer would refuse (400) or work hard on: the quota answers first.
+    for body in [
+        json!({ "workflow": { "workflowData": { "templates": 7 } } }),
+        sample("critical"),
+    ] {
+        let res = analyze_fn(&t, post_analyze(&cookie, &body)).await;
+        res.assert_envelope();
+        assert_eq!((res.status, res.error_code()), (402, "PLAN_LIMIT_REACHED"));
+    }
+    assert_eq!(quota_used(&t, "LocOverQuota1").await, 10);
+    assert_eq!(results_count(&t).await, 0);
+}
+
+#[tokio::test]
+async fn a_counted_analysis_that_fails_gives_its_count_back() {
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocGiveBack1").await;
+    use_quota(&t, "LocGiveBack1", 9).await;
+    // Not a workflow (400), and a body over the analyzer's step limit (413): counted, failed,
+    // given back.
+    let bad = analyze_fn(
+        &t,
+        post_analyze(
+            &cookie,
+            &json!({ "workflow": { "workflowData": { "templates": 7 } } }),
+        ),
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.json);
+    let steps: Vec<Value> = (0..25_000)
+        .map(|n| json!({ "id": format!("s{n}"), "type": "wait" }))
+        .collect();
+    let huge = json!({ "workflow": { "_id": "wf_huge", "name": "huge", "workflowData": { "templates": steps } } });
+    let big = analyze_fn(&t, post_analyze(&cookie, &huge)).await;
+    assert!(matches!(big.status, 400 | 413), "{}", big.json);
+    assert_eq!(
+        quota_used(&t, "LocGiveBack1").await,
+        9,
+        "nothing spent on failures"
+    );
+    // The tenth is still there for a good one.
+    let good = analyze_fn(&t, post_analyze(&cookie, &sample("healthy"))).await;
+    assert_eq!(good.status, 201, "{}", good.json);
+    assert_eq!(good.json["data"]["quota"]["used"], 10);
 }
 
 #[tokio::test]
@@ -581,6 +657,8 @@ async fn dev_sample_routes_work_in_dev_and_are_absent_in_prod() {
 
     let prod = TestApp::with_env(&[
         ("STAGE", Some("prod")),
+        ("GHL_APP_ID", Some("app_test_1")),
+        ("ENABLE_TEST_ROUTES", None),
         ("FRONTEND_URL", Some("https://app.example.com")),
         (
             "GHL_REDIRECT_URI",
@@ -604,6 +682,65 @@ async fn dev_sample_routes_work_in_dev_and_are_absent_in_prod() {
     assert!(scan_all(&prod.aws, &prod.tables().sessions)
         .await
         .is_empty());
+}
+
+#[tokio::test]
+async fn a_dev_stack_has_no_test_routes_unless_they_are_switched_on() {
+    let t = TestApp::with_env(&[("ENABLE_TEST_ROUTES", None)]).await;
+    assert!(!t.app.config.test_routes, "off unless asked");
+    for req in [
+        request("GET", "/test/workflows").build(),
+        request("POST", "/test/analyze")
+            .json(&json!({ "sample": "healthy" }))
+            .build(),
+        request("POST", "/test/login")
+            .json(&json!({ "locationId": "demo-loc1" }))
+            .build(),
+    ] {
+        let res = analyze_fn(&t, req).await;
+        res.assert_envelope();
+        assert_eq!((res.status, res.error_code()), (404, "NOT_FOUND"));
+    }
+    assert!(integration_tests::scan_all(&t.aws, &t.tables().sessions)
+        .await
+        .is_empty());
+    let t = TestApp::with_env(&[("ENABLE_TEST_ROUTES", Some("false"))]).await;
+    assert!(!t.app.config.test_routes);
+}
+
+#[test]
+fn the_test_routes_switch_is_refused_in_prod_and_must_be_a_boolean() {
+    let base = |stage: &str, switch: &str| {
+        let vars: std::collections::BTreeMap<&str, String> = [
+            ("STAGE", stage.to_owned()),
+            ("GHL_APP_ID", "app_test_1".to_owned()),
+            ("ENABLE_TEST_ROUTES", switch.to_owned()),
+            ("FRONTEND_URL", "https://app.example.com".to_owned()),
+            (
+                "GHL_REDIRECT_URI",
+                "https://api.example.com/auth/callback".to_owned(),
+            ),
+            ("GHL_CLIENT_ID", "id".to_owned()),
+            ("STRIPE_PRICE_ID", "price_x".to_owned()),
+            ("SECRET_ID", "s".to_owned()),
+            ("SESSIONS_TABLE", "a".to_owned()),
+            ("ACCOUNTS_TABLE", "b".to_owned()),
+            ("RESULTS_TABLE", "c".to_owned()),
+            ("IDEMPOTENCY_TABLE", "d".to_owned()),
+            ("RATE_LIMITS_TABLE", "e".to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        backend_core::config::Config::from_lookup(|k| vars.get(k).cloned())
+    };
+    let problems = base("prod", "true").unwrap_err().problems;
+    assert!(
+        problems.iter().any(|p| p.contains("ENABLE_TEST_ROUTES")),
+        "{problems:?}"
+    );
+    assert!(base("dev", "yes").is_err());
+    assert!(base("dev", "true").unwrap().test_routes);
+    assert!(!base("prod", "false").unwrap().test_routes);
 }
 
 #[tokio::test]
@@ -664,6 +801,67 @@ async fn the_free_structure_view_shows_only_the_free_plans_issues() {
     make_pro(&t, "LocGraph1").await;
     let pro = analyze_fn(&t, request("GET", path).cookie(&cookie).build()).await;
     assert!(count(&pro) > 3, "pro sees every finding on the graph");
+}
+
+#[tokio::test]
+async fn the_structure_view_shows_the_stored_issues_without_analyzing_again() {
+    use backend_core::auth::LocationId;
+    use backend_core::highlevel::WorkflowId;
+    use backend_core::store::results::{AnalysisId, NewAnalysis};
+    let t = TestApp::new().await;
+    let cookie = t.connected_session("LocStored1").await;
+    make_pro(&t, "LocStored1").await;
+    let res = analyze_fn(&t, post_analyze(&cookie, &sample("critical"))).await;
+    assert_eq!(res.status, 201, "{}", res.json);
+    // A newer stored analysis of the same definition whose result keeps one issue only: a view
+    // that ran the rules again would show them all.
+    let mut result = res.json["data"]["result"].clone();
+    result.as_object_mut().unwrap().remove("plan");
+    let issues = result["issues"].as_array().unwrap().clone();
+    assert!(issues.len() > 1, "{result}");
+    let kept = issues
+        .iter()
+        .find(|i| i["stepIds"].as_array().is_some_and(|s| !s.is_empty()))
+        .or_else(|| issues.iter().find(|i| !i["stepId"].is_null()))
+        .expect("an issue on a step")
+        .clone();
+    result["issues"] = json!([kept.clone()]);
+    let location = LocationId::parse("LocStored1").unwrap();
+    let workflow = WorkflowId::parse("wf_critical_reactivation").unwrap();
+    let now_ms = backend_core::clock::now_epoch_ms() + 5_000;
+    let id = AnalysisId::generate(now_ms);
+    let definition = serde_json::to_vec(&sample("critical")).unwrap();
+    let summary = json!({});
+    t.app
+        .results()
+        .put(&NewAnalysis {
+            location: &location,
+            id: &id,
+            workflow_id: Some(&workflow),
+            workflow_name: Some("stored"),
+            health_score: 50,
+            grade: "Poor",
+            confidence: "high",
+            summary: &summary,
+            created_at_ms: now_ms,
+            expires_at: None,
+            result: &result,
+            definition: Some(&definition),
+        })
+        .await
+        .unwrap();
+    let path = "/api/workflows/wf_critical_reactivation/structure";
+    let view = analyze_fn(&t, request("GET", path).cookie(&cookie).build()).await;
+    assert_eq!(view.status, 200, "{}", view.json);
+    let shown: HashSet<String> = view.json["data"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["data"]["issues"].as_array().cloned().unwrap_or_default())
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    let rule = kept["ruleId"].as_str().unwrap().to_owned();
+    assert_eq!(shown, HashSet::from([rule]), "{}", view.json);
 }
 
 #[tokio::test]

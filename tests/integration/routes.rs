@@ -93,3 +93,86 @@ fn policies_name_actions_not_wildcards() {
         "least privilege: no blanket CRUD policies"
     );
 }
+
+#[test]
+fn a_deployed_stack_names_its_stage_and_gets_test_routes_only_when_asked() {
+    let template = integration_tests::template();
+    let stage = &template["Parameters"]["Stage"];
+    assert!(
+        stage.get("Default").is_none(),
+        "Stage must be chosen at deploy time, no default: {stage:?}"
+    );
+    let switch = &template["Parameters"]["EnableTestRoutes"];
+    assert_eq!(switch["Default"].as_str(), Some("false"), "{switch:?}");
+    // The condition needs both the dev stage and the switch.
+    let condition = format!("{:?}", template["Conditions"]["TestRoutesEnabled"]);
+    assert!(
+        condition.contains("IsDev") && condition.contains("EnableTestRoutes"),
+        "{condition}"
+    );
+    let mut functions_with_test_routes = 0;
+    for (name, resource) in template["Resources"].as_mapping().expect("Resources") {
+        let events = format!("{:?}", resource["Properties"]["Events"]);
+        if events.contains("/test/") {
+            functions_with_test_routes += 1;
+            assert_eq!(
+                resource["Condition"].as_str(),
+                Some("TestRoutesEnabled"),
+                "{name:?} serves /test/* routes"
+            );
+            assert_eq!(
+                resource["Properties"]["Environment"]["Variables"]["ENABLE_TEST_ROUTES"].as_str(),
+                Some("true"),
+                "{name:?}: the code's guard needs the switch too"
+            );
+        }
+    }
+    assert_eq!(functions_with_test_routes, 1);
+    // Only that function gets the switch; the globals never do.
+    let globals = format!("{:?}", template["Globals"]);
+    assert!(!globals.contains("ENABLE_TEST_ROUTES"), "{globals}");
+    for (env, file) in [("default", "dev"), ("prod", "prod")] {
+        let config: toml::Value =
+            std::fs::read_to_string(integration_tests::repo_root().join("samconfig.toml"))
+                .unwrap()
+                .parse()
+                .unwrap();
+        let overrides = config[env]["deploy"]["parameters"]["parameter_overrides"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            overrides.contains(&format!("Stage=\"{file}\"")),
+            "samconfig [{env}] names its stage: {overrides}"
+        );
+        assert!(
+            !overrides.contains("EnableTestRoutes=\"true\""),
+            "samconfig [{env}] deploys no test routes: {overrides}"
+        );
+    }
+}
+
+#[test]
+fn the_public_stripe_webhook_url_has_reserved_concurrency() {
+    let template = integration_tests::template();
+    let function = &template["Resources"]["StripeWebhookFunction"];
+    assert_eq!(
+        function["Properties"]["FunctionUrlConfig"]["AuthType"].as_str(),
+        Some("NONE")
+    );
+    let reserved = format!(
+        "{:?}",
+        function["Properties"]["ReservedConcurrentExecutions"]
+    );
+    assert!(
+        reserved.contains("StripeWebhookReservedConcurrency"),
+        "{reserved}"
+    );
+    let parameter = &template["Parameters"]["StripeWebhookReservedConcurrency"];
+    let default = parameter["Default"].as_u64().expect("a default");
+    assert!((1..=50).contains(&default), "a sane default: {default}");
+    assert!(
+        parameter["MinValue"].as_u64().unwrap_or(0) >= 1,
+        "0 would stop the webhook"
+    );
+}

@@ -117,6 +117,8 @@ impl TestApp {
         vars.insert("SECRET_ID".into(), format!("{prefix}/app"));
         for (k, v) in [
             ("STAGE", "dev"),
+            // What `make dev` sets: the dev-only /test/* routes answer.
+            ("ENABLE_TEST_ROUTES", "true"),
             ("FRONTEND_URL", FRONTEND),
             ("GHL_CLIENT_ID", "test-client-id"),
             ("GHL_REDIRECT_URI", "http://localhost:9000/auth/callback"),

@@ -109,6 +109,10 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     /// Sentry DSN for internal-error reports (`SENTRY_DSN`, optional; checked for shape).
     pub sentry_dsn: Option<String>,
+    /// The dev-only `/test/*` routes answer (`ENABLE_TEST_ROUTES=true`, dev stage only; the
+    /// template sets it on the dev samples function when `EnableTestRoutes` is true, `make dev`
+    /// sets it on). Off unless asked: a deployed dev stack hands out no demo sessions.
+    pub test_routes: bool,
 }
 
 /// Every problem found in the environment, listed together.
@@ -178,6 +182,7 @@ impl Config {
         if let Err(problem) = crate::sentry::Sentry::from_dsn(sentry_dsn.as_deref(), "check") {
             reader.problem(problem);
         }
+        let test_routes = reader.test_routes(stage);
         let defaults = RateLimitConfig::default();
         let limits = RateLimitConfig {
             login: reader.limit("RATE_LIMIT_LOGIN", defaults.login),
@@ -246,6 +251,7 @@ impl Config {
                 log_level,
                 rate_limits: limits,
                 sentry_dsn,
+                test_routes,
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -292,6 +298,24 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
             None => {
                 self.problem("STAGE is required (dev or prod)");
                 None
+            }
+        }
+    }
+
+    /// `ENABLE_TEST_ROUTES`: `true` or `false` (default), and never `true` in prod.
+    fn test_routes(&mut self, stage: Option<Stage>) -> bool {
+        match self.value("ENABLE_TEST_ROUTES").as_deref() {
+            None | Some("false") => false,
+            Some("true") if stage == Some(Stage::Prod) => {
+                self.problem("ENABLE_TEST_ROUTES must not be true in prod");
+                false
+            }
+            Some("true") => true,
+            Some(other) => {
+                self.problem(format!(
+                    "ENABLE_TEST_ROUTES must be true or false, not {other:?}"
+                ));
+                false
             }
         }
     }
