@@ -776,3 +776,58 @@ async fn every_stripe_sample_event_is_accepted_when_signed() {
         assert_eq!(answer.status, 200, "{name}: {}", answer.json);
     }
 }
+
+// ------------------------------------------------------------------ checkout's location claim
+
+#[tokio::test]
+async fn a_checkout_naming_another_location_is_ignored_unless_the_subscription_or_customer_agrees()
+{
+    let (t, stripe) = with_stripe().await;
+    let period_end = now_epoch() + 30 * 86400;
+    // The victim: a connected account with nothing to do with this payment.
+    t.connected_session("LocVictim1").await;
+    let victim = backend_core::auth::LocationId::parse("LocVictim1").unwrap();
+    // A payer's own subscription (e.g. from a Payment Link): metadata names no location.
+    let mut foreign = stripe_subscription("active", period_end, false);
+    foreign["metadata"] = json!({});
+    subscription_read(&stripe, foreign, 2).await;
+    let mut event = sample(
+        "checkout.session.completed",
+        "evt_claims_victim",
+        now_epoch(),
+    );
+    event["data"]["object"]["client_reference_id"] = json!("LocVictim1");
+    event["data"]["object"]["metadata"] = json!({});
+    let res = deliver_signed(&t, &event).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    assert_eq!(res.json["data"]["result"], "ignored", "{}", res.json);
+    let account = t.stored_account(&victim).await;
+    assert_eq!(
+        account.stored_plan,
+        Plan::Free,
+        "the victim's plan is untouched"
+    );
+    assert_eq!(account.stripe_customer_id, None, "nor its customer");
+    let logs = integration_tests::captured_logs();
+    assert!(
+        logs.contains("StripeCheckoutLocationMismatch"),
+        "a metric line"
+    );
+
+    // The same session for the account whose customer it is: applied.
+    t.app
+        .accounts()
+        .link_customer(&victim, CUSTOMER, now_epoch())
+        .await
+        .unwrap();
+    let mut event = sample(
+        "checkout.session.completed",
+        "evt_own_customer",
+        now_epoch(),
+    );
+    event["data"]["object"]["client_reference_id"] = json!("LocVictim1");
+    event["data"]["object"]["metadata"] = json!({});
+    let res = deliver_signed(&t, &event).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    assert_ne!(res.json["data"]["result"], "ignored", "{}", res.json);
+}

@@ -176,6 +176,19 @@ async fn apply(app: &App, event: &Event) -> Result<Outcome<EventDetail>, ApiErro
                     Some(NOT_IN_STRIPE),
                 ));
             };
+            // `client_reference_id` is whatever the payer's link carried: any Payment Link or
+            // pricing table on the Pro price can name another location. It counts only when the
+            // subscription (created by our checkout with `metadata.locationId`) or the account's
+            // Stripe customer agrees.
+            if !checkout_belongs_to(app, &location, &session, &current).await? {
+                tracing::warn!(
+                    event_id = %event.id,
+                    location = %location,
+                    "checkout ignored: the session's location matches neither the subscription's metadata nor the account's customer"
+                );
+                metrics::count("StripeCheckoutLocationMismatch", &[]);
+                return Ok(outcome(Disposition::Ignored, None, Some(LOCATION_MISMATCH)));
+            }
             let as_of = read_at.max(event.created);
             let (location, result, reason) = sync(location, current, as_of).await?;
             if result == Disposition::Stale {
@@ -236,6 +249,33 @@ async fn apply(app: &App, event: &Event) -> Result<Outcome<EventDetail>, ApiErro
 }
 
 const NOT_IN_STRIPE: &str = "the subscription does not exist in this Stripe account";
+const LOCATION_MISMATCH: &str =
+    "the session's location matches neither the subscription's locationId nor the account's customer";
+
+/// The checkout's location is the subscription's: its `metadata.locationId` names it, or the
+/// location's account already has the session's (or subscription's) Stripe customer.
+async fn checkout_belongs_to(
+    app: &App,
+    location: &LocationId,
+    session: &CheckoutSession,
+    subscription: &Subscription,
+) -> Result<bool, ApiError> {
+    if subscription.metadata.location().as_ref() == Some(location) {
+        return Ok(true);
+    }
+    let customers: Vec<&str> = [session.customer.as_ref(), subscription.customer.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|c| c.id())
+        .collect();
+    if customers.is_empty() {
+        return Ok(false);
+    }
+    let account = app.accounts().get(location).await?;
+    Ok(account
+        .and_then(|a| a.stripe_customer_id)
+        .is_some_and(|known| customers.contains(&known.as_str())))
+}
 
 /// The subscription as Stripe has it now, and when we asked (the `as_of` of the state it
 /// gives). `None` when Stripe does not know it (e.g. an event of another mode or account):
