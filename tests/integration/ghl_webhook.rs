@@ -705,6 +705,60 @@ async fn an_uninstall_sent_before_a_reinstall_leaves_the_new_installation_alone(
     assert_eq!(w.t.call(&history::routes(), history).await.status, 200);
 }
 
+/// Erasing the month's usage counter gave a location 10 more free analyses per reinstall
+/// (issue 16): the counter of the current month survives the uninstall, nothing else does.
+#[tokio::test]
+async fn uninstall_and_reinstall_does_not_restore_the_free_quota() {
+    let w = world().await;
+    w.populated("locQuota1").await;
+    let location = LocationId::parse("locQuota1").expect("location");
+    let period = backend_core::plans::usage_period(now_epoch());
+    let accounts = w.t.app.accounts();
+    while accounts
+        .consume_quota(&location, &period, 10)
+        .await
+        .expect("count")
+        .is_some()
+    {}
+    assert_eq!(accounts.quota_used(&location, &period).await.ok(), Some(10));
+
+    let answer = w
+        .deliver(&payload("UNINSTALL", json!({"locationId": "locQuota1"})))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(answer.json["data"]["erased"]["accounts"], 1);
+    assert_eq!(answer.json["data"]["erased"]["accountsDeleted"], 0);
+    let left = w.account("locQuota1").await.expect("the counter stays");
+    let usage = format!("usage_{}", period.replace('-', "_"));
+    for name in left.keys() {
+        assert!(
+            [
+                "locationId",
+                "companyId",
+                "plan",
+                "createdAt",
+                "updatedAt",
+                "uninstalledAt",
+                usage.as_str()
+            ]
+            .contains(&name.as_str()),
+            "{name} survived the uninstall: {left:?}"
+        );
+    }
+    assert!(!left.contains_key("usage_2026_11") || period == "2026-11");
+
+    // Reinstalled and reconnected within the month: the quota is still used up.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    w.t.connected_session("locQuota1").await;
+    assert_eq!(accounts.quota_used(&location, &period).await.ok(), Some(10));
+    let eleventh = accounts.consume_quota(&location, &period, 10).await;
+    assert_eq!(
+        eleventh.ok(),
+        Some(None),
+        "the eleventh free analysis is refused"
+    );
+}
+
 #[tokio::test]
 async fn an_uninstall_for_a_location_never_seen_writes_only_the_idempotency_record() {
     let w = world().await;

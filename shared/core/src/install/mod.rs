@@ -303,7 +303,7 @@ pub async fn erase_location(
             erased.accounts = 1;
             erased.accounts_deleted = 1;
         }
-        AccountErasure::BillingKept => erased.accounts = 1,
+        AccountErasure::BillingKept | AccountErasure::UsageKept => erased.accounts = 1,
     }
     let scope = stores.rate_limit_scope;
     erased.rate_limit_windows = stores

@@ -34,8 +34,27 @@ pub enum AccountErasure {
     Absent,
     /// No billing to keep: the whole item is gone.
     Deleted,
-    /// A Stripe customer or subscription is linked: only the billing fields remain.
+    /// A Stripe customer or subscription is linked: only the billing fields remain (with the
+    /// month's usage counter, if any).
     BillingKept,
+    /// No billing, but free analyses counted this month: the item stays with `KEPT_FOR_USAGE`
+    /// (`locationId`, `companyId`, `plan`, `createdAt`, `updatedAt`, `uninstalledAt`) and that
+    /// counter, so a reinstall does not restore the free quota.
+    UsageKept,
+}
+
+/// The monthly usage counters an uninstall keeps (issue 16: erasing them gave a location 10
+/// more free analyses per reinstall): the month of the uninstall and the current month, named as
+/// `store::accounts::usage` names them (`usage_YYYY_MM`). Older months no longer count.
+fn kept_usage(uninstalled_at: i64, now: i64) -> Vec<String> {
+    let mut kept = Vec::with_capacity(2);
+    for at in [uninstalled_at, now] {
+        let name = format!("usage_{}", crate::plans::usage_period(at).replace('-', "_"));
+        if !kept.contains(&name) {
+            kept.push(name);
+        }
+    }
+    kept
 }
 
 /// Attributes an uninstall keeps on an account that links a Stripe customer or subscription,
@@ -52,6 +71,16 @@ const KEPT_ON_UNINSTALL: &[&str] = &[
     "subscriptionEndsAt",
     "lastStripeEventCreated",
     "billingSyncedAt",
+    "createdAt",
+    "updatedAt",
+    "uninstalledAt",
+];
+
+/// What stays of an account without billing whose month's usage an uninstall keeps.
+const KEPT_FOR_USAGE: &[&str] = &[
+    "locationId",
+    "companyId",
+    "plan",
     "createdAt",
     "updatedAt",
     "uninstalledAt",
@@ -129,7 +158,12 @@ impl Accounts {
         let Some(item) = read.item else {
             return Ok(AccountErasure::Absent);
         };
-        if !has_billing(&item) {
+        let kept_usage = kept_usage(uninstalled_at, now);
+        let counted = kept_usage
+            .iter()
+            .any(|name| matches!(item.get(name), Some(AttributeValue::N(n)) if n != "0"));
+        let billing = has_billing(&item);
+        if !billing && !counted {
             // Conditional: if checkout linked a customer meanwhile, keep it (update below).
             let deleted = self
                 .client
@@ -148,8 +182,16 @@ impl Accounts {
             }
         }
         let mut removed: Vec<&str> = TOKEN_ATTRIBUTES.to_vec();
+        let kept = if billing {
+            KEPT_ON_UNINSTALL
+        } else {
+            KEPT_FOR_USAGE
+        };
         for name in item.keys() {
-            if !KEPT_ON_UNINSTALL.contains(&name.as_str()) && !removed.contains(&name.as_str()) {
+            if !kept.contains(&name.as_str())
+                && !kept_usage.contains(name)
+                && !removed.contains(&name.as_str())
+            {
                 removed.push(name);
             }
         }
@@ -176,7 +218,8 @@ impl Accounts {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(AccountErasure::BillingKept),
+            Ok(_) if billing => Ok(AccountErasure::BillingKept),
+            Ok(_) => Ok(AccountErasure::UsageKept),
             // Deleted in between (a concurrent uninstall of the same location): nothing left.
             Err(err) if is_conditional_failure(&err) => Ok(AccountErasure::Absent),
             Err(err) => Err(StoreError::from_sdk(err)),
