@@ -99,3 +99,34 @@ async fn health_reports_version_and_stage() {
     assert_eq!(res.json["data"]["stage"], "dev");
     assert_eq!(res.json["data"]["version"], env!("CARGO_PKG_VERSION"));
 }
+
+#[tokio::test]
+async fn the_health_checks_prove_the_secret_is_reachable_without_reading_its_value() {
+    let t = TestApp::new().await;
+    // A value the functions could not use: the health checks never read it, so they still
+    // answer 200 (only a missing or unreachable secret is a failed check).
+    t.aws
+        .secrets
+        .put_secret_value()
+        .secret_id(&t.vars["SECRET_ID"])
+        .secret_string("not the secret's JSON")
+        .send()
+        .await
+        .unwrap();
+    let t = t.reconfigured(|_| {}); // a fresh App: nothing cached
+    let res = t
+        .call(&health::routes(), event("health-detailed.json"))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    // And the template grants the health function no secret value at all.
+    let template = integration_tests::template();
+    let policies = format!(
+        "{:?}",
+        template["Resources"]["HealthFunction"]["Properties"]["Policies"]
+    );
+    assert!(!policies.contains("GetSecretValue"), "{policies}");
+    assert!(
+        policies.contains("secretsmanager:DescribeSecret"),
+        "{policies}"
+    );
+}

@@ -118,7 +118,8 @@ pub async fn run_checks(app: &App) -> Vec<Check> {
     });
     let secret = async {
         let started = Instant::now();
-        let reason = match app.secrets.get().await {
+        // Access, not content: DescribeSecret reads no value.
+        let reason = match app.secrets.check_access().await {
             Ok(_) => None,
             Err(err) => {
                 tracing::warn!(check = "secret", error = %err, "secret check failed");

@@ -138,7 +138,24 @@ impl SecretStore {
         Ok(secrets)
     }
 
-    /// Reads the secret now, bypassing the cache: the readiness check uses it.
+    /// Proves the secret exists and is reachable without reading its value (`DescribeSecret`):
+    /// the health checks use it, so the public health function holds no secret value and
+    /// needs no `secretsmanager:GetSecretValue`.
+    pub async fn check_access(&self) -> Result<(), SecretsError> {
+        self.client
+            .describe_secret()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                SecretsError::Unavailable(
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+                )
+            })
+    }
+
+    /// Reads the secret now, bypassing the cache.
     pub async fn fetch(&self) -> Result<Secrets, SecretsError> {
         let output = self
             .client
