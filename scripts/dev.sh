@@ -8,7 +8,8 @@
 #   5. cargo lambda watch on 127.0.0.1:$PORT, routing like API Gateway (Cargo.toml's router)
 #
 # Settings (environment of the caller wins; docs/LOCAL_STACK.md):
-#   PORT (9000) MOTO_PORT (5005) STAGE (dev) FRONTEND_URL (http://localhost:5173)
+#   PORT (9000) MOTO_PORT (5005) STAGE (dev) ENABLE_TEST_ROUTES (true in dev: the /test/* routes)
+#   FRONTEND_URL (http://localhost:5173)
 #   GHL_CLIENT_ID (dev-client-id) GHL_REDIRECT_URI (http://localhost:$PORT/auth/callback)
 #   GHL_API_BASE_URL GHL_AUTH_URL STRIPE_API_BASE_URL (the real services)
 #   STRIPE_PRICE_ID (price_1QJsamplePrice0001, the price of events/stripe/) LOG_LEVEL (info)
@@ -62,7 +63,7 @@ GHL_WEBHOOK_PUBLIC_KEY="${GHL_WEBHOOK_PUBLIC_KEY:-$(python scripts/ghl_webhook_k
 # override the caller's values.
 FUNCTION_ENV=(
     "STAGE=${STAGE:-dev}"
-    "ENABLE_TEST_ROUTES=${ENABLE_TEST_ROUTES:-true}"
+    "ENABLE_TEST_ROUTES=${ENABLE_TEST_ROUTES:-$([[ "${STAGE:-dev}" == dev ]] && echo true || echo false)}"
     "FRONTEND_URL=${FRONTEND_URL:-http://localhost:5173}"
     "GHL_CLIENT_ID=${GHL_CLIENT_ID:-dev-client-id}"
     "GHL_REDIRECT_URI=${GHL_REDIRECT_URI:-http://localhost:$PORT/auth/callback}"
