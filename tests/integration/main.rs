@@ -12,6 +12,7 @@ mod ghl_webhook;
 mod health;
 mod idempotency;
 mod log_scan;
+mod no_scan;
 mod openapi;
 mod routes;
 mod sentry;

@@ -77,7 +77,7 @@ impl App {
             accounts: self.accounts(),
             rate_limits: self.rate_limits(),
             results: self.results(),
-            rate_limit_scope: self.config.rate_limits.analyze.scope,
+            rate_limit: self.config.rate_limits.analyze,
             results_retention_days: self.config.ghl_webhook.uninstall_results_retention_days,
         }
     }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::auth::LocationId;
 use crate::store::accounts::Accounts;
-use crate::store::rate_limits::RateLimits;
+use crate::store::rate_limits::{Limit, RateLimits};
 use crate::store::results::Results;
 use crate::store::sessions::Sessions;
 use crate::store::StoreError;
@@ -252,14 +252,14 @@ pub async fn record_install<A: InstallWrites>(
 }
 
 /// What an uninstall erases from, and how: the four tables holding a location's data, the
-/// scope of its per-account rate-limit windows, and how long its analyses stay
+/// limit of its per-account rate-limit windows (their keys follow from it), and how long its analyses stay
 /// (`UNINSTALL_RESULTS_RETENTION_DAYS`, 0: erased at once). `App::uninstall` assembles it.
 pub struct Uninstall {
     pub sessions: Sessions,
     pub accounts: Accounts,
     pub rate_limits: RateLimits,
     pub results: Results,
-    pub rate_limit_scope: &'static str,
+    pub rate_limit: Limit,
     pub results_retention_days: u32,
 }
 
@@ -305,10 +305,9 @@ pub async fn erase_location(
         }
         AccountErasure::BillingKept | AccountErasure::UsageKept => erased.accounts = 1,
     }
-    let scope = stores.rate_limit_scope;
     erased.rate_limit_windows = stores
         .rate_limits
-        .delete_windows_for(scope, location.as_str())
+        .delete_windows_for(stores.rate_limit, location.as_str(), now)
         .await?;
     let retention_days = stores.results_retention_days;
     if retention_days == 0 {

@@ -98,35 +98,39 @@ impl RateLimits {
         }
     }
 
-    /// Deletes every window of `subject` under `scope` (keys `{scope}#{subject}#{window}`), e.g.
-    /// an uninstalled location's analyze windows. A paginated Scan filtered on the key prefix:
-    /// the table holds only live windows (minutes, TTL) and uninstalls are rare, so an index
-    /// keyed by subject is not worth its write on every request. Returns how many were deleted.
+    /// Deletes the live windows of `subject` under `limit` (an uninstalled location's analyze
+    /// windows), found by key, no Scan: windows are fixed (`{scope}#{subject}#{window start}`),
+    /// so the only one still counting at `now` is the current one; the previous one is deleted
+    /// too (a clock near the boundary). Older windows count nothing any more and carry no data
+    /// but the key: DynamoDB's TTL (`expiresAt`, a minute after the window ends) removes them.
+    /// Returns how many existed.
     #[tracing::instrument(skip(self))]
-    pub async fn delete_windows_for(&self, scope: &str, subject: &str) -> Result<u32, StoreError> {
-        let prefix = format!("{scope}#{subject}#");
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
+    pub async fn delete_windows_for(
+        &self,
+        limit: Limit,
+        subject: &str,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        let current = now - now.rem_euclid(limit.window_secs);
+        let mut deleted = 0;
+        for window in [current, current - limit.window_secs] {
             let output = self
                 .client
-                .scan()
+                .delete_item()
                 .table_name(&self.table)
-                .filter_expression("begins_with(#k, :prefix)")
-                .projection_expression("#k")
-                .expression_attribute_names("#k", "key")
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.clone()))
-                .set_exclusive_start_key(start)
+                .key(
+                    "key",
+                    AttributeValue::S(format!("{}#{subject}#{window}", limit.scope)),
+                )
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
                 .send()
                 .await
                 .map_err(StoreError::from_sdk)?;
-            keys.extend(output.items.unwrap_or_default());
-            start = output.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                break;
+            if output.attributes.is_some_and(|a| !a.is_empty()) {
+                deleted += 1;
             }
         }
-        super::batch_delete(&self.client, &self.table, keys).await
+        Ok(deleted)
     }
 
     /// Counts one hit for `subject`; [`RateLimitError::Exceeded`] with the seconds left once over

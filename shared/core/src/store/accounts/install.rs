@@ -302,9 +302,10 @@ impl Accounts {
         )
     }
 
-    /// Every location of `company` we hold an account for. A Scan with a filter: the table is
-    /// one item per location and company uninstalls are rare, so an index is not worth its
-    /// write cost (docs/GHL_WEBHOOK.md).
+    /// Every location of `company` we hold an account for, through the accounts table's sparse
+    /// `byCompany` index (keys only; an account without `companyId` is not in it), paged: no Scan.
+    /// The index is eventually consistent: a location tied to the company in the last instant
+    /// may be missed (HighLevel's own location-level event, or its retry, covers it).
     #[tracing::instrument(skip(self))]
     pub async fn locations_of_company(&self, company: &str) -> Result<Vec<LocationId>, StoreError> {
         let mut locations = Vec::new();
@@ -312,13 +313,12 @@ impl Accounts {
         loop {
             let output = self
                 .client
-                .scan()
+                .query()
                 .table_name(&self.table)
-                .filter_expression("companyId = :company")
-                .projection_expression("locationId")
+                .index_name("byCompany")
+                .key_condition_expression("companyId = :company")
                 .expression_attribute_values(":company", s(company))
                 .set_exclusive_start_key(start.take())
-                .consistent_read(true)
                 .send()
                 .await
                 .map_err(StoreError::from_sdk)?;
