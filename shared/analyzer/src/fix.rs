@@ -372,13 +372,9 @@ fn wait_timeout(issue: &Issue, wf: Option<usize>, places: &Places<'_>) -> Option
     let mut patch = Vec::new();
     for step in issue.step_ids() {
         let (ptr, attrs) = places.attributes(wf, step)?;
-        let (path, old) = match attrs.get("timeout") {
-            Some(v) => (format!("{ptr}/timeout"), Some(v.clone())),
-            None => (format!("{ptr}/timeout"), None),
-        };
         patch.extend(set(
-            path,
-            old,
+            format!("{ptr}/timeout"),
+            attrs.get("timeout").cloned(),
             json!({"enabled": true, "value": 3, "unit": "days"}),
         ));
     }

@@ -159,6 +159,15 @@ fn config_and_inline_notes_suppress_relevel_and_tune() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("suppressed (not counted):"), "{text}");
 
+    // HTML: an "Accepted findings" section with the reasons.
+    let html = run(&[file.to_str().unwrap(), "--format", "html"]);
+    let html = String::from_utf8_lossy(&html.stdout);
+    assert!(html.contains("Accepted findings (2)"), "{html}");
+    assert!(
+        html.contains("the staging URL is the client&#39;s own relay")
+            || html.contains("the staging URL is the client&#x27;s own relay")
+    );
+
     // --config FILE names it explicitly; --no-config ignores the discovered one.
     let explicit = json(&run(&[
         file.to_str().unwrap(),
