@@ -487,7 +487,7 @@ def run_sequence(binary: Path, name: str, events: list[dict], port: int, env: di
 
 
 def warm(args, port: int, env: dict, names: dict, binaries: dict) -> None:
-    location = "LocBench" + uuid.uuid4().hex[:8]
+    location = "demo-bench" + uuid.uuid4().hex[:8]  # the dev login: demo accounts only
     cookie = login(binaries["analyze"], port, env, args.moto, names["ACCOUNTS_TABLE"], location)
     print(f"\nWarm path: {args.warm} sequential invocations per route after one warm-up "
           f"(one process, one event at a time, as one Lambda sandbox)\n")
@@ -515,7 +515,7 @@ def warm(args, port: int, env: dict, names: dict, binaries: dict) -> None:
 
 
 def soak(args, port: int, env: dict, names: dict, binaries: dict) -> None:
-    location = "LocSoak" + uuid.uuid4().hex[:8]
+    location = "demo-soak" + uuid.uuid4().hex[:8]
     cookie = login(binaries["analyze"], port, env, args.moto, names["ACCOUNTS_TABLE"], location)
     routes = warm_events(cookie, location)
     _, make = routes["analyze POST /api/analyze (pro, stored)"]
@@ -542,7 +542,9 @@ def main() -> None:
     parser.add_argument("--moto-server", default=str(ROOT / ".venv/bin/moto_server"),
                         help="the moto_server executable --tls starts")
     parser.add_argument("--bin-dir", default=str(ROOT / "target/release"))
-    parser.add_argument("--hello", default=str(ROOT / "bench/coldstart/hello/target/release/hello"))
+    shared_hello = ROOT / "target/release/hello"  # built with CARGO_TARGET_DIR=<workspace>/target
+    parser.add_argument("--hello", default=str(shared_hello if shared_hello.exists() else
+                                               ROOT / "bench/coldstart/hello/target/release/hello"))
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--functions", default="health,oauth-callback,analyze,history,checkout,"
                                                 "stripe-webhook,ghl-webhook")
@@ -582,6 +584,7 @@ def run_all(args, tls_extra: dict) -> None:
     function_env = {
         "AWS_ENDPOINT_URL": args.moto,
         "STAGE": "dev",
+        "ENABLE_TEST_ROUTES": "true",  # /test/login and /test/analyze (dev stage only)
         "FRONTEND_URL": "http://localhost:5173",
         "GHL_CLIENT_ID": "bench-client",
         "GHL_REDIRECT_URI": "http://localhost:9000/auth/callback",
