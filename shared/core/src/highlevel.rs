@@ -34,6 +34,15 @@ const REFRESH_HOLD_SECS: i64 = 15;
 #[serde(try_from = "String", into = "String")]
 pub struct WorkflowId(String);
 
+/// The shape of every id HighLevel issues (locations, workflows): 1..=64 ASCII letters, digits,
+/// `-` or `_` (they are 20-character alphanumerics today). One check for every id type.
+pub(crate) fn is_highlevel_id(raw: &str) -> bool {
+    (1..=64).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Why a workflow id was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("must be 1-64 letters, digits, '-' or '_'")]
@@ -42,11 +51,7 @@ pub struct InvalidWorkflowId;
 impl WorkflowId {
     /// 1..=64 ASCII letters, digits, `-` or `_`: what HighLevel issues, nothing else.
     pub fn parse(raw: &str) -> Result<Self, InvalidWorkflowId> {
-        let ok = (1..=64).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
+        if is_highlevel_id(raw) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(InvalidWorkflowId)

@@ -22,11 +22,7 @@ pub struct InvalidLocationId;
 impl LocationId {
     /// 1..=64 ASCII letters, digits, `-` or `_` (HighLevel's ids are 20-character alphanumerics).
     pub fn parse(raw: &str) -> Result<Self, InvalidLocationId> {
-        let ok = (1..=64).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
+        if crate::highlevel::is_highlevel_id(raw) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(InvalidLocationId)
