@@ -18,18 +18,32 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEY_PATH = os.path.join(ROOT, ".local", "ghl-webhook-ed25519.pem")
 
 
-def private_key() -> Ed25519PrivateKey:
-    if not os.path.exists(KEY_PATH):
-        os.makedirs(os.path.dirname(KEY_PATH), exist_ok=True)
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(KEY_PATH, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def create_key() -> None:
+    """Writes a new key pair, atomically: several `make dev` may start at once on a fresh clone
+    (the stop test runs two side by side), and each must read a whole key, the same one. The key is
+    written to a file of this process, then linked into place; whoever links first wins."""
+    os.makedirs(os.path.dirname(KEY_PATH), exist_ok=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    temp = f"{KEY_PATH}.{os.getpid()}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
+        try:
+            os.link(temp, KEY_PATH)
+        except FileExistsError:
+            pass  # another start won: use its key
+    finally:
+        os.remove(temp)
+
+
+def private_key() -> Ed25519PrivateKey:
+    if not os.path.exists(KEY_PATH):
+        create_key()
     with open(KEY_PATH, "rb") as pem:
         key = serialization.load_pem_private_key(pem.read(), password=None)
     if not isinstance(key, Ed25519PrivateKey):

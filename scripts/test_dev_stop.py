@@ -367,7 +367,9 @@ def report(label: str, dev: Dev, reached: str, problems: list, extra: str = ""):
     lines += [f"         {p}" for p in problems]
     if problems:
         failures.append(label)
-        lines.append(f"         log: {os.path.relpath(dev.log_path, ROOT)}")
+        lines.append(f"         log: {os.path.relpath(dev.log_path, ROOT)}, its last lines:")
+        # CI keeps only what is printed: the log's tail says why (e.g. which step of dev.sh failed).
+        lines += [f"         | {line}" for line in dev.output().splitlines()[-15:]]
     say("\n".join(lines))
 
 
