@@ -722,7 +722,7 @@ fn the_test_routes_switch_is_refused_in_prod_and_must_be_a_boolean() {
             ),
             ("GHL_CLIENT_ID", "id".to_owned()),
             ("STRIPE_PRICE_ID", "price_x".to_owned()),
-            ("SECRET_ID", "s".to_owned()),
+            ("TOKEN_KEY_SECRET_ID", "s".to_owned()),
             ("SESSIONS_TABLE", "a".to_owned()),
             ("ACCOUNTS_TABLE", "b".to_owned()),
             ("RESULTS_TABLE", "c".to_owned()),

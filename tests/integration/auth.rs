@@ -258,11 +258,8 @@ async fn tampered_expired_replayed_or_missing_state_creates_no_session() {
     assert_eq!(real_sessions(&t).await, 0);
 
     // An expired state: signed correctly, but its time has passed.
-    let secrets = t.app.secrets.get().await.unwrap();
-    let old = backend_core::auth::oauth_state::issue(
-        &secrets.token_encryption_key,
-        backend_core::clock::now_epoch() - 601,
-    );
+    let key = t.app.secrets.token_key().await.unwrap();
+    let old = backend_core::auth::oauth_state::issue(&key, backend_core::clock::now_epoch() - 601);
     let res = callback(
         &t,
         &old.state,
@@ -376,10 +373,10 @@ async fn an_expired_access_token_is_refreshed_once_and_the_call_made_with_the_ne
         .await
         .unwrap()
         .unwrap();
-    let secrets = t.app.secrets.get().await.unwrap();
+    let key = t.app.secrets.token_key().await.unwrap();
     let location = backend_core::auth::LocationId::parse(LOCATION).unwrap();
     let refresh = backend_core::auth::crypto::decrypt(
-        &secrets.token_encryption_key,
+        &key,
         &location,
         account.refresh_token.as_deref().unwrap(),
     )

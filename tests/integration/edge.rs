@@ -262,7 +262,6 @@ fn configuration_lists_every_problem_and_applies_stage_rules() {
         "GHL_REDIRECT_URI must not point at localhost",
         "GHL_CLIENT_ID is required",
         "STRIPE_PRICE_ID is required",
-        "SECRET_ID is required",
         "SESSIONS_TABLE is required",
         "RATE_LIMITS_TABLE is required",
     ] {

@@ -489,14 +489,7 @@ async fn the_webhook_applies_each_event_exactly_once_across_500_deliveries_with_
     let t = TestApp::new().await;
     let proxy = FaultProxy::start().await;
     let app = proxy.app_for(&t);
-    let secret = t
-        .app
-        .secrets
-        .get()
-        .await
-        .expect("secrets")
-        .stripe_webhook_secret
-        .clone();
+    let secret = t.app.secrets.stripe_webhook().await.expect("secret");
     let events_count = setting("FAULT_EVENTS", 200);
     let kinds = [
         "customer.subscription.created",
@@ -755,14 +748,7 @@ async fn dynamodb_operations_per_request() {
     measure("POST /auth/logout", a.status, proxy.take_calls());
 
     // The webhook: a new event, then the same event again.
-    let secret = t
-        .app
-        .secrets
-        .get()
-        .await
-        .unwrap()
-        .stripe_webhook_secret
-        .clone();
+    let secret = t.app.secrets.stripe_webhook().await.unwrap();
     let body = stripe_event(
         "customer.subscription.created",
         "evt_cost_1",

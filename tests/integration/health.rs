@@ -1,3 +1,4 @@
+use backend_core::secrets::Purpose;
 use integration_tests::{event, TestApp};
 
 #[tokio::test]
@@ -80,7 +81,7 @@ async fn detailed_health_is_503_naming_the_missing_table() {
 async fn ready_fails_when_the_secret_is_missing_and_live_does_not() {
     let t = TestApp::new().await;
     let missing = format!("{}/never-created", t.prefix);
-    let t = t.reconfigured(|c| c.secret_id = missing);
+    let t = t.reconfigured(|c| c.secrets.stripe_api_key = Some(missing));
     let ready = t.call(&health::routes(), event("ready.json")).await;
     assert_eq!(ready.status, 503, "{}", ready.json);
     assert!(ready.json["error"]["message"]
@@ -101,32 +102,41 @@ async fn health_reports_version_and_stage() {
 }
 
 #[tokio::test]
-async fn the_health_checks_prove_the_secret_is_reachable_without_reading_its_value() {
+async fn the_health_checks_prove_the_secrets_are_reachable_without_reading_their_values() {
     let t = TestApp::new().await;
-    // A value the functions could not use: the health checks never read it, so they still
+    // Values the functions could not use: the health checks never read them, so they still
     // answer 200 (only a missing or unreachable secret is a failed check).
-    t.aws
-        .secrets
-        .put_secret_value()
-        .secret_id(&t.vars["SECRET_ID"])
-        .secret_string("not the secret's JSON")
-        .send()
-        .await
-        .unwrap();
+    for purpose in Purpose::ALL {
+        t.aws
+            .secrets
+            .put_secret_value()
+            .secret_id(&t.vars[purpose.id_var()])
+            .secret_string("not the secret's JSON")
+            .send()
+            .await
+            .unwrap();
+    }
     let t = t.reconfigured(|_| {}); // a fresh App: nothing cached
     let res = t
         .call(&health::routes(), event("health-detailed.json"))
         .await;
     assert_eq!(res.status, 200, "{}", res.json);
-    // And the template grants the health function no secret value at all.
-    let template = integration_tests::template();
-    let policies = format!(
-        "{:?}",
-        template["Resources"]["HealthFunction"]["Properties"]["Policies"]
-    );
-    assert!(!policies.contains("GetSecretValue"), "{policies}");
+    // One secret gone: the check fails and names no value.
+    t.aws
+        .secrets
+        .delete_secret()
+        .secret_id(&t.vars[Purpose::StripeWebhook.id_var()])
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    let res = t
+        .call(&health::routes(), event("health-detailed.json"))
+        .await;
+    assert_eq!(res.status, 503, "{}", res.json);
     assert!(
-        policies.contains("secretsmanager:DescribeSecret"),
-        "{policies}"
+        !res.json.to_string().contains("not the secret"),
+        "{}",
+        res.json
     );
 }

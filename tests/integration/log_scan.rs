@@ -101,8 +101,8 @@ async fn no_log_line_carries_a_token_cookie_secret_code_or_email() {
         "data": { "object": { "id": "cus_scan", "object": "customer", "email": "payer.scan@example.com" } }
     });
     let raw = event.to_string();
-    let secrets = t.app.secrets.get().await.unwrap();
-    let header = signature::sign(&secrets.stripe_webhook_secret, now_epoch(), raw.as_bytes());
+    let secret = t.app.secrets.stripe_webhook().await.unwrap();
+    let header = signature::sign(&secret, now_epoch(), raw.as_bytes());
     let req = request("POST", "/")
         .header("content-type", "application/json")
         .header("stripe-signature", &header)

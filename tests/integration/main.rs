@@ -15,5 +15,6 @@ mod log_scan;
 mod no_scan;
 mod openapi;
 mod routes;
+mod secrets;
 mod sentry;
 mod webhook;

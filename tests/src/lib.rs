@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::{
 use backend_core::auth::LocationId;
 use backend_core::aws::AwsClients;
 use backend_core::config::{Config, Tables};
+use backend_core::secrets::Purpose;
 use backend_core::App;
 use lambda_http::{Body, Request, Response};
 use serde_yaml::Value as Yaml;
@@ -114,7 +115,13 @@ impl TestApp {
         for (logical, var) in TABLE_VARS {
             vars.insert(var.to_string(), format!("{prefix}-{logical}"));
         }
-        vars.insert("SECRET_ID".into(), format!("{prefix}/app"));
+        // One secret per purpose, as the template has them; every one given to the test app.
+        for purpose in Purpose::ALL {
+            vars.insert(
+                purpose.id_var().into(),
+                format!("{prefix}/{}", purpose.field()),
+            );
+        }
         for (k, v) in [
             ("STAGE", "dev"),
             // What `make dev` sets: the dev-only /test/* routes answer.
@@ -142,7 +149,11 @@ impl TestApp {
                 .unwrap_or_else(|| panic!("no env var known for table {}", table.logical_id));
             create_table(&aws, &table, &vars[var]).await;
         }
-        seed_secret(&aws, &vars["SECRET_ID"]).await;
+        for purpose in Purpose::ALL {
+            if let Some(id) = vars.get(purpose.id_var()) {
+                seed_secret(&aws, id, purpose).await;
+            }
+        }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config is valid");
         let app = Arc::new(App::new(config, aws.clone()));
         Self {
@@ -238,13 +249,15 @@ pub const TABLE_VARS: &[(&str, &str)] = &[
     ("RateLimitsTable", "RATE_LIMITS_TABLE"),
 ];
 
-async fn seed_secret(aws: &AwsClients, name: &str) {
-    let value = serde_json::json!({
-        "ghlClientSecret": TEST_GHL_CLIENT_SECRET,
-        "stripeSecretKey": TEST_STRIPE_KEY,
-        "stripeWebhookSecret": TEST_WEBHOOK_SECRET,
-        "tokenEncryptionKey": TEST_ENCRYPTION_KEY,
-    });
+/// Creates `purpose`'s secret as the template's layout has it: a JSON object with its one field.
+async fn seed_secret(aws: &AwsClients, name: &str, purpose: Purpose) {
+    let value = match purpose {
+        Purpose::HighLevelClient => TEST_GHL_CLIENT_SECRET,
+        Purpose::TokenKey => TEST_ENCRYPTION_KEY,
+        Purpose::StripeApiKey => TEST_STRIPE_KEY,
+        Purpose::StripeWebhook => TEST_WEBHOOK_SECRET,
+    };
+    let value = serde_json::json!({ purpose.field(): value });
     aws.secrets
         .create_secret()
         .name(name)

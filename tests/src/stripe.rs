@@ -75,7 +75,7 @@ impl TestApp {
     /// The `Stripe-Signature` header Stripe would send for `body` at `timestamp`, with this test
     /// world's webhook secret.
     pub async fn stripe_signature(&self, body: &str, timestamp: i64) -> String {
-        let secrets = self.app.secrets.get().await.expect("secrets");
-        signature::sign(&secrets.stripe_webhook_secret, timestamp, body.as_bytes())
+        let secret = self.app.secrets.stripe_webhook().await.expect("secret");
+        signature::sign(&secret, timestamp, body.as_bytes())
     }
 }

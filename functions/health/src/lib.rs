@@ -126,6 +126,7 @@ pub async fn run_checks(app: &App) -> Vec<Check> {
                 Some(match err {
                     backend_core::secrets::SecretsError::Unavailable(_) => "unreadable",
                     backend_core::secrets::SecretsError::Malformed(_) => "malformed",
+                    backend_core::secrets::SecretsError::NotGranted(_) => "not granted",
                 })
             }
         };

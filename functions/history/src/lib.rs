@@ -114,8 +114,8 @@ async fn history(app: &App, req: &Request) -> Result<Reply, ApiError> {
     };
     let filter = filter_of(req)?;
     let scope = scope(&filter);
-    let secrets = app.secrets.get().await?;
-    let key = &secrets.token_encryption_key;
+    let key = app.secrets.token_key().await?;
+    let key = &*key;
     let start = query(req, "cursor")
         .map(|c| {
             cursor::decode(key, location, &scope, &c)

@@ -32,8 +32,8 @@ async fn login(app: &App, req: &Request) -> Result<Reply, ApiError> {
     app.rate_limits()
         .hit(app.config.rate_limits.login, &client_ip(req), now)
         .await?;
-    let secrets = app.secrets.get().await?;
-    let issued = oauth_state::issue(&secrets.token_encryption_key, now);
+    let key = app.secrets.token_key().await?;
+    let issued = oauth_state::issue(&key, now);
     let mut url = app.config.ghl.auth_url.clone();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -78,24 +78,21 @@ async fn complete_login(app: &App, req: &Request) -> Result<(SessionToken, i64),
         return Err("access_denied");
     }
     let now = now_epoch();
-    let secrets = app.secrets.get().await.map_err(|err| {
+    let key = app.secrets.token_key().await.map_err(|err| {
         tracing::error!(error = %err, "secret unavailable during OAuth callback");
         "server_error"
     })?;
     let state = query(req, "state");
-    let (nonce, expires_at) = oauth_state::verify(
-        &secrets.token_encryption_key,
-        state.as_deref(),
-        cookie(req, STATE_COOKIE),
-        now,
-    )
-    .map_err(|err| {
-        tracing::warn!(reason = %err, "OAuth state rejected");
-        match err {
-            StateError::Expired => "state_expired",
-            _ => "invalid_state",
-        }
-    })?;
+    let (nonce, expires_at) =
+        oauth_state::verify(&key, state.as_deref(), cookie(req, STATE_COOKIE), now).map_err(
+            |err| {
+                tracing::warn!(reason = %err, "OAuth state rejected");
+                match err {
+                    StateError::Expired => "state_expired",
+                    _ => "invalid_state",
+                }
+            },
+        )?;
     let code = query(req, "code").ok_or("missing_code")?;
     let spent_key = format!("oauth-state#{nonce}");
     if !app

@@ -68,7 +68,7 @@ impl Webhook for StripeWebhook {
     const METRIC_PREFIX: &'static str = "StripeWebhook";
 
     async fn accept(&self, app: &App, req: &Request, now_ms: i64) -> Result<Event, ApiError> {
-        let secrets = app.secrets.get().await?;
+        let secret = app.secrets.stripe_webhook().await?;
         let header = match req.headers().get("stripe-signature") {
             None => None,
             Some(value) => Some(value.to_str().map_err(|_| {
@@ -76,13 +76,11 @@ impl Webhook for StripeWebhook {
             })?),
         };
         let body: &[u8] = req.body().as_ref();
-        signature::verify(header, body, &secrets.stripe_webhook_secret, now_ms / 1000).map_err(
-            |err| {
-                tracing::warn!(reason = %err, "webhook refused: bad signature");
-                metrics::count("StripeWebhookRejected", &[("Reason", "signature")]);
-                ApiError::validation(format!("invalid Stripe signature: {err}"))
-            },
-        )?;
+        signature::verify(header, body, &secret, now_ms / 1000).map_err(|err| {
+            tracing::warn!(reason = %err, "webhook refused: bad signature");
+            metrics::count("StripeWebhookRejected", &[("Reason", "signature")]);
+            ApiError::validation(format!("invalid Stripe signature: {err}"))
+        })?;
         parse_event(body)
     }
 

@@ -47,14 +47,14 @@ impl App {
         self.http.get_or_init(upstream::http_client)
     }
 
-    /// A Stripe client from its parts, with the secret key (cached by the secret store).
+    /// A Stripe client from its parts, with the API key (cached by the secret store).
     pub async fn stripe(&self) -> Result<Stripe<'_>, SecretsError> {
-        let secrets = self.secrets.get().await?;
+        let api_key = self.secrets.stripe_api_key().await?;
         Ok(Stripe::new(
             self.http(),
             &self.stripe_breaker,
             &self.config.stripe.api_base_url,
-            secrets,
+            api_key,
         ))
     }
 
@@ -108,7 +108,7 @@ impl App {
     }
 
     pub fn new(config: Config, aws: AwsClients) -> Self {
-        let secrets = SecretStore::new(aws.secrets.clone(), config.secret_id.clone());
+        let secrets = SecretStore::new(aws.secrets.clone(), config.secrets.clone());
         let mut edge = Edge::new(config.frontend_origin());
         // The DSN was checked with the rest of the configuration.
         edge.sentry = Sentry::from_dsn(config.sentry_dsn.as_deref(), config.stage.as_str())

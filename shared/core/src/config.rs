@@ -8,6 +8,7 @@ use std::fmt;
 use url::Url;
 
 use crate::install::signature::{WebhookKey, HIGHLEVEL_PUBLIC_KEY};
+use crate::secrets::SecretIds;
 use crate::store::rate_limits::{Limit, RateLimitConfig};
 
 /// Where a deployment runs. Production forbids anything that only makes sense on a laptop.
@@ -101,8 +102,9 @@ pub struct Config {
     pub ghl: GhlConfig,
     pub stripe: StripeConfig,
     pub ghl_webhook: GhlWebhookConfig,
-    /// Name or ARN of the Secrets Manager secret.
-    pub secret_id: String,
+    /// The Secrets Manager secrets this function may read, one per purpose (each optional: a
+    /// function is given only what it uses; `secrets::Purpose` lists the variables).
+    pub secrets: SecretIds,
     pub tables: Tables,
     pub log_level: String,
     /// Application rate limits (API Gateway throttles in front of them too).
@@ -168,7 +170,7 @@ impl Config {
         );
         let client_id = reader.required("GHL_CLIENT_ID");
         let price_id = reader.required("STRIPE_PRICE_ID");
-        let secret_id = reader.required("SECRET_ID");
+        let secrets = SecretIds::from_lookup(|name| reader.value(name));
         let tables = (
             reader.required("SESSIONS_TABLE"),
             reader.required("ACCOUNTS_TABLE"),
@@ -206,7 +208,6 @@ impl Config {
             stripe_base,
             client_id,
             price_id,
-            secret_id,
             tables,
         ) {
             (
@@ -218,7 +219,6 @@ impl Config {
                 Some(stripe_base),
                 Some(client_id),
                 Some(price_id),
-                Some(secret_id),
                 (
                     Some(sessions),
                     Some(accounts),
@@ -240,7 +240,7 @@ impl Config {
                     price_id,
                 },
                 ghl_webhook,
-                secret_id,
+                secrets,
                 tables: Tables {
                     sessions,
                     accounts,
@@ -459,7 +459,7 @@ mod tests {
             ("GHL_CLIENT_ID", "client"),
             ("GHL_REDIRECT_URI", "https://api.example.com/auth/callback"),
             ("STRIPE_PRICE_ID", "price_1"),
-            ("SECRET_ID", "secret"),
+            ("TOKEN_KEY_SECRET_ID", "secret"),
             ("SESSIONS_TABLE", "s"),
             ("ACCOUNTS_TABLE", "a"),
             ("RESULTS_TABLE", "r"),
@@ -530,13 +530,11 @@ mod tests {
         vars.insert("GHL_WEBHOOK_PUBLIC_KEY", "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A");
         vars.insert("GHL_WEBHOOK_TOLERANCE_SECS", "0");
         vars.insert("UNINSTALL_RESULTS_RETENTION_DAYS", "-1");
-        vars.remove("SECRET_ID");
         let err = load(&vars).unwrap_err().to_string();
         for needle in [
             "GHL_WEBHOOK_PUBLIC_KEY",
             "GHL_WEBHOOK_TOLERANCE_SECS",
             "UNINSTALL_RESULTS_RETENTION_DAYS",
-            "SECRET_ID",
         ] {
             assert!(err.contains(needle), "{needle} missing from {err}");
         }
@@ -558,13 +556,7 @@ mod tests {
     fn every_problem_is_listed_at_once() {
         let vars = HashMap::from([("STAGE", "staging"), ("LOG_LEVEL", "loud")]);
         let err = load(&vars).unwrap_err();
-        for needle in [
-            "STAGE",
-            "GHL_CLIENT_ID",
-            "SECRET_ID",
-            "RESULTS_TABLE",
-            "LOG_LEVEL",
-        ] {
+        for needle in ["STAGE", "GHL_CLIENT_ID", "RESULTS_TABLE", "LOG_LEVEL"] {
             assert!(
                 err.to_string().contains(needle),
                 "{needle} missing from {err}"

@@ -226,8 +226,8 @@ impl<'a> HighLevel<'a> {
 
     /// Exchanges an authorization code (the OAuth callback).
     pub async fn exchange_code(&self, code: &str) -> Result<TokenResponse, HighLevelError> {
-        let secrets = self.secrets.get().await?;
-        let client_secret = secrets.ghl_client_secret.expose_secret();
+        let client_secret = self.secrets.highlevel_client().await?;
+        let client_secret = client_secret.expose_secret();
         let redirect = self.config.redirect_uri.as_str();
         Ok(self
             .token_request(
@@ -250,8 +250,8 @@ impl<'a> HighLevel<'a> {
         location: &LocationId,
         tokens: &TokenResponse,
     ) -> Result<TokenGrant, SecretsError> {
-        let secrets = self.secrets.get().await?;
-        let key = &secrets.token_encryption_key;
+        let key = self.secrets.token_key().await?;
+        let key = &*key;
         Ok(TokenGrant {
             access_token: crypto::encrypt(key, location, &tokens.access_token),
             refresh_token: crypto::encrypt(key, location, &tokens.refresh_token),
@@ -263,8 +263,8 @@ impl<'a> HighLevel<'a> {
     }
 
     async fn open(&self, location: &LocationId, sealed: &str) -> Result<String, HighLevelError> {
-        let secrets = self.secrets.get().await?;
-        crypto::decrypt(&secrets.token_encryption_key, location, sealed).map_err(|err| {
+        let key = self.secrets.token_key().await?;
+        crypto::decrypt(&key, location, sealed).map_err(|err| {
             // A rotated key or a damaged item: the connection is unusable, the user must reconnect.
             tracing::error!(location = %location, error = %err, "stored HighLevel token does not decrypt");
             HighLevelError::NotConnected
@@ -351,11 +351,11 @@ impl<'a> HighLevel<'a> {
                 account.refresh_token.as_deref().unwrap_or_default(),
             )
             .await?;
-        let secrets = self.secrets.get().await?;
+        let client_secret = self.secrets.highlevel_client().await?;
         self.token_request(
             &[
                 ("client_id", self.config.client_id.as_str()),
-                ("client_secret", secrets.ghl_client_secret.expose_secret()),
+                ("client_secret", client_secret.expose_secret()),
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token.as_str()),
                 ("user_type", "Location"),

@@ -1,7 +1,21 @@
-//! Secrets: one Secrets Manager secret (JSON), fetched lazily on first use and cached with a TTL.
+//! Secrets: one Secrets Manager secret per purpose, each read only by the functions that use it,
+//! fetched lazily on first use and cached with a TTL.
 //!
-//! Values live in `secrecy` wrappers whose `Debug` prints `[REDACTED]`, so a stray `{:?}` in a log
-//! line cannot leak them. Parse errors name the field, never the value.
+//! | purpose | JSON field | id variable | read by |
+//! |---|---|---|---|
+//! | HighLevel OAuth client secret | `ghlClientSecret` | `GHL_CLIENT_SECRET_ID` | oauth-callback, analyze |
+//! | token encryption key | `tokenEncryptionKey` | `TOKEN_KEY_SECRET_ID` | oauth-callback, analyze, history |
+//! | Stripe API key | `stripeSecretKey` | `STRIPE_API_KEY_SECRET_ID` | checkout, stripe-webhook |
+//! | Stripe webhook signing secret | `stripeWebhookSecret` | `STRIPE_WEBHOOK_SECRET_ID` | stripe-webhook |
+//!
+//! A function is given the id variable of a secret only when its IAM role may read that secret
+//! (template.yaml; a test holds the two together), so a function asking for a secret it was not
+//! given fails with [`SecretsError::NotGranted`] instead of an AWS access error.
+//!
+//! Each secret is a JSON object with its field (other fields are ignored: the token key's secret
+//! is the former all-in-one `AppSecret`, kept so that stored tokens stay readable). Values live in
+//! `secrecy` wrappers whose `Debug` prints `[REDACTED]`, so a stray `{:?}` in a log line cannot
+//! leak them. Parse errors name the field, never the value.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,69 +48,139 @@ impl std::fmt::Debug for EncryptionKey {
     }
 }
 
-/// The application's secrets, as stored in the secret's JSON.
-#[derive(Debug)]
-pub struct Secrets {
-    pub ghl_client_secret: SecretString,
-    pub stripe_secret_key: SecretString,
-    pub stripe_webhook_secret: SecretString,
-    pub token_encryption_key: EncryptionKey,
+/// What a secret is for; each is its own Secrets Manager secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    HighLevelClient,
+    TokenKey,
+    StripeApiKey,
+    StripeWebhook,
 }
 
-impl Secrets {
-    /// Parses the secret's JSON text. The error lists field names only.
-    pub fn parse(json: &str) -> Result<Self, SecretsError> {
-        let value: serde_json::Value = serde_json::from_str(json)
-            .map_err(|_| SecretsError::Malformed("the secret is not a JSON object".into()))?;
-        let text = |field: &str| {
-            value
-                .get(field)
-                .and_then(|v| v.as_str())
-                .filter(|s| !s.is_empty())
-                .map(|s| SecretString::from(s.to_owned()))
-        };
-        // Placeholders (the template seeds REPLACE_ME) and values of the wrong kind count as
-        // missing: a webhook secret anyone can guess would let anyone forge Stripe events.
-        let real = |s: &SecretString, prefixes: &[&str]| {
-            let v = s.expose_secret();
-            !v.contains("REPLACE_ME")
-                && (prefixes.is_empty() || prefixes.iter().any(|p| v.starts_with(p)))
-        };
-        let ghl = text("ghlClientSecret").filter(|s| real(s, &[]));
-        let stripe_key = text("stripeSecretKey").filter(|s| real(s, &["sk_", "rk_"]));
-        let webhook = text("stripeWebhookSecret").filter(|s| real(s, &["whsec_"]));
-        let key = value
-            .get("tokenEncryptionKey")
-            .and_then(|v| v.as_str())
-            .and_then(EncryptionKey::from_hex);
-        match (ghl, stripe_key, webhook, key) {
-            (Some(ghl), Some(stripe_key), Some(webhook), Some(key)) => Ok(Secrets {
-                ghl_client_secret: ghl,
-                stripe_secret_key: stripe_key,
-                stripe_webhook_secret: webhook,
-                token_encryption_key: key,
-            }),
-            (ghl, stripe_key, webhook, key) => {
-                let mut missing = Vec::new();
-                if ghl.is_none() {
-                    missing.push("ghlClientSecret");
-                }
-                if stripe_key.is_none() {
-                    missing.push("stripeSecretKey (sk_... or rk_...)");
-                }
-                if webhook.is_none() {
-                    missing.push("stripeWebhookSecret (whsec_...)");
-                }
-                if key.is_none() {
-                    missing.push("tokenEncryptionKey (64 hex characters)");
-                }
-                Err(SecretsError::Malformed(format!(
-                    "the secret lacks or has an invalid {}",
-                    missing.join(", ")
-                )))
-            }
+impl Purpose {
+    pub const ALL: [Purpose; 4] = [
+        Purpose::HighLevelClient,
+        Purpose::TokenKey,
+        Purpose::StripeApiKey,
+        Purpose::StripeWebhook,
+    ];
+
+    /// The environment variable that names the secret (set only where it may be read).
+    pub const fn id_var(self) -> &'static str {
+        match self {
+            Purpose::HighLevelClient => "GHL_CLIENT_SECRET_ID",
+            Purpose::TokenKey => "TOKEN_KEY_SECRET_ID",
+            Purpose::StripeApiKey => "STRIPE_API_KEY_SECRET_ID",
+            Purpose::StripeWebhook => "STRIPE_WEBHOOK_SECRET_ID",
         }
     }
+
+    /// The field of the secret's JSON that holds the value.
+    pub const fn field(self) -> &'static str {
+        match self {
+            Purpose::HighLevelClient => "ghlClientSecret",
+            Purpose::TokenKey => "tokenEncryptionKey",
+            Purpose::StripeApiKey => "stripeSecretKey",
+            Purpose::StripeWebhook => "stripeWebhookSecret",
+        }
+    }
+
+    /// What a valid value looks like, for the error that names a bad one.
+    const fn expected(self) -> &'static str {
+        match self {
+            Purpose::HighLevelClient => "a non-empty string",
+            Purpose::TokenKey => "64 hex characters",
+            Purpose::StripeApiKey => "sk_... or rk_...",
+            Purpose::StripeWebhook => "whsec_...",
+        }
+    }
+}
+
+/// The secret ids this function was given (`None`: not granted), from the environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretIds {
+    pub highlevel_client: Option<String>,
+    pub token_key: Option<String>,
+    pub stripe_api_key: Option<String>,
+    pub stripe_webhook: Option<String>,
+}
+
+impl SecretIds {
+    pub fn get(&self, purpose: Purpose) -> Option<&str> {
+        match purpose {
+            Purpose::HighLevelClient => self.highlevel_client.as_deref(),
+            Purpose::TokenKey => self.token_key.as_deref(),
+            Purpose::StripeApiKey => self.stripe_api_key.as_deref(),
+            Purpose::StripeWebhook => self.stripe_webhook.as_deref(),
+        }
+    }
+
+    /// Reads the four id variables through `lookup` (blank counts as unset).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let id = |purpose: Purpose| {
+            lookup(purpose.id_var())
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        Self {
+            highlevel_client: id(Purpose::HighLevelClient),
+            token_key: id(Purpose::TokenKey),
+            stripe_api_key: id(Purpose::StripeApiKey),
+            stripe_webhook: id(Purpose::StripeWebhook),
+        }
+    }
+}
+
+/// The value of `purpose`'s field in a secret's JSON text, checked for its kind. Placeholders (the
+/// template seeds REPLACE_ME) and values of the wrong kind are refused: a webhook secret anyone can
+/// guess would let anyone forge Stripe events. The error names the field, never the value.
+fn field(json: &str, purpose: Purpose) -> Result<SecretString, SecretsError> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|_| SecretsError::Malformed("the secret is not a JSON object".into()))?;
+    let text = value
+        .get(purpose.field())
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty() && !s.contains("REPLACE_ME"));
+    let valid = match (purpose, text) {
+        (_, None) => false,
+        (Purpose::HighLevelClient | Purpose::TokenKey, Some(_)) => true,
+        (Purpose::StripeApiKey, Some(v)) => v.starts_with("sk_") || v.starts_with("rk_"),
+        (Purpose::StripeWebhook, Some(v)) => v.starts_with("whsec_"),
+    };
+    match text {
+        Some(v) if valid => Ok(SecretString::from(v.to_owned())),
+        _ => Err(SecretsError::Malformed(format!(
+            "the secret lacks or has an invalid {} ({})",
+            purpose.field(),
+            purpose.expected()
+        ))),
+    }
+}
+
+/// Parses the HighLevel client secret's JSON.
+pub fn parse_highlevel_client(json: &str) -> Result<SecretString, SecretsError> {
+    field(json, Purpose::HighLevelClient)
+}
+
+/// Parses the token key's JSON.
+pub fn parse_token_key(json: &str) -> Result<EncryptionKey, SecretsError> {
+    EncryptionKey::from_hex(field(json, Purpose::TokenKey)?.expose_secret()).ok_or_else(|| {
+        SecretsError::Malformed(format!(
+            "the secret lacks or has an invalid {} ({})",
+            Purpose::TokenKey.field(),
+            Purpose::TokenKey.expected()
+        ))
+    })
+}
+
+/// Parses the Stripe API key's JSON.
+pub fn parse_stripe_api_key(json: &str) -> Result<SecretString, SecretsError> {
+    field(json, Purpose::StripeApiKey)
+}
+
+/// Parses the Stripe webhook signing secret's JSON.
+pub fn parse_stripe_webhook(json: &str) -> Result<SecretString, SecretsError> {
+    field(json, Purpose::StripeWebhook)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,47 +191,111 @@ pub enum SecretsError {
     /// The secret exists but its content is unusable: an operator must fix it.
     #[error("secret malformed: {0}")]
     Malformed(String),
+    /// This function was not given the secret (its id variable is unset): a deployment mistake,
+    /// or code reaching for a secret outside its function's purpose.
+    #[error("secret not granted: {0} is not set for this function")]
+    NotGranted(&'static str),
 }
 
-/// Fetches the secret on first use and keeps it for [`SECRET_TTL`].
-pub struct SecretStore {
-    client: aws_sdk_secretsmanager::Client,
-    secret_id: String,
-    cached: Mutex<Option<(Instant, Arc<Secrets>)>>,
+/// One secret's cache.
+struct Slot<T> {
+    purpose: Purpose,
+    cached: Mutex<Option<(Instant, Arc<T>)>>,
 }
 
-impl SecretStore {
-    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>) -> Self {
+impl<T> Slot<T> {
+    fn new(purpose: Purpose) -> Self {
         Self {
-            client,
-            secret_id: secret_id.into(),
+            purpose,
             cached: Mutex::new(None),
         }
     }
+}
 
-    /// The current secrets, from the cache while fresh. Concurrent callers share one fetch.
-    pub async fn get(&self) -> Result<Arc<Secrets>, SecretsError> {
-        let mut cached = self.cached.lock().await;
-        if let Some((at, secrets)) = cached.as_ref() {
-            if at.elapsed() < SECRET_TTL {
-                return Ok(secrets.clone());
-            }
+/// Fetches each secret on its first use and keeps it for [`SECRET_TTL`].
+pub struct SecretStore {
+    client: aws_sdk_secretsmanager::Client,
+    ids: SecretIds,
+    highlevel_client: Slot<SecretString>,
+    token_key: Slot<EncryptionKey>,
+    stripe_api_key: Slot<SecretString>,
+    stripe_webhook: Slot<SecretString>,
+}
+
+impl SecretStore {
+    pub fn new(client: aws_sdk_secretsmanager::Client, ids: SecretIds) -> Self {
+        Self {
+            client,
+            ids,
+            highlevel_client: Slot::new(Purpose::HighLevelClient),
+            token_key: Slot::new(Purpose::TokenKey),
+            stripe_api_key: Slot::new(Purpose::StripeApiKey),
+            stripe_webhook: Slot::new(Purpose::StripeWebhook),
         }
-        let secrets = Arc::new(self.fetch().await?);
-        *cached = Some((Instant::now(), secrets.clone()));
-        Ok(secrets)
     }
 
-    /// Proves the secret exists and is reachable without reading its value (`DescribeSecret`):
-    /// the health checks use it, so the public health function holds no secret value and
-    /// needs no `secretsmanager:GetSecretValue`.
-    pub async fn check_access(&self) -> Result<(), SecretsError> {
+    /// The HighLevel OAuth client secret.
+    pub async fn highlevel_client(&self) -> Result<Arc<SecretString>, SecretsError> {
+        self.get(&self.highlevel_client, parse_highlevel_client)
+            .await
+    }
+
+    /// The key that encrypts OAuth tokens, OAuth states and list cursors.
+    pub async fn token_key(&self) -> Result<Arc<EncryptionKey>, SecretsError> {
+        self.get(&self.token_key, parse_token_key).await
+    }
+
+    /// The Stripe API key.
+    pub async fn stripe_api_key(&self) -> Result<Arc<SecretString>, SecretsError> {
+        self.get(&self.stripe_api_key, parse_stripe_api_key).await
+    }
+
+    /// The Stripe webhook signing secret.
+    pub async fn stripe_webhook(&self) -> Result<Arc<SecretString>, SecretsError> {
+        self.get(&self.stripe_webhook, parse_stripe_webhook).await
+    }
+
+    /// The cached value while fresh, else a fetch. Concurrent callers share one fetch.
+    async fn get<T>(
+        &self,
+        slot: &Slot<T>,
+        parse: fn(&str) -> Result<T, SecretsError>,
+    ) -> Result<Arc<T>, SecretsError> {
+        let mut cached = slot.cached.lock().await;
+        if let Some((at, value)) = cached.as_ref() {
+            if at.elapsed() < SECRET_TTL {
+                return Ok(value.clone());
+            }
+        }
+        let value = Arc::new(parse(&self.fetch(slot.purpose).await?)?);
+        *cached = Some((Instant::now(), value.clone()));
+        Ok(value)
+    }
+
+    fn id(&self, purpose: Purpose) -> Result<&str, SecretsError> {
+        self.ids
+            .get(purpose)
+            .ok_or(SecretsError::NotGranted(purpose.id_var()))
+    }
+
+    /// Proves every secret this function was given exists and is reachable, without reading a
+    /// value (`DescribeSecret`): the health checks use it, so the public health function holds no
+    /// secret value and needs no `secretsmanager:GetSecretValue`. `Ok(0)`: none was given.
+    pub async fn check_access(&self) -> Result<usize, SecretsError> {
+        let [a, b, c, d] = Purpose::ALL.map(|purpose| self.describe(self.ids.get(purpose)));
+        let (a, b, c, d) = tokio::join!(a, b, c, d);
+        Ok([a?, b?, c?, d?].into_iter().filter(|given| *given).count())
+    }
+
+    /// `DescribeSecret` on `id` when given; `Ok(false)` when not.
+    async fn describe(&self, id: Option<&str>) -> Result<bool, SecretsError> {
+        let Some(id) = id else { return Ok(false) };
         self.client
             .describe_secret()
-            .secret_id(&self.secret_id)
+            .secret_id(id)
             .send()
             .await
-            .map(|_| ())
+            .map(|_| true)
             .map_err(|e| {
                 SecretsError::Unavailable(
                     aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
@@ -155,12 +303,12 @@ impl SecretStore {
             })
     }
 
-    /// Reads the secret now, bypassing the cache.
-    pub async fn fetch(&self) -> Result<Secrets, SecretsError> {
+    /// Reads a secret's text now, bypassing the cache.
+    async fn fetch(&self, purpose: Purpose) -> Result<String, SecretsError> {
         let output = self
             .client
             .get_secret_value()
-            .secret_id(&self.secret_id)
+            .secret_id(self.id(purpose)?)
             .send()
             .await
             .map_err(|e| {
@@ -168,10 +316,10 @@ impl SecretStore {
                     aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
                 )
             })?;
-        let text = output
+        output
             .secret_string()
-            .ok_or_else(|| SecretsError::Malformed("the secret has no string value".into()))?;
-        Secrets::parse(text)
+            .map(str::to_owned)
+            .ok_or_else(|| SecretsError::Malformed("the secret has no string value".into()))
     }
 }
 
@@ -182,33 +330,76 @@ mod tests {
     const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
     #[test]
-    fn parses_a_complete_secret_and_never_prints_it() {
+    fn parses_each_purpose_from_its_field_and_never_prints_it() {
         let json = format!(
             r#"{{"ghlClientSecret":"ghl-s3cret","stripeSecretKey":"sk_test_x","stripeWebhookSecret":"whsec_y","tokenEncryptionKey":"{KEY}"}}"#
         );
-        let secrets = Secrets::parse(&json).expect("valid");
-        assert_eq!(secrets.token_encryption_key.bytes()[1], 1);
-        let printed = format!("{secrets:?}");
-        assert!(!printed.contains("ghl-s3cret") && !printed.contains("whsec_y"));
+        assert_eq!(parse_token_key(&json).unwrap().bytes()[1], 1);
+        assert_eq!(
+            parse_highlevel_client(&json).unwrap().expose_secret(),
+            "ghl-s3cret"
+        );
+        assert_eq!(
+            parse_stripe_api_key(&json).unwrap().expose_secret(),
+            "sk_test_x"
+        );
+        let webhook = parse_stripe_webhook(&json).unwrap();
+        assert_eq!(webhook.expose_secret(), "whsec_y");
+        assert!(!format!("{webhook:?}").contains("whsec_y"));
+        // A secret of one purpose holds only its field.
+        assert!(parse_stripe_api_key(r#"{"stripeSecretKey":"rk_live_z"}"#).is_ok());
     }
 
     #[test]
     fn placeholders_and_wrong_kinds_of_keys_are_refused() {
-        let json = format!(
-            r#"{{"ghlClientSecret":"REPLACE_ME","stripeSecretKey":"pk_live_x","stripeWebhookSecret":"REPLACE_ME","tokenEncryptionKey":"{KEY}"}}"#
-        );
-        let err = Secrets::parse(&json).unwrap_err().to_string();
-        for field in ["ghlClientSecret", "stripeSecretKey", "stripeWebhookSecret"] {
-            assert!(err.contains(field), "{err}");
+        let json = r#"{"ghlClientSecret":"REPLACE_ME","stripeSecretKey":"pk_live_x","stripeWebhookSecret":"REPLACE_ME","tokenEncryptionKey":"abc"}"#;
+        for (purpose, err) in [
+            (Purpose::HighLevelClient, parse_highlevel_client(json).err()),
+            (Purpose::StripeApiKey, parse_stripe_api_key(json).err()),
+            (Purpose::StripeWebhook, parse_stripe_webhook(json).err()),
+            (
+                Purpose::TokenKey,
+                parse_token_key(json)
+                    .err()
+                    .map(|e| SecretsError::Malformed(e.to_string())),
+            ),
+        ] {
+            let err = err.expect("refused").to_string();
+            assert!(err.contains(purpose.field()), "{err}");
+            assert!(!err.contains("pk_live_x"), "{err}");
         }
+        assert!(parse_token_key("not json").is_err());
     }
 
     #[test]
-    fn names_every_missing_field_without_values() {
-        let err = Secrets::parse(r#"{"ghlClientSecret":"leak-me","tokenEncryptionKey":"abc"}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("stripeSecretKey") && err.contains("tokenEncryptionKey"));
-        assert!(!err.contains("leak-me"));
+    fn ids_come_from_their_variables_and_blank_is_not_granted() {
+        let ids = SecretIds::from_lookup(|name| match name {
+            "TOKEN_KEY_SECRET_ID" => Some("arn:token".into()),
+            "STRIPE_API_KEY_SECRET_ID" => Some("  ".into()),
+            _ => None,
+        });
+        assert_eq!(ids.get(Purpose::TokenKey), Some("arn:token"));
+        assert_eq!(ids.get(Purpose::StripeApiKey), None);
+        assert_eq!(ids.get(Purpose::HighLevelClient), None);
+    }
+
+    #[tokio::test]
+    async fn a_secret_not_given_to_the_function_is_not_granted_without_a_call() {
+        // No endpoint is reachable: a call would fail as Unavailable, not NotGranted.
+        let conf = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let store = SecretStore::new(
+            aws_sdk_secretsmanager::Client::from_conf(conf),
+            SecretIds::default(),
+        );
+        let err = store.stripe_webhook().await.unwrap_err();
+        assert!(
+            matches!(err, SecretsError::NotGranted("STRIPE_WEBHOOK_SECRET_ID")),
+            "{err}"
+        );
+        assert_eq!(store.check_access().await.unwrap(), 0);
     }
 }

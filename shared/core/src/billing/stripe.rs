@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -21,7 +21,6 @@ use url::Url;
 
 use super::{SubscriptionState, SubscriptionStatus};
 use crate::auth::LocationId;
-use crate::secrets::Secrets;
 use crate::upstream::{self, Breaker, RetryPolicy, UpstreamError};
 
 /// The API version every request pins. Webhook endpoints should be created with the same version
@@ -246,7 +245,7 @@ pub struct Stripe<'a> {
     http: &'a reqwest::Client,
     breaker: &'a Breaker,
     base_url: &'a Url,
-    secrets: Arc<Secrets>,
+    api_key: Arc<SecretString>,
 }
 
 impl std::fmt::Debug for Stripe<'_> {
@@ -275,13 +274,13 @@ impl<'a> Stripe<'a> {
         http: &'a reqwest::Client,
         breaker: &'a Breaker,
         base_url: &'a Url,
-        secrets: Arc<Secrets>,
+        api_key: Arc<SecretString>,
     ) -> Self {
         Self {
             http,
             breaker,
             base_url,
-            secrets,
+            api_key,
         }
     }
 
@@ -300,7 +299,7 @@ impl<'a> Stripe<'a> {
         idempotency_key: &str,
     ) -> Result<T, StripeError> {
         let url = self.url(path);
-        let key = self.secrets.stripe_secret_key.expose_secret();
+        let key = self.api_key.expose_secret();
         let result = upstream::send(
             self.breaker,
             RetryPolicy::default(),
@@ -320,7 +319,7 @@ impl<'a> Stripe<'a> {
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, StripeError> {
         let url = self.url(path);
-        let key = self.secrets.stripe_secret_key.expose_secret();
+        let key = self.api_key.expose_secret();
         let result = upstream::send(
             self.breaker,
             RetryPolicy::default(),

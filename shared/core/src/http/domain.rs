@@ -99,6 +99,7 @@ impl From<SecretsError> for ApiError {
                 }
             }
             SecretsError::Malformed(detail) => ApiError::Internal(detail),
+            err @ SecretsError::NotGranted(_) => ApiError::Internal(err.to_string()),
         }
     }
 }
