@@ -162,6 +162,7 @@ impl World {
                     expires_at: None,
                     result: &summary,
                     definition: None,
+                    compared: None,
                 })
                 .await
                 .expect("put analysis");

@@ -16,4 +16,5 @@ mod no_scan;
 mod openapi;
 mod routes;
 mod sentry;
+mod toolkit;
 mod webhook;
