@@ -14,6 +14,7 @@ mod idempotency;
 mod log_scan;
 mod no_scan;
 mod openapi;
+mod report_browser;
 mod routes;
 mod sentry;
 mod toolkit;

@@ -10,18 +10,18 @@ use serde_json::{json, Value};
 
 use crate::analyze::{analyze_fn, history_fn, make_pro, post_analyze, sample, sample_as};
 
-async fn get(t: &TestApp, cookie: &str, path: &str) -> Answer {
+pub(crate) async fn get(t: &TestApp, cookie: &str, path: &str) -> Answer {
     history_fn(t, request("GET", path).cookie(cookie).build()).await
 }
 
 /// Analyzes `body` and returns the 201's data.
-async fn analyzed(t: &TestApp, cookie: &str, body: &Value) -> Value {
+pub(crate) async fn analyzed(t: &TestApp, cookie: &str, body: &Value) -> Value {
     let res = analyze_fn(t, post_analyze(cookie, body)).await;
     assert_eq!(res.status, 201, "{}", res.json);
     res.json["data"].clone()
 }
 
-fn id_of(data: &Value) -> String {
+pub(crate) fn id_of(data: &Value) -> String {
     data["analysisId"].as_str().expect("analysisId").to_owned()
 }
 

@@ -217,6 +217,21 @@ async fn report(app: &App, req: &Request) -> Result<Reply, ApiError> {
         }
     };
     let page = html_report_view(&result, &input, comparison.as_ref(), plan.detail());
+    report_reply(page, &id)
+}
+
+/// Largest report page sent. Lambda answers at most 6 MB synchronously, the page travelling as
+/// an escaped JSON string with its headers; the report is linear in the analysis but a huge
+/// bundle could pass that.
+pub const MAX_REPORT_BYTES: usize = 5 * 1024 * 1024;
+
+fn report_reply(page: String, id: &AnalysisId) -> Result<Reply, ApiError> {
+    if page.len() > MAX_REPORT_BYTES {
+        return Err(ApiError::Conflict(format!(
+            "the report of this analysis is {} bytes, more than the {MAX_REPORT_BYTES} the API sends; write it with `workflow-audit FILE --format html` from the definition",
+            page.len()
+        )));
+    }
     Reply::html(page).header(
         CONTENT_DISPOSITION,
         &format!("inline; filename=\"workflow-audit-{}.html\"", id.as_str()),
@@ -311,5 +326,19 @@ async fn delete(app: &App, req: &Request) -> Result<Reply, ApiError> {
         Ok(Reply::no_content())
     } else {
         Err(ApiError::NotFound("no such analysis".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_too_large_for_a_lambda_response_is_refused_in_the_envelope() {
+        let id = AnalysisId::generate(1_795_471_200_000);
+        let fits = report_reply("x".repeat(MAX_REPORT_BYTES), &id);
+        assert!(fits.is_ok());
+        let refused = report_reply("x".repeat(MAX_REPORT_BYTES + 1), &id);
+        assert!(matches!(refused, Err(ApiError::Conflict(_))));
     }
 }
