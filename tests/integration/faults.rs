@@ -162,6 +162,55 @@ fn probes(cookie: &str, analysis_id: &str) -> Vec<Probe> {
                 .build()
         }),
     });
+    let (cc, report_id) = (c.clone(), analysis_id.to_owned());
+    list.push(Probe {
+        name: "GET /api/analysis/{id}/report",
+        function: "history",
+        build: Box::new(move |n| {
+            request("GET", &format!("/api/analysis/{report_id}/report"))
+                .cookie(&cc)
+                .source_ip(&ip(n))
+                .build()
+        }),
+    });
+    let (cc, diff_id) = (c.clone(), analysis_id.to_owned());
+    list.push(Probe {
+        name: "GET /api/analysis/{id}/diff",
+        function: "history",
+        build: Box::new(move |n| {
+            request(
+                "GET",
+                &format!("/api/analysis/{diff_id}/diff?against={diff_id}"),
+            )
+            .cookie(&cc)
+            .source_ip(&ip(n))
+            .build()
+        }),
+    });
+    let cc = c.clone();
+    list.push(Probe {
+        name: "GET /api/settings/rules",
+        function: "analyze",
+        build: Box::new(move |n| {
+            request("GET", "/api/settings/rules")
+                .cookie(&cc)
+                .source_ip(&ip(n))
+                .build()
+        }),
+    });
+    let cc = c.clone();
+    list.push(Probe {
+        name: "PUT /api/settings/rules",
+        function: "analyze",
+        build: Box::new(move |n| {
+            request("PUT", "/api/settings/rules")
+                .cookie(&cc)
+                .header("origin", FRONTEND)
+                .source_ip(&ip(n))
+                .json(&serde_json::json!({"disabled": ["generic-name"]}))
+                .build()
+        }),
+    });
     let cc = c.clone();
     list.push(Probe {
         name: "GET /api/subscription/status",
