@@ -94,7 +94,7 @@ async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let plan = account.effective_plan(now);
     let opts = AnalyzeOptions {
         now_unix: now,
-        rules: settings::rules_for(plan, account.rule_settings()?),
+        rules: settings::rules_for(&account, plan)?,
     };
     let id = AnalysisId::generate(now_ms);
     let accounts = app.accounts();

@@ -7,6 +7,8 @@ use serde_json::Value;
 use workflow_analyzer::{RuleConfig, CONFIG_KEYS};
 
 use crate::plans::Plan;
+use crate::store::accounts::Account;
+use crate::store::StoreError;
 
 /// Largest settings body: room for hundreds of exceptions with their reasons, far under the
 /// account item's 400 KB.
@@ -48,13 +50,13 @@ pub fn parse_rule_settings(body: &[u8]) -> Result<RuleConfig, InvalidSettings> {
     }
 }
 
-/// The rules an analysis of an account on `plan` runs with: its settings on Pro, the
-/// catalogue's defaults on Free (settings are a Pro feature; a lapsed subscription keeps them
-/// stored, unapplied, until it is renewed).
-pub fn rules_for(plan: Plan, stored: Option<RuleConfig>) -> RuleConfig {
+/// The rules an analysis of `account` on `plan` runs with: its settings on Pro, the catalogue's
+/// defaults on Free (settings are a Pro feature; a lapsed subscription keeps them stored,
+/// unapplied and unread, until it is renewed).
+pub fn rules_for(account: &Account, plan: Plan) -> Result<RuleConfig, StoreError> {
     match plan {
-        Plan::Pro => stored.unwrap_or_default(),
-        Plan::Free => RuleConfig::default(),
+        Plan::Pro => Ok(account.rule_settings()?.unwrap_or_default()),
+        Plan::Free => Ok(RuleConfig::default()),
     }
 }
 
@@ -98,12 +100,27 @@ mod tests {
 
     #[test]
     fn settings_apply_on_pro_only() {
-        let config = RuleConfig {
-            disabled: vec!["generic-name".into()],
-            ..RuleConfig::default()
+        let account = |stored: &str| Account {
+            stored_rule_settings: Some(stored.to_owned()),
+            ..Account::default()
         };
-        assert_eq!(rules_for(Plan::Pro, Some(config.clone())), config);
-        assert_eq!(rules_for(Plan::Free, Some(config)), RuleConfig::default());
-        assert_eq!(rules_for(Plan::Pro, None), RuleConfig::default());
+        let off = account(r#"{"disabled": ["generic-name"]}"#);
+        let pro = rules_for(&off, Plan::Pro).expect("readable");
+        assert_eq!(pro.disabled, ["generic-name"]);
+        assert_eq!(
+            rules_for(&off, Plan::Free).ok(),
+            Some(RuleConfig::default())
+        );
+        assert_eq!(
+            rules_for(&Account::default(), Plan::Pro).ok(),
+            Some(RuleConfig::default())
+        );
+        // Unreadable settings are an error where they would apply, never a silent default.
+        let broken = account("{not json");
+        assert!(rules_for(&broken, Plan::Pro).is_err());
+        assert_eq!(
+            rules_for(&broken, Plan::Free).ok(),
+            Some(RuleConfig::default())
+        );
     }
 }
