@@ -519,7 +519,9 @@ async fn rule_settings_change_the_next_analysis() {
         result["healthScore"].as_i64() >= before["result"]["healthScore"].as_i64(),
         "accepted and switched-off findings do not count"
     );
-    assert!(after["compared"]["fixed"].as_u64().unwrap() >= 2);
+    // Switching a rule off or accepting a finding is not a fix, and nothing is new.
+    assert_eq!(after["compared"]["fixed"], 0, "{}", after["compared"]);
+    assert_eq!(after["compared"]["new"], 0, "{}", after["compared"]);
 
     // Pro's report shows the accepted finding with its reason.
     let report = get(
@@ -577,4 +579,62 @@ async fn the_pro_view_carries_fixes_and_the_free_view_does_not() {
             assert_ne!(doc, body);
         }
     }
+}
+
+#[tokio::test]
+async fn a_metadata_only_analysis_is_compared_only_with_its_own_kind() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/workflows/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "workflows": [
+            { "id": "wf-kinds", "name": "Copy of Test workflow", "status": "published", "version": 2,
+              "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-02T00:00:00.000Z" }
+        ]})))
+        .mount(&server)
+        .await;
+    let t = TestApp::with_env(&[("GHL_API_BASE_URL", Some(&server.uri()))]).await;
+    let cookie = t.connected_session("LocKinds1").await;
+    make_pro(&t, "LocKinds1").await;
+    let full = analyzed(&t, &cookie, &sample_as("critical", "wf-kinds")).await;
+    let metadata = json!({ "workflowId": "wf-kinds" });
+
+    // Metadata after a definition: the full analysis's issues are not "fixed" by it.
+    let first_meta = analyzed(&t, &cookie, &metadata).await;
+    assert_eq!(first_meta["result"]["confidence"], "low");
+    assert!(first_meta.get("compared").is_none(), "{}", first_meta);
+    let res = get(
+        &t,
+        &cookie,
+        &format!("/api/analysis/{}/diff", id_of(&first_meta)),
+    )
+    .await;
+    assert_eq!((res.status, res.error_code()), (409, "CONFLICT"));
+    // Named explicitly, the comparison is made, but the rules the metadata analysis could not
+    // run fix nothing.
+    let res = get(
+        &t,
+        &cookie,
+        &format!(
+            "/api/analysis/{}/diff?against={}",
+            id_of(&first_meta),
+            id_of(&full)
+        ),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    let fixed = rule_ids(&res.json["data"]["fixed"]);
+    let skipped = rule_ids(&first_meta["result"]["skippedRules"]);
+    assert!(fixed.iter().all(|r| !skipped.contains(r)), "{fixed:?}");
+
+    // Metadata after metadata: compared.
+    let second_meta = analyzed(&t, &cookie, &metadata).await;
+    assert_eq!(
+        second_meta["compared"]["previousAnalysisId"],
+        id_of(&first_meta).as_str()
+    );
+    assert_eq!(second_meta["compared"]["scoreDelta"], 0);
+    assert_eq!(second_meta["compared"]["new"], 0);
+    assert_eq!(second_meta["compared"]["fixed"], 0);
 }

@@ -225,7 +225,8 @@ pub async fn save(
         .map(|w| truncate(&w.name, MAX_STORED_NAME_CHARS));
     let summary = serde_json::to_value(result.summary).unwrap_or_default();
     let compared =
-        match compared_with_previous(app, location, workflow_id.as_ref(), id, result, now).await {
+        match compared_with_previous(app, location, workflow_id.as_ref(), id, &analysis, now).await
+        {
             Ok(compared) => compared,
             Err(err) => {
                 plans::give_back(&accounts, location, counted).await;
@@ -287,14 +288,16 @@ pub async fn save(
 }
 
 /// The analysis compared with the previous live analysis of the same workflow in the account,
-/// if there is one. A previous result that no longer reads as a result is not compared with
-/// (logged), rather than failing the new analysis.
+/// if there is one and it analyzed the same kind of input (a definition, or metadata only: a
+/// metadata-only analysis runs a handful of rules, so against a full one every other issue would
+/// read as new or fixed). A previous result that no longer reads as a result is not compared
+/// with (logged), rather than failing the new analysis.
 async fn compared_with_previous(
     app: &App,
     location: &LocationId,
     workflow_id: Option<&WorkflowId>,
     id: &AnalysisId,
-    result: &AnalysisResult,
+    analysis: &Analysis,
     now: i64,
 ) -> Result<Option<Compared>, ApiError> {
     let Some(workflow_id) = workflow_id else {
@@ -307,8 +310,15 @@ async fn compared_with_previous(
     else {
         return Ok(None);
     };
+    if previous.definition.is_some() != analysis.definition.is_some() {
+        return Ok(None);
+    }
     match serde_json::from_value::<AnalysisResult>(previous.result) {
-        Ok(before) => Ok(Some(Compared::of(result, &previous.summary.id, &before))),
+        Ok(before) => Ok(Some(Compared::of(
+            &analysis.result,
+            &previous.summary.id,
+            &before,
+        ))),
         Err(err) => {
             tracing::warn!(previous = %previous.summary.id, error = %err, "previous result unreadable: not compared");
             Ok(None)

@@ -19,8 +19,7 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use workflow_analyzer::{
-    self as analysis, compare, html_report_view, AnalysisResult, Baseline, Grade, Input,
-    WorkflowMeta,
+    self as analysis, compare, html_report_view, AnalysisResult, Grade, Input, WorkflowMeta,
 };
 
 /// The function's routes, each bound to its handler.
@@ -192,7 +191,7 @@ async fn report(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let comparison = match plan {
         Plan::Pro => previous_of(app, location, &stored, &id, now)
             .await?
-            .map(|(_, previous)| compare(&result, &Baseline::of(&previous))),
+            .map(|(_, previous)| compare(&result, &comparison::baseline_for(&result, &previous))),
         Plan::Free => None,
     };
     let input = match &stored.definition {
@@ -238,7 +237,9 @@ fn report_reply(page: String, id: &AnalysisId) -> Result<Reply, ApiError> {
     )
 }
 
-/// The previous live analysis of the stored analysis's workflow (made before `id`), read whole.
+/// The previous live analysis of the stored analysis's workflow (made before `id`), read whole,
+/// when it analyzed the same kind of input: a metadata-only analysis runs a handful of rules, so
+/// against a full one every other issue would read as new or fixed.
 async fn previous_of(
     app: &App,
     location: &LocationId,
@@ -261,6 +262,9 @@ async fn previous_of(
     else {
         return Ok(None);
     };
+    if previous.definition.is_some() != stored.definition.is_some() {
+        return Ok(None);
+    }
     let result = read_result(&mut previous)?;
     Ok(Some((previous, result)))
 }
@@ -291,7 +295,7 @@ async fn diff(app: &App, req: &Request) -> Result<Reply, ApiError> {
             .ok_or_else(|| {
                 ApiError::Conflict(match &stored.summary.workflow_id {
                     Some(workflow) => format!(
-                        "analysis {} is the first kept of workflow {workflow}: there is nothing to compare it with (name one with ?against=)",
+                        "analysis {} has no earlier analysis of workflow {workflow} of the same kind (a definition, or metadata only) to compare it with; name one with ?against=",
                         id.as_str()
                     ),
                     None => format!(

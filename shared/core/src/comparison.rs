@@ -1,7 +1,10 @@
 //! An analysis compared with an earlier one, by the analyzer's stable fingerprints
 //! (`workflow_analyzer::compare`): the small `compared` summary an analysis keeps (score delta
 //! and counts against the previous analysis of the same workflow) and the diff that lists each
-//! issue as new, unchanged or fixed.
+//! issue as new, unchanged or fixed. An earlier issue is fixed only if its rule ran again and did
+//! not find it ([`baseline_for`]).
+
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 use workflow_analyzer::{compare, AnalysisResult, Baseline, BaselineState, ComparedIssue};
@@ -27,10 +30,29 @@ pub struct Compared {
     pub fixed: u32,
 }
 
+/// `previous` as a baseline for `current`: its issues, less those `current` could not have
+/// found again (their rule did not run this time: switched off, or its input was missing) and
+/// those `current` accepts (now suppressed). Without this, switching a rule off or accepting a
+/// finding would read as a fix.
+pub fn baseline_for(current: &AnalysisResult, previous: &AnalysisResult) -> Baseline {
+    let mut baseline = Baseline::of(previous);
+    let wid = current.workflow.as_ref().map_or("", |w| w.id.as_str());
+    let accepted: HashSet<String> = current
+        .suppressed
+        .iter()
+        .map(|i| i.fingerprint_or_compute(wid))
+        .collect();
+    baseline.issues.retain(|i| {
+        !current.skipped_rules.iter().any(|s| s.rule_id == i.rule_id)
+            && !accepted.contains(&i.fingerprint)
+    });
+    baseline
+}
+
 impl Compared {
     /// `current` compared with `previous` (the analysis `previous_id`).
     pub fn of(current: &AnalysisResult, previous_id: &str, previous: &AnalysisResult) -> Self {
-        let c = compare(current, &Baseline::of(previous));
+        let c = compare(current, &baseline_for(current, previous));
         Compared {
             previous_analysis_id: previous_id.to_owned(),
             previous_score: previous.health_score,
@@ -73,7 +95,7 @@ pub struct DiffCounts {
 
 /// `current` against `other`, in `plan`'s view.
 pub fn diff(current: &AnalysisResult, other: &AnalysisResult, plan: Plan) -> Diff {
-    let c = compare(current, &Baseline::of(other));
+    let c = compare(current, &baseline_for(current, other));
     let wid = current.workflow.as_ref().map_or("", |w| w.id.as_str());
     let unchanged: Vec<ComparedIssue> = current
         .issues
@@ -161,6 +183,36 @@ mod tests {
         assert!(free.truncated);
         assert_eq!(free.fixed.len(), FREE_TOP_ISSUES);
         assert_eq!(free.counts, full.counts);
+    }
+
+    #[test]
+    fn a_rule_switched_off_or_a_finding_accepted_is_not_a_fix() {
+        let before = sample("critical");
+        let off = before.issues[0].rule_id.to_string();
+        let accepted = before.issues[1].clone();
+        let mut body: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(format!(
+                "{}/../../events/workflows/critical.json",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        body["workflow"]["_id"] = "wf-same".into();
+        let mut opts = AnalyzeOptions::at(NOW);
+        opts.rules = serde_json::from_value(serde_json::json!({
+            "disabled": [off],
+            "exceptions": [{"rule": accepted.rule_id, "reason": "accepted"}]
+        }))
+        .unwrap();
+        let after = analyze(body.to_string().as_bytes(), &opts).unwrap();
+        assert!(!after.suppressed.is_empty());
+        let d = diff(&after, &before, Plan::Pro);
+        assert_eq!((d.counts.new, d.counts.fixed), (0, 0), "{d:?}");
+        assert_eq!(d.counts.unchanged as usize, after.issues.len());
+        // Compared with the plain analyzer, both would have read as fixed.
+        let plain = compare(&after, &Baseline::of(&before));
+        assert!(plain.fixed.len() >= 2);
     }
 
     #[test]
