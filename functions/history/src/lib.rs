@@ -199,20 +199,19 @@ async fn report(app: &App, req: &Request) -> Result<Reply, ApiError> {
             .map_err(|e| ApiError::Internal(format!("stored definition no longer parses: {e}")))?,
         // A metadata-only analysis: the workflow without steps (nothing to draw).
         None => {
-            let meta = WorkflowMeta {
-                id: result
-                    .workflow
-                    .as_ref()
-                    .map(|w| w.id.clone())
-                    .unwrap_or_default(),
-                name: result
-                    .workflow
-                    .as_ref()
-                    .map(|w| w.name.clone())
-                    .unwrap_or_default(),
-                ..WorkflowMeta::default()
-            };
-            Input::Single(meta.to_workflow())
+            let (workflow_id, name) = result
+                .workflow
+                .as_ref()
+                .map(|w| (w.id.clone(), w.name.clone()))
+                .unwrap_or_default();
+            Input::Single(
+                WorkflowMeta {
+                    id: workflow_id,
+                    name,
+                    ..WorkflowMeta::default()
+                }
+                .to_workflow(),
+            )
         }
     };
     let page = html_report_view(&result, &input, comparison.as_ref(), plan.detail());
