@@ -9,28 +9,28 @@ use integration_tests::{repo_root, request, scan_all, Answer, TestApp, FRONTEND}
 use lambda_http::Request;
 use serde_json::{json, Value};
 
-async fn analyze_fn(t: &TestApp, req: Request) -> Answer {
+pub(crate) async fn analyze_fn(t: &TestApp, req: Request) -> Answer {
     t.call(&analyze::routes(), req).await
 }
 
-async fn history_fn(t: &TestApp, req: Request) -> Answer {
+pub(crate) async fn history_fn(t: &TestApp, req: Request) -> Answer {
     t.call(&history::routes(), req).await
 }
 
-fn sample(name: &str) -> Value {
+pub(crate) fn sample(name: &str) -> Value {
     let text =
         std::fs::read_to_string(repo_root().join(format!("events/workflows/{name}.json"))).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 /// A sample re-identified as another workflow.
-fn sample_as(name: &str, workflow_id: &str) -> Value {
+pub(crate) fn sample_as(name: &str, workflow_id: &str) -> Value {
     let mut body = sample(name);
     body["workflow"]["_id"] = json!(workflow_id);
     body
 }
 
-fn post_analyze(cookie: &str, body: &Value) -> Request {
+pub(crate) fn post_analyze(cookie: &str, body: &Value) -> Request {
     request("POST", "/api/analyze")
         .cookie(cookie)
         .header("origin", FRONTEND)
@@ -38,7 +38,7 @@ fn post_analyze(cookie: &str, body: &Value) -> Request {
         .build()
 }
 
-async fn make_pro(t: &TestApp, location: &str) {
+pub(crate) async fn make_pro(t: &TestApp, location: &str) {
     t.aws
         .dynamodb
         .update_item()
@@ -847,6 +847,7 @@ async fn the_structure_view_shows_the_stored_issues_without_analyzing_again() {
             expires_at: None,
             result: &result,
             definition: Some(&definition),
+            compared: None,
         })
         .await
         .unwrap();

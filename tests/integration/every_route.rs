@@ -45,7 +45,7 @@ async fn every_route_answers_with_the_envelope_and_security_headers() {
             if with_cookie {
                 req = req.cookie(&cookie);
             }
-            if method == "POST" {
+            if matches!(method.as_str(), "POST" | "PUT") {
                 req = req.json(&serde_json::json!({}));
             }
             req.build()
@@ -55,7 +55,7 @@ async fn every_route_answers_with_the_envelope_and_security_headers() {
             let res = t.call_function(&function, build(with_cookie)).await;
             assert_edge(&route, &res);
         }
-        if matches!(method.as_str(), "POST" | "DELETE") {
+        if matches!(method.as_str(), "POST" | "PUT" | "DELETE") {
             let forged = request(&method, &path)
                 .cookie(&cookie)
                 .header("origin", "https://evil.example")

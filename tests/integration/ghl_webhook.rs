@@ -162,6 +162,7 @@ impl World {
                     expires_at: None,
                     result: &summary,
                     definition: None,
+                    compared: None,
                 })
                 .await
                 .expect("put analysis");
@@ -795,6 +796,24 @@ async fn an_uninstall_keeps_only_the_billing_of_a_paying_account() {
         .send()
         .await
         .expect("link billing");
+    // The account's rule settings (issue 18) are the account's data: erased too.
+    let settings = workflow_analyzer::RuleConfig {
+        disabled: vec!["generic-name".into()],
+        ..Default::default()
+    };
+    let location = backend_core::auth::LocationId::parse("locPaying1").unwrap();
+    assert!(w
+        .t
+        .app
+        .accounts()
+        .put_rule_settings(&location, &settings, backend_core::clock::now_epoch())
+        .await
+        .expect("store rule settings"));
+    assert!(w
+        .account("locPaying1")
+        .await
+        .unwrap()
+        .contains_key("ruleSettings"));
 
     let answer = w
         .deliver(&payload("UNINSTALL", json!({"locationId": "locPaying1"})))
@@ -820,6 +839,8 @@ async fn an_uninstall_keeps_only_the_billing_of_a_paying_account() {
         "refreshToken",
         "tokenVersion",
         "usage_2026_11",
+        "ruleSettings",
+        "ruleSettingsUpdatedAt",
     ] {
         assert!(!account.contains_key(gone), "{gone} survived the uninstall");
     }

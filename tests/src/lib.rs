@@ -516,22 +516,34 @@ impl RequestBuilder {
 pub struct Answer {
     pub status: u16,
     pub headers: lambda_http::http::HeaderMap,
+    /// The JSON body (`Null` for no body and for an HTML page).
     pub json: serde_json::Value,
+    /// The body of a `text/html` answer (the analysis report), empty otherwise.
+    pub html: String,
 }
 
 pub fn answer(response: Response<Body>) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body: &[u8] = response.body().as_ref();
-    let json = if body.is_empty() {
-        serde_json::Value::Null
+    let is_html = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let (json, html) = if is_html {
+        let page = String::from_utf8(body.to_vec()).expect("an HTML page is UTF-8");
+        (serde_json::Value::Null, page)
+    } else if body.is_empty() {
+        (serde_json::Value::Null, String::new())
     } else {
-        serde_json::from_slice(body).expect("every body is JSON")
+        let json = serde_json::from_slice(body).expect("every body but a report page is JSON");
+        (json, String::new())
     };
     Answer {
         status,
         headers,
         json,
+        html,
     }
 }
 
@@ -546,6 +558,10 @@ impl Answer {
 
     /// Asserts the envelope's shape for this status.
     pub fn assert_envelope(&self) {
+        if self.status == 200 && !self.html.is_empty() {
+            assert!(self.html.starts_with("<!DOCTYPE html>"), "an HTML page");
+            return;
+        }
         if self.status == 204 || (300..400).contains(&self.status) {
             assert!(self.json.is_null(), "no body expected for {}", self.status);
             return;

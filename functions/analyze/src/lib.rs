@@ -1,6 +1,8 @@
 //! Workflows and analyses: `GET /api/workflows` (the account's workflows from HighLevel),
-//! `POST /api/analyze` (run the analyzer under the account's plan and keep the result) and
-//! `GET /api/workflows/{id}/structure` (the React Flow view of the latest analyzed definition).
+//! `POST /api/analyze` (run the analyzer under the account's plan and rule settings, attach the
+//! fixes, compare with the workflow's previous analysis and keep the result),
+//! `GET /api/workflows/{id}/structure` (the React Flow view of the latest analyzed definition)
+//! and `GET`/`PUT /api/settings/rules` (the account's rule settings, which analyses apply).
 //! In the dev stage only, `/test/...` routes (module `dev`) analyze the bundled samples and open
 //! demo sessions.
 
@@ -10,17 +12,19 @@ use std::time::Instant;
 
 use backend_core::auth::{require_session, LocationId};
 use backend_core::clock::{format_epoch, now_epoch, now_epoch_ms};
+use backend_core::comparison::Compared;
 use backend_core::highlevel::WorkflowId;
 use backend_core::http::request::{json_bytes, path_param};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::plans::{self, Plan};
+use backend_core::settings;
 use backend_core::store::results::{AnalysisId, NewAnalysis};
 use backend_core::telemetry::metrics::{self, Unit};
 use backend_core::App;
 use lambda_http::Request;
 use serde_json::{json, Value};
 use workflow_analyzer::{
-    self as analysis, AnalysisResult, AnalyzeOptions, InputError, WorkflowMeta,
+    self as analysis, AnalysisResult, AnalyzeOptions, InputError, RuleConfig, WorkflowMeta,
 };
 
 /// The function's routes, each bound to its handler; the dev-only ones come from `dev`.
@@ -29,6 +33,8 @@ pub fn routes() -> Vec<Route> {
         Route::post("/api/analyze", analyze),
         Route::get("/api/workflows", workflows),
         Route::get("/api/workflows/{id}/structure", structure),
+        Route::get("/api/settings/rules", get_rule_settings),
+        Route::put("/api/settings/rules", put_rule_settings),
     ];
     routes.extend(dev::routes());
     routes
@@ -80,16 +86,20 @@ async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let body = json_bytes(req, MAX_ANALYZE_BODY)?;
     // The plan and its quota come first: a free account over its quota is refused before the
     // analyzer runs, and a counted analysis that then fails is given back.
-    let plan = app
+    let account = app
         .accounts()
         .get(&location)
         .await?
-        .ok_or(ApiError::Unauthenticated)?
-        .effective_plan(now);
+        .ok_or(ApiError::Unauthenticated)?;
+    let plan = account.effective_plan(now);
+    let opts = AnalyzeOptions {
+        now_unix: now,
+        rules: settings::rules_for(&account, plan)?,
+    };
     let id = AnalysisId::generate(now_ms);
     let accounts = app.accounts();
     let counted = plans::count_analysis(&accounts, &location, plan, id.as_str(), now).await?;
-    let analysis = match run_analysis(app, &location, body, now).await {
+    let analysis = match run_analysis(app, &location, body, &opts).await {
         Ok(analysis) => analysis,
         Err(err) => {
             plans::give_back(&accounts, &location, &counted).await;
@@ -100,19 +110,27 @@ async fn analyze(app: &App, req: &Request) -> Result<Reply, ApiError> {
     Reply::created(&saved)
 }
 
-/// The analysis a request body asks for: a full definition, or `{"workflowId"}` (metadata).
+/// The analysis a request body asks for: a full definition (with the fixes that apply to it),
+/// or `{"workflowId"}` (metadata).
 async fn run_analysis(
     app: &App,
     location: &LocationId,
     body: &[u8],
-    now: i64,
+    opts: &AnalyzeOptions,
 ) -> Result<Analysis, ApiError> {
     Ok(match metadata_request(body)? {
-        Some(id) => metadata_analysis(app, location, &WorkflowId::parse(&id)?, now).await?,
+        Some(id) => metadata_analysis(app, location, &WorkflowId::parse(&id)?, opts).await?,
         None => {
             let started = Instant::now();
-            let mut result =
-                analysis::analyze(body, &AnalyzeOptions::at(now)).map_err(input_error)?;
+            let mut result = analysis::analyze(body, opts).map_err(input_error)?;
+            // Patches point into the body as it was sent. The analyzer parsed it already, so it
+            // reads; if it ever did not, the analysis stands without fixes.
+            match serde_json::from_slice::<Value>(body) {
+                Ok(doc) => analysis::attach_fixes(&mut result, &doc),
+                Err(err) => {
+                    tracing::warn!(error = %err, "no fixes: the body does not read as a JSON value")
+                }
+            }
             result.analysis_time_ms = started.elapsed().as_millis() as u64;
             Analysis {
                 result,
@@ -154,7 +172,7 @@ async fn metadata_analysis(
     app: &App,
     location: &LocationId,
     id: &WorkflowId,
-    now: i64,
+    opts: &AnalyzeOptions,
 ) -> Result<Analysis, ApiError> {
     let started = Instant::now();
     let list = app.highlevel().list_workflows(location).await?;
@@ -171,7 +189,7 @@ async fn metadata_analysis(
         updated_at: found.updated_at,
         location_id: found.location_id,
     };
-    let mut result = analysis::metadata(&meta, &AnalyzeOptions::at(now));
+    let mut result = analysis::metadata(&meta, opts);
     result.analysis_time_ms = started.elapsed().as_millis() as u64;
     Ok(Analysis {
         result,
@@ -211,6 +229,15 @@ pub async fn save(
         .as_ref()
         .map(|w| truncate(&w.name, MAX_STORED_NAME_CHARS));
     let summary = serde_json::to_value(result.summary).unwrap_or_default();
+    let compared =
+        match compared_with_previous(app, location, workflow_id.as_ref(), id, &analysis, now).await
+        {
+            Ok(compared) => compared,
+            Err(err) => {
+                plans::give_back(&accounts, location, counted).await;
+                return Err(err);
+            }
+        };
     let new = NewAnalysis {
         location,
         id,
@@ -224,6 +251,7 @@ pub async fn save(
         expires_at: plans::retention_until(plan, now),
         result: &full,
         definition: analysis.definition.as_deref(),
+        compared: compared.as_ref(),
     };
     let quota = plans::store_counted(&accounts, &app.results(), counted, &new).await?;
     let summary = result.summary;
@@ -258,7 +286,96 @@ pub async fn save(
     if let Some(used) = quota {
         body["quota"] = plans::quota_json(used, now);
     }
+    if let Some(compared) = &compared {
+        body["compared"] = json!(compared);
+    }
     Ok(body)
+}
+
+/// The analysis compared with the previous live analysis of the same workflow in the account,
+/// if there is one and it analyzed the same kind of input (a definition, or metadata only: a
+/// metadata-only analysis runs a handful of rules, so against a full one every other issue would
+/// read as new or fixed). A previous result that no longer reads as a result is not compared
+/// with (logged), rather than failing the new analysis.
+async fn compared_with_previous(
+    app: &App,
+    location: &LocationId,
+    workflow_id: Option<&WorkflowId>,
+    id: &AnalysisId,
+    analysis: &Analysis,
+    now: i64,
+) -> Result<Option<Compared>, ApiError> {
+    let Some(workflow_id) = workflow_id else {
+        return Ok(None);
+    };
+    let Some(previous) = app
+        .results()
+        .previous_for_workflow(location, workflow_id, id, now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if previous.definition.is_some() != analysis.definition.is_some() {
+        return Ok(None);
+    }
+    match serde_json::from_value::<AnalysisResult>(previous.result) {
+        Ok(before) => Ok(Some(Compared::of(
+            &analysis.result,
+            &previous.summary.id,
+            &before,
+        ))),
+        Err(err) => {
+            tracing::warn!(previous = %previous.summary.id, error = %err, "previous result unreadable: not compared");
+            Ok(None)
+        }
+    }
+}
+
+/// The account's rule settings (the catalogue's defaults when none are stored) and whether its
+/// analyses apply them (on Pro only).
+async fn get_rule_settings(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let session = require_session(app, req).await?;
+    let account = app
+        .accounts()
+        .get(&session.location_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let plan = account.effective_plan(now_epoch());
+    Reply::ok(&settings_body(
+        &account.rule_settings()?.unwrap_or_default(),
+        plan,
+        account.rule_settings_updated_at,
+    ))
+}
+
+/// Replaces the account's rule settings (Pro only): the whole configuration, validated whole
+/// (every problem named in one 400), applied from the next analysis on.
+async fn put_rule_settings(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let session = require_session(app, req).await?;
+    let location = &session.location_id;
+    let body = json_bytes(req, settings::MAX_SETTINGS_BYTES)?;
+    let now = now_epoch();
+    let plan = app.accounts().plan(location, now).await?;
+    plans::require_pro(plan, "rule settings")?;
+    let rules = settings::parse_rule_settings(body)?;
+    if !app
+        .accounts()
+        .put_rule_settings(location, &rules, now)
+        .await?
+    {
+        return Err(ApiError::Unauthenticated);
+    }
+    tracing::info!(location = %location, "rule settings replaced");
+    Reply::ok(&settings_body(&rules, plan, Some(now)))
+}
+
+fn settings_body(rules: &RuleConfig, plan: Plan, updated_at: Option<i64>) -> Value {
+    json!({
+        "rules": rules,
+        "plan": plan,
+        "applied": plan == Plan::Pro,
+        "updatedAt": updated_at.map(format_epoch),
+    })
 }
 
 /// Longest workflow name kept in the history (in characters).

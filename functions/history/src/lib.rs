@@ -1,21 +1,26 @@
 //! History: `GET /api/history` (newest first, filters, signed cursors), `GET /api/analysis/{id}`
-//! in the caller's plan view, and `DELETE /api/analysis/{id}`. Another account's id answers 404,
-//! exactly as a missing one.
+//! in the caller's plan view, its HTML report (`/report`) and its diff against another analysis
+//! (`/diff`), and `DELETE /api/analysis/{id}`. Another account's id answers 404, exactly as a
+//! missing one.
 
-use backend_core::auth::require_session;
+use backend_core::auth::{require_session, LocationId};
 use backend_core::clock::now_epoch;
+use backend_core::comparison;
 use backend_core::highlevel::WorkflowId;
 use backend_core::http::request::{path_param, query};
 use backend_core::http::{ApiError, Reply, Route};
-use backend_core::plans;
+use backend_core::plans::{self, Plan};
 use backend_core::store::cursor;
-use backend_core::store::results::{AnalysisId, HistoryFilter};
+use backend_core::store::results::{AnalysisId, HistoryFilter, StoredAnalysis};
 use backend_core::App;
+use lambda_http::http::header::CONTENT_DISPOSITION;
 use lambda_http::Request;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use workflow_analyzer::{AnalysisResult, Grade};
+use workflow_analyzer::{
+    self as analysis, compare, html_report_view, AnalysisResult, Grade, Input, WorkflowMeta,
+};
 
 /// The function's routes, each bound to its handler.
 pub fn routes() -> Vec<Route> {
@@ -23,6 +28,8 @@ pub fn routes() -> Vec<Route> {
         Route::get("/api/history", history),
         Route::get("/api/analysis/{id}", get),
         Route::delete("/api/analysis/{id}", delete),
+        Route::get("/api/analysis/{id}/report", report),
+        Route::get("/api/analysis/{id}/diff", diff),
     ]
 }
 
@@ -130,25 +137,185 @@ async fn history(app: &App, req: &Request) -> Result<Reply, ApiError> {
     Reply::ok(&json!({ "items": items, "nextCursor": next_cursor, "limit": limit }))
 }
 
+/// One analysis of the caller's account (another account's is absent: 404) with its result.
+async fn stored_analysis(
+    app: &App,
+    location: &LocationId,
+    id: &AnalysisId,
+    now: i64,
+) -> Result<(StoredAnalysis, AnalysisResult), ApiError> {
+    let mut stored = app
+        .results()
+        .get(location, id, now)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such analysis".into()))?;
+    let result = read_result(&mut stored)?;
+    Ok((stored, result))
+}
+
+fn read_result(stored: &mut StoredAnalysis) -> Result<AnalysisResult, ApiError> {
+    serde_json::from_value(stored.result.take())
+        .map_err(|e| ApiError::Internal(format!("stored result unreadable: {e}")))
+}
+
 async fn get(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let session = require_session(app, req).await?;
     let id = AnalysisId::parse(path_param(req, "id"))?;
     let now = now_epoch();
-    let stored = app
-        .results()
-        .get(&session.location_id, &id, now)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such analysis".into()))?;
-    let result: AnalysisResult = serde_json::from_value(stored.result)
-        .map_err(|e| ApiError::Internal(format!("stored result unreadable: {e}")))?;
+    let (stored, result) = stored_analysis(app, &session.location_id, &id, now).await?;
     let plan = app.accounts().plan(&session.location_id, now).await?;
-    Reply::ok(&json!({
+    let mut body = json!({
         "analysisId": stored.summary.id,
         "createdAt": stored.summary.created_at,
         "workflowId": stored.summary.workflow_id,
         "workflowName": stored.summary.workflow_name,
         "result": plans::view(&result, plan),
-    }))
+    });
+    if let Some(compared) = &stored.summary.compared {
+        body["compared"] = json!(compared);
+    }
+    Reply::ok(&body)
+}
+
+/// The analysis as the self-contained HTML report the CLI writes (`workflow-audit --format
+/// html`), in the caller's plan view: Pro sees every issue and, when the workflow was analyzed
+/// before, each marked new or unchanged against the previous analysis with the fixed ones
+/// listed; Free sees its top issues. Served under the report's own CSP (no script, no request).
+async fn report(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let session = require_session(app, req).await?;
+    let location = &session.location_id;
+    let id = AnalysisId::parse(path_param(req, "id"))?;
+    let now = now_epoch();
+    let (stored, result) = stored_analysis(app, location, &id, now).await?;
+    let plan = app.accounts().plan(location, now).await?;
+    let comparison = match plan {
+        Plan::Pro => previous_of(app, location, &stored, &id, now)
+            .await?
+            .map(|(_, previous)| compare(&result, &comparison::baseline_for(&result, &previous))),
+        Plan::Free => None,
+    };
+    let input = match &stored.definition {
+        Some(definition) => analysis::parse(definition)
+            .map_err(|e| ApiError::Internal(format!("stored definition no longer parses: {e}")))?,
+        // A metadata-only analysis: the workflow without steps (nothing to draw).
+        None => {
+            let (workflow_id, name) = result
+                .workflow
+                .as_ref()
+                .map(|w| (w.id.clone(), w.name.clone()))
+                .unwrap_or_default();
+            Input::Single(
+                WorkflowMeta {
+                    id: workflow_id,
+                    name,
+                    ..WorkflowMeta::default()
+                }
+                .to_workflow(),
+            )
+        }
+    };
+    let page = html_report_view(&result, &input, comparison.as_ref(), plan.detail());
+    report_reply(page, &id)
+}
+
+/// Largest report page sent. Lambda answers at most 6 MB synchronously, the page travelling as
+/// an escaped JSON string with its headers; the report is linear in the analysis but a huge
+/// bundle could pass that.
+pub const MAX_REPORT_BYTES: usize = 5 * 1024 * 1024;
+
+fn report_reply(page: String, id: &AnalysisId) -> Result<Reply, ApiError> {
+    if page.len() > MAX_REPORT_BYTES {
+        return Err(ApiError::Conflict(format!(
+            "the report of this analysis is {} bytes, more than the {MAX_REPORT_BYTES} the API sends; write it with `workflow-audit FILE --format html` from the definition",
+            page.len()
+        )));
+    }
+    Reply::html(page).header(
+        CONTENT_DISPOSITION,
+        &format!("inline; filename=\"workflow-audit-{}.html\"", id.as_str()),
+    )
+}
+
+/// The previous live analysis of the stored analysis's workflow (made before `id`), read whole,
+/// when it analyzed the same kind of input: a metadata-only analysis runs a handful of rules, so
+/// against a full one every other issue would read as new or fixed.
+async fn previous_of(
+    app: &App,
+    location: &LocationId,
+    stored: &StoredAnalysis,
+    id: &AnalysisId,
+    now: i64,
+) -> Result<Option<(StoredAnalysis, AnalysisResult)>, ApiError> {
+    let Some(workflow_id) = stored
+        .summary
+        .workflow_id
+        .as_deref()
+        .and_then(|w| WorkflowId::parse(w).ok())
+    else {
+        return Ok(None);
+    };
+    let Some(mut previous) = app
+        .results()
+        .previous_for_workflow(location, &workflow_id, id, now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if previous.definition.is_some() != stored.definition.is_some() {
+        return Ok(None);
+    }
+    let result = read_result(&mut previous)?;
+    Ok(Some((previous, result)))
+}
+
+/// The analysis's issues as new, unchanged or fixed against another analysis of the account
+/// (`against`; by default the previous analysis of the same workflow), by the analyzer's
+/// fingerprints. The free plan sees at most its top issues in each list.
+async fn diff(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let session = require_session(app, req).await?;
+    let location = &session.location_id;
+    let id = AnalysisId::parse(path_param(req, "id"))?;
+    let now = now_epoch();
+    let (stored, result) = stored_analysis(app, location, &id, now).await?;
+    let (other, other_result) = match query(req, "against") {
+        Some(raw) => {
+            let against =
+                AnalysisId::parse(&raw).map_err(|_| invalid("against", "is not an analysis id"))?;
+            let mut other = app
+                .results()
+                .get(location, &against, now)
+                .await?
+                .ok_or_else(|| ApiError::NotFound("no such analysis to compare against".into()))?;
+            let other_result = read_result(&mut other)?;
+            (other, other_result)
+        }
+        None => previous_of(app, location, &stored, &id, now)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Conflict(match &stored.summary.workflow_id {
+                    Some(workflow) => format!(
+                        "analysis {} has no earlier analysis of workflow {workflow} of the same kind (a definition, or metadata only) to compare it with; name one with ?against=",
+                        id.as_str()
+                    ),
+                    None => format!(
+                        "analysis {} is not of one identified workflow: name the analysis to compare it with (?against=)",
+                        id.as_str()
+                    ),
+                })
+            })?,
+    };
+    let plan = app.accounts().plan(location, now).await?;
+    let mut body = json!(comparison::diff(&result, &other_result, plan));
+    body["analysisId"] = json!(stored.summary.id);
+    body["against"] = json!({
+        "analysisId": other.summary.id,
+        "createdAt": other.summary.created_at,
+        "workflowId": other.summary.workflow_id,
+        "healthScore": other.summary.health_score,
+    });
+    body["healthScore"] = json!(result.health_score);
+    body["plan"] = json!(plan);
+    Reply::ok(&body)
 }
 
 async fn delete(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -162,5 +329,19 @@ async fn delete(app: &App, req: &Request) -> Result<Reply, ApiError> {
         Ok(Reply::no_content())
     } else {
         Err(ApiError::NotFound("no such analysis".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_too_large_for_a_lambda_response_is_refused_in_the_envelope() {
+        let id = AnalysisId::generate(1_795_471_200_000);
+        let fits = report_reply("x".repeat(MAX_REPORT_BYTES), &id);
+        assert!(fits.is_ok());
+        let refused = report_reply("x".repeat(MAX_REPORT_BYTES + 1), &id);
+        assert!(matches!(refused, Err(ApiError::Conflict(_))));
     }
 }

@@ -48,7 +48,7 @@ pub use model::{
 };
 pub use parse::{parse, parse_value};
 pub use registry::{registry, rules_markdown, rules_text, RuleInfo, RULES_MD_COMMAND};
-pub use report::{escape_html, html_report, MAX_GRAPH_NODES};
+pub use report::{escape_html, html_report, html_report_view, MAX_GRAPH_NODES};
 pub use result::{
     AnalysisResult, AssumedDefault, Detail, Fix, FixConfidence, Issue, IssueStep, ResultView,
     SkippedRule, Stats, Summary, SummaryIssue, SummaryView, Suppression, SuppressionKind,

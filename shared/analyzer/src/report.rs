@@ -12,13 +12,14 @@
 //! and step is written a bounded number of times; workflows above [`MAX_GRAPH_NODES`] steps (or
 //! past the report's total budget) get a note instead of a graph.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::baseline::{BaselineState, Comparison};
 use super::model::{Input, Workflow};
 use super::registry::{registry, RuleInfo};
-use super::result::{AnalysisResult, Issue, Stats, Summary};
+use super::result::{AnalysisResult, Detail, Issue, Stats, Summary};
 use super::rules::Severity;
 use super::structure::{self, Structure};
 
@@ -165,6 +166,42 @@ pub fn html_report(
     input: &Input<'_>,
     comparison: Option<&Comparison>,
 ) -> String {
+    html_report_view(result, input, comparison, Detail::Full)
+}
+
+/// The report as `detail` shows the result. [`Detail::Full`] is [`html_report`];
+/// [`Detail::Top`] is the report of the summary view ([`AnalysisResult::view`]): the score card
+/// with every count, the graph, and only the `n` most severe issues, without how to fix them,
+/// without accepted findings and without a comparison, with a note saying what is left out.
+pub fn html_report_view(
+    result: &AnalysisResult,
+    input: &Input<'_>,
+    comparison: Option<&Comparison>,
+    detail: Detail,
+) -> String {
+    match detail {
+        Detail::Full => report(result, input, comparison, None),
+        Detail::Top(n) => {
+            let mut top = result.clone();
+            top.issues.truncate(n);
+            for issue in &mut top.issues {
+                issue.recommendation = Cow::Borrowed("");
+                issue.fixes.clear();
+            }
+            top.suppressed.clear();
+            report(&top, input, None, Some(result.issues.len()))
+        }
+    }
+}
+
+/// The report of `result`; `of_total` is the whole result's issue count when `result` shows
+/// only its top issues.
+fn report(
+    result: &AnalysisResult,
+    input: &Input<'_>,
+    comparison: Option<&Comparison>,
+    of_total: Option<usize>,
+) -> String {
     let workflows = input.workflows();
     let is_bundle = matches!(input, Input::Bundle(_));
     let mut out = String::with_capacity(16 * 1024 + result.issues.len() * 1_500);
@@ -194,6 +231,13 @@ pub fn html_report(
     out.push_str("</p>\n</header>\n");
 
     score_card(&mut out, result);
+    if let Some(total) = of_total {
+        let _ = writeln!(
+            out,
+            "<p class=\"note top-only\" id=\"top-only\">This report shows the {} most severe of {total} issues, without how to fix them.</p>",
+            result.issues.len()
+        );
+    }
     if let Some(c) = comparison {
         baseline_summary(&mut out, c);
     }
@@ -793,9 +837,11 @@ fn issue_block(
         push_escaped(out, why);
         out.push_str("</dd>");
     }
-    out.push_str("<dt>How to fix it</dt><dd class=\"fix\">");
-    push_escaped(out, &issue.recommendation);
-    out.push_str("</dd>");
+    if !issue.recommendation.is_empty() {
+        out.push_str("<dt>How to fix it</dt><dd class=\"fix\">");
+        push_escaped(out, &issue.recommendation);
+        out.push_str("</dd>");
+    }
     if !not_applicable.is_empty() {
         out.push_str("<dt>When it does not apply</dt><dd class=\"not-applicable\">");
         push_escaped(out, not_applicable);
@@ -933,6 +979,42 @@ mod tests {
             result.issues.len()
         );
         assert!(html.contains("Fixed since the baseline (0)"));
+    }
+
+    #[test]
+    fn the_top_view_lists_only_the_top_issues_without_fixes_or_accepted_findings() {
+        let body = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../events/workflows/critical.json"
+        ))
+        .unwrap();
+        let input = crate::parse(&body).unwrap();
+        let result = analyze(&body, &AnalyzeOptions::at(1_795_392_000)).unwrap();
+        assert!(result.issues.len() > 3, "the sample has more than 3 issues");
+        let full = html_report(&result, &input, None);
+        assert_eq!(full, html_report_view(&result, &input, None, Detail::Full));
+        assert!(full.contains("How to fix it"));
+        assert!(!full.contains("id=\"top-only\""));
+
+        let c = compare(&result, &Baseline::of(&result));
+        let top = html_report_view(&result, &input, Some(&c), Detail::Top(3));
+        assert_eq!(top.matches("<article class=\"issue ").count(), 3);
+        for (n, issue) in result.issues.iter().enumerate() {
+            let listed = top.contains(&format!("data-fingerprint=\"{}\"", issue.fingerprint));
+            assert_eq!(listed, n < 3, "issue {n}");
+        }
+        assert!(!top.contains("How to fix it"));
+        assert!(
+            !top.contains("data-baseline="),
+            "no comparison in the top view"
+        );
+        assert!(top.contains(&format!(
+            "the 3 most severe of {} issues",
+            result.issues.len()
+        )));
+        // The graph is the same: every step drawn.
+        let steps = input.workflows()[0].steps.len();
+        assert_eq!(top.matches("<g class=\"node ").count(), steps);
     }
 
     #[test]

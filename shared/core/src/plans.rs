@@ -63,6 +63,22 @@ pub fn view(result: &AnalysisResult, plan: Plan) -> PlanView<'_> {
     }
 }
 
+/// A Pro feature asked for on the free plan (402 `PLAN_LIMIT_REACHED`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{feature} are a Pro feature: upgrade to Pro to change them")]
+pub struct ProRequired {
+    /// What was asked for, as a plural noun ("rule settings").
+    pub feature: &'static str,
+}
+
+/// Refuses a Pro feature on the free plan.
+pub fn require_pro(plan: Plan, feature: &'static str) -> Result<(), ProRequired> {
+    match plan {
+        Plan::Pro => Ok(()),
+        Plan::Free => Err(ProRequired { feature }),
+    }
+}
+
 /// Free analyses per calendar month (UTC).
 pub const FREE_MONTHLY_ANALYSES: u32 = 10;
 /// Free results are kept this many days; pro results until deleted.
@@ -258,6 +274,7 @@ mod tests {
             expires_at: retention_until(plan, NOW),
             result: &summary,
             definition,
+            compared: None,
         };
         keep_analysis(accounts, results, plan, &new, NOW).await
     }

@@ -9,8 +9,9 @@ use crate::auth::InvalidLocationId;
 use crate::billing::stripe::{StripeError, SERVICE as STRIPE};
 use crate::highlevel::{HighLevelError, InvalidWorkflowId};
 use crate::install::InvalidDelivery;
-use crate::plans::{KeepError, QuotaReached};
+use crate::plans::{KeepError, ProRequired, QuotaReached};
 use crate::secrets::SecretsError;
+use crate::settings::InvalidSettings;
 use crate::store::rate_limits::RateLimitError;
 use crate::store::results::{InvalidAnalysisId, PutError, MAX_ITEM_BYTES};
 use crate::store::StoreError;
@@ -155,6 +156,25 @@ impl From<QuotaReached> for ApiError {
         ApiError::PlanLimitReached {
             message: err.to_string(),
             details: json!({ "limit": err.limit, "resetsAt": err.resets_at }),
+        }
+    }
+}
+
+impl From<ProRequired> for ApiError {
+    fn from(err: ProRequired) -> Self {
+        ApiError::PlanLimitReached {
+            message: err.to_string(),
+            details: json!({ "plan": "free", "requires": "pro" }),
+        }
+    }
+}
+
+impl From<InvalidSettings> for ApiError {
+    /// One detail per problem, so a client can show each beside what it concerns.
+    fn from(err: InvalidSettings) -> Self {
+        ApiError::Validation {
+            message: err.to_string(),
+            details: err.0.iter().map(|p| json!({ "problem": p })).collect(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP edge every function runs requests through: routing against the function's table,
 //! CORS (preflight included), the Origin check on cookie-authenticated state changes, the body
-//! cap, the response envelope, security headers, the request id and one summary log line.
+//! cap, the response envelope (or an HTML page under its own CSP), security headers, the
+//! request id and one summary log line.
 
 use std::future::Future;
 use std::time::Instant;
@@ -14,7 +15,7 @@ use serde_json::json;
 
 use super::request::request_id;
 use super::routes::{lookup, Lookup, Route, RouteMatch};
-use super::{ApiError, Reply};
+use super::{ApiError, Reply, ReplyBody};
 use crate::sentry::Sentry;
 use crate::telemetry;
 
@@ -35,6 +36,11 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ),
     ("cache-control", "no-store"),
 ];
+
+/// The Content-Security-Policy of an HTML page the API serves (the analysis report): its own
+/// inline `<style>` and `data:` images, nothing else (no script, no request, no framing, no
+/// form). Replaces the JSON routes' policy, which would leave the page unstyled.
+pub const HTML_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const CORS_ALLOW_HEADERS: &str = "content-type, x-request-id";
 const CORS_EXPOSE_HEADERS: &str =
@@ -117,9 +123,19 @@ impl Edge {
             Ok(reply) => render_reply(reply, &request_id),
             Err(err) => render_error(&err, &request_id),
         };
+        let is_html = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
         let headers = response.headers_mut();
         for (name, value) in SECURITY_HEADERS {
             headers.insert(*name, HeaderValue::from_static(value));
+        }
+        if is_html {
+            headers.insert(
+                "content-security-policy",
+                HeaderValue::from_static(HTML_CSP),
+            );
         }
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             headers.insert("x-request-id", value);
@@ -207,12 +223,21 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body>
 }
 
 fn render_reply(reply: Reply, request_id: &str) -> Response<Body> {
-    let mut response = match reply.data {
-        Some(data) => json_response(
+    let mut response = match reply.body {
+        ReplyBody::Data(data) => json_response(
             reply.status,
             &json!({ "success": true, "data": data, "meta": meta(request_id) }),
         ),
-        None => {
+        ReplyBody::Html(page) => {
+            let mut response = Response::new(Body::from(page));
+            *response.status_mut() = reply.status;
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+        ReplyBody::Empty => {
             let mut response = Response::new(Body::Empty);
             *response.status_mut() = reply.status;
             response

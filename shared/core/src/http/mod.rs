@@ -8,7 +8,7 @@ pub mod request;
 pub mod routes;
 pub mod webhook;
 
-pub use edge::{render_error, Edge, MAX_BODY_BYTES};
+pub use edge::{render_error, Edge, HTML_CSP, MAX_BODY_BYTES};
 pub use error::ApiError;
-pub use reply::Reply;
+pub use reply::{Reply, ReplyBody};
 pub use routes::{HandlerResult, Route, RouteMatch};

@@ -1,4 +1,5 @@
-//! What a handler answers: a status, optional data for the envelope, extra headers and cookies.
+//! What a handler answers: a status, data for the envelope (or a whole HTML page, or nothing),
+//! extra headers and cookies.
 //! The edge wraps it in the envelope, so handlers never deal with request ids or meta.
 
 use lambda_http::http::header::{HeaderName, HeaderValue, LOCATION, SET_COOKIE};
@@ -11,9 +12,20 @@ use super::ApiError;
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
-    /// `Some` renders the success envelope; `None` an empty body (204, redirects).
-    pub data: Option<Value>,
+    pub body: ReplyBody,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// What a reply carries.
+#[derive(Debug)]
+pub enum ReplyBody {
+    /// Data for the success envelope.
+    Data(Value),
+    /// A whole HTML page (the analysis report), served as `text/html` under the report's
+    /// Content-Security-Policy instead of the envelope.
+    Html(String),
+    /// No body (204, redirects).
+    Empty,
 }
 
 impl Reply {
@@ -30,15 +42,24 @@ impl Reply {
         let data = serde_json::to_value(data).map_err(ApiError::internal)?;
         Ok(Self {
             status,
-            data: Some(data),
+            body: ReplyBody::Data(data),
             headers: Vec::new(),
         })
+    }
+
+    /// 200 with a self-contained HTML page (it must escape everything it did not write itself).
+    pub fn html(page: String) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: ReplyBody::Html(page),
+            headers: Vec::new(),
+        }
     }
 
     pub fn no_content() -> Self {
         Self {
             status: StatusCode::NO_CONTENT,
-            data: None,
+            body: ReplyBody::Empty,
             headers: Vec::new(),
         }
     }
@@ -47,7 +68,7 @@ impl Reply {
     pub fn redirect(location: &str) -> Result<Self, ApiError> {
         Self {
             status: StatusCode::FOUND,
-            data: None,
+            body: ReplyBody::Empty,
             headers: Vec::new(),
         }
         .header(LOCATION, location)

@@ -82,6 +82,10 @@ impl Route {
         Self::new("POST", path, handler)
     }
 
+    pub fn put<H: for<'a> Handler<'a>>(path: &'static str, handler: H) -> Self {
+        Self::new("PUT", path, handler)
+    }
+
     pub fn delete<H: for<'a> Handler<'a>>(path: &'static str, handler: H) -> Self {
         Self::new("DELETE", path, handler)
     }

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::{conditional, is_conditional_failure, StoreError};
 use crate::auth::LocationId;
+use crate::comparison::Compared;
 use crate::highlevel::WorkflowId;
 
 /// Largest item we write: DynamoDB's limit is 400 KB including attribute names.
@@ -84,6 +85,9 @@ pub struct AnalysisSummary {
     pub confidence: String,
     pub summary: serde_json::Value,
     pub created_at: String,
+    /// Against the previous analysis of the same workflow, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared: Option<Compared>,
 }
 
 /// A new analysis to store.
@@ -103,6 +107,8 @@ pub struct NewAnalysis<'a> {
     pub result: &'a serde_json::Value,
     /// The analyzed definition, for the structure view.
     pub definition: Option<&'a [u8]>,
+    /// Against the previous analysis of the same workflow, when there was one.
+    pub compared: Option<&'a Compared>,
 }
 
 /// A stored analysis, read back whole.
@@ -139,7 +145,11 @@ pub struct Results {
 }
 
 const SUMMARY_ATTRIBUTES: &str =
-    "locationId, analysisId, workflowKey, workflowId, workflowName, healthScore, grade, confidence, summary, createdAt, expiresAt";
+    "locationId, analysisId, workflowKey, workflowId, workflowName, healthScore, grade, confidence, summary, createdAt, expiresAt, compared";
+
+/// How many of a workflow's newest analyses are looked at to find a live one (a free result
+/// may have expired after a pro period).
+const WORKFLOW_LOOKBACK: i32 = 25;
 
 fn deflate(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
     let mut encoder = DeflateEncoder::new(Vec::new(), Compression::default());
@@ -203,6 +213,11 @@ impl Results {
         }
         if let Some(name) = a.workflow_name {
             item.insert("workflowName".into(), s(name));
+        }
+        if let Some(compared) = a.compared {
+            let json = serde_json::to_string(compared)
+                .map_err(|e| StoreError::Failed(format!("compared: {e}")))?;
+            item.insert("compared".into(), s(&json));
         }
         if let Some(expires) = a.expires_at {
             item.insert("expiresAt".into(), AttributeValue::N(expires.to_string()));
@@ -432,21 +447,56 @@ impl Results {
         workflow_id: &WorkflowId,
         now: i64,
     ) -> Result<Option<StoredAnalysis>, StoreError> {
-        let output = self
+        self.newest_of_workflow(location, workflow_id, None, now)
+            .await
+    }
+
+    /// The newest live analysis of one workflow made before `before` (the one an analysis is
+    /// compared with).
+    pub async fn previous_for_workflow(
+        &self,
+        location: &LocationId,
+        workflow_id: &WorkflowId,
+        before: &AnalysisId,
+        now: i64,
+    ) -> Result<Option<StoredAnalysis>, StoreError> {
+        self.newest_of_workflow(location, workflow_id, Some(before), now)
+            .await
+    }
+
+    /// The `byWorkflow` index gives the workflow's newest analysis ids (its keys only, whatever
+    /// else the index projects); each is then read whole from the table by key, newest first,
+    /// until a live one.
+    async fn newest_of_workflow(
+        &self,
+        location: &LocationId,
+        workflow_id: &WorkflowId,
+        before: Option<&AnalysisId>,
+        now: i64,
+    ) -> Result<Option<StoredAnalysis>, StoreError> {
+        let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name("byWorkflow")
-            .key_condition_expression("workflowKey = :pk")
             .expression_attribute_values(":pk", s(&workflow_key(location, workflow_id)))
+            .projection_expression("analysisId")
             .scan_index_forward(false)
-            .limit(25)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        // The newest may have expired (a free result after a pro period): take the newest live.
+            .limit(WORKFLOW_LOOKBACK);
+        query = match before {
+            Some(id) => query
+                .key_condition_expression("workflowKey = :pk AND analysisId < :before")
+                .expression_attribute_values(":before", s(id.as_str())),
+            None => query.key_condition_expression("workflowKey = :pk"),
+        };
+        let output = query.send().await.map_err(StoreError::from_sdk)?;
         for item in output.items.unwrap_or_default() {
-            if let Some(stored) = stored_of(&item, now)? {
+            let Some(id) = text(&item, "analysisId").and_then(|id| AnalysisId::parse(&id).ok())
+            else {
+                continue;
+            };
+            // Deleted or expired since the index was written: the next one.
+            if let Some(stored) = self.get(location, &id, now).await? {
                 return Ok(Some(stored));
             }
         }
@@ -480,6 +530,7 @@ fn summary_of(item: &HashMap<String, AttributeValue>) -> Result<AnalysisSummary,
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(serde_json::Value::Null),
         created_at: crate::clock::format_rfc3339(created),
+        compared: text(item, "compared").and_then(|json| serde_json::from_str(&json).ok()),
     })
 }
 
@@ -518,6 +569,7 @@ fn compress(a: &NewAnalysis<'_>) -> Result<(Vec<u8>, Option<Vec<u8>>), PutError>
         + a.workflow_id.map_or(0, |id| id.as_str().len()) * 2
         + a.workflow_name.map_or(0, str::len)
         + a.summary.to_string().len()
+        + a.compared.map_or(0, |_| 256)
         + 2048;
     if size > MAX_ITEM_BYTES {
         return Err(PutError::TooLarge(size));

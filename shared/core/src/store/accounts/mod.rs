@@ -2,12 +2,13 @@
 //! OAuth tokens, its plan and billing state, its install details and its usage counters. This
 //! module has the item and its reads; each concern's writes have their own module (`tokens` for
 //! the OAuth flow, `usage` for the free quota, `billing` for Stripe's state, `install` for the
-//! HighLevel app install webhook). Writes are partial conditional updates, so no concern ever
+//! HighLevel app install webhook, `settings` for the rule settings). Writes are partial conditional updates, so no concern ever
 //! overwrites another's fields.
 
 pub mod billing;
 pub mod install;
 pub mod memory;
+mod settings;
 mod tokens;
 pub mod usage;
 
@@ -57,6 +58,12 @@ pub struct Account {
     pub uninstalled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The account's rule settings (`workflow_analyzer::RuleConfig` as JSON, validated when
+    /// written); read through [`Account::rule_settings`].
+    #[serde(rename = "ruleSettings")]
+    pub stored_rule_settings: Option<String>,
+    /// When the rule settings were last written (epoch seconds).
+    pub rule_settings_updated_at: Option<i64>,
 }
 
 impl Account {
