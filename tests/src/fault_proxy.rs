@@ -138,6 +138,7 @@ impl FaultProxy {
         let aws = AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(conf),
             secrets: t.aws.secrets.clone(),
+            sqs: t.aws.sqs.clone(),
         };
         Arc::new(App::new(t.app.config.clone(), aws))
     }

@@ -6,10 +6,10 @@ use std::time::Duration;
 use crate::aws::AwsClients;
 use crate::billing::stripe::Stripe;
 use crate::config::{Config, ConfigError};
+use crate::erasure::{Erasure, SqsErasureQueue};
 use crate::highlevel::{HighLevel, WorkflowCache};
 use crate::http::Edge;
 use crate::idempotency::Idempotency;
-use crate::install::Uninstall;
 use crate::secrets::{SecretStore, SecretsError};
 use crate::sentry::Sentry;
 use crate::store::accounts::Accounts;
@@ -70,9 +70,16 @@ impl App {
         )
     }
 
-    /// What an uninstall erases from, and how, from the configuration.
-    pub fn uninstall(&self) -> Uninstall {
-        Uninstall {
+    /// The erasure queue of `ERASURE_QUEUE_URL`; `None` when the variable is unset (only the
+    /// install webhook sends to it, and answers 429 without it, so HighLevel retries).
+    pub fn erasure_queue(&self) -> Option<SqsErasureQueue> {
+        let url = self.config.ghl_webhook.erasure_queue_url.as_deref()?;
+        Some(SqsErasureQueue::new(self.aws.sqs.clone(), url))
+    }
+
+    /// What the erasure worker erases from, and how, from the configuration.
+    pub fn erasure(&self) -> Erasure {
+        Erasure {
             sessions: self.sessions(),
             accounts: self.accounts(),
             rate_limits: self.rate_limits(),

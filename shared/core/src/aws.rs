@@ -13,7 +13,7 @@
 //! local runs), without the default chain: no profile files, no IMDS, no SSO or web-identity
 //! providers, none of which can answer there. Anywhere else (developers' machines, the tests) the
 //! default chain of `aws-config` runs as before, which honours `AWS_ENDPOINT_URL` and the
-//! per-service `AWS_ENDPOINT_URL_DYNAMODB`; that is how the local stack and the tests point the
+//! per-service `AWS_ENDPOINT_URL_DYNAMODB` (and `_SQS`); that is how the local stack and the tests point the
 //! real SDK at a moto server.
 
 use std::sync::LazyLock;
@@ -42,6 +42,8 @@ pub const CONNECT_AT_INIT_ENV: &str = "AWS_CONNECT_AT_INIT";
 pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// The erasure queue's client (the install webhook sends, the tests read).
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 impl AwsClients {
@@ -57,6 +59,7 @@ impl AwsClients {
         let clients = Self {
             dynamodb: aws_sdk_dynamodb::Client::new(&shared),
             secrets: aws_sdk_secretsmanager::Client::new(&shared),
+            sqs: aws_sdk_sqs::Client::new(&shared),
         };
         if connect {
             clients.connect().await;
@@ -115,6 +118,7 @@ impl ConfigPlan {
             "AWS_WEB_IDENTITY_TOKEN_FILE",
             "AWS_ENDPOINT_URL_DYNAMODB",
             "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            "AWS_ENDPOINT_URL_SQS",
         ]
         .iter()
         .any(|name| set(name).is_some());

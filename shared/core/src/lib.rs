@@ -10,6 +10,7 @@ pub mod aws;
 pub mod billing;
 pub mod clock;
 pub mod config;
+pub mod erasure;
 pub mod highlevel;
 pub mod http;
 pub mod idempotency;

@@ -358,52 +358,57 @@ impl Results {
         Ok(conditional(result)?.is_some())
     }
 
-    /// The keys of every analysis of `location`, expired or not.
-    async fn keys_of(
+    /// Erases the analyses of `location` created at or before `up_to` (epoch seconds: an
+    /// uninstall's time), page by page: ids start with their creation time in milliseconds, so
+    /// the key condition itself selects them and an analysis of a later reinstallation is never
+    /// read. `expire_at` `None` deletes them (retention 0); `Some(at)` makes each expire at
+    /// `at` at the latest (retention N days: readers stop seeing them then and TTL deletes
+    /// them; an earlier expiry, the free plan's, is kept). Returns how many were deleted or
+    /// given the expiry; running it again changes nothing more.
+    #[tracing::instrument(skip(self), fields(location = %location))]
+    pub async fn erase_created_up_to(
         &self,
         location: &LocationId,
-    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
-        let mut keys = Vec::new();
+        up_to: i64,
+        expire_at: Option<i64>,
+    ) -> Result<u32, StoreError> {
+        let below = AnalysisId::floor(up_to.saturating_add(1).saturating_mul(1000));
+        let mut changed = 0;
         let mut start = None;
         loop {
             let output = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("locationId = :pk")
+                .key_condition_expression("locationId = :pk AND analysisId < :below")
                 .expression_attribute_values(":pk", s(location.as_str()))
+                .expression_attribute_values(":below", s(&below))
                 .projection_expression("locationId, analysisId")
+                .limit(super::PAGE)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(StoreError::from_sdk)?;
-            keys.extend(output.items.unwrap_or_default());
+            let keys = output.items.unwrap_or_default();
+            changed += match expire_at {
+                None => super::batch_delete(&self.client, &self.table, keys).await?,
+                Some(at) => self.expire(keys, at).await?,
+            };
             start = output.last_evaluated_key.filter(|k| !k.is_empty());
             if start.is_none() {
-                break;
+                return Ok(changed);
             }
         }
-        Ok(keys)
     }
 
-    /// Deletes every analysis of `location` (an uninstall with retention 0); returns how many.
-    #[tracing::instrument(skip(self), fields(location = %location))]
-    pub async fn delete_all_for(&self, location: &LocationId) -> Result<u32, StoreError> {
-        let keys = self.keys_of(location).await?;
-        super::batch_delete(&self.client, &self.table, keys).await
-    }
-
-    /// Makes every analysis of `location` expire at `expires_at` at the latest (an uninstall
-    /// with retention N days): readers stop seeing them then and TTL deletes them. An earlier
-    /// expiry (free-plan retention) is kept. Returns how many were changed.
-    #[tracing::instrument(skip(self), fields(location = %location))]
-    pub async fn expire_all_for(
+    /// Gives each of `keys` the expiry `at` unless it expires earlier; returns how many changed.
+    async fn expire(
         &self,
-        location: &LocationId,
-        expires_at: i64,
+        keys: Vec<HashMap<String, AttributeValue>>,
+        at: i64,
     ) -> Result<u32, StoreError> {
         let mut changed = 0;
-        for key in self.keys_of(location).await? {
+        for key in keys {
             let result = self
                 .client
                 .update_item()
@@ -413,13 +418,11 @@ impl Results {
                 .condition_expression(
                     "attribute_exists(analysisId) AND (attribute_not_exists(expiresAt) OR expiresAt > :exp)",
                 )
-                .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
+                .expression_attribute_values(":exp", AttributeValue::N(at.to_string()))
                 .send()
                 .await;
-            match result {
-                Ok(_) => changed += 1,
-                Err(err) if is_conditional_failure(&err) => {}
-                Err(err) => return Err(StoreError::from_sdk(err)),
+            if conditional(result)?.is_some() {
+                changed += 1;
             }
         }
         Ok(changed)

@@ -97,12 +97,21 @@ impl Sessions {
         Ok(())
     }
 
-    /// Deletes every session of `location` (an uninstall), found through the `byLocation`
-    /// index (keys only). Returns how many were deleted. The index is eventually consistent:
-    /// a session opened in the same instant may survive; HighLevel's retry or its expiry ends it.
+    /// Deletes the sessions of `location` opened at or before `up_to` (epoch seconds: an
+    /// uninstall's time), page by page through the `byLocation` index (which projects
+    /// `createdAt` for this filter), each page deleted before the next is read: the work per
+    /// call is bounded by the page, not by the location. A session opened after the uninstall
+    /// (a reconnection) is the new installation's and stays. Returns how many were deleted;
+    /// running it again deletes nothing more. The index is eventually consistent: a session
+    /// opened in the same instant may be missed; the uninstall mark already refuses it, and its
+    /// TTL removes it.
     #[tracing::instrument(skip(self), fields(location = %location))]
-    pub async fn delete_all_for(&self, location: &LocationId) -> Result<u32, StoreError> {
-        let mut keys = Vec::new();
+    pub async fn delete_opened_up_to(
+        &self,
+        location: &LocationId,
+        up_to: i64,
+    ) -> Result<u32, StoreError> {
+        let mut deleted = 0;
         let mut start = None;
         loop {
             let output = self
@@ -111,28 +120,35 @@ impl Sessions {
                 .table_name(&self.table)
                 .index_name("byLocation")
                 .key_condition_expression("locationId = :location")
+                .filter_expression("createdAt <= :upTo")
                 .expression_attribute_values(
                     ":location",
                     AttributeValue::S(location.as_str().to_owned()),
                 )
+                .expression_attribute_values(":upTo", AttributeValue::N(up_to.to_string()))
+                .limit(super::PAGE)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(StoreError::from_sdk)?;
-            for item in output.items.unwrap_or_default() {
-                if let Some(hash) = item.get("tokenHash").cloned() {
-                    keys.push(std::collections::HashMap::from([(
+            let keys = output
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|item| {
+                    let hash = item.get("tokenHash")?.clone();
+                    Some(std::collections::HashMap::from([(
                         "tokenHash".to_owned(),
                         hash,
-                    )]));
-                }
-            }
+                    )]))
+                })
+                .collect();
+            deleted += super::batch_delete(&self.client, &self.table, keys).await?;
             start = output.last_evaluated_key.filter(|k| !k.is_empty());
             if start.is_none() {
-                break;
+                return Ok(deleted);
             }
         }
-        super::batch_delete(&self.client, &self.table, keys).await
     }
 
     /// Records a one-time marker (e.g. a spent OAuth state) under `key` until `expires_at`.
