@@ -9,7 +9,7 @@
 //! operator sees it, rather than vanishing with an erasure nobody did.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use backend_core::clock::now_epoch;
+use backend_core::clock::{now_epoch, now_epoch_ms};
 use backend_core::erasure::{self, Erased, ErasureJob};
 use backend_core::store::accounts::install::AccountErasure;
 use backend_core::telemetry::metrics::{self, Unit};
@@ -21,7 +21,8 @@ use backend_core::App;
 pub const MIN_TIME_LEFT_MS: i64 = 20_000;
 
 /// Erases each job of the batch in turn; returns the message ids that failed.
-/// `deadline_ms`: the invocation's deadline, epoch milliseconds (`None`: no deadline).
+/// `deadline_ms`: the invocation's deadline, epoch milliseconds (`None`, or one already past:
+/// no deadline known).
 pub async fn handle(app: &App, event: SqsEvent, deadline_ms: Option<i64>) -> SqsBatchResponse {
     let stores = app.erasure();
     let mut response = SqsBatchResponse::default();
@@ -30,9 +31,13 @@ pub async fn handle(app: &App, event: SqsEvent, deadline_ms: Option<i64>) -> Sqs
             tracing::error!("SQS record without a messageId: cannot be acknowledged or retried");
             continue;
         };
-        let now_ms = now_epoch() * 1000;
-        if deadline_ms.is_some_and(|deadline| deadline - now_ms < MIN_TIME_LEFT_MS) {
-            tracing::warn!(message_id = %id, "erasure job left for a later delivery: too little time left");
+        // A deadline already past is not one Lambda sent (it would have ended us): `cargo lambda
+        // watch` sends a duration there. Unknown, then.
+        let time_left_ms = deadline_ms
+            .map(|deadline| deadline - now_epoch_ms())
+            .filter(|left| *left > 0);
+        if time_left_ms.is_some_and(|left| left < MIN_TIME_LEFT_MS) {
+            tracing::warn!(message_id = %id, ?time_left_ms, "erasure job left for a later delivery: too little time left");
             response.batch_item_failures.push(failure(id));
             continue;
         }
