@@ -483,3 +483,54 @@ async fn with_a_retention_period_a_duplicate_job_keeps_the_first_expiry() {
     assert_eq!(second, first, "a rerun does not push the expiry later");
     assert!(scan_all(&w.t.aws, &w.t.tables().sessions).await.is_empty());
 }
+
+/// A worker killed in the middle of a job (Lambda's timeout, a crash): the job runs again from
+/// the start and ends in the same state as one uninterrupted run.
+#[tokio::test]
+async fn a_job_cut_off_half_way_finishes_when_it_runs_again() {
+    let w = world().await;
+    w.populated("locCut1", None, 0).await;
+    for n in 0..150 {
+        w.analysis("locCut1", now_epoch_ms() - 5000 + n).await;
+    }
+    w.populated("locCutKeep", None, 3).await;
+    let kept_before = w.items_of("locCutKeep").await;
+    let answer = w
+        .deliver(&payload("UNINSTALL", json!({"locationId": "locCut1"})))
+        .await;
+    assert_eq!(answer.json["data"]["queued"]["jobs"], 1);
+    let messages = w.t.receive_erasures().await;
+    let job = ErasureJob::parse(messages[0].body().unwrap_or_default()).expect("job");
+    let stores = w.t.app.erasure();
+    let remaining = || async {
+        scan_all(&w.t.aws, &w.t.tables().results)
+            .await
+            .iter()
+            .filter(|r| r["locationId"].as_s().ok().map(String::as_str) == Some("locCut1"))
+            .count()
+    };
+
+    let mut cut_half_way = false;
+    for budget_ms in (5..200).step_by(5) {
+        let run = backend_core::erasure::erase(&stores, &job, now_epoch());
+        let cut = tokio::time::timeout(std::time::Duration::from_millis(budget_ms), run).await;
+        if cut.is_ok() {
+            break;
+        }
+        let left = remaining().await;
+        if left > 0 && left < 150 {
+            cut_half_way = true;
+            break;
+        }
+    }
+    assert!(
+        cut_half_way,
+        "no run was cut off half-way through the analyses"
+    );
+    let delivered = w.t.deliver_erasures(&messages).await;
+
+    assert!(delivered.failed.is_empty(), "{delivered:?}");
+    assert_eq!(remaining().await, 0);
+    assert!(w.items_of("locCut1").await.is_empty());
+    assert_eq!(w.items_of("locCutKeep").await, kept_before);
+}
