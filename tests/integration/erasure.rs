@@ -534,3 +534,152 @@ async fn a_job_cut_off_half_way_finishes_when_it_runs_again() {
     assert!(w.items_of("locCut1").await.is_empty());
     assert_eq!(w.items_of("locCutKeep").await, kept_before);
 }
+
+/// The issue's scale run (ignored by default; minutes of seeding): a company of `SCALE_LOCATIONS`
+/// (200) locations with `SCALE_ANALYSES` (50) analyses each, uninstalled at once. Prints the
+/// webhook's answer time, the time to drain the queue with 5 workers (the event source's
+/// `MaximumConcurrency`) and the DynamoDB requests per erased location, counted by the fault
+/// proxy. `cargo test -p integration-tests --test integration -- --ignored --nocapture scale_run`
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "the scale run: minutes of seeding; run it by name with --ignored"]
+async fn scale_run_company_uninstall() {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let number = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (locations, analyses) = (number("SCALE_LOCATIONS", 200), number("SCALE_ANALYSES", 50));
+    let w = world().await;
+    let seeding = std::time::Instant::now();
+    let base_ms = now_epoch_ms() - 60_000;
+    for n in 0..locations {
+        let id = format!("locScale{n:04}");
+        w.populated(&id, Some("compScale"), 0).await;
+        let mut writes = Vec::new();
+        for a in 0..analyses {
+            let created = base_ms + a as i64;
+            let item = HashMap::from([
+                ("locationId".to_owned(), AttributeValue::S(id.clone())),
+                (
+                    "analysisId".to_owned(),
+                    AttributeValue::S(AnalysisId::generate(created).as_str().to_owned()),
+                ),
+                (
+                    "createdAt".to_owned(),
+                    AttributeValue::N(created.to_string()),
+                ),
+                ("grade".to_owned(), AttributeValue::S("B".into())),
+                (
+                    "result".to_owned(),
+                    AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(vec![7u8; 2048])),
+                ),
+            ]);
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .expect("put");
+            writes.push(WriteRequest::builder().put_request(put).build());
+        }
+        for chunk in writes.chunks(25) {
+            w.t.aws
+                .dynamodb
+                .batch_write_item()
+                .request_items(&w.t.tables().results, chunk.to_vec())
+                .send()
+                .await
+                .expect("seed analyses");
+        }
+    }
+    let seeded = seeding.elapsed();
+
+    let webhook = std::time::Instant::now();
+    let answer = w
+        .deliver(&payload("UNINSTALL", json!({"companyId": "compScale"})))
+        .await;
+    let webhook = webhook.elapsed();
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    assert_eq!(
+        answer.json["data"]["queued"]["jobs"], locations,
+        "{}",
+        answer.json
+    );
+
+    let proxy = FaultProxy::start().await;
+    let app = proxy.app_for(&w.t);
+    let drain = std::time::Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..5 {
+        let (app, sqs) = (app.clone(), w.t.aws.sqs.clone());
+        let url = w.t.erasure_queue_url().to_owned();
+        workers.spawn(async move {
+            let mut failed = 0;
+            loop {
+                let messages = sqs
+                    .receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(10)
+                    .visibility_timeout(300)
+                    .send()
+                    .await
+                    .expect("receive")
+                    .messages
+                    .unwrap_or_default();
+                if messages.is_empty() {
+                    return failed;
+                }
+                let event = integration_tests::sqs_event(&messages);
+                let response = erasure::handle(&app, event, None).await;
+                failed += response.batch_item_failures.len();
+                for message in &messages {
+                    let id = message.message_id().unwrap_or_default();
+                    if response
+                        .batch_item_failures
+                        .iter()
+                        .any(|f| f.item_identifier == id)
+                    {
+                        continue;
+                    }
+                    sqs.delete_message()
+                        .queue_url(&url)
+                        .receipt_handle(message.receipt_handle().unwrap_or_default())
+                        .send()
+                        .await
+                        .expect("delete");
+                }
+            }
+        });
+    }
+    let mut failed = 0;
+    while let Some(done) = workers.join_next().await {
+        failed += done.expect("worker");
+    }
+    let drained = drain.elapsed();
+    assert_eq!(failed, 0);
+    assert_eq!(w.queue_counts().await, (0, 0));
+    assert!(scan_all(&w.t.aws, &w.t.tables().results).await.is_empty());
+
+    let calls = proxy.take_calls();
+    let mut by_op: BTreeMap<String, usize> = BTreeMap::new();
+    for call in &calls {
+        *by_op
+            .entry(format!("{} {}", call.op, call.table))
+            .or_default() += 1;
+    }
+    let per_location = calls.len() as f64 / locations as f64;
+    println!(
+        "scale run: {locations} locations x {analyses} analyses (seeded in {:.1} s)\n\
+         webhook (mark + queue, company fan-out): {} ms\n\
+         drain with 5 workers: {:.2} s ({:.1} ms per location)\n\
+         DynamoDB requests by the worker: {} ({per_location:.1} per location)",
+        seeded.as_secs_f64(),
+        webhook.as_millis(),
+        drained.as_secs_f64(),
+        drained.as_secs_f64() * 1000.0 / locations as f64,
+        calls.len(),
+    );
+    for (op, count) in by_op {
+        println!("    {op}: {count}");
+    }
+}
