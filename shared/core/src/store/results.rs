@@ -428,7 +428,9 @@ impl Results {
         Ok(changed)
     }
 
-    /// The newest live analysis of one workflow (its definition feeds the structure view).
+    /// The newest live analysis of one workflow (its definition feeds the structure view): the
+    /// `byWorkflow` index holds only summary attributes, so the newest live entry is found there
+    /// and its whole item read by key (one `GetItem`).
     pub async fn latest_for_workflow(
         &self,
         location: &LocationId,
@@ -442,6 +444,7 @@ impl Results {
             .index_name("byWorkflow")
             .key_condition_expression("workflowKey = :pk")
             .expression_attribute_values(":pk", s(&workflow_key(location, workflow_id)))
+            .projection_expression("analysisId, expiresAt")
             .scan_index_forward(false)
             .limit(25)
             .send()
@@ -449,7 +452,15 @@ impl Results {
             .map_err(StoreError::from_sdk)?;
         // The newest may have expired (a free result after a pro period): take the newest live.
         for item in output.items.unwrap_or_default() {
-            if let Some(stored) = stored_of(&item, now)? {
+            if number(&item, "expiresAt").is_some_and(|expires| expires <= now) {
+                continue;
+            }
+            let Some(id) = text(&item, "analysisId").and_then(|id| AnalysisId::parse(&id).ok())
+            else {
+                continue;
+            };
+            // Deleted or expired between the index read and this one: the next is the newest.
+            if let Some(stored) = self.get(location, &id, now).await? {
                 return Ok(Some(stored));
             }
         }
