@@ -683,3 +683,32 @@ async fn scale_run_company_uninstall() {
         println!("    {op}: {count}");
     }
 }
+
+/// events/erasure-sqs.json, the SQS event Lambda delivers (also `make invoke FN=erasure
+/// EVENT=events/erasure-sqs.json`): its job runs, its second body is no job and is the only
+/// failure reported.
+#[tokio::test]
+async fn the_sample_sqs_event_runs_its_job_and_reports_only_the_bad_body() {
+    let w = world().await;
+    let text =
+        std::fs::read_to_string(integration_tests::repo_root().join("events/erasure-sqs.json"))
+            .expect("read the sample");
+    let event: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_str(&text).expect("the sample is an SQS event");
+    assert_eq!(event.records.len(), 2);
+
+    let response = erasure::handle(&w.t.app, event, None).await;
+
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["2e1424d4-f796-459a-8184-9c92662be6da"]);
+    let answer = serde_json::to_value(&response).expect("serializes");
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]}),
+        "the shape Lambda reads"
+    );
+}
