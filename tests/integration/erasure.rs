@@ -712,3 +712,40 @@ async fn the_sample_sqs_event_runs_its_job_and_reports_only_the_bad_body() {
         "the shape Lambda reads"
     );
 }
+
+/// With less than `MIN_TIME_LEFT_MS` before the invocation's deadline, a job is not started: it
+/// is reported failed and runs in a later delivery.
+#[tokio::test]
+async fn a_job_is_not_started_too_close_to_the_deadline() {
+    let w = world().await;
+    w.populated("locLate1", None, 2).await;
+    w.deliver(&payload("UNINSTALL", json!({"locationId": "locLate1"})))
+        .await;
+    let messages = w.t.receive_erasures().await;
+    assert_eq!(messages.len(), 1);
+    let soon = now_epoch_ms() + erasure::MIN_TIME_LEFT_MS / 2;
+
+    let response = erasure::handle(
+        &w.t.app,
+        integration_tests::sqs_event(&messages),
+        Some(soon),
+    )
+    .await;
+
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(
+        Some(response.batch_item_failures[0].item_identifier.as_str()),
+        messages[0].message_id()
+    );
+    let results = scan_all(&w.t.aws, &w.t.tables().results).await;
+    assert_eq!(results.len(), 2, "nothing erased yet");
+    let later = now_epoch_ms() + 10 * erasure::MIN_TIME_LEFT_MS;
+    let response = erasure::handle(
+        &w.t.app,
+        integration_tests::sqs_event(&messages),
+        Some(later),
+    )
+    .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert!(w.items_of("locLate1").await.is_empty());
+}
