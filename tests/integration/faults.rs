@@ -839,15 +839,15 @@ async fn dynamodb_operations_per_request() {
         );
     }
 
-    // The byWorkflow index's copy of a result: the keys and the projected attributes of
+    // The byWorkflowSummary index's copy of a result: the keys and the projected attributes of
     // template.yaml (issue 19: the summary only, never the deflated result and definition).
     let template = integration_tests::template();
     let index = template["Resources"]["ResultsTable"]["Properties"]["GlobalSecondaryIndexes"]
         .as_sequence()
         .expect("indexes")
         .iter()
-        .find(|i| i["IndexName"].as_str() == Some("byWorkflow"))
-        .expect("byWorkflow")
+        .find(|i| i["IndexName"].as_str() == Some("byWorkflowSummary"))
+        .expect("byWorkflowSummary")
         .clone();
     assert_eq!(
         index["Projection"]["ProjectionType"].as_str(),
@@ -874,13 +874,13 @@ async fn dynamodb_operations_per_request() {
         .max()
         .unwrap_or(0);
     println!(
-        "| ResultsTable byWorkflow copy | | {copy} | {} | {} |",
+        "| ResultsTable byWorkflowSummary copy | | {copy} | {} | {} |",
         copy.div_ceil(1024).max(1),
         copy.div_ceil(4096).max(1)
     );
     assert!(
         copy > 0 && copy <= 1024,
-        "the byWorkflow copy of a result is {copy} bytes: more than 1 WRU"
+        "the byWorkflowSummary copy of a result is {copy} bytes: more than 1 WRU"
     );
 
     // Deterministic counts (no timing involved): what the cost estimate rests on.

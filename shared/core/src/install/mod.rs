@@ -260,7 +260,7 @@ pub async fn queue_erasure<A: InstallWrites, Q: ErasureQueue>(
 ) -> Result<Queued, StoreError> {
     let mut queued = Queued::default();
     let mut jobs = Vec::with_capacity(locations.len());
-    // A few marks at a time: a company's page of 100 answers in a fraction of a second.
+    // A few marks at a time: a company's page of 100 costs a few round trips, not 100.
     // Collected first: a stream holding the closure would not be `Send` for every lifetime.
     let marking: Vec<_> = locations
         .iter()

@@ -1,7 +1,8 @@
 //! The results table: analyses per account, newest first. The key is (locationId, analysisId)
-//! with time-ordered ids, so history is one Query; the `byWorkflow` index serves a workflow's
-//! history and its latest definition. Results and definitions are stored deflated to keep
-//! items under DynamoDB's 400 KB limit; an analysis that still does not fit is refused whole.
+//! with time-ordered ids, so history is one Query; the `byWorkflowSummary` index (summary
+//! attributes only) serves a workflow's history and finds its latest definition. Results and
+//! definitions are stored deflated to keep items under DynamoDB's 400 KB limit; an analysis
+//! that still does not fit is refused whole.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -138,6 +139,9 @@ pub struct Results {
     table: String,
 }
 
+/// A workflow's analyses, newest first, summary attributes only (template.yaml).
+const BY_WORKFLOW: &str = "byWorkflowSummary";
+
 const SUMMARY_ATTRIBUTES: &str =
     "locationId, analysisId, workflowKey, workflowId, workflowName, healthScore, grade, confidence, summary, createdAt, expiresAt";
 
@@ -258,7 +262,7 @@ impl Results {
                 None => ("locationId", location.as_str().to_owned()),
             };
             if filter.workflow_id.is_some() {
-                query = query.index_name("byWorkflow");
+                query = query.index_name(BY_WORKFLOW);
             }
             let range = match (filter.from_ms, filter.to_ms) {
                 (Some(from), Some(to)) => {
@@ -429,8 +433,8 @@ impl Results {
     }
 
     /// The newest live analysis of one workflow (its definition feeds the structure view): the
-    /// `byWorkflow` index holds only summary attributes, so the newest live entry is found there
-    /// and its whole item read by key (one `GetItem`).
+    /// `byWorkflowSummary` index holds only summary attributes, so the newest live entry is
+    /// found there and its whole item read by key (one `GetItem`).
     pub async fn latest_for_workflow(
         &self,
         location: &LocationId,
@@ -441,7 +445,7 @@ impl Results {
             .client
             .query()
             .table_name(&self.table)
-            .index_name("byWorkflow")
+            .index_name(BY_WORKFLOW)
             .key_condition_expression("workflowKey = :pk")
             .expression_attribute_values(":pk", s(&workflow_key(location, workflow_id)))
             .projection_expression("analysisId, expiresAt")
