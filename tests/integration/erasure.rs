@@ -749,3 +749,76 @@ async fn a_job_is_not_started_too_close_to_the_deadline() {
     assert!(response.batch_item_failures.is_empty());
     assert!(w.items_of("locLate1").await.is_empty());
 }
+
+/// Without `ERASURE_QUEUE_URL` an uninstall cannot be queued: 429 (HighLevel retries), an error
+/// in the log, nothing marked and the delivery's claim released.
+#[tokio::test]
+async fn without_the_queue_url_an_uninstall_answers_429_and_marks_nothing() {
+    let mut w = world().await;
+    w.t =
+        w.t.reconfigured(|config| config.ghl_webhook.erasure_queue_url = None);
+    w.populated("locNoQueue1", None, 1).await;
+    let body = payload("UNINSTALL", json!({"locationId": "locNoQueue1"}));
+
+    let answer = w.deliver(&body).await;
+
+    assert_eq!(answer.status, 429, "{}", answer.json);
+    assert_eq!(answer.header("retry-after"), Some("600"));
+    let state =
+        w.t.app
+            .accounts()
+            .install_state(&location("locNoQueue1"))
+            .await;
+    assert_eq!(
+        state.ok(),
+        Some(backend_core::install::InstallState::Installed)
+    );
+    assert!(integration_tests::captured_logs().contains("ERASURE_QUEUE_URL is not set"));
+    let idempotency = scan_all(&w.t.aws, &w.t.tables().idempotency).await;
+    assert!(
+        idempotency.is_empty(),
+        "the claim is released: {idempotency:?}"
+    );
+}
+
+/// SQS refusing the jobs (here: the queue is gone) answers 429 after the mark; HighLevel's retry
+/// of the same delivery marks again (no change) and queues the job.
+#[tokio::test]
+async fn a_failed_send_answers_429_and_the_retry_queues_the_job() {
+    let w = world().await;
+    w.populated("locSendFail1", None, 1).await;
+    let body = payload("UNINSTALL", json!({"locationId": "locSendFail1"}));
+    let url = w.t.erasure_queue_url().to_owned();
+    let name = url.rsplit('/').next().expect("queue name").to_owned();
+    w.t.aws
+        .sqs
+        .delete_queue()
+        .queue_url(&url)
+        .send()
+        .await
+        .expect("delete queue");
+
+    let refused = w.deliver(&body).await;
+
+    assert_eq!(refused.status, 429, "{}", refused.json);
+    let state =
+        w.t.app
+            .accounts()
+            .install_state(&location("locSendFail1"))
+            .await;
+    assert!(
+        matches!(
+            state,
+            Ok(backend_core::install::InstallState::UninstalledAt(_))
+        ),
+        "the mark is durable before the send: {state:?}"
+    );
+    assert_eq!(integration_tests::create_queue(&w.t.aws, &name).await, url);
+    let retried = w.deliver(&body).await;
+    assert_eq!(retried.status, 200, "{}", retried.json);
+    assert_eq!(retried.json["data"]["duplicate"], false);
+    assert_eq!(retried.json["data"]["queued"]["jobs"], 1);
+    let deliveries = w.t.drain_erasures().await;
+    assert_eq!(deliveries.len(), 1);
+    assert!(w.items_of("locSendFail1").await.is_empty());
+}

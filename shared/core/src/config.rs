@@ -553,6 +553,21 @@ mod tests {
     }
 
     #[test]
+    fn the_erasure_queue_url_is_optional_but_must_be_an_http_url() {
+        assert_eq!(load(&base()).unwrap().ghl_webhook.erasure_queue_url, None);
+        let mut vars = base();
+        let url = "https://sqs.us-east-1.amazonaws.com/123456789012/stack-ErasureQueue-AbC";
+        vars.insert("ERASURE_QUEUE_URL", url);
+        let config = load(&vars).expect("a queue URL");
+        assert_eq!(config.ghl_webhook.erasure_queue_url.as_deref(), Some(url));
+        for bad in ["ErasureQueue", "ftp://queue", "arn:aws:sqs:us-east-1:1:q"] {
+            vars.insert("ERASURE_QUEUE_URL", bad);
+            let err = load(&vars).unwrap_err().to_string();
+            assert!(err.contains("ERASURE_QUEUE_URL"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn the_ghl_app_id_is_required_in_prod_and_has_a_dev_fallback() {
         let mut vars = base();
         vars.remove("GHL_APP_ID");
