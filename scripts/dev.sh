@@ -2,10 +2,13 @@
 # `make dev`: the whole backend on this machine, no AWS account, no Docker.
 #
 #   1. .venv with the pinned cargo-lambda, moto and cfn-lint (scripts/venv.sh)
-#   2. moto_server on 127.0.0.1:$MOTO_PORT (DynamoDB + Secrets Manager)
-#   3. the tables of template.yaml (scripts/create_tables.py) and the secret (scripts/seed_secret.py)
+#   2. moto_server on 127.0.0.1:$MOTO_PORT (DynamoDB + Secrets Manager + SQS)
+#   3. the tables and queues of template.yaml (scripts/create_tables.py, scripts/create_queues.py)
+#      and the secret (scripts/seed_secret.py)
 #   4. cargo build --workspace, so the first request does not wait for a compile
-#   5. cargo lambda watch on 127.0.0.1:$PORT, routing like API Gateway (Cargo.toml's router)
+#   5. the erasure queue's event source (scripts/erasure_bridge.py: batches to the erasure worker
+#      through watch's invoke endpoint; log: .local/erasure-bridge-$PORT.log)
+#   6. cargo lambda watch on 127.0.0.1:$PORT, routing like API Gateway (Cargo.toml's router)
 #
 # Settings (environment of the caller wins; docs/LOCAL_STACK.md):
 #   PORT (9000) MOTO_PORT (5005) STAGE (dev) ENABLE_TEST_ROUTES (true in dev: the /test/* routes)
@@ -51,6 +54,9 @@ export_local_aws "http://127.0.0.1:$MOTO_PORT"
 log "creating the tables of template.yaml"
 out="$(python scripts/create_tables.py --prefix "$TABLE_PREFIX")"
 mapfile -t TABLE_VARS <<<"$out"
+log "creating the queues of template.yaml"
+out="$(python scripts/create_queues.py --prefix "$TABLE_PREFIX")"
+mapfile -t QUEUE_VARS <<<"$out"
 log "seeding the secret"
 out="$(python scripts/seed_secret.py --name "ghl-workflow-analyzer/$TABLE_PREFIX")"
 mapfile -t SECRET_VARS <<<"$out"
@@ -77,6 +83,7 @@ FUNCTION_ENV=(
     "GHL_WEBHOOK_TOLERANCE_SECS=${GHL_WEBHOOK_TOLERANCE_SECS:-3900}"
     "UNINSTALL_RESULTS_RETENTION_DAYS=${UNINSTALL_RESULTS_RETENTION_DAYS:-0}"
     "${TABLE_VARS[@]}"
+    "${QUEUE_VARS[@]}"
     "${SECRET_VARS[@]}"
     "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
     "AWS_REGION=$AWS_REGION"
@@ -98,6 +105,12 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     log "cargo build --workspace (so the first request does not wait; takes minutes on a clean target)"
     run_fg cargo build --workspace || die "cargo build failed"
 fi
+
+# Lambda's SQS event source, locally: a member of the stack, stopped with it.
+start_group "$LOCAL_DIR/erasure-bridge-$PORT.log" python scripts/erasure_bridge.py \
+    --queue-url "$ERASURE_QUEUE_URL" \
+    --invoke-url "http://127.0.0.1:$PORT/2015-03-31/functions/erasure/invocations"
+log "erasure bridge: $ERASURE_QUEUE_URL -> erasure (log: .local/erasure-bridge-$PORT.log)"
 
 log "cargo lambda watch on http://127.0.0.1:$PORT (functions' env: ${ENV_FILE#"$ROOT"/})"
 for kv in "${FUNCTION_ENV[@]}"; do

@@ -5,6 +5,7 @@
 #   cargo clippy --workspace --all-targets -- -D warnings
 #   cfn-lint template.yaml
 #   cargo test --workspace
+#   scripts/test_erasure_bridge.py (the local SQS event source against the same moto)
 #   scripts/test_dev_stop.py   (`make dev` stops everything it started, every way it can be stopped)
 #
 # Every step runs even when an earlier one failed (one run shows every problem); the script exits
@@ -50,6 +51,7 @@ step cargo fmt --all --check
 step cargo clippy --workspace --all-targets -- -D warnings
 step cfn-lint template.yaml
 step cargo test --workspace "$@"
+step python3 scripts/test_erasure_bridge.py
 step python3 scripts/test_dev_stop.py
 
 if ((${#FAILED[@]})); then

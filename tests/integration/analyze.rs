@@ -40,7 +40,7 @@ pub(crate) fn post_analyze(cookie: &str, body: &Value) -> Request {
 
 pub(crate) async fn make_pro(t: &TestApp, location: &str) {
     t.aws
-        .dynamodb
+        .dynamodb()
         .update_item()
         .table_name(&t.tables().accounts)
         .key("locationId", AttributeValue::S(location.into()))

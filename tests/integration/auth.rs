@@ -317,7 +317,7 @@ async fn token_exchange_refused_or_down_redirects_with_an_error_code_and_no_sess
 
 async fn expire_access_token(t: &TestApp) {
     t.aws
-        .dynamodb
+        .dynamodb()
         .update_item()
         .table_name(&t.tables().accounts)
         .key(
@@ -538,7 +538,7 @@ async fn deleted_or_expired_sessions_answer_401() {
     // expire every session item (TTL deletes late; the read must check expiry itself)
     for item in scan_all(&t.aws, &t.tables().sessions).await {
         t.aws
-            .dynamodb
+            .dynamodb()
             .update_item()
             .table_name(&t.tables().sessions)
             .key("tokenHash", item["tokenHash"].clone())
@@ -597,7 +597,7 @@ async fn status_reports_the_plan_every_other_route_applies_not_the_stored_one() 
     // route treats the account as Free from then on, the status included.
     let ended = backend_core::clock::now_epoch() - 3600;
     t.aws
-        .dynamodb
+        .dynamodb()
         .update_item()
         .table_name(&t.tables().accounts)
         .key(

@@ -68,7 +68,7 @@ fn workflow_sample(name: &str) -> Value {
 
 async fn set_plan(t: &TestApp, location: &str, plan: &str) {
     t.aws
-        .dynamodb
+        .dynamodb()
         .update_item()
         .table_name(&t.tables().accounts)
         .key("locationId", AttributeValue::S(location.into()))
@@ -404,7 +404,7 @@ async fn every_endpoint_succeeds_or_answers_a_clean_503_under_dynamodb_faults() 
     // The free analysis counted once in the account's usage.
     let account = t
         .aws
-        .dynamodb
+        .dynamodb()
         .get_item()
         .table_name(&t.tables().accounts)
         .key("locationId", AttributeValue::S(location.into()))
@@ -874,15 +874,61 @@ async fn dynamodb_operations_per_request() {
         );
     }
 
+    // The byWorkflowSummary index's copy of a result: the keys and the projected attributes of
+    // template.yaml (issue 19: the summary only, never the deflated result and definition).
+    let template = integration_tests::template();
+    let index = template["Resources"]["ResultsTable"]["Properties"]["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("indexes")
+        .iter()
+        .find(|i| i["IndexName"].as_str() == Some("byWorkflowSummary"))
+        .expect("byWorkflowSummary")
+        .clone();
+    assert_eq!(
+        index["Projection"]["ProjectionType"].as_str(),
+        Some("INCLUDE")
+    );
+    let mut projected: Vec<String> = ["locationId", "analysisId", "workflowKey"]
+        .map(str::to_owned)
+        .to_vec();
+    for name in index["Projection"]["NonKeyAttributes"]
+        .as_sequence()
+        .expect("NonKeyAttributes")
+    {
+        projected.push(name.as_str().expect("a name").to_owned());
+    }
+    let copy = scan_all(&t.aws, &t.tables().results)
+        .await
+        .iter()
+        .map(|item| {
+            item.iter()
+                .filter(|(k, _)| projected.contains(k))
+                .map(|(k, v)| k.len() + value_size(v))
+                .sum::<usize>()
+        })
+        .max()
+        .unwrap_or(0);
+    println!(
+        "| ResultsTable byWorkflowSummary copy | | {copy} | {} | {} |",
+        copy.div_ceil(1024).max(1),
+        copy.div_ceil(4096).max(1)
+    );
+    assert!(
+        copy > 0 && copy <= 1024,
+        "the byWorkflowSummary copy of a result is {copy} bytes: more than 1 WRU"
+    );
+
     // Deterministic counts (no timing involved): what the cost estimate rests on.
     for (name, want) in [
         // Every session route reads the account's install state too (issue 16).
-        // Issue 18: an analysis looks for the previous one of its workflow (a keys-only Query of
-        // `byWorkflow`); the pro request is the second of the same workflow, so it also reads
+        // Issue 18: an analysis looks for the previous one of its workflow (a Query of
+        // `byWorkflowSummary`); the pro request is the second of the same workflow, so it also reads
         // that one whole (GetItem) to be compared with it.
         ("POST /api/analyze (free plan)", (4, 4)),
         ("POST /api/analyze (pro plan)", (5, 3)),
         ("GET /api/history", (3, 1)),
+        // The index finds the newest analysis, its whole item is read by key (issue 19).
+        ("GET /api/workflows/{id}/structure", (5, 1)),
         ("POST / (stripe-webhook, new event)", (0, 3)),
         ("POST / (stripe-webhook, duplicate)", (1, 1)),
         ("/live", (0, 0)),

@@ -1,6 +1,6 @@
 //! The HighLevel lifecycle webhook against moto, with an Ed25519 key pair made here: signature
 //! checks on the raw body, freshness, exactly-once per `webhookId`, installs, and what an
-//! uninstall erases (and what it leaves alone).
+//! uninstall erases once the erasure worker has run its queued jobs (and what it leaves alone).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use backend_core::auth::LocationId;
 use backend_core::clock::now_epoch;
 use backend_core::highlevel::WorkflowId;
 use backend_core::install::signature::WebhookKey;
+use backend_core::install::InstallWrites;
 use backend_core::store::accounts::usage::QuotaWrites;
 use backend_core::store::results::{AnalysisId, NewAnalysis};
 use base64::engine::general_purpose::STANDARD;
@@ -107,7 +108,7 @@ impl World {
     async fn account(&self, location: &str) -> Option<Item> {
         self.t
             .aws
-            .dynamodb
+            .dynamodb()
             .get_item()
             .table_name(&self.t.tables().accounts)
             .key("locationId", AttributeValue::S(location.into()))
@@ -334,7 +335,7 @@ async fn the_same_webhook_id_twice_is_applied_once() {
     assert_eq!(first.json["data"]["duplicate"], false, "{}", first.json);
     // Were the second delivery applied again, the account would come back.
     w.t.aws
-        .dynamodb
+        .dynamodb()
         .delete_item()
         .table_name(&w.t.tables().accounts)
         .key("locationId", AttributeValue::S("locTwice1".into()))
@@ -384,15 +385,12 @@ async fn twenty_concurrent_duplicates_have_one_effect() {
         statuses.push(answer.status);
         if answer.status == 200 && answer.json["data"]["duplicate"] == false {
             fresh += 1;
-            assert_eq!(
-                answer.json["data"]["erased"]["sessions"], 2,
-                "{}",
-                answer.json
-            );
+            assert_eq!(answer.json["data"]["queued"]["jobs"], 1, "{}", answer.json);
         }
     }
 
     assert_eq!(fresh, 1, "exactly one delivery did the work: {statuses:?}");
+    assert_eq!(w.t.receive_erasures().await.len(), 1, "one job queued");
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 429),
         "only 200 or in-progress 429 (HighLevel retries only 429s): {statuses:?}"
@@ -558,11 +556,28 @@ async fn an_uninstall_erases_every_item_of_that_location_and_leaves_others_untou
         .await;
 
     assert_eq!(answer.status, 200, "{}", answer.json);
-    let erased = &answer.json["data"]["erased"];
-    assert_eq!(erased["sessions"], 2, "{}", answer.json);
-    assert_eq!(erased["analysesDeleted"], 3);
-    assert_eq!(erased["rateLimitWindows"], 1);
-    assert_eq!(erased["accountsDeleted"], 1);
+    assert_eq!(answer.json["data"]["queued"]["jobs"], 1, "{}", answer.json);
+    let results = scan_all(&w.t.aws, &w.t.tables().results).await;
+    assert_eq!(
+        results.len(),
+        6,
+        "the webhook answered before erasing anything"
+    );
+
+    let deliveries = w.t.drain_erasures().await;
+
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert!(deliveries[0].failed.is_empty(), "{deliveries:?}");
+    let logs = captured_logs();
+    assert!(
+        logs.lines().any(|l| l.contains("\"location erased\"")
+            && l.contains("locGone1")
+            && l.contains("\"sessions\":2")
+            && l.contains("\"analyses_deleted\":3")
+            && l.contains("\"rate_limit_windows\":1")
+            && l.contains("\"account\":\"deleted\"")),
+        "the worker logs what it erased"
+    );
     let everything = w.everything().await;
     let left: Vec<_> = everything
         .iter()
@@ -661,7 +676,7 @@ async fn a_session_the_erasure_missed_ends_with_the_uninstall_mark_or_the_accoun
     // The account deleted whole, the session row left behind: 401.
     let orphan = w.t.connected_session("locMissed2").await;
     w.t.aws
-        .dynamodb
+        .dynamodb()
         .delete_item()
         .table_name(&w.t.tables().accounts)
         .key("locationId", AttributeValue::S("locMissed2".into()))
@@ -695,6 +710,7 @@ async fn an_uninstall_sent_before_a_reinstall_leaves_the_new_installation_alone(
     let answer = w.deliver(&late).await;
     assert_eq!(answer.status, 200, "{}", answer.json);
     assert_eq!(answer.json["data"]["result"], "stale", "{}", answer.json);
+    assert!(w.t.receive_erasures().await.is_empty(), "nothing queued");
     let after = w
         .everything()
         .await
@@ -727,8 +743,7 @@ async fn uninstall_and_reinstall_does_not_restore_the_free_quota() {
         .deliver(&payload("UNINSTALL", json!({"locationId": "locQuota1"})))
         .await;
     assert_eq!(answer.status, 200, "{}", answer.json);
-    assert_eq!(answer.json["data"]["erased"]["accounts"], 1);
-    assert_eq!(answer.json["data"]["erased"]["accountsDeleted"], 0);
+    w.t.drain_erasures().await;
     let left = w.account("locQuota1").await.expect("the counter stays");
     let usage = format!("usage_{}", period.replace('-', "_"));
     for name in left.keys() {
@@ -772,7 +787,12 @@ async fn an_uninstall_for_a_location_never_seen_writes_only_the_idempotency_reco
         .await;
 
     assert_eq!(answer.status, 200, "{}", answer.json);
-    assert_eq!(answer.json["data"]["erased"]["accounts"], 0);
+    assert_eq!(answer.json["data"]["queued"]["jobs"], 1, "{}", answer.json);
+    let deliveries = w.t.drain_erasures().await;
+    assert!(
+        deliveries.iter().all(|d| d.failed.is_empty()),
+        "{deliveries:?}"
+    );
     let items = w.everything().await;
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0].0, "idempotency");
@@ -783,7 +803,7 @@ async fn an_uninstall_keeps_only_the_billing_of_a_paying_account() {
     let w = world().await;
     w.populated("locPaying1").await;
     w.t.aws
-        .dynamodb
+        .dynamodb()
         .update_item()
         .table_name(&w.t.tables().accounts)
         .key("locationId", AttributeValue::S("locPaying1".into()))
@@ -819,11 +839,8 @@ async fn an_uninstall_keeps_only_the_billing_of_a_paying_account() {
         .deliver(&payload("UNINSTALL", json!({"locationId": "locPaying1"})))
         .await;
 
-    assert_eq!(
-        answer.json["data"]["erased"]["accountsDeleted"], 0,
-        "{}",
-        answer.json
-    );
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    w.t.drain_erasures().await;
     let account = w.account("locPaying1").await.expect("billing kept");
     assert_eq!(
         account["stripeSubscriptionId"]
@@ -865,6 +882,8 @@ async fn a_company_uninstall_erases_every_location_of_the_company() {
         .await;
 
     assert_eq!(answer.json["data"]["locations"], 2, "{}", answer.json);
+    assert_eq!(answer.json["data"]["queued"]["jobs"], 2, "{}", answer.json);
+    w.t.drain_erasures().await;
     let everything = w.everything().await;
     assert!(!everything
         .iter()
@@ -881,6 +900,7 @@ async fn with_a_retention_period_analyses_expire_instead_of_vanishing() {
 
     w.deliver(&payload("UNINSTALL", json!({"locationId": "locRetain1"})))
         .await;
+    w.t.drain_erasures().await;
 
     let results = scan_all(&w.t.aws, &w.t.tables().results).await;
     assert_eq!(results.len(), 3);

@@ -108,7 +108,7 @@ async fn the_health_checks_prove_the_secrets_are_reachable_without_reading_their
     // answer 200 (only a missing or unreachable secret is a failed check).
     for purpose in Purpose::ALL {
         t.aws
-            .secrets
+            .secrets()
             .put_secret_value()
             .secret_id(&t.vars[purpose.id_var()])
             .secret_string("not the secret's JSON")
@@ -123,7 +123,7 @@ async fn the_health_checks_prove_the_secrets_are_reachable_without_reading_their
     assert_eq!(res.status, 200, "{}", res.json);
     // One secret gone: the check fails and names no value.
     t.aws
-        .secrets
+        .secrets()
         .delete_secret()
         .secret_id(&t.vars[Purpose::StripeWebhook.id_var()])
         .force_delete_without_recovery(true)

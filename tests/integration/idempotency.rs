@@ -11,12 +11,12 @@ use integration_tests::TestApp;
 use serde_json::{json, Value};
 
 fn records(t: &TestApp) -> Idempotency {
-    Idempotency::new(t.aws.dynamodb.clone(), &t.tables().idempotency)
+    Idempotency::new(t.aws.dynamodb().clone(), &t.tables().idempotency)
 }
 
 async fn record(t: &TestApp, key: &str) -> Option<HashMap<String, AttributeValue>> {
     t.aws
-        .dynamodb
+        .dynamodb()
         .get_item()
         .table_name(&t.tables().idempotency)
         .key("id", AttributeValue::S(key.to_owned()))
@@ -187,7 +187,7 @@ async fn idempotency_records_without_owner_from_the_previous_version_keep_their_
     let expiration = (now_ms / 1000 + 3600).to_string();
     let put = |key: &str, status: &str, in_progress_until: i64| {
         t.aws
-            .dynamodb
+            .dynamodb()
             .put_item()
             .table_name(&t.tables().idempotency)
             .item("id", AttributeValue::S(key.to_owned()))

@@ -5,6 +5,7 @@ mod analyze;
 mod auth;
 mod billing;
 mod edge;
+mod erasure;
 mod events;
 mod every_route;
 mod faults;

@@ -1,7 +1,7 @@
 //! No code path scans a table (issue 19): a Scan costs in proportion to every tenant's data, so
 //! every per-location record is found by key or by an index, or left to TTL. Two checks: the
 //! source of the core and the functions never builds a Scan, and a whole uninstall (company
-//! fan-out, the mark and the erasure of every location) sends none, counted through the fault
+//! fan-out, the mark, the queued jobs and the erasure worker's run of each) sends none, counted through the fault
 //! proxy. (Test support, `tests/`, may scan: it reads whole test tables.)
 
 use std::path::{Path, PathBuf};
@@ -49,7 +49,7 @@ fn no_source_outside_the_tests_builds_a_scan() {
 }
 
 #[tokio::test]
-async fn a_company_uninstall_and_its_erasure_send_no_scan() {
+async fn a_company_uninstall_and_its_erasure_by_the_worker_send_no_scan() {
     let t = TestApp::new().await;
     let company = "compNoScan";
     let mut locations = Vec::new();
@@ -73,29 +73,40 @@ async fn a_company_uninstall_and_its_erasure_send_no_scan() {
     let proxy = FaultProxy::start().await;
     let app = proxy.app_for(&t);
     let now = now_epoch();
-    let mut found = Vec::new();
-    // The index is eventually consistent in DynamoDB (moto answers at once).
-    found.extend(
-        app.accounts()
-            .locations_of_company(company)
-            .await
-            .expect("company"),
-    );
+    // What the webhook does: page the company's locations, mark each, queue one job each.
+    let queue = app.erasure_queue().expect("ERASURE_QUEUE_URL");
+    let (page, next) = app
+        .accounts()
+        .company_locations_page(company, None)
+        .await
+        .expect("company");
+    assert!(next.is_none());
+    let mut found = page.clone();
     found.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     assert_eq!(found, locations);
-    for location in &found {
-        app.accounts()
-            .mark_uninstalled(location, now, now)
-            .await
-            .expect("mark");
-    }
-    let erased = install::erase_locations(&app.uninstall(), &found, now, now)
+    let queued = install::queue_erasure(&app.accounts(), &queue, &page, now, "wh-noscan", now)
         .await
-        .expect("erase");
-    assert_eq!(erased.accounts, 3);
-    assert_eq!(erased.sessions, 3);
+        .expect("queue");
+    assert_eq!(queued.jobs, 3);
+    // What the worker does, through the same proxy.
+    let messages = t.receive_erasures().await;
+    assert_eq!(messages.len(), 3);
+    let delivered = t.deliver_erasures_via(&app, &messages).await;
+    assert!(delivered.failed.is_empty(), "{delivered:?}");
+    for location in &locations {
+        assert!(t
+            .app
+            .accounts()
+            .get(location)
+            .await
+            .expect("read")
+            .is_none());
+    }
     let calls = proxy.take_calls();
-    assert!(!calls.is_empty(), "the proxy saw the calls");
+    let ops: std::collections::BTreeSet<_> = calls.iter().map(|c| c.op.as_str()).collect();
+    for expected in ["Query", "UpdateItem", "GetItem", "DeleteItem"] {
+        assert!(ops.contains(expected), "{expected} not seen: {ops:?}");
+    }
     let scans: Vec<_> = calls.iter().filter(|c| c.op == "Scan").collect();
     assert!(scans.is_empty(), "{} Scan(s) sent", scans.len());
 }

@@ -24,6 +24,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
         &["StripeApiKeySecret", "StripeWebhookSecret"],
     ),
     ("GhlWebhookFunction", &[]),
+    ("ErasureFunction", &[]),
     ("HealthFunction", &[]),
 ];
 

@@ -24,7 +24,7 @@ async fn an_internal_error_is_reported_to_sentry_without_personal_data() {
     // A stored analysis whose result cannot be read: the only way to it is an internal error.
     let id = "1795471200000-0a0b0c0d";
     t.aws
-        .dynamodb
+        .dynamodb()
         .put_item()
         .table_name(&t.tables().results)
         .item("locationId", AttributeValue::S("LocSentry1".into()))

@@ -47,7 +47,7 @@ async fn put_settings(t: &TestApp, cookie: &str, body: &Value) -> Answer {
 
 async fn make_free(t: &TestApp, location: &str) {
     t.aws
-        .dynamodb
+        .dynamodb()
         .update_item()
         .table_name(&t.tables().accounts)
         .key("locationId", AttributeValue::S(location.into()))

@@ -67,7 +67,7 @@ async fn record(
     event_id: &str,
 ) -> Option<std::collections::HashMap<String, AttributeValue>> {
     t.aws
-        .dynamodb
+        .dynamodb()
         .get_item()
         .table_name(&t.tables().idempotency)
         .key("id", AttributeValue::S(format!("stripe:{event_id}")))
@@ -344,7 +344,7 @@ async fn a_failure_in_the_middle_releases_the_claim_and_the_next_delivery_applie
 async fn a_delivery_while_another_is_in_progress_answers_409_and_an_expired_claim_is_taken_over() {
     let (t, _stripe) = with_stripe().await;
     let records = backend_core::idempotency::Idempotency::new(
-        t.aws.dynamodb.clone(),
+        t.aws.dynamodb().clone(),
         &t.tables().idempotency,
     );
     let now_ms = backend_core::clock::now_epoch_ms();

@@ -11,7 +11,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use backend_core::aws::AwsClients;
 use backend_core::App;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -130,15 +129,15 @@ impl FaultProxy {
     pub fn app_for(&self, t: &TestApp) -> Arc<App> {
         let conf = t
             .aws
-            .dynamodb
+            .dynamodb()
             .config()
             .to_builder()
             .endpoint_url(&self.url)
             .build();
-        let aws = AwsClients {
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(conf),
-            secrets: t.aws.secrets.clone(),
-        };
+        let aws = t
+            .aws
+            .clone()
+            .with_dynamodb(aws_sdk_dynamodb::Client::from_conf(conf));
         Arc::new(App::new(t.app.config.clone(), aws))
     }
 }

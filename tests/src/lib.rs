@@ -154,6 +154,10 @@ impl TestApp {
                 seed_secret(&aws, id, purpose).await;
             }
         }
+        if !vars.contains_key("ERASURE_QUEUE_URL") {
+            let url = create_queue(&aws, &format!("{prefix}-erasure")).await;
+            vars.insert("ERASURE_QUEUE_URL".into(), url);
+        }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config is valid");
         let app = Arc::new(App::new(config, aws.clone()));
         Self {
@@ -219,7 +223,7 @@ impl TestApp {
     /// Deletes one table, to see how the functions behave without it.
     pub async fn delete_table(&self, name: &str) {
         self.aws
-            .dynamodb
+            .dynamodb()
             .delete_table()
             .table_name(name)
             .send()
@@ -258,7 +262,7 @@ async fn seed_secret(aws: &AwsClients, name: &str, purpose: Purpose) {
         Purpose::StripeWebhook => TEST_WEBHOOK_SECRET,
     };
     let value = serde_json::json!({ purpose.field(): value });
-    aws.secrets
+    aws.secrets()
         .create_secret()
         .name(name)
         .secret_string(value.to_string())
@@ -323,7 +327,7 @@ fn key_schema(list: &Yaml) -> Vec<KeySchemaElement> {
 pub async fn create_table(aws: &AwsClients, table: &TableDef, name: &str) {
     let props = &table.properties;
     let mut create = aws
-        .dynamodb
+        .dynamodb()
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
@@ -359,6 +363,16 @@ pub async fn create_table(aws: &AwsClients, table: &TableDef, name: &str) {
                                 .as_str()
                                 .unwrap_or("ALL"),
                         ))
+                        .set_non_key_attributes(
+                            gsi["Projection"]["NonKeyAttributes"]
+                                .as_sequence()
+                                .map(|names| {
+                                    names
+                                        .iter()
+                                        .filter_map(|n| n.as_str().map(str::to_owned))
+                                        .collect()
+                                }),
+                        )
                         .build(),
                 )
                 .build()
@@ -367,7 +381,7 @@ pub async fn create_table(aws: &AwsClients, table: &TableDef, name: &str) {
     }
     create.send().await.expect("create table in moto");
     if let Some(ttl) = props["TimeToLiveSpecification"]["AttributeName"].as_str() {
-        aws.dynamodb
+        aws.dynamodb()
             .update_time_to_live()
             .table_name(name)
             .time_to_live_specification(
@@ -667,7 +681,7 @@ pub async fn scan_all(
     aws: &AwsClients,
     table: &str,
 ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    aws.dynamodb
+    aws.dynamodb()
         .scan()
         .table_name(table)
         .send()
@@ -675,4 +689,117 @@ pub async fn scan_all(
         .expect("scan")
         .items
         .unwrap_or_default()
+}
+
+// ------------------------------------------------------------------------------ erasure queue
+
+/// Creates an SQS queue in moto (default settings) and returns its URL.
+pub async fn create_queue(aws: &AwsClients, name: &str) -> String {
+    aws.sqs()
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create queue in moto")
+        .queue_url
+        .expect("queue url")
+}
+
+/// What one delivery of erasure messages to the worker did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// Messages handed to the worker.
+    pub messages: usize,
+    /// Message ids the worker reported failed (left on the queue).
+    pub failed: Vec<String>,
+}
+
+impl TestApp {
+    /// The erasure queue's URL (`ERASURE_QUEUE_URL`).
+    pub fn erasure_queue_url(&self) -> &str {
+        &self.vars["ERASURE_QUEUE_URL"]
+    }
+
+    /// Receives up to ten erasure messages (they stay invisible for a minute unless deleted).
+    pub async fn receive_erasures(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        self.aws
+            .sqs()
+            .receive_message()
+            .queue_url(self.erasure_queue_url())
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .send()
+            .await
+            .expect("receive from the erasure queue")
+            .messages
+            .unwrap_or_default()
+    }
+
+    /// Hands `messages` to the erasure worker as Lambda's SQS event source would (one batch),
+    /// then deletes the messages it did not report failed, as the event source does.
+    pub async fn deliver_erasures(&self, messages: &[aws_sdk_sqs::types::Message]) -> Delivered {
+        self.deliver_erasures_via(&self.app, messages).await
+    }
+
+    /// [`TestApp::deliver_erasures`] to a worker built on `app` (a fault proxy's, say).
+    pub async fn deliver_erasures_via(
+        &self,
+        app: &App,
+        messages: &[aws_sdk_sqs::types::Message],
+    ) -> Delivered {
+        let event = sqs_event(messages);
+        let response = erasure::handle(app, event, None).await;
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        for message in messages {
+            let id = message.message_id().unwrap_or_default();
+            if failed.iter().any(|f| f == id) {
+                continue;
+            }
+            self.aws
+                .sqs()
+                .delete_message()
+                .queue_url(self.erasure_queue_url())
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete an acknowledged message");
+        }
+        Delivered {
+            messages: messages.len(),
+            failed,
+        }
+    }
+
+    /// Runs the erasure worker until the queue has nothing visible; returns every delivery.
+    pub async fn drain_erasures(&self) -> Vec<Delivered> {
+        let mut deliveries = Vec::new();
+        loop {
+            let messages = self.receive_erasures().await;
+            if messages.is_empty() {
+                return deliveries;
+            }
+            deliveries.push(self.deliver_erasures(&messages).await);
+        }
+    }
+}
+
+/// The SQS event Lambda's event source builds from received messages.
+pub fn sqs_event(
+    messages: &[aws_sdk_sqs::types::Message],
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+    for message in messages {
+        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+        record.message_id = message.message_id().map(str::to_owned);
+        record.receipt_handle = message.receipt_handle().map(str::to_owned);
+        record.body = message.body().map(str::to_owned);
+        record.md5_of_body = message.md5_of_body().map(str::to_owned);
+        record.event_source = Some("aws:sqs".into());
+        event.records.push(record);
+    }
+    event
 }

@@ -8,14 +8,18 @@
 //! the Stripe webhook uses (keys `ghl:<webhookId>`): a completed one answers 200 with its recorded
 //! outcome; one in progress elsewhere, and a failure worth retrying (which releases the claim),
 //! answer 429, the only status HighLevel retries.
+//!
+//! An `UNINSTALL` is marked on each account at once (sessions and tokens stop working) and
+//! turned into one erasure job per location on the erasure queue; the erasure worker
+//! (`functions/erasure`) does the erasing, so the answer does not depend on how much a location
+//! holds.
 
-use backend_core::auth::LocationId;
 use backend_core::clock::now_epoch;
 use backend_core::http::webhook::{self, Disposition, Outcome, Webhook};
 use backend_core::http::{ApiError, Reply, Route};
 use backend_core::install::signature::{self, LEGACY_RSA_HEADER, SIGNATURE_HEADER};
-use backend_core::install::{self, Delivery, Erased, Event, Installed, Marked, UninstallScope};
-use backend_core::telemetry::metrics;
+use backend_core::install::{self, Delivery, Event, Installed, Queued, UninstallScope};
+use backend_core::telemetry::metrics::{self, Unit};
 use backend_core::App;
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
@@ -38,8 +42,9 @@ pub struct DeliveryDetail {
     /// How many locations the delivery concerned. Their ids are not kept: an uninstall must
     /// leave no trace of a location, and the records of its earlier installs would be one.
     pub locations: usize,
+    /// For an uninstall: the erasure jobs queued (the worker erases later).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub erased: Option<Erased>,
+    pub queued: Option<Queued>,
 }
 
 /// Refuses a delivery: a warning without the body, a metric, and 401 in the envelope.
@@ -146,12 +151,12 @@ fn metric_type(kind: &str) -> &'static str {
 
 /// Applies one delivery. Errors release the idempotency claim (HighLevel retries).
 async fn apply(app: &App, delivery: &Delivery) -> Result<Outcome<DeliveryDetail>, ApiError> {
-    let outcome = |result, locations: &[LocationId], erased, reason: Option<&str>| {
+    let outcome = |result, locations: usize, queued, reason: Option<&str>| {
         let detail = DeliveryDetail {
             webhook_id: delivery.webhook_id.clone(),
             event_type: delivery.kind.clone(),
-            locations: locations.len(),
-            erased,
+            locations,
+            queued,
         };
         Outcome::new(detail, result, reason)
     };
@@ -174,7 +179,7 @@ async fn apply(app: &App, delivery: &Delivery) -> Result<Outcome<DeliveryDetail>
         );
         return Ok(outcome(
             Disposition::Ignored,
-            &[],
+            0,
             None,
             Some("the event is for another app"),
         ));
@@ -187,79 +192,97 @@ async fn apply(app: &App, delivery: &Delivery) -> Result<Outcome<DeliveryDetail>
             let installed =
                 install::record_install(&app.accounts(), locations, installation, now).await?;
             Ok(match installed {
-                Installed::Recorded => outcome(Disposition::Applied, locations, None, None),
+                Installed::Recorded => outcome(Disposition::Applied, locations.len(), None, None),
                 Installed::UninstalledSince => outcome(
                     Disposition::Stale,
-                    locations,
+                    locations.len(),
                     None,
                     Some("uninstalled after this install was sent"),
                 ),
                 Installed::NobodyNamed => outcome(
                     Disposition::Ignored,
-                    locations,
+                    0,
                     None,
                     Some("the install names no location"),
                 ),
             })
         }
+        Event::Uninstall(UninstallScope::Nobody) => Ok(outcome(
+            Disposition::Ignored,
+            0,
+            None,
+            Some("the uninstall names no location or company"),
+        )),
         Event::Uninstall(scope) => {
-            let locations = match scope {
-                UninstallScope::Location(location) => vec![location.clone()],
-                UninstallScope::Company(company) => {
-                    app.accounts().locations_of_company(company).await?
-                }
-                UninstallScope::Nobody => {
-                    return Ok(outcome(
-                        Disposition::Ignored,
-                        &[],
-                        None,
-                        Some("the uninstall names no location or company"),
-                    ))
-                }
-            };
-            // Marked first, durably, before anything is erased: every session and token of the
-            // location stops working now. A location installed again since this event was sent
-            // keeps its new installation.
-            let accounts = app.accounts();
-            let mut to_erase = Vec::with_capacity(locations.len());
-            for location in &locations {
-                match accounts.mark_uninstalled(location, sent_at, now).await? {
-                    Marked::InstalledSince => {
-                        tracing::info!(location = %location, "uninstall older than the location's last install: left alone");
-                    }
-                    Marked::Marked | Marked::Absent => to_erase.push(location.clone()),
-                }
-            }
-            if to_erase.is_empty() && !locations.is_empty() {
+            let queued = queue_uninstall(app, scope, sent_at, &delivery.webhook_id, now).await?;
+            let locations = (queued.jobs + queued.installed_since) as usize;
+            tracing::info!(
+                locations,
+                jobs = queued.jobs,
+                installed_since = queued.installed_since,
+                "uninstall marked and queued for erasure"
+            );
+            metrics::emit(
+                &[("ErasureJobsQueued", f64::from(queued.jobs), Unit::Count)],
+                &[],
+            );
+            if queued.jobs == 0 && queued.installed_since > 0 {
                 return Ok(outcome(
                     Disposition::Stale,
-                    &locations,
-                    None,
+                    locations,
+                    Some(queued),
                     Some("installed again after this uninstall was sent"),
                 ));
             }
-            let erased =
-                install::erase_locations(&app.uninstall(), &to_erase, sent_at, now).await?;
-            tracing::info!(
-                locations = locations.len(),
-                accounts = erased.accounts,
-                sessions = erased.sessions,
-                analyses_deleted = erased.analyses_deleted,
-                analyses_expiring = erased.analyses_expiring,
-                "uninstall erased"
-            );
-            Ok(outcome(
-                Disposition::Applied,
-                &locations,
-                Some(erased),
-                None,
-            ))
+            Ok(outcome(Disposition::Applied, locations, Some(queued), None))
         }
         Event::Other => Ok(outcome(
             Disposition::Ignored,
-            &[],
+            0,
             None,
             Some("event type not acted on"),
         )),
+    }
+}
+
+/// Marks and queues an uninstall's locations: the one named, or the company's, a page of the
+/// `byCompany` index at a time (each page marked, then sent in batches of ten).
+async fn queue_uninstall(
+    app: &App,
+    scope: &UninstallScope,
+    sent_at: i64,
+    event_id: &str,
+    now: i64,
+) -> Result<Queued, ApiError> {
+    let queue = app.erasure_queue().ok_or_else(|| {
+        ApiError::Internal("ERASURE_QUEUE_URL is not set: uninstalls cannot be queued".into())
+    })?;
+    let accounts = app.accounts();
+    match scope {
+        UninstallScope::Location(location) => Ok(install::queue_erasure(
+            &accounts,
+            &queue,
+            std::slice::from_ref(location),
+            sent_at,
+            event_id,
+            now,
+        )
+        .await?),
+        UninstallScope::Company(company) => {
+            let mut queued = Queued::default();
+            let mut start = None;
+            loop {
+                let (page, next) = accounts.company_locations_page(company, start).await?;
+                queued.add(
+                    install::queue_erasure(&accounts, &queue, &page, sent_at, event_id, now)
+                        .await?,
+                );
+                match next {
+                    Some(position) => start = Some(position),
+                    None => return Ok(queued),
+                }
+            }
+        }
+        UninstallScope::Nobody => Ok(Queued::default()),
     }
 }

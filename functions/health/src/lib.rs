@@ -95,7 +95,7 @@ fn unhealthy(checks: &[Check]) -> Result<(), ApiError> {
 /// Every table and the secret, checked concurrently.
 pub async fn run_checks(app: &App) -> Vec<Check> {
     let tables = app.config.tables.named().map(|(name, table)| {
-        let client = app.aws.dynamodb.clone();
+        let client = app.aws.dynamodb().clone();
         let table = table.to_owned();
         async move {
             let started = Instant::now();

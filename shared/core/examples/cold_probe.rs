@@ -71,13 +71,9 @@ async fn main() {
         backend_core::aws::sdk_config(plan),
     )
     .await;
-    let dynamodb = step("aws_sdk_dynamodb::Client::new", || {
-        aws_sdk_dynamodb::Client::new(&sdk)
+    let aws = step("AwsClients::new (no client yet)", || {
+        backend_core::aws::AwsClients::new(sdk)
     });
-    let secrets = step("aws_sdk_secretsmanager::Client::new", || {
-        aws_sdk_secretsmanager::Client::new(&sdk)
-    });
-    let aws = backend_core::aws::AwsClients { dynamodb, secrets };
     let app = step("App::new", || backend_core::App::new(config, aws.clone()));
     drop(app);
     println!(
@@ -106,7 +102,7 @@ async fn main() {
         "second ListTables (pooled)",
     ] {
         let (cpu, wall) = (cpu_ns(), Instant::now());
-        let result = aws.dynamodb.list_tables().limit(1).send().await;
+        let result = aws.dynamodb().list_tables().limit(1).send().await;
         report(name, cpu, wall, if result.is_ok() { "ok" } else { "error" });
     }
 }

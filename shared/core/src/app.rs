@@ -6,10 +6,10 @@ use std::time::Duration;
 use crate::aws::AwsClients;
 use crate::billing::stripe::Stripe;
 use crate::config::{Config, ConfigError};
+use crate::erasure::{Erasure, SqsErasureQueue};
 use crate::highlevel::{HighLevel, WorkflowCache};
 use crate::http::Edge;
 use crate::idempotency::Idempotency;
-use crate::install::Uninstall;
 use crate::secrets::{SecretStore, SecretsError};
 use crate::sentry::Sentry;
 use crate::store::accounts::Accounts;
@@ -70,9 +70,16 @@ impl App {
         )
     }
 
-    /// What an uninstall erases from, and how, from the configuration.
-    pub fn uninstall(&self) -> Uninstall {
-        Uninstall {
+    /// The erasure queue of `ERASURE_QUEUE_URL`; `None` when the variable is unset (only the
+    /// install webhook sends to it, and answers 429 without it, so HighLevel retries).
+    pub fn erasure_queue(&self) -> Option<SqsErasureQueue> {
+        let url = self.config.ghl_webhook.erasure_queue_url.as_deref()?;
+        Some(SqsErasureQueue::new(self.aws.sqs().clone(), url))
+    }
+
+    /// What the erasure worker erases from, and how, from the configuration.
+    pub fn erasure(&self) -> Erasure {
+        Erasure {
             sessions: self.sessions(),
             accounts: self.accounts(),
             rate_limits: self.rate_limits(),
@@ -84,31 +91,31 @@ impl App {
 
     /// The sessions table, through its port.
     pub fn sessions(&self) -> Sessions {
-        Sessions::new(self.aws.dynamodb.clone(), &self.config.tables.sessions)
+        Sessions::new(self.aws.dynamodb().clone(), &self.config.tables.sessions)
     }
 
     /// The accounts table, through its port.
     pub fn accounts(&self) -> Accounts {
-        Accounts::new(self.aws.dynamodb.clone(), &self.config.tables.accounts)
+        Accounts::new(self.aws.dynamodb().clone(), &self.config.tables.accounts)
     }
 
     /// The webhooks' idempotency records, through their port.
     pub fn idempotency(&self) -> Idempotency {
-        Idempotency::new(self.aws.dynamodb.clone(), &self.config.tables.idempotency)
+        Idempotency::new(self.aws.dynamodb().clone(), &self.config.tables.idempotency)
     }
 
     /// The rate-limit windows table, through its port.
     pub fn rate_limits(&self) -> RateLimits {
-        RateLimits::new(self.aws.dynamodb.clone(), &self.config.tables.rate_limits)
+        RateLimits::new(self.aws.dynamodb().clone(), &self.config.tables.rate_limits)
     }
 
     /// The results table, through its port.
     pub fn results(&self) -> Results {
-        Results::new(self.aws.dynamodb.clone(), &self.config.tables.results)
+        Results::new(self.aws.dynamodb().clone(), &self.config.tables.results)
     }
 
     pub fn new(config: Config, aws: AwsClients) -> Self {
-        let secrets = SecretStore::new(aws.secrets.clone(), config.secrets.clone());
+        let secrets = SecretStore::new(aws.secrets().clone(), config.secrets.clone());
         let mut edge = Edge::new(config.frontend_origin());
         // The DSN was checked with the rest of the configuration.
         edge.sentry = Sentry::from_dsn(config.sentry_dsn.as_deref(), config.stage.as_str())

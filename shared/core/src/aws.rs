@@ -13,10 +13,10 @@
 //! local runs), without the default chain: no profile files, no IMDS, no SSO or web-identity
 //! providers, none of which can answer there. Anywhere else (developers' machines, the tests) the
 //! default chain of `aws-config` runs as before, which honours `AWS_ENDPOINT_URL` and the
-//! per-service `AWS_ENDPOINT_URL_DYNAMODB`; that is how the local stack and the tests point the
+//! per-service `AWS_ENDPOINT_URL_DYNAMODB` (and `_SQS`); that is how the local stack and the tests point the
 //! real SDK at a moto server.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
@@ -38,36 +38,74 @@ pub const EXTRA_CA_FILE_ENV: &str = "TLS_EXTRA_CA_FILE";
 /// only; off unless set (the measurement and the trade: docs/PERFORMANCE.md, "TLS").
 pub const CONNECT_AT_INIT_ENV: &str = "AWS_CONNECT_AT_INIT";
 
+/// The AWS clients of a process, each built on its first use from one shared configuration:
+/// building an SDK client costs 1 to 2 ms of CPU (its runtime plugins and endpoint resolver), so a
+/// function pays only for the clients it uses, and at the first request that needs them rather
+/// than in init (the health function's `/health` and the webhooks' refusals need none; only the
+/// install webhook sends to SQS). Clones share the clients.
 #[derive(Clone, Debug)]
 pub struct AwsClients {
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
+    config: SdkConfig,
+    dynamodb: Arc<OnceLock<aws_sdk_dynamodb::Client>>,
+    secrets: Arc<OnceLock<aws_sdk_secretsmanager::Client>>,
+    sqs: Arc<OnceLock<aws_sdk_sqs::Client>>,
 }
 
 impl AwsClients {
-    /// Builds the clients from the environment (see [`ConfigPlan`]); no network call. Retries use
-    /// the SDK's standard mode; timeouts stay well inside the Lambda timeout so a stuck call ends
-    /// as a clean 503 instead of a killed invocation.
+    /// Builds the configuration from the environment (see [`ConfigPlan`]); no client yet and no
+    /// network call (unless `AWS_CONNECT_AT_INIT` asks for one). Retries use the SDK's standard
+    /// mode; timeouts stay well inside the Lambda timeout so a stuck call ends as a clean 503
+    /// instead of a killed invocation.
     pub async fn from_env() -> Self {
         let plan = ConfigPlan::from_vars(|name| std::env::var(name).ok());
         let connect = matches!(plan, ConfigPlan::Lambda { .. })
             && std::env::var(CONNECT_AT_INIT_ENV)
                 .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "True"));
-        let shared = sdk_config(plan).await;
-        let clients = Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&shared),
-            secrets: aws_sdk_secretsmanager::Client::new(&shared),
-        };
+        let clients = Self::new(sdk_config(plan).await);
         if connect {
             clients.connect().await;
         }
         clients
     }
 
+    /// Clients of `config`, built when first used.
+    pub fn new(config: SdkConfig) -> Self {
+        Self {
+            config,
+            dynamodb: Arc::default(),
+            secrets: Arc::default(),
+            sqs: Arc::default(),
+        }
+    }
+
+    /// The same, with this DynamoDB client instead (tests point it at a proxy).
+    pub fn with_dynamodb(self, client: aws_sdk_dynamodb::Client) -> Self {
+        Self {
+            dynamodb: Arc::new(OnceLock::from(client)),
+            ..self
+        }
+    }
+
+    pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        self.dynamodb
+            .get_or_init(|| aws_sdk_dynamodb::Client::new(&self.config))
+    }
+
+    pub fn secrets(&self) -> &aws_sdk_secretsmanager::Client {
+        self.secrets
+            .get_or_init(|| aws_sdk_secretsmanager::Client::new(&self.config))
+    }
+
+    /// The erasure queue's client (the install webhook sends, the tests read).
+    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
+        self.sqs
+            .get_or_init(|| aws_sdk_sqs::Client::new(&self.config))
+    }
+
     /// Opens the pooled DynamoDB connection now: any answer will do (an access denial too), the
     /// point is the handshake, which the first request then skips.
     pub async fn connect(&self) {
-        if let Err(err) = self.dynamodb.describe_endpoints().send().await {
+        if let Err(err) = self.dynamodb().describe_endpoints().send().await {
             tracing::debug!(error = %err, "connect at init: DescribeEndpoints failed (ignored)");
         }
     }
@@ -115,6 +153,7 @@ impl ConfigPlan {
             "AWS_WEB_IDENTITY_TOKEN_FILE",
             "AWS_ENDPOINT_URL_DYNAMODB",
             "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            "AWS_ENDPOINT_URL_SQS",
         ]
         .iter()
         .any(|name| set(name).is_some());

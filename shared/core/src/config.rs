@@ -74,6 +74,9 @@ pub struct GhlWebhookConfig {
     /// Days an uninstalled location's analyses are kept (`UNINSTALL_RESULTS_RETENTION_DAYS`;
     /// 0 erases them with the uninstall).
     pub uninstall_results_retention_days: u32,
+    /// The SQS queue the install webhook sends erasure jobs to (`ERASURE_QUEUE_URL`; only the
+    /// webhook needs it, so it is optional here and the webhook refuses to go on without it).
+    pub erasure_queue_url: Option<String>,
 }
 
 /// Default freshness window of HighLevel deliveries: 65 minutes, because HighLevel retries a
@@ -358,6 +361,12 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
             1..=7200,
         );
         let retention = self.bounded("UNINSTALL_RESULTS_RETENTION_DAYS", 0, 0..=3650);
+        let erasure_queue_url = self.value("ERASURE_QUEUE_URL");
+        if let Some(url) = &erasure_queue_url {
+            if !Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                self.problem("ERASURE_QUEUE_URL must be an http(s) URL (the SQS queue's URL)");
+            }
+        }
         let app_id = match self.value("GHL_APP_ID") {
             Some(id) => id,
             None if dev => DEV_GHL_APP_ID.to_owned(),
@@ -371,6 +380,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
             app_id,
             tolerance_secs,
             uninstall_results_retention_days: u32::try_from(retention).unwrap_or(0),
+            erasure_queue_url,
         }
     }
 
@@ -537,6 +547,21 @@ mod tests {
             "UNINSTALL_RESULTS_RETENTION_DAYS",
         ] {
             assert!(err.contains(needle), "{needle} missing from {err}");
+        }
+    }
+
+    #[test]
+    fn the_erasure_queue_url_is_optional_but_must_be_an_http_url() {
+        assert_eq!(load(&base()).unwrap().ghl_webhook.erasure_queue_url, None);
+        let mut vars = base();
+        let url = "https://sqs.us-east-1.amazonaws.com/123456789012/stack-ErasureQueue-AbC";
+        vars.insert("ERASURE_QUEUE_URL", url);
+        let config = load(&vars).expect("a queue URL");
+        assert_eq!(config.ghl_webhook.erasure_queue_url.as_deref(), Some(url));
+        for bad in ["ErasureQueue", "ftp://queue", "arn:aws:sqs:us-east-1:1:q"] {
+            vars.insert("ERASURE_QUEUE_URL", bad);
+            let err = load(&vars).unwrap_err().to_string();
+            assert!(err.contains("ERASURE_QUEUE_URL"), "{bad}: {err}");
         }
     }
 

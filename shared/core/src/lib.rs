@@ -11,6 +11,7 @@ pub mod billing;
 pub mod clock;
 pub mod comparison;
 pub mod config;
+pub mod erasure;
 pub mod highlevel;
 pub mod http;
 pub mod idempotency;

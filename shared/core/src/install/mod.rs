@@ -1,5 +1,6 @@
 //! The HighLevel app install webhook: the signed `INSTALL` / `UNINSTALL` deliveries of the
-//! marketplace webhook, what an installation records and what an uninstall erases (docs/GHL_WEBHOOK.md).
+//! marketplace webhook, what an installation records and how an uninstall is marked and queued
+//! for erasure (docs/GHL_WEBHOOK.md; the erasure itself: `crate::erasure`).
 //!
 //! The webhook function verifies the signature ([`signature`]), parses a [`Delivery`], checks its
 //! freshness and runs the effect once per `webhookId` through `crate::idempotency`; the effects
@@ -7,19 +8,20 @@
 
 pub mod signature;
 
+use futures_util::{stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::LocationId;
-use crate::store::accounts::Accounts;
-use crate::store::rate_limits::{Limit, RateLimits};
-use crate::store::results::Results;
-use crate::store::sessions::Sessions;
+use crate::erasure::{ErasureJob, ErasureQueue};
 use crate::store::StoreError;
 
 pub use crate::store::accounts::install::{
-    AccountErasure, InstallState, InstallWrites, Installation, Marked,
+    AccountErasure, CompanyPosition, InstallState, InstallWrites, Installation, Marked,
 };
+
+/// Accounts marked uninstalled concurrently by one uninstall.
+const MARKS_AT_ONCE: usize = 16;
 
 /// Longest `webhookId` accepted (HighLevel's are UUID-like).
 const MAX_WEBHOOK_ID: usize = 128;
@@ -188,30 +190,21 @@ fn timestamp_ms(value: &Value) -> Option<i64> {
     }
 }
 
-/// What an uninstall removed, summed over its locations (stored in the idempotency record).
+/// What an uninstall queued, summed over its pages (stored in the idempotency record).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct Erased {
-    /// Accounts that had an item.
-    pub accounts: u32,
-    /// Accounts deleted whole (no Stripe customer or subscription to keep).
-    pub accounts_deleted: u32,
-    pub sessions: u32,
-    /// Analyses deleted now (retention 0) ...
-    pub analyses_deleted: u32,
-    /// ... or given an expiry (retention N days).
-    pub analyses_expiring: u32,
-    pub rate_limit_windows: u32,
+pub struct Queued {
+    /// Erasure jobs sent: locations marked uninstalled now (or before, by this same event) and
+    /// locations without an account (sessions may remain).
+    pub jobs: u32,
+    /// Locations installed again after the uninstall was sent: left alone, nothing queued.
+    pub installed_since: u32,
 }
 
-impl Erased {
-    fn add(&mut self, other: Erased) {
-        self.accounts += other.accounts;
-        self.accounts_deleted += other.accounts_deleted;
-        self.sessions += other.sessions;
-        self.analyses_deleted += other.analyses_deleted;
-        self.analyses_expiring += other.analyses_expiring;
-        self.rate_limit_windows += other.rate_limit_windows;
+impl Queued {
+    pub fn add(&mut self, other: Queued) {
+        self.jobs += other.jobs;
+        self.installed_since += other.installed_since;
     }
 }
 
@@ -251,77 +244,54 @@ pub async fn record_install<A: InstallWrites>(
     })
 }
 
-/// What an uninstall erases from, and how: the four tables holding a location's data, the
-/// limit of its per-account rate-limit windows (their keys follow from it), and how long its analyses stay
-/// (`UNINSTALL_RESULTS_RETENTION_DAYS`, 0: erased at once). `App::uninstall` assembles it.
-pub struct Uninstall {
-    pub sessions: Sessions,
-    pub accounts: Accounts,
-    pub rate_limits: RateLimits,
-    pub results: Results,
-    pub rate_limit: Limit,
-    pub results_retention_days: u32,
-}
-
-/// Erases what an uninstall must erase for each location (see [`erase_location`]).
-pub async fn erase_locations(
-    stores: &Uninstall,
+/// Marks each of `locations` uninstalled at `uninstalled_at` (the event's time, epoch seconds),
+/// durably and first: from then on every session and token of the location stops working. Then
+/// sends one erasure job per location to `queue` (the worker erases; the webhook answers
+/// without waiting). A location installed again since the event was sent is left alone. A
+/// failure part-way is retried whole by HighLevel (the webhook answers 429): marking again is a
+/// no-op and a job sent twice is harmless.
+pub async fn queue_erasure<A: InstallWrites, Q: ErasureQueue>(
+    accounts: &A,
+    queue: &Q,
     locations: &[LocationId],
     uninstalled_at: i64,
+    event_id: &str,
     now: i64,
-) -> Result<Erased, StoreError> {
-    let mut total = Erased::default();
-    for location in locations {
-        total.add(erase_location(stores, location, uninstalled_at, now).await?);
-    }
-    Ok(total)
-}
-
-/// Erases one location: every session (the old cookie answers 401), the encrypted tokens and
-/// usage counters on the account (deleting the item unless it links a Stripe customer or
-/// subscription, whose billing fields stay), the per-account rate-limit windows, and the
-/// analyses per `UNINSTALL_RESULTS_RETENTION_DAYS`. Each step is idempotent, so a retry after a
-/// failure part-way finishes the job.
-#[tracing::instrument(skip(stores), fields(location = %location))]
-pub async fn erase_location(
-    stores: &Uninstall,
-    location: &LocationId,
-    uninstalled_at: i64,
-    now: i64,
-) -> Result<Erased, StoreError> {
-    let mut erased = Erased {
-        sessions: stores.sessions.delete_all_for(location).await?,
-        ..Erased::default()
-    };
-    match stores
-        .accounts
-        .erase_for_uninstall(location, uninstalled_at, now)
-        .await?
-    {
-        AccountErasure::Absent => {}
-        AccountErasure::Deleted => {
-            erased.accounts = 1;
-            erased.accounts_deleted = 1;
+) -> Result<Queued, StoreError> {
+    let mut queued = Queued::default();
+    let mut jobs = Vec::with_capacity(locations.len());
+    // A few marks at a time: a company's page of 100 costs a few round trips, not 100.
+    // Collected first: a stream holding the closure would not be `Send` for every lifetime.
+    let marking: Vec<_> = locations
+        .iter()
+        .map(|location| accounts.mark_uninstalled(location, uninstalled_at, now))
+        .collect();
+    let marks: Vec<_> = stream::iter(marking)
+        .buffered(MARKS_AT_ONCE)
+        .collect()
+        .await;
+    for (location, marked) in locations.iter().zip(marks) {
+        match marked? {
+            Marked::InstalledSince => {
+                tracing::info!(location = %location, "uninstall older than the location's last install: left alone");
+                queued.installed_since += 1;
+            }
+            Marked::Marked | Marked::Absent => jobs.push(ErasureJob {
+                location_id: location.clone(),
+                uninstalled_at,
+                event_id: event_id.to_owned(),
+            }),
         }
-        AccountErasure::BillingKept | AccountErasure::UsageKept => erased.accounts = 1,
     }
-    erased.rate_limit_windows = stores
-        .rate_limits
-        .delete_windows_for(stores.rate_limit, location.as_str(), now)
-        .await?;
-    let retention_days = stores.results_retention_days;
-    if retention_days == 0 {
-        erased.analyses_deleted = stores.results.delete_all_for(location).await?;
-    } else {
-        let expires_at = now + i64::from(retention_days) * 86_400;
-        erased.analyses_expiring = stores.results.expire_all_for(location, expires_at).await?;
-    }
-    Ok(erased)
+    queue.send(&jobs).await?;
+    queued.jobs = u32::try_from(jobs.len()).unwrap_or(u32::MAX);
+    Ok(queued)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::erasure::MemoryErasureQueue;
     use crate::store::accounts::memory::MemoryAccounts;
     use crate::store::accounts::{Account, Plan};
 
@@ -375,6 +345,43 @@ mod tests {
             Some(Installed::Recorded),
             "a reinstall after it counts"
         );
+    }
+
+    #[tokio::test]
+    async fn an_uninstall_marks_each_location_and_queues_one_job_each_except_reinstalled_ones() {
+        let accounts = MemoryAccounts::default();
+        let queue = MemoryErasureQueue::default();
+        for (id, installed_at) in [("LocA1", NOW - 100), ("LocB2", NOW + 50)] {
+            accounts
+                .insert(Account {
+                    location_id: id.into(),
+                    installed_at: Some(installed_at),
+                    access_token: Some("sealed".into()),
+                    ..Account::default()
+                })
+                .expect("insert");
+        }
+        let named = [loc("LocA1"), loc("LocB2"), loc("Unknown3")];
+        let queued = queue_erasure(&accounts, &queue, &named, NOW, "wh-9", NOW + 60).await;
+        assert_eq!(
+            queued.ok(),
+            Some(Queued {
+                jobs: 2,
+                installed_since: 1
+            })
+        );
+        let jobs = queue.jobs();
+        let ids: Vec<_> = jobs.iter().map(|j| j.location_id.as_str()).collect();
+        assert_eq!(ids, ["LocA1", "Unknown3"]);
+        assert!(jobs
+            .iter()
+            .all(|j| j.uninstalled_at == NOW && j.event_id == "wh-9"));
+        let marked = accounts.get(&loc("LocA1")).expect("account");
+        assert_eq!(marked.uninstalled_at, Some(NOW));
+        assert_eq!(marked.access_token, None, "the mark removes the tokens");
+        let reinstalled = accounts.get(&loc("LocB2")).expect("account");
+        assert_eq!(reinstalled.uninstalled_at, None);
+        assert!(reinstalled.access_token.is_some());
     }
 
     #[tokio::test]

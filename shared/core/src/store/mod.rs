@@ -85,6 +85,10 @@ where
     matches!(err, SdkError::ServiceError(s) if s.err().code() == Some("ConditionalCheckFailedException"))
 }
 
+/// Items read per page by the erasure's queries: a page is read, then written, then the next
+/// one read, so one location's erasure holds at most this many keys at a time.
+pub(crate) const PAGE: i32 = 100;
+
 /// Most keys one `BatchWriteItem` takes.
 const BATCH_SIZE: usize = 25;
 

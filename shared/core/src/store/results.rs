@@ -1,7 +1,8 @@
 //! The results table: analyses per account, newest first. The key is (locationId, analysisId)
-//! with time-ordered ids, so history is one Query; the `byWorkflow` index serves a workflow's
-//! history and its latest definition. Results and definitions are stored deflated to keep
-//! items under DynamoDB's 400 KB limit; an analysis that still does not fit is refused whole.
+//! with time-ordered ids, so history is one Query; the `byWorkflowSummary` index (summary
+//! attributes only) serves a workflow's history and finds its latest definition. Results and
+//! definitions are stored deflated to keep items under DynamoDB's 400 KB limit; an analysis
+//! that still does not fit is refused whole.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -144,6 +145,9 @@ pub struct Results {
     table: String,
 }
 
+/// A workflow's analyses, newest first, summary attributes only (template.yaml).
+const BY_WORKFLOW: &str = "byWorkflowSummary";
+
 const SUMMARY_ATTRIBUTES: &str =
     "locationId, analysisId, workflowKey, workflowId, workflowName, healthScore, grade, confidence, summary, createdAt, expiresAt, compared";
 
@@ -273,7 +277,7 @@ impl Results {
                 None => ("locationId", location.as_str().to_owned()),
             };
             if filter.workflow_id.is_some() {
-                query = query.index_name("byWorkflow");
+                query = query.index_name(BY_WORKFLOW);
             }
             let range = match (filter.from_ms, filter.to_ms) {
                 (Some(from), Some(to)) => {
@@ -373,52 +377,57 @@ impl Results {
         Ok(conditional(result)?.is_some())
     }
 
-    /// The keys of every analysis of `location`, expired or not.
-    async fn keys_of(
+    /// Erases the analyses of `location` created at or before `up_to` (epoch seconds: an
+    /// uninstall's time), page by page: ids start with their creation time in milliseconds, so
+    /// the key condition itself selects them and an analysis of a later reinstallation is never
+    /// read. `expire_at` `None` deletes them (retention 0); `Some(at)` makes each expire at
+    /// `at` at the latest (retention N days: readers stop seeing them then and TTL deletes
+    /// them; an earlier expiry, the free plan's, is kept). Returns how many were deleted or
+    /// given the expiry; running it again changes nothing more.
+    #[tracing::instrument(skip(self), fields(location = %location))]
+    pub async fn erase_created_up_to(
         &self,
         location: &LocationId,
-    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
-        let mut keys = Vec::new();
+        up_to: i64,
+        expire_at: Option<i64>,
+    ) -> Result<u32, StoreError> {
+        let below = AnalysisId::floor(up_to.saturating_add(1).saturating_mul(1000));
+        let mut changed = 0;
         let mut start = None;
         loop {
             let output = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("locationId = :pk")
+                .key_condition_expression("locationId = :pk AND analysisId < :below")
                 .expression_attribute_values(":pk", s(location.as_str()))
+                .expression_attribute_values(":below", s(&below))
                 .projection_expression("locationId, analysisId")
+                .limit(super::PAGE)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(StoreError::from_sdk)?;
-            keys.extend(output.items.unwrap_or_default());
+            let keys = output.items.unwrap_or_default();
+            changed += match expire_at {
+                None => super::batch_delete(&self.client, &self.table, keys).await?,
+                Some(at) => self.expire(keys, at).await?,
+            };
             start = output.last_evaluated_key.filter(|k| !k.is_empty());
             if start.is_none() {
-                break;
+                return Ok(changed);
             }
         }
-        Ok(keys)
     }
 
-    /// Deletes every analysis of `location` (an uninstall with retention 0); returns how many.
-    #[tracing::instrument(skip(self), fields(location = %location))]
-    pub async fn delete_all_for(&self, location: &LocationId) -> Result<u32, StoreError> {
-        let keys = self.keys_of(location).await?;
-        super::batch_delete(&self.client, &self.table, keys).await
-    }
-
-    /// Makes every analysis of `location` expire at `expires_at` at the latest (an uninstall
-    /// with retention N days): readers stop seeing them then and TTL deletes them. An earlier
-    /// expiry (free-plan retention) is kept. Returns how many were changed.
-    #[tracing::instrument(skip(self), fields(location = %location))]
-    pub async fn expire_all_for(
+    /// Gives each of `keys` the expiry `at` unless it expires earlier; returns how many changed.
+    async fn expire(
         &self,
-        location: &LocationId,
-        expires_at: i64,
+        keys: Vec<HashMap<String, AttributeValue>>,
+        at: i64,
     ) -> Result<u32, StoreError> {
         let mut changed = 0;
-        for key in self.keys_of(location).await? {
+        for key in keys {
             let result = self
                 .client
                 .update_item()
@@ -428,19 +437,19 @@ impl Results {
                 .condition_expression(
                     "attribute_exists(analysisId) AND (attribute_not_exists(expiresAt) OR expiresAt > :exp)",
                 )
-                .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
+                .expression_attribute_values(":exp", AttributeValue::N(at.to_string()))
                 .send()
                 .await;
-            match result {
-                Ok(_) => changed += 1,
-                Err(err) if is_conditional_failure(&err) => {}
-                Err(err) => return Err(StoreError::from_sdk(err)),
+            if conditional(result)?.is_some() {
+                changed += 1;
             }
         }
         Ok(changed)
     }
 
-    /// The newest live analysis of one workflow (its definition feeds the structure view).
+    /// The newest live analysis of one workflow (its definition feeds the structure view): the
+    /// `byWorkflowSummary` index holds only summary attributes, so the newest live entry is
+    /// found there and its whole item read by key (one `GetItem`).
     pub async fn latest_for_workflow(
         &self,
         location: &LocationId,
@@ -464,9 +473,8 @@ impl Results {
             .await
     }
 
-    /// The `byWorkflow` index gives the workflow's newest analysis ids (its keys only, whatever
-    /// else the index projects); each is then read whole from the table by key, newest first,
-    /// until a live one.
+    /// The `byWorkflowSummary` index gives the workflow's newest analysis ids (and their expiry);
+    /// each live one is then read whole from the table by key, newest first, until one is found.
     async fn newest_of_workflow(
         &self,
         location: &LocationId,
@@ -478,9 +486,9 @@ impl Results {
             .client
             .query()
             .table_name(&self.table)
-            .index_name("byWorkflow")
+            .index_name(BY_WORKFLOW)
             .expression_attribute_values(":pk", s(&workflow_key(location, workflow_id)))
-            .projection_expression("analysisId")
+            .projection_expression("analysisId, expiresAt")
             .scan_index_forward(false)
             .limit(WORKFLOW_LOOKBACK);
         query = match before {
@@ -491,11 +499,14 @@ impl Results {
         };
         let output = query.send().await.map_err(StoreError::from_sdk)?;
         for item in output.items.unwrap_or_default() {
+            if number(&item, "expiresAt").is_some_and(|expires| expires <= now) {
+                continue;
+            }
             let Some(id) = text(&item, "analysisId").and_then(|id| AnalysisId::parse(&id).ok())
             else {
                 continue;
             };
-            // Deleted or expired since the index was written: the next one.
+            // Deleted or expired between the index read and this one: the next is the newest.
             if let Some(stored) = self.get(location, &id, now).await? {
                 return Ok(Some(stored));
             }

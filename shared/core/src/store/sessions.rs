@@ -1,10 +1,14 @@
 //! The sessions table: one item per login, keyed by the SHA-256 of the token, expiring by TTL.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use futures_util::{stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::{conditional, StoreError};
 use crate::auth::{LocationId, SessionToken};
+
+/// Session deletes in flight at once during an erasure.
+const DELETES_AT_ONCE: usize = 10;
 
 /// A stored session (never the token itself).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -97,12 +101,21 @@ impl Sessions {
         Ok(())
     }
 
-    /// Deletes every session of `location` (an uninstall), found through the `byLocation`
-    /// index (keys only). Returns how many were deleted. The index is eventually consistent:
-    /// a session opened in the same instant may survive; HighLevel's retry or its expiry ends it.
+    /// Deletes the sessions of `location` opened at or before `up_to` (epoch seconds: an
+    /// uninstall's time), page by page through the `byLocation` index (keys only), each page
+    /// deleted before the next is read: the work per call is bounded by the page, not by the
+    /// location. Each delete is conditional on `createdAt <= up_to`, so a session opened after
+    /// the uninstall (a reconnection) is the new installation's and stays. Returns how many were
+    /// deleted; running it again deletes nothing more. The index is eventually consistent: a
+    /// session opened in the same instant may be missed; the uninstall mark already refuses it,
+    /// and its TTL removes it.
     #[tracing::instrument(skip(self), fields(location = %location))]
-    pub async fn delete_all_for(&self, location: &LocationId) -> Result<u32, StoreError> {
-        let mut keys = Vec::new();
+    pub async fn delete_opened_up_to(
+        &self,
+        location: &LocationId,
+        up_to: i64,
+    ) -> Result<u32, StoreError> {
+        let mut deleted = 0;
         let mut start = None;
         loop {
             let output = self
@@ -115,24 +128,49 @@ impl Sessions {
                     ":location",
                     AttributeValue::S(location.as_str().to_owned()),
                 )
+                .limit(super::PAGE)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(StoreError::from_sdk)?;
-            for item in output.items.unwrap_or_default() {
-                if let Some(hash) = item.get("tokenHash").cloned() {
-                    keys.push(std::collections::HashMap::from([(
-                        "tokenHash".to_owned(),
-                        hash,
-                    )]));
-                }
+            let deleting: Vec<_> = output
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|item| item.get("tokenHash").cloned())
+                .map(|hash| self.delete_opened_up_to_one(hash, up_to))
+                .collect();
+            let results: Vec<_> = stream::iter(deleting)
+                .buffer_unordered(DELETES_AT_ONCE)
+                .collect()
+                .await;
+            for result in results {
+                deleted += u32::from(result?);
             }
             start = output.last_evaluated_key.filter(|k| !k.is_empty());
             if start.is_none() {
-                break;
+                return Ok(deleted);
             }
         }
-        super::batch_delete(&self.client, &self.table, keys).await
+    }
+
+    /// One session deleted if it was opened at or before `up_to`; false when it was not (or is
+    /// gone already).
+    async fn delete_opened_up_to_one(
+        &self,
+        hash: AttributeValue,
+        up_to: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("tokenHash", hash)
+            .condition_expression("createdAt <= :upTo")
+            .expression_attribute_values(":upTo", AttributeValue::N(up_to.to_string()))
+            .send()
+            .await;
+        Ok(conditional(result)?.is_some())
     }
 
     /// Records a one-time marker (e.g. a spent OAuth state) under `key` until `expires_at`.

@@ -28,7 +28,8 @@ pub struct Installation {
 }
 
 /// What became of an account on uninstall.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum AccountErasure {
     /// There was no account (a location we never saw).
     Absent,
@@ -41,6 +42,24 @@ pub enum AccountErasure {
     /// (`locationId`, `companyId`, `plan`, `createdAt`, `updatedAt`, `uninstalledAt`) and that
     /// counter, so a reinstall does not restore the free quota.
     UsageKept,
+    /// Installed or connected again since the uninstall (no `uninstalledAt` at or after it any
+    /// more, or tokens written after the mark removed them): the new installation's, left alone.
+    InstalledSince,
+}
+
+/// The account is still the uninstalled one the job is about: marked by this uninstall or a
+/// later one, and without tokens (the mark removed them; only a new OAuth connection writes
+/// them again). An `INSTALL` since removed `uninstalledAt`.
+const STILL_UNINSTALLED: &str =
+    "attribute_exists(uninstalledAt) AND uninstalledAt >= :at AND attribute_not_exists(accessToken)";
+
+fn still_uninstalled(item: &HashMap<String, AttributeValue>, uninstalled_at: i64) -> bool {
+    let marked = item
+        .get("uninstalledAt")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+        .is_some_and(|at| at >= uninstalled_at);
+    marked && !item.contains_key("accessToken")
 }
 
 /// The monthly usage counters an uninstall keeps (issue 16: erasing them gave a location 10
@@ -138,7 +157,10 @@ fn s(value: &str) -> AttributeValue {
 }
 
 impl Accounts {
-    /// Erases what an uninstall must erase from the account item (see [`AccountErasure`]).
+    /// Erases what an uninstall must erase from the account item (see [`AccountErasure`]), the
+    /// erasure worker's step for the account. Every write is conditional on the account still
+    /// being the uninstalled one ([`STILL_UNINSTALLED`]): a reinstall or a new connection since,
+    /// even one landing between the read and the write, keeps its account.
     #[tracing::instrument(skip(self), fields(location = %location))]
     pub async fn erase_for_uninstall(
         &self,
@@ -158,6 +180,9 @@ impl Accounts {
         let Some(item) = read.item else {
             return Ok(AccountErasure::Absent);
         };
+        if !still_uninstalled(&item, uninstalled_at) {
+            return Ok(AccountErasure::InstalledSince);
+        }
         let kept_usage = kept_usage(uninstalled_at, now);
         let counted = kept_usage
             .iter()
@@ -170,9 +195,10 @@ impl Accounts {
                 .delete_item()
                 .table_name(&self.table)
                 .set_key(Some(Self::key(location)))
-                .condition_expression(
-                    "attribute_not_exists(stripeCustomerId) AND attribute_not_exists(stripeSubscriptionId)",
-                )
+                .condition_expression(format!(
+                    "attribute_not_exists(stripeCustomerId) AND attribute_not_exists(stripeSubscriptionId) AND {STILL_UNINSTALLED}"
+                ))
+                .expression_attribute_values(":at", AttributeValue::N(uninstalled_at.to_string()))
                 .send()
                 .await;
             match deleted {
@@ -200,7 +226,7 @@ impl Accounts {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(location)))
-            .condition_expression("attribute_exists(locationId)")
+            .condition_expression(STILL_UNINSTALLED)
             .expression_attribute_values(":at", AttributeValue::N(uninstalled_at.to_string()))
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .return_values(ReturnValue::None);
@@ -212,7 +238,7 @@ impl Accounts {
         }
         let result = update
             .update_expression(format!(
-                "SET uninstalledAt = :at, updatedAt = :now REMOVE {}",
+                "SET updatedAt = :now REMOVE {}",
                 placeholders.join(", ")
             ))
             .send()
@@ -220,19 +246,128 @@ impl Accounts {
         match result {
             Ok(_) if billing => Ok(AccountErasure::BillingKept),
             Ok(_) => Ok(AccountErasure::UsageKept),
-            // Deleted in between (a concurrent uninstall of the same location): nothing left.
-            Err(err) if is_conditional_failure(&err) => Ok(AccountErasure::Absent),
+            // Deleted in between (a duplicate job), or installed again since the read.
+            Err(err) if is_conditional_failure(&err) => {
+                Ok(match self.install_state(location).await? {
+                    InstallState::Absent => AccountErasure::Absent,
+                    _ => AccountErasure::InstalledSince,
+                })
+            }
             Err(err) => Err(StoreError::from_sdk(err)),
         }
     }
 
+    /// Whether the account exists and when it was last marked uninstalled (two attributes, a
+    /// strongly consistent read: `require_session` asks on every authenticated request).
+    pub async fn install_state(&self, location: &LocationId) -> Result<InstallState, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(location)))
+            .projection_expression("locationId, uninstalledAt")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let Some(item) = output.item else {
+            return Ok(InstallState::Absent);
+        };
+        Ok(
+            match item
+                .get("uninstalledAt")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+            {
+                Some(at) => InstallState::UninstalledAt(at),
+                None => InstallState::Installed,
+            },
+        )
+    }
+
+    /// One page (at most [`COMPANY_PAGE`]) of the locations of `company` we hold an account for,
+    /// through the accounts table's sparse `byCompany` index (keys only; an account without
+    /// `companyId` is not in it): no Scan, and a company of any size is walked page by page.
+    /// `None` as the next position: the last page. The index is eventually consistent: a
+    /// location tied to the company in the last instant may be missed (HighLevel's own
+    /// location-level event, or its retry, covers it).
+    #[tracing::instrument(skip(self, start))]
+    pub async fn company_locations_page(
+        &self,
+        company: &str,
+        start: Option<CompanyPosition>,
+    ) -> Result<(Vec<LocationId>, Option<CompanyPosition>), StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("byCompany")
+            .key_condition_expression("companyId = :company")
+            .expression_attribute_values(":company", s(company))
+            .limit(COMPANY_PAGE)
+            .set_exclusive_start_key(start.map(|p| p.0))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let mut locations = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            if let Some(id) = item.get("locationId").and_then(|v| v.as_s().ok()) {
+                if let Ok(location) = LocationId::parse(id) {
+                    locations.push(location);
+                }
+            }
+        }
+        let next = output
+            .last_evaluated_key
+            .filter(|key| !key.is_empty())
+            .map(CompanyPosition);
+        Ok((locations, next))
+    }
+}
+
+/// Most locations read per page of a company's locations.
+pub const COMPANY_PAGE: i32 = 100;
+
+/// Where the next page of a company's locations starts (DynamoDB's key, opaque).
+#[derive(Debug, Clone)]
+pub struct CompanyPosition(HashMap<String, AttributeValue>);
+
+fn has_billing(item: &HashMap<String, AttributeValue>) -> bool {
+    ["stripeCustomerId", "stripeSubscriptionId"]
+        .iter()
+        .any(|name| matches!(item.get(*name), Some(AttributeValue::S(v)) if !v.is_empty()))
+}
+
+/// The account writes of the install webhook (`install::record_install`,
+/// `install::queue_erasure`): the DynamoDB table ([`Accounts`]) in the functions,
+/// [`super::memory::MemoryAccounts`] in unit tests.
+pub trait InstallWrites: Sync {
     /// Marks the account uninstalled at `uninstalled_at` (the event's time) and removes its tokens
     /// in one conditional update, before anything is erased: from then on no session opened
     /// before it passes `require_session`, and no token is left to call HighLevel with. An
     /// account installed again after the event was sent, or already marked by a later one, is
     /// left alone.
+    fn mark_uninstalled(
+        &self,
+        location: &LocationId,
+        uninstalled_at: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<Marked, StoreError>> + Send;
+
+    /// Records an installation on the account, creating it (plan Free) if OAuth has not yet.
+    /// Returns false when the account was uninstalled after this install was sent (a late,
+    /// out-of-order delivery): nothing is written then.
+    fn record_installation(
+        &self,
+        location: &LocationId,
+        installation: &Installation,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl InstallWrites for Accounts {
     #[tracing::instrument(skip(self), fields(location = %location))]
-    pub async fn mark_uninstalled(
+    async fn mark_uninstalled(
         &self,
         location: &LocationId,
         uninstalled_at: i64,
@@ -274,91 +409,6 @@ impl Accounts {
         })
     }
 
-    /// Whether the account exists and when it was last marked uninstalled (two attributes, a
-    /// strongly consistent read: `require_session` asks on every authenticated request).
-    pub async fn install_state(&self, location: &LocationId) -> Result<InstallState, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(location)))
-            .projection_expression("locationId, uninstalledAt")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let Some(item) = output.item else {
-            return Ok(InstallState::Absent);
-        };
-        Ok(
-            match item
-                .get("uninstalledAt")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse().ok())
-            {
-                Some(at) => InstallState::UninstalledAt(at),
-                None => InstallState::Installed,
-            },
-        )
-    }
-
-    /// Every location of `company` we hold an account for, through the accounts table's sparse
-    /// `byCompany` index (keys only; an account without `companyId` is not in it), paged: no Scan.
-    /// The index is eventually consistent: a location tied to the company in the last instant
-    /// may be missed (HighLevel's own location-level event, or its retry, covers it).
-    #[tracing::instrument(skip(self))]
-    pub async fn locations_of_company(&self, company: &str) -> Result<Vec<LocationId>, StoreError> {
-        let mut locations = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("byCompany")
-                .key_condition_expression("companyId = :company")
-                .expression_attribute_values(":company", s(company))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in output.items.unwrap_or_default() {
-                if let Some(id) = item.get("locationId").and_then(|v| v.as_s().ok()) {
-                    if let Ok(location) = LocationId::parse(id) {
-                        locations.push(location);
-                    }
-                }
-            }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
-        }
-        Ok(locations)
-    }
-}
-
-fn has_billing(item: &HashMap<String, AttributeValue>) -> bool {
-    ["stripeCustomerId", "stripeSubscriptionId"]
-        .iter()
-        .any(|name| matches!(item.get(*name), Some(AttributeValue::S(v)) if !v.is_empty()))
-}
-
-/// The account write an `INSTALL` makes (`install::record_install`): the DynamoDB table
-/// ([`Accounts`]) in the functions, [`super::memory::MemoryAccounts`] in unit tests.
-pub trait InstallWrites: Sync {
-    /// Records an installation on the account, creating it (plan Free) if OAuth has not yet.
-    /// Returns false when the account was uninstalled after this install was sent (a late,
-    /// out-of-order delivery): nothing is written then.
-    fn record_installation(
-        &self,
-        location: &LocationId,
-        installation: &Installation,
-        now: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-}
-
-impl InstallWrites for Accounts {
     #[tracing::instrument(skip(self, installation), fields(location = %location))]
     async fn record_installation(
         &self,

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use super::billing::{Applied, SubscriptionWrites};
-use super::install::{InstallWrites, Installation};
+use super::install::{InstallWrites, Installation, Marked};
 use super::usage::QuotaWrites;
 use super::{Account, Plan};
 use crate::auth::LocationId;
@@ -123,6 +123,32 @@ impl SubscriptionWrites for MemoryAccounts {
 }
 
 impl InstallWrites for MemoryAccounts {
+    async fn mark_uninstalled(
+        &self,
+        location: &LocationId,
+        uninstalled_at: i64,
+        now: i64,
+    ) -> Result<Marked, StoreError> {
+        let mut items = self.items();
+        let Some(account) = items.get_mut(location) else {
+            return Ok(Marked::Absent);
+        };
+        let installed_before = account.installed_at.is_none_or(|at| at <= uninstalled_at);
+        let marked_before = account.uninstalled_at.is_none_or(|at| at <= uninstalled_at);
+        if installed_before && marked_before {
+            account.uninstalled_at = Some(uninstalled_at);
+            account.access_token = None;
+            account.refresh_token = None;
+            account.token_expires_at = None;
+            account.updated_at = now;
+            return Ok(Marked::Marked);
+        }
+        Ok(match account.uninstalled_at {
+            Some(at) if at >= uninstalled_at => Marked::Marked,
+            _ => Marked::InstalledSince,
+        })
+    }
+
     async fn record_installation(
         &self,
         location: &LocationId,
