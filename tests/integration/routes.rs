@@ -176,3 +176,35 @@ fn the_public_stripe_webhook_url_has_reserved_concurrency() {
         "0 would stop the webhook"
     );
 }
+
+#[test]
+fn the_workflow_summary_index_projects_every_attribute_a_history_line_reads() {
+    // DynamoDB refuses a Query of a global secondary index that asks for an attribute the index
+    // does not project (moto does not), so a history filtered by workflow would fail in AWS only.
+    let template = integration_tests::template();
+    let table = &template["Resources"]["ResultsTable"]["Properties"];
+    let index = table["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("GlobalSecondaryIndexes")
+        .iter()
+        .find(|i| i["IndexName"].as_str() == Some("byWorkflowSummary"))
+        .expect("byWorkflowSummary");
+    let mut projected: BTreeSet<String> = index["Projection"]["NonKeyAttributes"]
+        .as_sequence()
+        .expect("NonKeyAttributes")
+        .iter()
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect();
+    for schema in [&table["KeySchema"], &index["KeySchema"]] {
+        for key in schema.as_sequence().expect("KeySchema") {
+            projected.insert(key["AttributeName"].as_str().unwrap().to_owned());
+        }
+    }
+    for attribute in backend_core::store::results::SUMMARY_ATTRIBUTES.split(',') {
+        let attribute = attribute.trim();
+        assert!(
+            projected.contains(attribute),
+            "byWorkflowSummary does not project {attribute} (projects {projected:?})"
+        );
+    }
+}

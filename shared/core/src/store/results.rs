@@ -148,7 +148,8 @@ pub struct Results {
 /// A workflow's analyses, newest first, summary attributes only (template.yaml).
 const BY_WORKFLOW: &str = "byWorkflowSummary";
 
-const SUMMARY_ATTRIBUTES: &str =
+/// What a history line reads; the `byWorkflowSummary` index must project each (a test checks).
+pub const SUMMARY_ATTRIBUTES: &str =
     "locationId, analysisId, workflowKey, workflowId, workflowName, healthScore, grade, confidence, summary, createdAt, expiresAt, compared";
 
 /// How many of a workflow's newest analyses are looked at to find a live one (a free result
