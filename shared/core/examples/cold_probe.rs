@@ -78,9 +78,17 @@ async fn main() {
     drop(app);
     println!(
         "{:48} cpu {:7.3} ms",
-        "total since process start",
+        "total init since process start",
         cpu_ns() as f64 / 1e6
     );
+    // What the first request that needs them pays (lazily, once per process).
+    step("the DynamoDB client, on first use", || {
+        aws.dynamodb().clone()
+    });
+    step("the Secrets Manager client, on first use", || {
+        aws.secrets().clone()
+    });
+    step("the SQS client, on first use", || aws.sqs().clone());
 
     if !std::env::var("AWS_ENDPOINT_URL").is_ok_and(|u| u.starts_with("https://")) {
         return;

@@ -115,7 +115,7 @@ impl App {
     }
 
     pub fn new(config: Config, aws: AwsClients) -> Self {
-        let secrets = SecretStore::new(aws.secrets().clone(), config.secrets.clone());
+        let secrets = SecretStore::new(aws.clone(), config.secrets.clone());
         let mut edge = Edge::new(config.frontend_origin());
         // The DSN was checked with the rest of the configuration.
         edge.sentry = Sentry::from_dsn(config.sentry_dsn.as_deref(), config.stage.as_str())

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use tokio::sync::Mutex;
 
+use crate::aws::AwsClients;
+
 /// How long a fetched secret is trusted before the next use re-reads it (picks up rotations).
 pub const SECRET_TTL: Duration = Duration::from_secs(300);
 
@@ -214,7 +216,8 @@ impl<T> Slot<T> {
 
 /// Fetches each secret on its first use and keeps it for [`SECRET_TTL`].
 pub struct SecretStore {
-    client: aws_sdk_secretsmanager::Client,
+    /// The process's AWS clients: the Secrets Manager one is built on the first read.
+    aws: AwsClients,
     ids: SecretIds,
     highlevel_client: Slot<SecretString>,
     token_key: Slot<EncryptionKey>,
@@ -223,9 +226,9 @@ pub struct SecretStore {
 }
 
 impl SecretStore {
-    pub fn new(client: aws_sdk_secretsmanager::Client, ids: SecretIds) -> Self {
+    pub fn new(aws: AwsClients, ids: SecretIds) -> Self {
         Self {
-            client,
+            aws,
             ids,
             highlevel_client: Slot::new(Purpose::HighLevelClient),
             token_key: Slot::new(Purpose::TokenKey),
@@ -290,7 +293,8 @@ impl SecretStore {
     /// `DescribeSecret` on `id` when given; `Ok(false)` when not.
     async fn describe(&self, id: Option<&str>) -> Result<bool, SecretsError> {
         let Some(id) = id else { return Ok(false) };
-        self.client
+        self.aws
+            .secrets()
             .describe_secret()
             .secret_id(id)
             .send()
@@ -306,7 +310,8 @@ impl SecretStore {
     /// Reads a secret's text now, bypassing the cache.
     async fn fetch(&self, purpose: Purpose) -> Result<String, SecretsError> {
         let output = self
-            .client
+            .aws
+            .secrets()
             .get_secret_value()
             .secret_id(self.id(purpose)?)
             .send()
@@ -386,15 +391,12 @@ mod tests {
     #[tokio::test]
     async fn a_secret_not_given_to_the_function_is_not_granted_without_a_call() {
         // No endpoint is reachable: a call would fail as Unavailable, not NotGranted.
-        let conf = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
             .endpoint_url("http://127.0.0.1:9")
             .build();
-        let store = SecretStore::new(
-            aws_sdk_secretsmanager::Client::from_conf(conf),
-            SecretIds::default(),
-        );
+        let store = SecretStore::new(AwsClients::new(config), SecretIds::default());
         let err = store.stripe_webhook().await.unwrap_err();
         assert!(
             matches!(err, SecretsError::NotGranted("STRIPE_WEBHOOK_SECRET_ID")),
