@@ -99,7 +99,16 @@ def first_events() -> dict[str, dict]:
         # HighLevel's signed install sample, outside the freshness window: verified (Ed25519),
         # refused with 401, nothing read or written: the function's route without I/O.
         "ghl-webhook": json.loads((ROOT / "events/ghl-webhook-install.json").read_text()),
+        # The SQS worker with one message that is not an erasure job: parsed, reported as a batch
+        # item failure, nothing read or written: the worker's path without I/O.
+        "erasure": not_a_job(json.loads((ROOT / "events/erasure-sqs.json").read_text())),
     }
+
+
+def not_a_job(event: dict) -> dict:
+    event["Records"] = event["Records"][:1]
+    event["Records"][0]["body"] = '{"not": "a job"}'
+    return event
 
 
 class Session:
@@ -363,7 +372,9 @@ def run_once(binary: Path, name: str, event: dict, api_port: int, env_extra: dic
     if not ok or inv.error is not None or inv.next_at is None:
         raise RuntimeError(f"{name}: no response (error={inv.error!r}); stderr:\n"
                            f"{stderr.decode(errors='replace')[-2000:]}")
-    status = json.loads(inv.response or b"{}").get("statusCode")
+    answer = json.loads(inv.response or b"{}")
+    # An HTTP function answers a statusCode; the SQS worker its failed items ("1 failed").
+    status = answer.get("statusCode", f"{len(answer.get('batchItemFailures', []))} failed")
     cpu = lambda ns: ns / 1e6 if ns is not None else float("nan")
     return {"init_ms": (inv.next_at - start) * 1000,
             "first_ms": (inv.response_at - start) * 1000,
@@ -547,7 +558,7 @@ def main() -> None:
                                                ROOT / "bench/coldstart/hello/target/release/hello"))
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--functions", default="health,oauth-callback,analyze,history,checkout,"
-                                                "stripe-webhook,ghl-webhook")
+                                                "stripe-webhook,ghl-webhook,erasure")
     parser.add_argument("--json", help="also write the raw runs here")
     parser.add_argument("--cold", type=int, default=1, help="0 skips the cold starts")
     parser.add_argument("--warm", type=int, default=0, help="warm invocations per route (0: none)")
