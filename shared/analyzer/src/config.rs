@@ -1,6 +1,6 @@
 //! Analysis options: the clock and the per-account rule configuration (disable, re-grade).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -147,6 +147,56 @@ impl Exception {
     }
 }
 
+/// A configuration's exceptions indexed by what they name, so finding the one that covers a finding
+/// costs four lookups whatever the number of exceptions (a configuration may list thousands, an
+/// analysis may have thousands of findings: a scan per finding would be their product). The
+/// first covering exception in the configuration's order wins, as a scan would find it.
+pub(crate) struct Exceptions<'a> {
+    all: &'a [Exception],
+    /// (rule, workflow, step) -> the position of the first exception with exactly these fields.
+    first: HashMap<(&'a str, Option<&'a str>, Option<&'a str>), usize>,
+}
+
+impl<'a> Exceptions<'a> {
+    fn new(all: &'a [Exception]) -> Self {
+        let mut first = HashMap::with_capacity(all.len());
+        for (n, e) in all.iter().enumerate() {
+            first
+                .entry((e.rule.as_str(), e.workflow.as_deref(), e.step.as_deref()))
+                .or_insert(n);
+        }
+        Self { all, first }
+    }
+
+    /// The exception covering a finding of `rule` on workflow `workflow` at step `step`, if any.
+    pub(crate) fn covering(
+        &self,
+        rule: Rule,
+        workflow: &str,
+        step: Option<&str>,
+    ) -> Option<&'a Exception> {
+        if self.all.is_empty() {
+            return None;
+        }
+        let rule = rule.id();
+        let step_keys: &[Option<&str>] = match step {
+            Some(_) => &[step, None],
+            None => &[None],
+        };
+        let mut best: Option<usize> = None;
+        for w in [Some(workflow), None] {
+            for s in step_keys {
+                if let Some(&n) = self.first.get(&(rule, w, *s)) {
+                    best = Some(best.map_or(n, |b| b.min(n)));
+                }
+            }
+        }
+        let found = best.map(|n| &self.all[n]);
+        debug_assert!(found.is_none_or(|e| e.covers(rule, workflow, step)));
+        found
+    }
+}
+
 impl RuleConfig {
     /// Rule ids (and family ids under `disabledFamilies`) named by the configuration that the
     /// registry does not know, so the caller can reject a typo (400) instead of silently doing
@@ -185,16 +235,9 @@ impl RuleConfig {
         out
     }
 
-    /// The exception covering a finding, if any.
-    pub(crate) fn exception_for(
-        &self,
-        rule: Rule,
-        workflow: &str,
-        step: Option<&str>,
-    ) -> Option<&Exception> {
-        self.exceptions
-            .iter()
-            .find(|e| e.covers(rule.id(), workflow, step))
+    /// The exceptions, indexed for the findings of one analysis (see [`Exceptions`]).
+    pub(crate) fn exceptions(&self) -> Exceptions<'_> {
+        Exceptions::new(&self.exceptions)
     }
 
     /// Why a rule does not run by configuration, if it does not.
@@ -237,5 +280,71 @@ impl AnalyzeOptions {
             now_unix,
             rules: RuleConfig::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn exception(
+        rule: Rule,
+        workflow: Option<&str>,
+        step: Option<&str>,
+        reason: &str,
+    ) -> Exception {
+        Exception {
+            rule: rule.id().to_owned(),
+            workflow: workflow.map(str::to_owned),
+            step: step.map(str::to_owned),
+            reason: reason.to_owned(),
+        }
+    }
+
+    proptest! {
+        /// The index finds what a scan in the configuration's order finds, for any exceptions.
+        #[test]
+        fn the_index_finds_the_first_covering_exception_as_a_scan_would(
+            specs in proptest::collection::vec(
+                (0..3usize, proptest::option::of(0..3usize), proptest::option::of(0..3usize)),
+                0..24,
+            ),
+            rule in 0..3usize,
+            workflow in 0..3usize,
+            step in proptest::option::of(0..3usize),
+        ) {
+            let rules = &Rule::ALL[..3];
+            let names = ["wf-a", "wf-b", "wf-c"];
+            let steps = ["s1", "s2", "s3"];
+            let all: Vec<Exception> = specs
+                .iter()
+                .enumerate()
+                .map(|(n, (r, w, s))| {
+                    exception(rules[*r], w.map(|w| names[w]), s.map(|s| steps[s]), &n.to_string())
+                })
+                .collect();
+            let index = Exceptions::new(&all);
+            let step = step.map(|s| steps[s]);
+            let scanned = all.iter().find(|e| e.covers(rules[rule].id(), names[workflow], step));
+            let found = index.covering(rules[rule], names[workflow], step);
+            prop_assert_eq!(found.map(|e| &e.reason), scanned.map(|e| &e.reason));
+        }
+    }
+
+    #[test]
+    fn the_first_listed_wins_over_a_more_specific_later_one() {
+        let rule = Rule::ALL[0];
+        let all = vec![
+            exception(rule, None, None, "everywhere"),
+            exception(rule, Some("wf"), Some("s"), "this step"),
+        ];
+        let index = Exceptions::new(&all);
+        assert_eq!(
+            index.covering(rule, "wf", Some("s")).unwrap().reason,
+            "everywhere"
+        );
+        assert!(index.covering(Rule::ALL[1], "wf", Some("s")).is_none());
     }
 }

@@ -428,10 +428,11 @@ fn finish(
 
     // Accepted findings (a configured exception, or `audit-ignore:` in the step's note) are
     // grouped apart: reported with their reason, never counted.
+    let exceptions = opts.rules.exceptions();
     let (kept, accepted): (Vec<_>, Vec<_>) = findings
         .into_iter()
         .map(|f| {
-            let s = suppression_of(&f, workflows, &opts.rules);
+            let s = suppression_of(&f, workflows, &exceptions);
             (f, s)
         })
         .partition(|(_, s)| s.is_none());
@@ -487,7 +488,11 @@ fn finish(
 
 /// Why a finding is accepted, if it is: an `audit-ignore:` note on its step (in source), else a
 /// configured exception (external).
-fn suppression_of(f: &Finding, workflows: &[Workflow], rules: &RuleConfig) -> Option<Suppression> {
+fn suppression_of(
+    f: &Finding,
+    workflows: &[Workflow],
+    exceptions: &config::Exceptions,
+) -> Option<Suppression> {
     let w = workflows.get(f.workflow)?;
     let step = f.step.and_then(|s| w.steps.get(s));
     if let Some(i) = step.and_then(|s| s.ignores.iter().find(|i| i.rule == f.rule.id())) {
@@ -500,7 +505,7 @@ fn suppression_of(f: &Finding, workflows: &[Workflow], rules: &RuleConfig) -> Op
             },
         });
     }
-    let e = rules.exception_for(f.rule, &w.id, step.map(|s| &*s.id))?;
+    let e = exceptions.covering(f.rule, &w.id, step.map(|s| &*s.id))?;
     Some(Suppression {
         kind: SuppressionKind::External,
         justification: e.reason.clone(),
