@@ -10,12 +10,10 @@
 //! terminal (libtest captures only `print!`) and passes, as the analyzer's own browser test does;
 //! `CHROMIUM=/path/to/chromium` names another binary.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use integration_tests::{Answer, TestApp};
 use serde_json::{json, Value};
@@ -23,22 +21,9 @@ use serde_json::{json, Value};
 use crate::analyze::{make_pro, sample_as};
 use crate::toolkit::{analyzed, get, id_of};
 
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn chromium() -> Option<PathBuf> {
-    let candidates = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(["/usr/bin/chromium", "chromium", "chromium-browser"].map(PathBuf::from));
-    candidates.into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
+#[path = "../../shared/analyzer/tests/support/browser.rs"]
+mod browser;
+use browser::{chromium, dump_dom, loud};
 
 /// Serves `answer` (status, headers, body) to every request on a local port; returns the
 /// page's URL and the request lines the server saw.
@@ -69,52 +54,6 @@ fn serve(answer: &Answer) -> (String, Arc<Mutex<Vec<String>>>) {
         }
     });
     (url, seen)
-}
-
-/// The browser's serialized DOM of `url` and its log (stderr).
-fn dump_dom(browser: &Path, url: &str, profile: &Path) -> (String, String) {
-    let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chromium starts");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    while child.try_wait().expect("wait for chromium").is_none() {
-        if started.elapsed() > BROWSER_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish {url} within {BROWSER_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (out.join().unwrap(), err.join().unwrap())
 }
 
 /// What the browser made of the report answer: its DOM, after checking the page loaded, logged
@@ -151,8 +90,7 @@ fn steps_of(body: &Value) -> usize {
 #[tokio::test]
 async fn the_api_report_renders_in_chromium_in_each_plans_view() {
     let Some(browser) = chromium() else {
-        let mut err = std::io::stderr();
-        let _ = writeln!(err, "\nSKIPPED: chromium not installed: the API report's browser test did not run (apt-get install chromium, or set CHROMIUM=/path/to/chromium)\n");
+        loud("SKIPPED: chromium not installed: the API report's browser test did not run (apt-get install chromium, or set CHROMIUM=/path/to/chromium)");
         return;
     };
     let dir = std::env::temp_dir().join(format!("api-report-browser-{}", std::process::id()));

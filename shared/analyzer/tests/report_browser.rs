@@ -9,94 +9,22 @@
 //! installs chromium when it runs as root with apt-get; set `CHROMIUM=/path/to/chromium` to use
 //! another binary.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
+mod support {
+    pub mod browser;
+}
+use support::browser::{chromium, dump_dom, loud};
+
 const BIN: &str = env!("CARGO_BIN_EXE_workflow-audit");
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn chromium() -> Option<PathBuf> {
-    let candidates = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(["/usr/bin/chromium", "chromium", "chromium-browser"].map(PathBuf::from));
-    candidates.into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
-/// Straight to the terminal: libtest captures `println!`/`eprintln!` of passing tests.
-fn loud(line: &str) {
-    let mut err = std::io::stderr();
-    let _ = writeln!(err, "\n{line}\n");
-    let _ = err.flush();
-}
 
 fn scratch_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("workflow-audit-browser-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// The browser's serialized DOM of `page` and its log (stderr).
-fn dump_dom(browser: &Path, page: &Path, profile: &Path) -> (String, String) {
-    let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chromium starts");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait for chromium").is_some() {
-            break;
-        }
-        if started.elapsed() > BROWSER_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "chromium did not finish {} within {BROWSER_TIMEOUT:?}",
-                page.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (out.join().unwrap(), err.join().unwrap())
 }
 
 fn report(input: &Path, out: &Path) -> Value {
@@ -158,7 +86,11 @@ fn the_report_renders_in_chromium_with_every_issue_and_step() {
         let name = input.file_stem().unwrap().to_string_lossy().into_owned();
         let page = dir.join(format!("{name}.html"));
         let result = report(input, &page);
-        let (dom, log) = dump_dom(&browser, &page, &dir.join(format!("profile-{name}")));
+        let (dom, log) = dump_dom(
+            &browser,
+            &format!("file://{}", page.display()),
+            &dir.join(format!("profile-{name}")),
+        );
         assert!(
             dom.contains("<main>"),
             "{name}: no DOM from chromium; log:\n{log}"
