@@ -7,6 +7,13 @@
 //! without forwarding, forwards and then loses the reply (a 500 after the write happened: the
 //! ambiguous case), or delays the call. It also counts every operation by `X-Amz-Target` and
 //! table, which is how the cost test counts reads and writes per request.
+//!
+//! It also forwards writes one at a time. DynamoDB applies the writes of one item one after the
+//! other, each checking its condition against the item as the previous one left it; moto checks
+//! and applies in separate steps of concurrent threads, so two conditional updates of one item
+//! can both pass (seen: 12 analyses counted under a quota of 10 with 20 concurrent requests).
+//! Serializing writes here gives the tests DynamoDB's guarantee, so a concurrency test checks
+//! our conditions, not moto's threading.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -100,11 +107,12 @@ impl FaultProxy {
             calls: Vec::new(),
         }));
         let shared = state.clone();
+        let writes = Arc::new(tokio::sync::Mutex::new(()));
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (state, upstream) = (shared.clone(), upstream.clone());
+                let (state, upstream, writes) = (shared.clone(), upstream.clone(), writes.clone());
                 tokio::spawn(async move {
-                    let _ = serve_connection(client, &upstream, &state).await;
+                    let _ = serve_connection(client, &upstream, &state, &writes).await;
                 });
             }
         });
@@ -142,10 +150,36 @@ impl FaultProxy {
     }
 }
 
+/// Forwards a call; a write waits for the one before it (see the module's documentation).
+async fn forward_in_turn(
+    upstream: &str,
+    head: &str,
+    body: &[u8],
+    op: &str,
+    writes: &tokio::sync::Mutex<()>,
+) -> std::io::Result<(u16, Vec<u8>)> {
+    let _turn = if WRITES.contains(&op) {
+        Some(writes.lock().await)
+    } else {
+        None
+    };
+    forward(upstream, head, body).await
+}
+
+/// The operations that change items, forwarded one at a time.
+const WRITES: &[&str] = &[
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+];
+
 async fn serve_connection(
     mut client: TcpStream,
     upstream: &str,
     state: &Mutex<State>,
+    writes: &tokio::sync::Mutex<()>,
 ) -> std::io::Result<()> {
     let mut buffer = Vec::new();
     loop {
@@ -179,6 +213,7 @@ async fn serve_connection(
             };
             (injected, s.rng.gen_range(20..400u64))
         };
+
         let (status, reply) = match injected {
             Injected::Throttle => {
                 let body = json!({
@@ -200,14 +235,14 @@ async fn serve_connection(
                 (0, [head.as_bytes(), body.as_bytes()].concat())
             }
             Injected::LostReply => {
-                let (status, _) = forward(upstream, &head_text, &body).await?;
+                let (status, _) = forward_in_turn(upstream, &head_text, &body, &op, writes).await?;
                 (status, internal_error())
             }
             Injected::Delay | Injected::None => {
                 if injected == Injected::Delay {
                     tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                 }
-                forward(upstream, &head_text, &body).await?
+                forward_in_turn(upstream, &head_text, &body, &op, writes).await?
             }
         };
         {
