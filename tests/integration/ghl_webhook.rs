@@ -369,9 +369,13 @@ async fn twenty_concurrent_duplicates_have_one_effect() {
     let body = payload("UNINSTALL", json!({"locationId": "locRace1"})).to_string();
     let signature = sign(&w.key, &body);
 
+    // Through the proxy, which forwards writes in turn as DynamoDB applies them (moto's
+    // conditional writes can race: tests/src/fault_proxy.rs).
+    let proxy = integration_tests::fault_proxy::FaultProxy::start().await;
+    let proxied = proxy.app_for(&w.t);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
-        let app = Arc::clone(&w.t.app);
+        let app = Arc::clone(&proxied);
         let req = delivery(&body, &[("x-ghl-signature", &signature)]);
         tasks.spawn(async move {
             answer(backend_core::lambda::dispatch(&app, &ghl_webhook::routes(), req).await)
