@@ -309,6 +309,11 @@ pub struct SummaryIssue<'a> {
     /// Its name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_name: Option<&'a str>,
+    /// Every step the issue was found on, when there are several (as in the full view).
+    #[serde(skip_serializing_if = "<[IssueStep]>::is_empty")]
+    pub steps: &'a [IssueStep],
+    /// How many times it was found (as in the full view).
+    pub count: u32,
     /// The workflow concerned (bundles).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<&'a str>,
@@ -377,6 +382,8 @@ impl AnalysisResult {
                         message: &i.message,
                         step_id: i.step_id.as_deref(),
                         step_name: i.step_name.as_deref(),
+                        steps: &i.steps,
+                        count: i.count,
                         workflow_id: i.workflow_id.as_deref(),
                         fingerprint: &i.fingerprint,
                     })

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use workflow_analyzer::{analyze, AnalyzeOptions, Grade};
+use workflow_analyzer::{analyze, AnalyzeOptions, Detail, Grade};
 
 /// 2026-11-23T00:00:00Z.
 const NOW: i64 = 1_795_392_000;
@@ -114,6 +114,18 @@ fn a_repeated_problem_is_one_issue_listing_every_step() {
     assert_eq!(window.len(), 1);
     assert_eq!(window[0].count, 4);
     assert_eq!(window[0].steps.len(), 4);
+    // The free view shows the same grouping: a count and every step, no recommendation.
+    let free = serde_json::to_value(r.view(Detail::Top(usize::MAX))).unwrap();
+    let free_window: Vec<_> = free["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["ruleId"] == "send-without-window")
+        .collect();
+    assert_eq!(free_window.len(), 1);
+    assert_eq!(free_window[0]["count"], 4);
+    assert_eq!(free_window[0]["steps"].as_array().unwrap().len(), 4);
+    assert!(free_window[0].get("recommendation").is_none());
 }
 
 #[test]
