@@ -275,6 +275,29 @@ pub(crate) fn contains_ci(haystack: &str, needle: &str) -> bool {
         .any(|i| h[i + 1..i + n.len()].eq_ignore_ascii_case(rest))
 }
 
+/// Whether `haystack` contains `phrase` as whole words ignoring ASCII case: no letter or digit
+/// right before or after it ("we missed you" is not in "we missed your call").
+pub(crate) fn contains_phrase_ci(haystack: &str, phrase: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), phrase.as_bytes());
+    let Some((&first, rest)) = n.split_first() else {
+        return true;
+    };
+    if h.len() < n.len() {
+        return false;
+    }
+    let last_start = h.len() - n.len();
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let word = |i: Option<usize>| {
+        i.and_then(|i| h.get(i))
+            .is_some_and(u8::is_ascii_alphanumeric)
+    };
+    memchr::memchr2_iter(lo, up, &h[..=last_start]).any(|i| {
+        h[i + 1..i + n.len()].eq_ignore_ascii_case(rest)
+            && !word(i.checked_sub(1))
+            && !word(Some(i + n.len()))
+    })
+}
+
 /// Whether `s` starts with `prefix` ignoring ASCII case, without allocating.
 pub(crate) fn starts_with_ci(s: &str, prefix: &str) -> bool {
     s.as_bytes()
@@ -561,6 +584,11 @@ pub struct AccountLists {
     /// Whether LC Email's default unsubscribe footer is on for the location (`None`: not said,
     /// and HighLevel's default is on).
     pub unsubscribe_footer: Option<bool>,
+    /// Whether the location's SMS compliance settings append opt-out language ("Reply STOP to
+    /// unsubscribe") to a first text that lacks it (`None`: not said; not assumed on).
+    pub sms_opt_out_appended: Option<bool>,
+    /// Whether they append the sender's identification to a first text that lacks it.
+    pub sms_sender_appended: Option<bool>,
 }
 
 /// The type of one `customFields` entry, for checking the values workflows write to it.
@@ -623,6 +651,8 @@ impl AccountLists {
             || self.phone_numbers.is_some()
             || self.email_domains.is_some()
             || self.unsubscribe_footer.is_some()
+            || self.sms_opt_out_appended.is_some()
+            || self.sms_sender_appended.is_some()
     }
 }
 

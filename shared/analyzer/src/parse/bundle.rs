@@ -143,25 +143,28 @@ fn lists_as_arrays(obj: &mut Map<String, Value>) {
     }
 }
 
-/// The location's settings that decide platform defaults (docs/ANALYZER.md, "Platform
-/// defaults"): `locationSettings` (or `settings`) `{defaultUnsubscribeLink: bool}`.
-fn unsubscribe_footer(obj: &Map<String, Value>) -> Option<bool> {
+/// One of the location's settings that decide platform defaults (docs/ANALYZER.md, "Platform
+/// defaults"): the first of `keys` given as a boolean in `locationSettings` (or `settings`).
+fn location_setting(obj: &Map<String, Value>, keys: &[&str]) -> Option<bool> {
     let settings = obj
         .get("locationSettings")
         .or_else(|| obj.get("settings"))?;
-    [
-        "defaultUnsubscribeLink",
-        "unsubscribeLink",
-        "emailUnsubscribeFooter",
-    ]
-    .iter()
-    .find_map(|k| bool_of(settings.get(*k)))
+    keys.iter().find_map(|k| bool_of(settings.get(*k)))
 }
 
 fn parse_account(obj: &mut Map<String, Value>, ptr: &str) -> Result<AccountLists, InputError> {
     let mut a = AccountLists::default();
     lists_as_arrays(obj);
-    a.unsubscribe_footer = unsubscribe_footer(obj);
+    a.unsubscribe_footer = location_setting(
+        obj,
+        &[
+            "defaultUnsubscribeLink",
+            "unsubscribeLink",
+            "emailUnsubscribeFooter",
+        ],
+    );
+    a.sms_opt_out_appended = location_setting(obj, &["smsOptOutMessage", "smsComplianceOptOut"]);
+    a.sms_sender_appended = location_setting(obj, &["smsSenderInfo", "smsComplianceSenderInfo"]);
     if let Some(users) = list(obj, ptr, "users")? {
         let mut map = HashMap::new();
         for u in users {

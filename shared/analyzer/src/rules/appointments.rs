@@ -6,14 +6,17 @@ use std::collections::VecDeque;
 
 use super::waits::{event_offset, WaitKind};
 use super::{exits_workflow, if_else_checks, merge_names, quoted, Ctx, Finding, Rule};
-use crate::model::{contains_ci, starts_with_ci, Kind, Role, Trigger};
+use crate::model::{contains_ci, contains_phrase_ci, starts_with_ci, Kind, Role, Trigger};
 
 const REMINDER: &[&str] = &[
     "reminder",
     "your appointment is",
     "appointment tomorrow",
     "see you tomorrow",
+    "see you in",
     "appointment today",
+    "starts in",
+    "starting in",
 ];
 const NO_SHOW: &[&str] = &[
     "no-show",
@@ -23,6 +26,28 @@ const NO_SHOW: &[&str] = &[
     "we missed you",
 ];
 const NO_SHOW_STATUS: &[&str] = &["noshow", "no_show", "no-show", "no show", "missed"];
+/// Appointment statuses after the appointment's time (or instead of it): a workflow started by one
+/// of them follows up on what happened, it does not remind.
+const AFTER_STATUS: &[&str] = &[
+    "noshow",
+    "no_show",
+    "no-show",
+    "no show",
+    "missed",
+    "showed",
+    "completed",
+    "cancel",
+    "invalid",
+];
+/// Words that put a message about a no-show in the context of an appointment.
+const APPOINTMENT_WORDS: &[&str] = &[
+    "appointment",
+    "consultation",
+    "session",
+    "booking",
+    "visit",
+    "meeting",
+];
 /// Words of an if/else that checks the appointment's status (`reminder-after-cancellation`).
 const STATUS_CHECK: &[&str] = &["status", "cancel"];
 /// A first reminder closer to the start than this leaves no time to reschedule.
@@ -74,6 +99,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let says = |i: usize, list: &[&str]| g.texts(i).any(|t| list.iter().any(|p| contains_ci(t, p)));
 
     reminder_ladder(ctx, out);
+    reminder_without_context(ctx, out);
     deprecated_types(ctx, out);
     if let Some(triggers) = &ctx.w.triggers {
         reminder_after_cancellation(ctx, triggers, out);
@@ -103,8 +129,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         return;
     };
     let active = || triggers.iter().filter(|t| t.active);
-    // reminder-timed-from-booking
-    if active().any(|t| t.kind.contains("appointment")) {
+    // reminder-timed-from-booking (not when every appointment trigger starts from a status after
+    // the appointment, a no-show or a cancellation: its fixed waits count from that status)
+    if active().any(|t| t.kind.contains("appointment") && !after_appointment(t)) {
         let is_wait = |i: usize, event: bool| {
             g.live(i, Kind::Wait)
                 && (matches!(ctx.wait_kind(i), WaitKind::EventRelative) == event)
@@ -141,7 +168,15 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let Some(entry) = g.entry else { return };
     let mut open = g.after([entry], |v| g.roles[v] == Role::IfElse);
     open[entry] = true;
-    for i in (0..n).filter(|&i| outbound(i) && open[i] && says(i, NO_SHOW)) {
+    // A no-show message is about an appointment: the workflow starts from one, or the text says
+    // so ("sorry we missed your call" after a missed call is not a no-show message).
+    let about_appointments = active().any(|t| t.kind.contains("appointment"));
+    let no_show = |i: usize| {
+        g.texts(i)
+            .any(|t| NO_SHOW.iter().any(|p| contains_phrase_ci(t, p)))
+            && (about_appointments || says(i, APPOINTMENT_WORDS))
+    };
+    for i in (0..n).filter(|&i| outbound(i) && open[i] && no_show(i)) {
         ctx.emit(
             out,
             Rule::NoShowWithoutStatusCheck,
@@ -152,6 +187,23 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             ),
         );
     }
+}
+
+/// Whether an appointment trigger starts from a status after the appointment (a no-show, a
+/// showed or completed visit, a cancellation): by its type, or by a status filter naming only
+/// such statuses.
+fn after_appointment(t: &Trigger) -> bool {
+    let after = |s: &str| AFTER_STATUS.iter().any(|p| contains_ci(s, p));
+    if after(&t.kind) {
+        return true;
+    }
+    let statuses: Vec<&str> = t
+        .conditions
+        .iter()
+        .filter(|c| contains_ci(&c.field, "status"))
+        .flat_map(|c| c.value_strings())
+        .collect();
+    !statuses.is_empty() && statuses.iter().all(|s| after(s))
 }
 
 /// "24 hours before" / "1 day after" for an event offset in minutes (negative: after).
@@ -349,6 +401,111 @@ fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Ve
                 quoted(trigger.label())
             ),
         );
+    }
+}
+
+/// What a reminder says about what it reminds of (any of these, case ignored), besides a clock
+/// time and "in N minutes/hours" (see [`gives_context`]).
+const REMINDER_WORDS: &[&str] = &[
+    "appointment",
+    "{{appointment.",
+    "{{calendar.",
+    "{{event.",
+    "booking",
+    "booked",
+    "visit",
+    "session",
+    "meeting",
+    "consult",
+    "call",
+    "class",
+    "webinar",
+    "workshop",
+    "seminar",
+    "training",
+    "event",
+    "live",
+    "starting",
+    "starts",
+    "doors open",
+    "tomorrow",
+    "today",
+    "tonight",
+    "in an hour",
+    "see you",
+    "reschedule",
+    "o'clock",
+];
+
+/// Whether a text gives a reminder its context: a [`REMINDER_WORDS`] word, a clock time
+/// ("3 PM", "10:30am", "14:00") or "in N minutes/hours".
+fn gives_context(t: &str) -> bool {
+    if REMINDER_WORDS.iter().any(|w| contains_ci(t, w)) {
+        return true;
+    }
+    let b = t.as_bytes();
+    // A digit run, then optional ":MM", optional space, then am/pm/h or a unit after "in N".
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let clock = i < b.len() && b[i] == b':' && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+        let mut j = i;
+        if clock {
+            j += 1;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+        }
+        while j < b.len() && b[j] == b' ' {
+            j += 1;
+        }
+        let rest = &t[j..];
+        let before = t[..start].trim_end();
+        let after_in = before.len() >= 2 && before[before.len() - 2..].eq_ignore_ascii_case("in");
+        if clock
+            || starts_with_ci(rest, "am")
+            || starts_with_ci(rest, "pm")
+            || starts_with_ci(rest, "a.m")
+            || starts_with_ci(rest, "p.m")
+            || (after_in && (starts_with_ci(rest, "min") || starts_with_ci(rest, "hour")))
+        {
+            return true;
+        }
+        i = j.max(i);
+    }
+    false
+}
+
+/// `reminder-without-context`: a message that a wait before the appointment leads straight to
+/// (a reminder) and that never says what it reminds of or when. Messages after a wait after the
+/// appointment (a thank-you, a replay) are follow-ups, not reminders.
+fn reminder_without_context(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let before_event = |p: usize| {
+        g.live(p, Kind::Wait)
+            && ctx.wait_kind(p) == WaitKind::EventRelative
+            && event_offset(&steps[p]).is_none_or(|m| m >= 0.0)
+    };
+    for i in (0..g.len()).filter(|&i| g.kinds[i].is_outbound() && !g.disabled[i]) {
+        let reminder = g.preds(i).iter().any(|&p| before_event(p as usize));
+        // A blank message is `empty-message`'s; only one that says something is judged here.
+        let says_something = g.texts(i).any(|t| t.chars().any(char::is_alphanumeric));
+        if reminder && says_something && !g.texts(i).any(gives_context) {
+            ctx.emit(out, Rule::ReminderWithoutContext, Some(i), || {
+                format!(
+                    "Reminder {} never says what it is for or when (no time, day or {{{{appointment.*}}}} field).",
+                    quoted(steps[i].label())
+                )
+            });
+        }
     }
 }
 

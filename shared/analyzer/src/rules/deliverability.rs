@@ -487,7 +487,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
     bulk_sms_without_consent(ctx, out);
-    if let Some(f) = first_sms {
+    // first-sms-no-sender (not when the location's SMS compliance settings append the sender)
+    let appended = ctx.account.and_then(|a| a.sms_sender_appended) == Some(true);
+    if let (Some(f), false) = (first_sms, appended) {
         let s = &steps[f];
         let names = g
             .texts(f)

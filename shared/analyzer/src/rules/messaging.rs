@@ -34,6 +34,36 @@ const STANDARD_FIELDS: &[&str] = &[
     "last_name_raw",
 ];
 
+/// Trigger types where the contact starts the exchange: their call, their message or reply.
+const CONVERSATIONAL_TRIGGERS: &[&str] = &[
+    "call_status",
+    "call_details",
+    "missed_call",
+    "inbound_call",
+    "customer_repl",
+    "inbound_message",
+    "conversation",
+];
+
+/// Whether every active trigger of the workflow is one where the contact starts the exchange
+/// ([`CONVERSATIONAL_TRIGGERS`]): what it sends answers them.
+fn conversational(ctx: &Ctx<'_>) -> bool {
+    let mut active = ctx
+        .w
+        .triggers
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| t.active)
+        .peekable();
+    active.peek().is_some()
+        && active.all(|t| {
+            CONVERSATIONAL_TRIGGERS
+                .iter()
+                .any(|k| contains_ci(&t.kind, k))
+        })
+}
+
 /// Whether any message text of step `i` contains any of the words (ASCII case ignored).
 fn says_any(ctx: &Ctx<'_>, i: usize, words: &[&str]) -> bool {
     ctx.g
@@ -143,16 +173,27 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 
     // sms-without-opt-out: once per workflow, on the first SMS.
     // (Not on transactional workflows: HighLevel puts a contact who answers STOP on DND by
-    // itself, and a reminder of a booked appointment is not a marketing program.)
+    // itself, and a reminder of a booked appointment is not a marketing program. Not on a reply
+    // to the contact's own call or message that sells nothing: a conversation they started.
+    // Not when the location's SMS compliance settings append the opt-out line.)
     let sms: Vec<usize> = (0..n).filter(|&i| g.live(i, Kind::Sms)).collect();
-    if let (Some(&first), false) = (sms.first(), ctx.transactional) {
+    let appended = ctx.account.and_then(|a| a.sms_opt_out_appended) == Some(true);
+    if let (Some(&first), false, false) = (sms.first(), ctx.transactional, appended) {
         let says_stop = sms
             .iter()
             .any(|&i| says_any(ctx, i, &["stop", "opt out", "opt-out", "unsubscribe"]));
-        if !says_stop {
-            ctx.emit(out, Rule::SmsWithoutOptOut, Some(first), || {
+        let sells = sms.iter().any(|&i| g.texts(i).any(super::revenue::sells));
+        let answers_the_contact = conversational(ctx) && !sells;
+        if !says_stop && !answers_the_contact {
+            // A program that sells is what carriers filter first; service texts at medium.
+            let severity = if sells {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            ctx.emit_sev(out, Rule::SmsWithoutOptOut, severity, Some(first), || {
                 format!(
-                    "None of the {} SMS step(s) tells the contact how to stop, starting with {}.",
+                    "None of the {} SMS step(s) tells the contact how to stop, starting with {}; add a STOP line, or switch on the location's SMS compliance setting that appends one.",
                     sms.len(),
                     quoted(steps[first].label())
                 )
@@ -176,8 +217,26 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             *w = Some(step_window(&steps[i]));
         }
     }
-    let windowed = |i: usize| matches!(window[i], Some(Some(_)));
-    let leads_to_message = g.reaching((0..n).filter(|&i| outbound(i)), windowed);
+    // What a wait releases: the messages after it before the next wait (which times them).
+    let is_wait = |i: usize| g.live(i, Kind::Wait);
+    let leads_to_message = g.reaching((0..n).filter(|&i| outbound(i)), is_wait);
+    // Texts buzz a phone at night; an email waits in the inbox: medium when only emails follow.
+    let leads_to_text = g.reaching(
+        (0..n).filter(|&i| outbound(i) && g.kinds[i] != Kind::Email),
+        is_wait,
+    );
+    // A pause of under an hour before any other wait follows the contact's own action (the
+    // trigger): what it sends goes out when they acted, which RULES.md accepts.
+    let mut before_any_wait = g
+        .entry
+        .map_or_else(|| vec![false; n], |e| g.after([e], is_wait));
+    if let Some(e) = g.entry.filter(|&e| !is_wait(e)) {
+        before_any_wait[e] = true;
+    }
+    let first_short_pause = |i: usize| {
+        matches!(ctx.wait_kind(i), WaitKind::Time(Some(m)) if m < FIRST_PAUSE_MINUTES)
+            && (g.entry == Some(i) || g.preds(i).iter().any(|&p| before_any_wait[p as usize]))
+    };
     for (i, verdict) in window.iter().enumerate() {
         match verdict {
             None | Some(Some(true)) => {}
@@ -188,13 +247,20 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 )
             }),
             Some(None)
-                if global.is_none() && g.out(i).iter().any(|e| leads_to_message[e.to as usize]) =>
+                if global.is_none()
+                    && !first_short_pause(i)
+                    && g.out(i).iter().any(|e| leads_to_message[e.to as usize]) =>
             {
-                ctx.emit(out, Rule::SendWithoutWindow, Some(i), || {
+                let (severity, what) = if g.out(i).iter().any(|e| leads_to_text[e.to as usize]) {
+                    (Severity::High, "Texts")
+                } else {
+                    (Severity::Medium, "Emails (only)")
+                };
+                ctx.emit_sev(out, Rule::SendWithoutWindow, severity, Some(i), || {
                     format!(
-                    "Messages follow wait {} with no sending window, so they can go out at night.",
-                    quoted(steps[i].label())
-                )
+                        "{what} follow wait {} with no sending window, so they can go out at night.",
+                        quoted(steps[i].label())
+                    )
                 })
             }
             Some(None) => {}
@@ -224,10 +290,16 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
 
-    // no-stop-on-response: workflow-level.
-    // (Transactional workflows are exempt: a reminder is wanted even after the contact replied.)
-    let count = (0..n).filter(|&i| outbound(i)).count();
-    if count >= 3 && !ctx.transactional && ctx.w.settings.stop_on_response != Some(true) {
+    // no-stop-on-response: workflow-level, counting touches (an SMS and an email sent together
+    // are one moment of the contact's day). Transactional workflows are exempt (a reminder is
+    // wanted even after the contact replied), and so is a newsletter or a course (emails only, a
+    // week or more apart: stopping it on a "thanks!" would unsubscribe the reader).
+    let count = touches(ctx);
+    if count >= 3
+        && !ctx.transactional
+        && ctx.w.settings.stop_on_response != Some(true)
+        && !newsletter(ctx)
+    {
         let handles_reply = (0..n).any(|i| match g.kinds[i] {
             Kind::Wait => steps[i]
                 .attr_str("type")
@@ -240,7 +312,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 out,
                 Rule::NoStopOnResponse,
                 None,
-                || format!("{count} outbound messages, stop-on-response is off and no step handles replies."),
+                || format!("{count} separate touches message the contact, stop-on-response is off and no step handles replies."),
             );
         }
     }
@@ -263,6 +335,40 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         message_burst(ctx, out);
     }
     empty_message(ctx, out);
+}
+
+/// How many separate moments message the contact: the start and each live wait count once when
+/// a message follows them before the next wait (linear: one reverse search from the messages).
+fn touches(ctx: &Ctx<'_>) -> usize {
+    let g = ctx.g;
+    let n = g.len();
+    let wait = |i: usize| g.live(i, Kind::Wait);
+    let messages = (0..n).filter(|&i| g.kinds[i].is_outbound() && !g.disabled[i]);
+    let leads_to_message = g.reaching(messages, wait);
+    let at_start = g.entry.is_some_and(|e| leads_to_message[e]);
+    let after_waits = (0..n)
+        .filter(|&w| wait(w) && g.out(w).iter().any(|e| leads_to_message[e.to as usize]))
+        .count();
+    usize::from(at_start) + after_waits
+}
+
+/// A first pause shorter than this after the trigger is not judged by `send-without-window`.
+const FIRST_PAUSE_MINUTES: f64 = 60.0;
+
+/// A week, in minutes.
+const WEEK_MINUTES: f64 = 7.0 * 24.0 * 60.0;
+
+/// Whether the workflow is a newsletter or a course: every message an email, every wait a fixed
+/// one of a week or more.
+fn newsletter(ctx: &Ctx<'_>) -> bool {
+    let g = ctx.g;
+    let emails_only = (0..g.len())
+        .filter(|&i| g.kinds[i].is_outbound() && !g.disabled[i])
+        .all(|i| g.kinds[i] == Kind::Email);
+    emails_only
+        && (0..g.len())
+            .filter(|&i| g.live(i, Kind::Wait))
+            .all(|i| matches!(ctx.wait_kind(i), WaitKind::Time(Some(m)) if m >= WEEK_MINUTES))
 }
 
 /// Position of the first `a b` byte pair (a byte scan: `str::find(&str)` builds a searcher per
@@ -451,53 +557,8 @@ fn empty_message(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         };
         if let Some(message) = message {
             ctx.emit(out, Rule::EmptyMessage, Some(i), || message);
-        } else if g.kinds[i].is_outbound()
-            && after_appointment_wait(ctx, i)
-            && !mentions_appointment(ctx, i)
-        {
-            // A reminder that says something, but not what it reminds of: high, not critical.
-            ctx.emit_sev(out, Rule::EmptyMessage, Severity::High, Some(i), || {
-                format!(
-                    "Reminder {} never mentions the appointment (no time, day or {{{{appointment.*}}}} field).",
-                    quoted(s.label())
-                )
-            });
         }
     }
-}
-
-/// What a reminder says about what it reminds of (any of these, case ignored).
-const REMINDER_WORDS: &[&str] = &[
-    "appointment",
-    "{{appointment.",
-    "{{calendar.",
-    "booking",
-    "booked",
-    "visit",
-    "session",
-    "meeting",
-    "consult",
-    "call",
-    "class",
-    "tomorrow",
-    "today",
-    "tonight",
-    "in an hour",
-    "see you",
-    "reschedule",
-    "o'clock",
-];
-
-/// Whether a live appointment-relative wait leads straight to step `i`.
-fn after_appointment_wait(ctx: &Ctx<'_>, i: usize) -> bool {
-    ctx.g.preds(i).iter().any(|&p| {
-        let p = p as usize;
-        ctx.g.live(p, Kind::Wait) && matches!(ctx.wait_kind(p), WaitKind::EventRelative)
-    })
-}
-
-fn mentions_appointment(ctx: &Ctx<'_>, i: usize) -> bool {
-    says_any(ctx, i, REMINDER_WORDS)
 }
 
 /// Three or more SMS within 24 hours on one path. Linear: a BFS carrying, per step, the minutes

@@ -505,11 +505,16 @@ catalogue! {
         "A phone number stored without the +country code is not dialable by SMS providers and breaks duplicate matching.",
         "Write the number as +<country code><number>, e.g. +15551234567.",
         "Merge-field values ({{contact.phone}}) and values under 7 digits are not judged, nor fields whose name does not mention phone.";
-    AppointmentTimeWithoutTimezone = "appointment-time-without-timezone", Medium, Definition, Appointments, "message texts ({{appointment.*time*}} merge fields)",
+    AppointmentTimeWithoutTimezone = "appointment-time-without-timezone", Low, Definition, Appointments, "message texts ({{appointment.*time*}} merge fields)",
         "Appointment time without a timezone",
-        "A time with no timezone is read in the contact's own zone, so travellers and out-of-state clients show up at the wrong hour.",
+        "A time written without its zone is read as the reader's own: clients in another zone (virtual meetings, travellers) can join an hour or more off. Polish, not a defect, for a business whose clients are local.",
         "Add {{appointment.timezone}} (or the zone) next to the time.",
         "Messages that name the timezone anywhere ({{appointment.timezone}}, 'time zone') are fine. A local business whose clients are all in its own zone (a neighbourhood clinic) can accept it.";
+    ReminderWithoutContext = "reminder-without-context", Medium, Definition, Appointments, "messages right after a wait before an appointment or event; their texts",
+        "Reminder that does not say what for",
+        "A reminder that never names the appointment, its day or its time (\"Hi! Just checking in\") does not remind anyone: contacts still miss the appointment, or reply asking what it is about.",
+        "Say what and when, e.g. \"Your visit with {{appointment.user.name}} is {{appointment.start_time}}\".",
+        "Messages after a wait after the appointment (a thank-you, a replay link) are follow-ups and are not judged, nor blank messages (empty-message reports them). Any clock time, 'in N minutes' or a word naming the appointment, visit, call, class, webinar or event counts as context.";
     ReminderTimedFromBooking = "reminder-timed-from-booking", High, Triggers, Appointments, "appointment triggers, reminder texts, time and event-relative waits before them",
         "Reminder timed from the booking",
         "A reminder after a fixed wait counts from the booking, not from the appointment: it arrives days early or after the appointment.",

@@ -43,7 +43,12 @@ const SELLING: &[&str] = &[
 /// Waits shorter than this before the first touch are fine (a natural pause).
 const FIRST_TOUCH_MINUTES: f64 = 60.0;
 
-/// Whether a text uses a selling word ([`SELLING`], whole words; "off" only as "N off").
+/// Words before "purchase" that make it the contact's own, already made ("thank you for your
+/// purchase", "your recent purchase"): a receipt's wording, not a pitch.
+const OWN: &[&str] = &["your", "recent", "the"];
+
+/// Whether a text uses a selling word ([`SELLING`], whole words; "off" only as "N off"; "purchase"
+/// not after [`OWN`]).
 pub(super) fn sells(text: &str) -> bool {
     let mut prev: &[u8] = b"";
     words(text).any(|w| {
@@ -52,6 +57,8 @@ pub(super) fn sells(text: &str) -> bool {
             false
         } else if w.eq_ignore_ascii_case(b"off") {
             !prev.is_empty() && prev.iter().all(|c| c.is_ascii_digit())
+        } else if w.eq_ignore_ascii_case(b"purchase") {
+            !OWN.iter().any(|o| o.as_bytes().eq_ignore_ascii_case(prev))
         } else {
             SELLING.iter().any(|s| s.as_bytes().eq_ignore_ascii_case(w))
         };

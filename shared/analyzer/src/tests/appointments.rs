@@ -373,3 +373,108 @@ fn deprecated_appointment_type_leaves_current_types_alone() {
         "deprecated-appointment-type",
     );
 }
+
+// ---------------------------------------------------------------- reminder-without-context
+
+#[test]
+fn reminder_without_context_fires_on_a_reminder_that_never_says_what_for() {
+    let reminder = |when: &str, text: &str| {
+        chain(vec![
+            json!({"id": "w", "type": "wait", "name": "1 hour", "attributes": {"type": "appointment",
+                   "appointmentStartAfter": {"when": when, "type": "minutes", "value": 60}}}),
+            sms("e", text),
+        ])
+    };
+    let appointment = || json!([{"type": "appointment", "active": true, "conditions": [{"field": "appointment.status", "value": "confirmed"}]}]);
+    fires_on(
+        &body_with(
+            reminder("before", "Thanks for choosing us, we love our customers!"),
+            appointment(),
+            json!({}),
+        ),
+        "reminder-without-context",
+        Some("e"),
+    );
+    for near_miss in [
+        "See you tomorrow at {{appointment.start_time}}!",
+        "Your visit with Dr. Lee starts in an hour.",
+        "We go live in 1 hour (12 PM ET): grab a coffee!",
+        "Doors open at 6:30, bring a friend.",
+    ] {
+        silent(
+            &body_with(reminder("before", near_miss), appointment(), json!({})),
+            "reminder-without-context",
+        );
+    }
+    // After the appointment it is a follow-up (a thank-you, a replay), not a reminder.
+    silent(
+        &body_with(
+            reminder("after", "Thanks for choosing us, we love our customers!"),
+            appointment(),
+            json!({}),
+        ),
+        "reminder-without-context",
+    );
+}
+
+// ---------------------------------------------------------------- review of realistic workflows
+
+#[test]
+fn no_show_wording_is_matched_as_whole_phrases_about_an_appointment() {
+    let call = json!([{"id": "t1", "type": "call_status", "active": true,
+        "conditions": [{"field": "call.status", "operator": "==", "value": "no-answer"}]}]);
+    // "we missed your call" is not "we missed you".
+    silent(
+        &body_with(
+            chain(vec![sms(
+                "m",
+                "Sorry we missed your call! How can we help?",
+            )]),
+            call.clone(),
+            json!({}),
+        ),
+        "no-show-without-status-check",
+    );
+    // "We missed you" with no appointment anywhere (a call trigger, no appointment word).
+    silent(
+        &body_with(
+            chain(vec![sms("m", "We missed you! Call us back any time.")]),
+            call,
+            json!({}),
+        ),
+        "no-show-without-status-check",
+    );
+    // About an appointment, with nothing checking its status: fires.
+    fires_on(
+        &body(chain(vec![sms(
+            "m",
+            "We missed you at your appointment today. Book again here.",
+        )])),
+        "no-show-without-status-check",
+        Some("m"),
+    );
+}
+
+#[test]
+fn reminder_timed_from_booking_reads_post_appointment_triggers_and_see_you_in() {
+    let steps = |text: &str| chain(vec![wait_days("w", 1), sms("m", text)]);
+    // A no-show trigger's waits count from the no-show, and its message is not a reminder.
+    silent(
+        &body_with(
+            steps("We missed you at your appointment today."),
+            appointment_trigger("noshow"),
+            json!({}),
+        ),
+        "reminder-timed-from-booking",
+    );
+    // On a booking trigger, "see you in 1 hour" after a fixed wait is a mistimed reminder.
+    fires_on(
+        &body_with(
+            steps("See you in 1 hour!"),
+            appointment_trigger("confirmed"),
+            json!({}),
+        ),
+        "reminder-timed-from-booking",
+        Some("m"),
+    );
+}

@@ -339,6 +339,31 @@ fn transactional_wording_exempts_an_email_from_both_footer_rules_unless_it_sells
     }
 }
 
+#[test]
+fn a_receipt_thanking_for_the_purchase_does_not_sell() {
+    // "Thank you for your purchase" confirms what was bought; "purchase" alone still sells.
+    let off = json!({"defaultUnsubscribeLink": false});
+    for rule in ["email-without-postal-address", "email-without-unsubscribe"] {
+        let receipt = body(chain(vec![newsletter(
+            "e",
+            "<p>Thank you for your purchase! Here is your receipt for {{payment.amount}}.</p>",
+        )]));
+        silent(
+            &json!({"workflows": [receipt], "locationSettings": off}),
+            rule,
+        );
+        let pitch = body(chain(vec![newsletter(
+            "e",
+            "<p>Here is your receipt. Purchase the premium plan today!</p>",
+        )]));
+        fires_on(
+            &json!({"workflows": [pitch], "locationSettings": off}),
+            rule,
+            Some("e"),
+        );
+    }
+}
+
 // ---------------------------------------------------------------- bulk-sms-without-consent
 
 #[test]
@@ -455,4 +480,19 @@ fn bulk_sms_without_consent_is_skipped_without_triggers() {
         "bulk-sms-without-consent",
     );
     assert!(reason.is_some_and(|r| r.contains("triggers")));
+}
+
+#[test]
+fn first_sms_no_sender_is_silent_when_the_location_appends_the_sender() {
+    let w = body(chain(vec![sms("m", "Your documents are ready.")]));
+    fires_on(&w, "first-sms-no-sender", Some("m"));
+    silent(
+        &json!({"workflows": [w.clone()], "locationSettings": {"smsSenderInfo": true}}),
+        "first-sms-no-sender",
+    );
+    fires_on(
+        &json!({"workflows": [w], "locationSettings": {"smsSenderInfo": false}}),
+        "first-sms-no-sender",
+        Some("m"),
+    );
 }

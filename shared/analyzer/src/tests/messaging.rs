@@ -6,7 +6,8 @@
 use serde_json::{json, Value};
 
 use super::{
-    body, body_with, chain, fires_on, form_trigger, hits, run, s, silent, sms, tag, wait_days,
+    body, body_with, chain, email, fires_on, form_trigger, hits, run, s, silent, sms, tag,
+    wait_days,
 };
 
 /// A bundle of one workflow whose location says whether LC Email's default unsubscribe footer is on.
@@ -60,40 +61,6 @@ fn empty_message_fires_on_blank_emails_greeting_only_texts_and_empty_notificatio
     ] {
         fires_on(&body(chain(vec![step])), "empty-message", Some("e"));
         silent(&body(chain(vec![near_miss])), "empty-message");
-    }
-}
-
-#[test]
-fn empty_message_fires_on_a_reminder_that_never_mentions_the_appointment() {
-    let reminder = |text: &str| {
-        chain(vec![
-            json!({"id": "w", "type": "wait", "name": "1 hour before", "attributes": {"type": "appointment",
-                   "appointmentStartAfter": {"when": "before", "type": "minutes", "value": 60}}}),
-            sms("e", text),
-        ])
-    };
-    let appointment = || json!([{"type": "appointment", "active": true, "conditions": [{"field": "appointment.status", "value": "confirmed"}]}]);
-    let r = fires_on(
-        &body_with(
-            reminder("Thanks for choosing us, we love our customers!"),
-            appointment(),
-            json!({}),
-        ),
-        "empty-message",
-        Some("e"),
-    );
-    assert!(r
-        .issues
-        .iter()
-        .any(|i| i.rule_id == "empty-message" && i.severity == crate::Severity::High));
-    for near_miss in [
-        "See you tomorrow at {{appointment.start_time}}!",
-        "Your visit with Dr. Lee starts in an hour.",
-    ] {
-        silent(
-            &body_with(reminder(near_miss), appointment(), json!({})),
-            "empty-message",
-        );
     }
 }
 
@@ -283,5 +250,188 @@ fn message_burst_fires_on_the_third_sms_within_a_day() {
             sms("m3", "b"),
         ])),
         "message-burst",
+    );
+}
+
+// ---------------------------------------------------------------- review of realistic workflows
+
+/// A plain wait of `m` minutes with no sending window.
+fn bare_wait(id: &str, minutes: u32) -> Value {
+    s(
+        id,
+        "wait",
+        json!({"type": "time", "startAfter": {"type": "minutes", "value": minutes}}),
+    )
+}
+
+fn severity_of(r: &crate::AnalysisResult, rule: &str) -> Vec<crate::Severity> {
+    r.issues
+        .iter()
+        .filter(|i| i.rule_id == rule)
+        .map(|i| i.severity)
+        .collect()
+}
+
+#[test]
+fn sms_without_opt_out_reads_who_started_the_exchange_and_what_is_sold() {
+    let missed_call = json!([{"id": "t1", "type": "call_status", "active": true,
+        "conditions": [{"field": "call.status", "operator": "is-any-of", "value": ["no-answer"]}]}]);
+    // A text-back to the contact's own call is a conversation they started.
+    silent(
+        &body_with(
+            chain(vec![sms(
+                "m",
+                "Sorry we missed your call! How can we help?",
+            )]),
+            missed_call.clone(),
+            json!({}),
+        ),
+        "sms-without-opt-out",
+    );
+    // The same trigger used to push an offer is a program again, at high.
+    let r = fires_on(
+        &body_with(
+            chain(vec![sms("m", "Missed you! Book today for 20% off.")]),
+            missed_call,
+            json!({}),
+        ),
+        "sms-without-opt-out",
+        Some("m"),
+    );
+    assert_eq!(
+        severity_of(&r, "sms-without-opt-out"),
+        [crate::Severity::High]
+    );
+    // A service text on a form trigger: still judged, at medium.
+    let service = body(chain(vec![
+        tag("a"),
+        sms("m", "Please upload your documents to the portal."),
+    ]));
+    let r = fires_on(&service, "sms-without-opt-out", Some("m"));
+    assert_eq!(
+        severity_of(&r, "sms-without-opt-out"),
+        [crate::Severity::Medium]
+    );
+    // The location's SMS compliance setting appends the line itself.
+    silent(
+        &json!({"workflows": [service], "locationSettings": {"smsOptOutMessage": true}}),
+        "sms-without-opt-out",
+    );
+}
+
+#[test]
+fn no_stop_on_response_counts_touches_and_spares_newsletters() {
+    // Three messages, but the SMS and the email of each moment go out together: two touches.
+    let together = body_with(
+        chain(vec![
+            sms("a", "This is Acme: your quote is ready."),
+            email(
+                "b",
+                json!({"subject": "Your quote", "html": "<p>Your quote is attached.</p>"}),
+            ),
+            wait_days("w", 2),
+            sms("c", "This is Acme: any questions about the quote?"),
+        ]),
+        form_trigger(),
+        json!({"stopOnResponse": false}),
+    );
+    silent(&together, "no-stop-on-response");
+    // A third moment makes it a cadence.
+    let mut steps = together["workflow"]["workflowData"]["templates"]
+        .as_array()
+        .unwrap()
+        .clone();
+    steps.iter_mut().for_each(|v| {
+        v.as_object_mut().unwrap().remove("next");
+        v.as_object_mut().unwrap().remove("parentKey");
+    });
+    steps.push(wait_days("w2", 2));
+    steps.push(sms(
+        "d",
+        "This is Acme: last chance to ask about the quote.",
+    ));
+    fires_on(
+        &body_with(
+            chain(steps),
+            form_trigger(),
+            json!({"stopOnResponse": false}),
+        ),
+        "no-stop-on-response",
+        None,
+    );
+    // A monthly newsletter: emails only, weeks apart.
+    let issue = |id: &str| {
+        email(
+            id,
+            json!({"subject": "News", "html": "<p>This month's tips.</p>"}),
+        )
+    };
+    let newsletter = body_with(
+        chain(vec![
+            issue("n1"),
+            wait_days("w1", 30),
+            issue("n2"),
+            wait_days("w2", 30),
+            issue("n3"),
+        ]),
+        form_trigger(),
+        json!({"stopOnResponse": false}),
+    );
+    silent(&newsletter, "no-stop-on-response");
+    // The same emails two days apart are a cadence.
+    fires_on(
+        &body_with(
+            chain(vec![
+                issue("n1"),
+                wait_days("w1", 2),
+                issue("n2"),
+                wait_days("w2", 2),
+                issue("n3"),
+            ]),
+            form_trigger(),
+            json!({"stopOnResponse": false}),
+        ),
+        "no-stop-on-response",
+        None,
+    );
+}
+
+#[test]
+fn send_without_window_spares_a_short_first_pause_and_weighs_emails_lower() {
+    // Fifteen minutes after the contact's own action: sent when they acted.
+    silent(
+        &body(chain(vec![
+            bare_wait("w", 15),
+            sms("m", "This is Acme: thanks for your request!"),
+        ])),
+        "send-without-window",
+    );
+    // The same pause after an earlier wait can land anywhere in the day.
+    fires_on(
+        &body(chain(vec![
+            sms("a", "This is Acme: thanks for your request!"),
+            bare_wait("w1", 1440),
+            bare_wait("w", 15),
+            sms("m", "This is Acme: any questions?"),
+        ])),
+        "send-without-window",
+        Some("w"),
+    );
+    // Only an email follows: medium, not high.
+    let r = fires_on(
+        &body(chain(vec![
+            sms("a", "This is Acme: thanks for your request!"),
+            bare_wait("w", 1440),
+            email(
+                "e",
+                json!({"subject": "Following up", "html": "<p>Any questions?</p>"}),
+            ),
+        ])),
+        "send-without-window",
+        Some("w"),
+    );
+    assert_eq!(
+        severity_of(&r, "send-without-window"),
+        [crate::Severity::Medium]
     );
 }
