@@ -379,7 +379,29 @@ fn find_pair(h: &str, a: u8, b: u8) -> Option<usize> {
 }
 
 /// The first merge-field problem of a text, if any.
+/// Bytes of markup before a text's first visible character: whitespace, HTML tags and `&nbsp;`.
+fn leading_markup(text: &str) -> usize {
+    let mut at = 0;
+    loop {
+        let rest = &text[at..];
+        let trimmed = rest.trim_start();
+        at += rest.len() - trimmed.len();
+        if trimmed.starts_with('<') {
+            match memchr::memchr(b'>', trimmed.as_bytes()) {
+                Some(end) => at += end + 1,
+                None => return at,
+            }
+        } else if starts_with_ci(trimmed, "&nbsp;") {
+            at += "&nbsp;".len();
+        } else {
+            return at;
+        }
+    }
+}
+
 fn merge_problem(text: &str, ctx: &Ctx<'_>) -> Option<String> {
+    // The greeting is judged on the visible text: an email body starts with `<p>` or `<div>`.
+    let lead = leading_markup(text);
     let mut rest = text;
     let mut offset = 0usize;
     while let Some(open) = find_pair(rest, b'{', b'{') {
@@ -395,8 +417,9 @@ fn merge_problem(text: &str, ctx: &Ctx<'_>) -> Option<String> {
             return Some(format!("the merge field {{{{{inner}}}}} is malformed"));
         }
         let start = offset + open;
-        if !inner.contains('|') && start < 40 {
-            let head = text[..start].trim_start();
+        let lead = lead.min(start);
+        if !inner.contains('|') && start - lead < 40 {
+            let head = text[lead..start].trim_start();
             let greeting = [
                 "hi",
                 "hello",

@@ -223,6 +223,30 @@ fn risky_merge_field_fires_on_a_bare_greeting_and_a_malformed_field() {
     );
 }
 
+#[test]
+fn risky_merge_field_reads_the_greeting_of_an_html_email() {
+    let mail = |html: &str| {
+        body(chain(vec![email(
+            "e",
+            json!({"subject": "Tips", "html": html}),
+        )]))
+    };
+    fires_on(
+        &mail("<div>&nbsp;<p>Hi {{contact.first_name}},</p><p>This month's tips.</p></div>"),
+        "risky-merge-field",
+        Some("e"),
+    );
+    silent(
+        &mail("<p>Hi {{contact.first_name | default: \"there\"}},</p><p>Tips.</p>"),
+        "risky-merge-field",
+    );
+    // Not a greeting: the field 40 visible characters in.
+    silent(
+        &mail("<p>This month we have three tips for you, {{contact.first_name}}.</p>"),
+        "risky-merge-field",
+    );
+}
+
 // ---------------------------------------------------------------- message-burst
 
 #[test]
