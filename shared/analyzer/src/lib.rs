@@ -50,9 +50,9 @@ pub use parse::{parse, parse_value};
 pub use registry::{registry, rules_markdown, rules_text, RuleInfo, RULES_MD_COMMAND};
 pub use report::{escape_html, html_report, html_report_view, MAX_GRAPH_NODES};
 pub use result::{
-    AnalysisResult, AssumedDefault, Detail, Fix, FixConfidence, Issue, IssueStep, ResultView,
-    SkippedRule, Stats, Summary, SummaryIssue, SummaryView, Suppression, SuppressionKind,
-    WorkflowRef, WorkflowScore,
+    AnalysisResult, AssumedDefault, Detail, Fix, FixConfidence, Issue, IssueStep, Purpose,
+    PurposeKind, ResultView, SkippedRule, Stats, Summary, SummaryIssue, SummaryView, Suppression,
+    SuppressionKind, WorkflowRef, WorkflowScore,
 };
 pub use rules::{Family, Needs, Rule, Severity};
 pub use sarif::{sarif, sarif_compared, FINGERPRINT_KEY, SARIF_SCHEMA, SARIF_VERSION};
@@ -99,9 +99,11 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
     let graphs: Vec<Graph<'_>> = workflows.iter().map(Graph::build).collect();
     let mut findings = Vec::new();
     let mut assumed: Vec<(Rule, &'static str)> = Vec::new();
+    let mut purposes = Vec::with_capacity(workflows.len());
     for (index, (w, g)) in workflows.iter().zip(&graphs).enumerate() {
         let ctx = Ctx::new(w, g, opts.now_unix, account, index).with_options(opts.rules.options);
         rules::run_workflow(&ctx, &mut findings);
+        purposes.push(ctx.purpose());
         for a in ctx.assumptions() {
             if !assumed.contains(&a) {
                 assumed.push(a);
@@ -175,12 +177,16 @@ pub fn analyze_input(input: &Input, opts: &AnalyzeOptions) -> AnalysisResult {
         Input::Single(w) => Some(WorkflowRef {
             id: w.id.clone(),
             name: w.name.clone(),
+            purpose: purposes.first().cloned(),
         }),
         Input::Bundle(_) => None,
     };
     let mut result = finish(
         workflows, is_bundle, findings, skipped, stats, confidence, workflow, opts,
     );
+    for (line, purpose) in result.workflows.iter_mut().zip(purposes) {
+        line.purpose = Some(purpose);
+    }
     result.assumed_defaults = assumed
         .into_iter()
         .filter(|(rule, _)| opts.rules.disabled_reason(*rule).is_none())
@@ -209,6 +215,7 @@ pub fn metadata(meta: &WorkflowMeta, opts: &AnalyzeOptions) -> AnalysisResult {
     let workflow = Some(WorkflowRef {
         id: w.id.clone(),
         name: w.name.clone(),
+        purpose: None,
     });
     finish(
         std::slice::from_ref(&w),
@@ -459,6 +466,7 @@ fn finish(
                 WorkflowScore {
                     id: w.id.clone(),
                     name: w.name.clone(),
+                    purpose: None,
                     health_score: score,
                     grade: Grade::of(score),
                     summary,

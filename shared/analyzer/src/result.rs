@@ -129,6 +129,33 @@ pub struct WorkflowRef {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// What the workflow is for, as the rules judged it (absent in metadata-only results and
+    /// results stored before it was reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
+}
+
+/// Whether a workflow is transactional or marketing, and why: the marketing-only rules (postal
+/// address, unsubscribe, SMS opt-out, stop on response, frequency) judge marketing workflows only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Purpose {
+    /// The verdict.
+    pub kind: PurposeKind,
+    /// Why, in one sentence naming the trigger or step it rests on.
+    pub reason: String,
+}
+
+/// See [`Purpose`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PurposeKind {
+    /// Answers the contact's own booking, order or request.
+    Transactional,
+    /// Selling, or messages nobody asked for.
+    Marketing,
+    /// Messages no contact: team notifications, assignments, pipeline moves.
+    Internal,
 }
 
 /// A bundle's per-workflow line.
@@ -139,6 +166,9 @@ pub struct WorkflowScore {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// What the workflow is for, as the rules judged it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
     /// Score from this workflow's findings only (account findings included when they name it).
     pub health_score: u8,
     /// The score's band.

@@ -171,3 +171,39 @@ fn the_builder_shapes_are_read_as_highlevel_writes_them() {
     .expect("the bare GET response parses");
     assert_eq!(r.stats.steps, 7);
 }
+
+#[test]
+fn the_result_says_what_each_workflow_is_for_and_why() {
+    let purpose = |file: &[u8]| {
+        let r = analyze(file, &AnalyzeOptions::at(NOW)).expect("parses");
+        let v = serde_json::to_value(&r).unwrap();
+        let line = if v["workflow"].is_object() {
+            v["workflow"]["purpose"].clone()
+        } else {
+            v["workflows"][0]["purpose"].clone()
+        };
+        (
+            line["kind"].as_str().unwrap_or_default().to_owned(),
+            line["reason"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    let (kind, reason) = purpose(include_bytes!("calibration/appointment-reminders.json"));
+    assert_eq!(kind, "transactional");
+    assert!(reason.contains("appointment"), "{reason}");
+    let (kind, reason) = purpose(include_bytes!("calibration/nurture-with-gaps.json"));
+    assert_eq!(kind, "marketing");
+    assert!(!reason.is_empty());
+    // A bundle's line says it too; a workflow that messages nobody is internal.
+    let (kind, reason) = purpose(include_bytes!("calibration/lead-routing.json"));
+    assert_eq!(
+        (kind.as_str(), reason.as_str()),
+        (
+            "internal",
+            "it sends the contact nothing (internal steps only)"
+        )
+    );
+    // A message that sells makes it marketing, and the reason names that message.
+    let (kind, reason) = purpose(include_bytes!("calibration/re-engagement-placeholder.json"));
+    assert_eq!(kind, "marketing");
+    assert!(reason.contains('"'), "{reason}");
+}

@@ -34,36 +34,6 @@ const STANDARD_FIELDS: &[&str] = &[
     "last_name_raw",
 ];
 
-/// Trigger types where the contact starts the exchange: their call, their message or reply.
-const CONVERSATIONAL_TRIGGERS: &[&str] = &[
-    "call_status",
-    "call_details",
-    "missed_call",
-    "inbound_call",
-    "customer_repl",
-    "inbound_message",
-    "conversation",
-];
-
-/// Whether every active trigger of the workflow is one where the contact starts the exchange
-/// ([`CONVERSATIONAL_TRIGGERS`]): what it sends answers them.
-fn conversational(ctx: &Ctx<'_>) -> bool {
-    let mut active = ctx
-        .w
-        .triggers
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter(|t| t.active)
-        .peekable();
-    active.peek().is_some()
-        && active.all(|t| {
-            CONVERSATIONAL_TRIGGERS
-                .iter()
-                .any(|k| contains_ci(&t.kind, k))
-        })
-}
-
 /// Whether any message text of step `i` contains any of the words (ASCII case ignored).
 fn says_any(ctx: &Ctx<'_>, i: usize, words: &[&str]) -> bool {
     ctx.g
@@ -173,9 +143,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 
     // sms-without-opt-out: once per workflow, on the first SMS.
     // (Not on transactional workflows: HighLevel puts a contact who answers STOP on DND by
-    // itself, and a reminder of a booked appointment is not a marketing program. Not on a reply
-    // to the contact's own call or message that sells nothing: a conversation they started.
-    // Not when the location's SMS compliance settings append the opt-out line.)
+    // itself, a reminder of a booked appointment is not a marketing program, and a text-back to
+    // the contact's own call is a conversation they started. Not when the location's SMS
+    // compliance settings append the opt-out line.)
     let sms: Vec<usize> = (0..n).filter(|&i| g.live(i, Kind::Sms)).collect();
     let appended = ctx.account.and_then(|a| a.sms_opt_out_appended) == Some(true);
     if let (Some(&first), false, false) = (sms.first(), ctx.transactional, appended) {
@@ -183,8 +153,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             .iter()
             .any(|&i| says_any(ctx, i, &["stop", "opt out", "opt-out", "unsubscribe"]));
         let sells = sms.iter().any(|&i| g.texts(i).any(super::revenue::sells));
-        let answers_the_contact = conversational(ctx) && !sells;
-        if !says_stop && !answers_the_contact {
+        if !says_stop {
             // A program that sells is what carriers filter first; service texts at medium.
             let severity = if sells {
                 Severity::High

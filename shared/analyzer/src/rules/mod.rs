@@ -309,7 +309,7 @@ catalogue! {
         "No SMS opt-out",
         "Carriers and the law (TCPA, CTIA) expect marketing texts to say how to stop; without it numbers get filtered or reported.",
         "Add \"Reply STOP to opt out\" to the first SMS of the sequence.",
-        "Transactional workflows (appointment, booking, order, payment or invoice triggers, reminders timed to an appointment, one or two messages delivering what the contact asked for) are not judged: HighLevel puts a contact who answers STOP on DND by itself. One opt-out line in any SMS of the workflow is enough.";
+        "Transactional workflows (appointment, booking, order, payment or invoice triggers, a reply to the contact's own call or message, reminders timed to an appointment, one or two messages delivering what the contact asked for) are not judged: HighLevel puts a contact who answers STOP on DND by itself. Nor is a location whose SMS compliance settings append the opt-out line (bundle locationSettings.smsOptOutMessage: true). One opt-out line in any SMS of the workflow is enough; a service text that sells nothing is medium.";
     SendWithoutWindow = "send-without-window", High, Definition, Messaging, "wait window/sendingWindow/advanceWindow, workflow sending window, outbound steps after waits",
         "Messages without a sending window",
         "After a wait, messages go out whenever the wait ends, including at night; texting outside 8am-9pm breaks quiet-hour rules.",
@@ -659,6 +659,8 @@ pub(crate) struct Ctx<'a> {
     /// Whether the workflow is transactional (see [`transactional_purpose`]): the marketing-only
     /// rules (postal address, unsubscribe, stop on response, frequency) do not judge it.
     pub transactional: bool,
+    /// What it was judged, and why, for the result.
+    purpose: crate::result::Purpose,
     /// Platform defaults a verdict rested on (rule, what was assumed), reported in the result.
     assumed: std::cell::RefCell<Vec<(Rule, &'static str)>>,
     /// Messages written so far per rule (see [`Ctx::emit`]).
@@ -684,7 +686,8 @@ impl<'a> Ctx<'a> {
             .zip(&g.kinds)
             .map(|(s, k)| (*k == Kind::Wait).then(|| wait_kind(s)))
             .collect();
-        let transactional = transactional_purpose(w, g, &waits);
+        let purpose = transactional_purpose(w, g, &waits);
+        let transactional = purpose.kind == crate::result::PurposeKind::Transactional;
         Ctx {
             w,
             g,
@@ -693,6 +696,7 @@ impl<'a> Ctx<'a> {
             index,
             waits,
             transactional,
+            purpose,
             assumed: Default::default(),
             messages: std::cell::RefCell::new(vec![0; Rule::ALL.len()]),
             options: crate::config::RuleOptions::default(),
@@ -716,6 +720,11 @@ impl<'a> Ctx<'a> {
     /// The platform defaults this workflow's verdicts rested on.
     pub fn assumptions(&self) -> Vec<(Rule, &'static str)> {
         self.assumed.take()
+    }
+
+    /// The workflow's purpose as the result reports it.
+    pub fn purpose(&self) -> crate::result::Purpose {
+        self.purpose.clone()
     }
 
     /// What step `i` waits for (classified once for wait steps).
@@ -776,7 +785,8 @@ impl Ctx<'_> {
     }
 }
 
-/// Trigger kinds that answer something the contact booked, bought or was billed for.
+/// Trigger kinds that answer something the contact booked, bought or was billed for, or an
+/// exchange they started (their call, their message or reply: a missed-call text-back).
 const TRANSACTIONAL_TRIGGERS: &[&str] = &[
     "appointment",
     "booking",
@@ -784,35 +794,94 @@ const TRANSACTIONAL_TRIGGERS: &[&str] = &[
     "payment",
     "invoice",
     "two_step_form",
+    "call_status",
+    "call_details",
+    "missed_call",
+    "inbound_call",
+    "customer_repl",
+    "inbound_message",
 ];
 
 /// The purpose of a workflow, judged from the whole of it as a HighLevel builder would: it is
 /// transactional when it answers an event of the contact's own (an appointment, an order, a
-/// payment), when its messages are timed to an appointment, or when it is a single touch (at most
-/// two messages, no timed wait) delivering what the contact asked for; and never when any of its
-/// messages sells. Everything else is marketing.
-fn transactional_purpose(w: &Workflow<'_>, g: &Graph<'_>, waits: &[Option<WaitKind>]) -> bool {
+/// payment, their call or message), when its messages are timed to an appointment, or when it is
+/// a single touch (at most two messages, no timed wait) delivering what the contact asked for; and
+/// never when any of its messages sells. A workflow that messages nobody is internal; everything
+/// else is marketing. The verdict comes with one sentence saying what it rests on.
+fn transactional_purpose(
+    w: &Workflow<'_>,
+    g: &Graph<'_>,
+    waits: &[Option<WaitKind>],
+) -> crate::result::Purpose {
+    use crate::result::{Purpose, PurposeKind};
+    let verdict = |kind, reason: String| Purpose { kind, reason };
     let outbound: Vec<usize> = (0..g.len())
         .filter(|&i| g.kinds[i].is_outbound() && !g.disabled[i])
         .collect();
-    if outbound.iter().any(|&i| g.texts(i).any(revenue::sells)) {
-        return false;
+    if outbound.is_empty() {
+        return verdict(
+            PurposeKind::Internal,
+            "it sends the contact nothing (internal steps only)".to_owned(),
+        );
     }
-    let event_trigger = w.triggers.as_deref().unwrap_or_default().iter().any(|t| {
+    if let Some(&i) = outbound.iter().find(|&&i| g.texts(i).any(revenue::sells)) {
+        return verdict(
+            PurposeKind::Marketing,
+            format!(
+                "message {} sells (an offer, a discount, a purchase to make)",
+                quoted(w.steps[i].label())
+            ),
+        );
+    }
+    let event_trigger = w.triggers.as_deref().unwrap_or_default().iter().find(|t| {
         t.active
             && TRANSACTIONAL_TRIGGERS
                 .iter()
                 .any(|k| contains_ci(&t.kind, k))
     });
-    let timed_to_event = waits
+    if let Some(t) = event_trigger {
+        return verdict(
+            PurposeKind::Transactional,
+            format!(
+                "it answers the contact's own {} (trigger {})",
+                t.kind.replace('_', " "),
+                quoted(t.label())
+            ),
+        );
+    }
+    if waits
         .iter()
-        .any(|k| matches!(k, Some(WaitKind::EventRelative)));
+        .any(|k| matches!(k, Some(WaitKind::EventRelative)))
+    {
+        return verdict(
+            PurposeKind::Transactional,
+            "its messages are timed to the contact's appointment or event".to_owned(),
+        );
+    }
     let timed_waits = waits.iter().any(|k| matches!(k, Some(WaitKind::Time(_))));
-    let asked_for = outbound.iter().any(|&i| {
+    let asked_for = outbound.iter().find(|&&i| {
         g.texts(i)
             .any(|t| messaging::TRANSACTIONAL.iter().any(|w| contains_ci(t, w)))
     });
-    event_trigger || timed_to_event || (asked_for && outbound.len() <= 2 && !timed_waits)
+    match asked_for {
+        Some(&i) if outbound.len() <= 2 && !timed_waits => verdict(
+            PurposeKind::Transactional,
+            format!(
+                "a single touch delivering what the contact asked for ({})",
+                quoted(w.steps[i].label())
+            ),
+        ),
+        _ => verdict(
+            PurposeKind::Marketing,
+            format!(
+                "{} not tied to a booking, order, payment, call or message of the contact's own, and not a single delivery of something they asked for",
+                match outbound.len() {
+                    1 => "a message".to_owned(),
+                    n => format!("{n} messages"),
+                }
+            ),
+        ),
+    }
 }
 
 /// Run every per-workflow rule family.
