@@ -401,12 +401,19 @@ fn text_report(r: &AnalysisResult, detail: Detail, comparison: Option<&Compariso
         "{} critical, {} high, {} medium, {} low, {} info; {} steps, {} branches, depth {}, {} loops\n",
         m.critical, m.high, m.medium, m.low, m.info, r.stats.steps, r.stats.branches, r.stats.max_depth, r.stats.cycles
     ));
+    if let Some(p) = r.workflow.as_ref().and_then(|w| w.purpose.as_ref()) {
+        s.push_str(&format!("purpose: {} ({})\n", purpose_word(p), p.reason));
+    }
     for w in &r.workflows {
         s.push_str(&format!(
-            "  {:>3} {:<9} {}\n",
+            "  {:>3} {:<9} {}{}\n",
             w.health_score,
             w.grade.as_str(),
-            w.name
+            w.name,
+            w.purpose
+                .as_ref()
+                .map(|p| format!(" [{}]", purpose_word(p)))
+                .unwrap_or_default()
         ));
     }
     if let Some(c) = comparison {
@@ -493,12 +500,33 @@ fn text_report(r: &AnalysisResult, detail: Detail, comparison: Option<&Compariso
         }
     }
     if full && !r.skipped_rules.is_empty() {
+        // One line per reason: eleven rules that need an account bundle are one thing to do.
         s.push_str("\nskipped:\n");
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
         for k in &r.skipped_rules {
-            s.push_str(&format!("  {}: {}\n", k.rule_id, k.reason));
+            match reasons.iter_mut().find(|(reason, _)| *reason == k.reason) {
+                Some((_, rules)) => rules.push(&k.rule_id),
+                None => reasons.push((&k.reason, vec![&k.rule_id])),
+            }
+        }
+        for (reason, rules) in reasons {
+            s.push_str(&format!(
+                "  {} rule{}: {reason}\n    {}\n",
+                rules.len(),
+                if rules.len() == 1 { "" } else { "s" },
+                rules.join(", ")
+            ));
         }
     }
     s
+}
+
+fn purpose_word(p: &workflow_analyzer::Purpose) -> &'static str {
+    match p.kind {
+        workflow_analyzer::PurposeKind::Transactional => "transactional",
+        workflow_analyzer::PurposeKind::Marketing => "marketing",
+        workflow_analyzer::PurposeKind::Internal => "internal",
+    }
 }
 
 fn main() -> ExitCode {

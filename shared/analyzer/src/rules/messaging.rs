@@ -161,11 +161,17 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 Severity::Medium
             };
             ctx.emit_sev(out, Rule::SmsWithoutOptOut, severity, Some(first), || {
-                format!(
-                    "None of the {} SMS step(s) tells the contact how to stop, starting with {}; add a STOP line, or switch on the location's SMS compliance setting that appends one.",
-                    sms.len(),
-                    quoted(steps[first].label())
-                )
+                const FIX: &str = "add a STOP line, or switch on the location's SMS compliance setting that appends one";
+                match sms.len() {
+                    1 => format!(
+                        "SMS {} never tells the contact how to stop; {FIX}.",
+                        quoted(steps[first].label())
+                    ),
+                    n => format!(
+                        "None of the {n} SMS steps, starting with {}, tells the contact how to stop; {FIX}.",
+                        quoted(steps[first].label())
+                    ),
+                }
             });
         }
     }
