@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use super::baseline::{BaselineState, Comparison};
 use super::model::{Input, Workflow};
 use super::registry::{registry, RuleInfo};
-use super::result::{AnalysisResult, Detail, Issue, Stats, Summary};
+use super::result::{AnalysisResult, Detail, Issue, PurposeKind, Stats, Summary};
 use super::rules::Severity;
 use super::structure::{self, Structure};
 
@@ -322,6 +322,19 @@ fn score_card(out: &mut String, r: &AnalysisResult) {
     );
     out.push_str("<dl class=\"facts\"><dt>Confidence</dt><dd id=\"confidence\">");
     out.push_str(r.confidence.as_str());
+    if let Some(p) = r.workflow.as_ref().and_then(|w| w.purpose.as_ref()) {
+        out.push_str("</dd><dt>Purpose</dt><dd id=\"purpose\">");
+        push_escaped(
+            out,
+            match p.kind {
+                PurposeKind::Transactional => "transactional",
+                PurposeKind::Marketing => "marketing",
+                PurposeKind::Internal => "internal",
+            },
+        );
+        out.push_str(": ");
+        push_escaped(out, &p.reason);
+    }
     out.push_str("</dd><dt>Scoring version</dt><dd id=\"scoring-version\">");
     push_escaped(out, &r.scoring_version);
     out.push_str("</dd><dt>Analyzed</dt><dd>");
@@ -961,6 +974,7 @@ mod tests {
         let input = crate::parse(&body).unwrap();
         let result = analyze(&body, &AnalyzeOptions::at(1_795_392_000)).unwrap();
         let html = html_report(&result, &input, None);
+        assert!(html.contains("<dt>Purpose</dt><dd id=\"purpose\">marketing: "));
         let steps = input.workflows()[0].steps.len();
         assert_eq!(html.matches("<g class=\"node ").count(), steps);
         assert_eq!(
