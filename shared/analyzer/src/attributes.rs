@@ -276,6 +276,8 @@ pub const KEPT_KEYS: &[&str] = &[
     "action",
     "dndAction",
     "dnd",
+    "dnd_contact",
+    "specific_channels",
     "status",
     "field",
     "value",

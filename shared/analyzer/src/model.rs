@@ -204,7 +204,7 @@ pub enum Kind {
     Ai,
     /// `update_contact_field`.
     UpdateField,
-    /// `dnd`.
+    /// `dnd`, and HighLevel's own `dnd_contact`.
     Dnd,
     /// `find_contact`.
     FindContact,
@@ -243,7 +243,7 @@ impl Kind {
                 Kind::Ai
             }
             "update_contact_field" => Kind::UpdateField,
-            "dnd" => Kind::Dnd,
+            "dnd" | "dnd_contact" => Kind::Dnd,
             "find_contact" => Kind::FindContact,
             "math_operation" => Kind::MathOperation,
             k if is_outbound_kind(k) => Kind::OtherOutbound,
@@ -466,6 +466,7 @@ kind_list! {
     "set_event_start_date",
     "event_start_date_wait",
     "dnd",
+    "dnd_contact",
     "date_formatter",
     "number_formatter",
     "text_formatter",

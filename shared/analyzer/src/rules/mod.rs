@@ -420,11 +420,11 @@ catalogue! {
         "The email asks the contact to reply but is sent from a no-reply address, so the answer bounces or is never read.",
         "Send from a monitored address or set a reply-to.",
         "Emails from a monitored address, with a reply-to set, or that do not ask for a reply (a receipt) are fine; emails without a from address of their own (the account's default sender) are not judged.";
-    DndTurnedOff = "dnd-turned-off", High, Definition, Deliverability, "dnd steps (action/dndAction/status/dnd) and field updates of a dnd field",
+    DndTurnedOff = "dnd-turned-off", High, Definition, Deliverability, "DND steps (HighLevel's dnd_contact: enable/disable; dnd: action/dndAction/status/dnd) and field updates of a dnd field",
         "Workflow turns DND back off",
         "Turning a contact's Do Not Disturb / opt-out off from a workflow overrides their choice and breaks consent rules (TCPA, GDPR).",
         "Only the contact can opt back in; remove the step.",
-        "Steps that turn DND on, or that do not say which way they go, are not reported. A workflow started only by the contact's own re-subscription (a START reply, an opt-in form) may turn DND off: accept it there.";
+        "Steps that turn DND on (dnd_contact: enable), or that do not say which way they go, are not reported. A workflow started only by the contact's own re-subscription (a START reply, an opt-in form) may turn DND off: accept it there.";
     SmsWithoutSendingNumber = "sms-without-sending-number", Critical, PhoneNumbers, Deliverability, "SMS steps; the bundle's phoneNumbers (capabilities.sms, smsEnabled, status)",
         "SMS with no number to send it",
         "The account has no phone number able to send SMS, so every SMS step fails.",
