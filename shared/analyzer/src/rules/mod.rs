@@ -274,7 +274,7 @@ catalogue! {
         "Unknown step type",
         "The analyzer does not know this step type, so it could not check it; confidence drops.",
         "No action needed in the workflow; tell us the type so the analyzer can learn it.",
-        "It is about the analyzer, not the workflow: a new or niche HighLevel action it has not learned yet. Legacy appointment types are reported by deprecated-appointment-type instead, and if/else containers and branch nodes never are.";
+        "It is about the analyzer, not the workflow: a new or niche HighLevel action it has not learned yet. HighLevel's own workflow_split, workflow_ai_decision_maker, conversationai_ai_splitter, conversationai_book_appointment, event_start_date and dnd_contact steps are known. Legacy appointment types are reported by deprecated-appointment-type instead, and if/else containers and branch nodes never are.";
     WaitWithoutTimeout = "wait-without-timeout", Critical, Definition, Waits, "wait type, timeout, timeoutEnabled, transitions",
         "Wait without a timeout",
         "Waiting for a reply, condition or event with no timeout path parks contacts forever when it never happens.",

@@ -210,6 +210,33 @@ fn unknown_step_type_fires_on_the_unknown_step() {
     );
 }
 
+#[test]
+fn unknown_step_type_knows_highlevels_own_split_ai_and_date_steps() {
+    // Type names HighLevel's builder writes (docs/ANALYZER.md, "Formats").
+    for kind in [
+        "workflow_split",
+        "workflow_ai_decision_maker",
+        "conversationai_ai_splitter",
+        "conversationai_book_appointment",
+        "event_start_date",
+        "dnd_contact",
+    ] {
+        silent(
+            &body(chain(vec![tag("a"), s("b", kind, json!({"type": kind}))])),
+            "unknown-step-type",
+        );
+    }
+    // Near miss: a look-alike of one of them is still unknown.
+    fires_on(
+        &body(chain(vec![
+            tag("a"),
+            s("b", "workflow_ai_splitter", json!({})),
+        ])),
+        "unknown-step-type",
+        Some("b"),
+    );
+}
+
 // ---------------------------------------------------------------- name-contradicts-step
 
 #[test]
