@@ -304,7 +304,7 @@ catalogue! {
         "Step name says something else",
         "A step named \"Wait 24 hours\" that waits 60 minutes, or \"Send SMS\" that sends an email, misleads whoever maintains the workflow; one of the two is a mistake.",
         "Fix the configuration, or rename the step to say what it does.",
-        "Names that state nothing checkable ('Follow-up', 'Nurture 2') are left alone, as are tag steps named 'tag: X' that do change X. A name kept on purpose after the step changed still misleads the next person: rename it.";
+        "Names that state nothing checkable ('Follow-up', 'Nurture 2') are left alone, as are tag steps named 'tag: X' that do change X (spaces, '-' and '_' alike, case ignored, and X may be the tag's last words: 'Tag: detractor' for review-detractor), and channel words after no, not, non or without ('Email (no SMS consent)' is an email step). A name kept on purpose after the step changed still misleads the next person: rename it.";
     SmsWithoutOptOut = "sms-without-opt-out", High, Definition, Messaging, "SMS body",
         "No SMS opt-out",
         "Carriers and the law (TCPA, CTIA) expect marketing texts to say how to stop; without it numbers get filtered or reported.",

@@ -290,3 +290,52 @@ fn name_contradicts_step_fires_when_the_name_states_another_duration_channel_or_
         silent(&body(chain(vec![near_miss])), "name-contradicts-step");
     }
 }
+
+#[test]
+fn name_contradicts_step_reads_tag_names_loosely_and_negated_channels_as_not_named() {
+    let named = |name: &str, kind: &str, attrs: Value| json!({"id": "e", "type": kind, "name": name, "attributes": attrs});
+    let tag = |name: &str, tags: Value| named(name, "add_contact_tag", json!({ "tags": tags }));
+    let mail = |name: &str| {
+        named(
+            name,
+            "email",
+            json!({"subject": "Hi", "html": "<p>Your order shipped.</p>"}),
+        )
+    };
+    // Space, `-` and `_` are the same, case is ignored, and a name may state the tag's last
+    // word(s); "no SMS", "not email", "non-SMS", "without SMS" name no channel.
+    for near_miss in [
+        tag("Tag: fb lead", json!(["fb-lead"])),
+        tag("Tag: FB_Lead", json!(["fb lead"])),
+        tag("Tag: detractor", json!(["review-detractor"])),
+        tag(
+            "Tag: reactivation no response",
+            json!(["reactivation-no-response"]),
+        ),
+        mail("Reactivation email (no SMS consent)"),
+        mail("Newsletter (non-SMS list)"),
+        mail("Follow-up without SMS"),
+        named(
+            "Text them (not email)",
+            "sms",
+            json!({"body": "Your order shipped."}),
+        ),
+    ] {
+        silent(&body(chain(vec![near_miss])), "name-contradicts-step");
+    }
+    // Still contradictions: another tag, a tag whose leading word only is named, a word inside
+    // another word, and a channel named without a negation.
+    for step in [
+        tag("Tag: detractor", json!(["review-promoter"])),
+        tag("Tag: review", json!(["review-detractor"])),
+        tag("Tag: lead", json!(["fblead"])),
+        mail("SMS reminder (no email reply)"),
+        named(
+            "E-mail the receipt",
+            "sms",
+            json!({"body": "Your order shipped."}),
+        ),
+    ] {
+        fires_on(&body(chain(vec![step])), "name-contradicts-step", Some("e"));
+    }
+}
