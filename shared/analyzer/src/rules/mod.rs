@@ -624,7 +624,7 @@ catalogue! {
         "Test workflow published",
         "A published workflow named like a test, copy or sandbox is probably running by mistake.",
         "Rename it, or switch it back to draft.",
-        "Drafts are not judged, and only whole words count ('Contest winners' is fine). A published workflow that runs a real test on purpose (an A/B split, a demo account) is fine: accept it.";
+        "Drafts are not judged, and only whole words count ('Contest winners' is fine). Workflows named as an experiment ('A/B', 'AB test', 'split test') or holding a split step (workflow_split) run a real test and are not reported. Another test run on purpose (a demo account) is fine: accept it.";
     GenericName = "generic-name", Info, Metadata, Metadata, "name",
         "Generic name",
         "\"New Workflow\" tells a teammate nothing about what the workflow does.",
