@@ -364,7 +364,7 @@ catalogue! {
         "Trigger without a filter",
         "A trigger without its filter (an appointment with no status, a form trigger with no form) enrolls far more contacts than intended.",
         "Add the filter that narrows the trigger (status, field, form, tag, pipeline).",
-        "Only appointment, contact-changed, form, tag and pipeline-stage triggers are judged. A trigger meant to fire on every form or every appointment change (an account-wide log or notification) still fires: accept it.";
+        "Only appointment, contact-changed, form, tag, pipeline-stage and call triggers are judged; a call trigger (call_status, call_details) filtered on the call's status (missed, no answer, voicemail) or direction, or whose type is itself a missed-call trigger, is fine, and one with no such filter is reported at high. A trigger meant to fire on every form, appointment change or call (an account-wide log or notification) still fires: accept it.";
     DuplicateTrigger = "duplicate-trigger", High, SeveralWorkflows, Account, "every workflow's status, triggers and filters",
         "Duplicate trigger",
         "Two published workflows fire on the same trigger and filters, so contacts get both sequences.",
