@@ -254,7 +254,7 @@ catalogue! {
         "Empty branch",
         "A branch with no steps ends the workflow silently for every contact who takes it.",
         "Add the intended steps to the branch, or remove the branch (a None path used as a filter may stay empty on purpose).",
-        "An empty None (else) branch next to a branch with steps is a filter, reported at low only: lower or disable the rule if that is your pattern. A branch with no steps on purpose as the only way out still ends the workflow silently.";
+        "An empty None (else) branch next to a branch with steps is a filter (HighLevel always draws the None branch) and is not reported. A conditioned branch with no steps, or an if/else whose branches are all empty, is; a branch left empty on purpose as the way out still ends the workflow silently: accept it.";
     UnroutedPath = "unrouted-path", High, Definition, Structure, "multi-path transitions and their next",
         "Path not connected",
         "A multi-path step declares a path (e.g. a timeout) that is not connected, so contacts taking it stop.",

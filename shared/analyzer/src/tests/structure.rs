@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{body, branch, chain, fires_on, hits, s, silent, tag, wait_days};
+use super::{body, branch, chain, fires_on, hits, run, s, silent, tag, wait_days};
 use crate::Severity;
 
 fn goto(id: &str, target: &str) -> Value {
@@ -104,7 +104,7 @@ fn loop_without_exit_fires_when_no_condition_leaves_the_cycle() {
 // ---------------------------------------------------------------- empty-branch
 
 #[test]
-fn empty_branch_is_high_for_a_condition_and_low_for_a_none_filter() {
+fn empty_branch_is_high_for_a_condition_and_silent_for_a_none_filter() {
     let steps = |yes: Option<&str>, no: Option<&str>| {
         vec![
             json!({"id": "c", "type": "if_else", "name": "Qualified?", "cat": "conditions", "nodeType": "condition-node", "next": ["y", "n"], "attributes": {}}),
@@ -122,15 +122,15 @@ fn empty_branch_is_high_for_a_condition_and_low_for_a_none_filter() {
             .map(|i| i.severity),
         Some(Severity::High)
     );
-    let r = fires_on(&body(steps(Some("t1"), None)), "empty-branch", Some("n"));
-    assert_eq!(
-        r.issues
-            .iter()
-            .find(|i| i.rule_id == "empty-branch")
-            .map(|i| i.severity),
-        Some(Severity::Low)
-    );
+    // An empty None branch beside a branch with steps is a filter: not reported.
+    silent(&body(steps(Some("t1"), None)), "empty-branch");
     silent(&body(steps(Some("t1"), Some("t2"))), "empty-branch");
+    // Both empty: the condition decides nothing, each branch is reported.
+    let r = run(&body(steps(None, None)));
+    assert_eq!(
+        hits(&r, "empty-branch"),
+        vec![Some("y".to_owned()), Some("n".to_owned())]
+    );
 }
 
 // ---------------------------------------------------------------- unrouted-path
