@@ -272,6 +272,7 @@ pub const KEPT_KEYS: &[&str] = &[
     "recipientType",
     "sendTo",
     "userType",
+    "selectedUser",
     // DND and field updates
     "action",
     "dndAction",

@@ -580,11 +580,11 @@ catalogue! {
         "A bot that can never hand the conversation over strands contacts whose question it cannot answer.",
         "Enable the bot's human handoff, or assign a user / notify the team when it hands off or fails.",
         "A bot with handoff switched on, or followed by an assign-user step or an internal notification, is fine. A self-serve bot with no team behind it (after-hours FAQ) can accept it.";
-    FailureAlertToNobody = "failure-alert-to-nobody", Medium, Definition, Integrations, "internal_notification recipients (userId/users/emails/to/phone, all users, assigned user)",
+    FailureAlertToNobody = "failure-alert-to-nobody", Medium, Definition, Integrations, "internal_notification recipients (userType, selectedUser, userId/users/emails/to/phone, all users, assigned user)",
         "Alert sent to nobody",
         "An internal notification with no recipient is silently dropped, so the failure it reports is never seen.",
         "Pick the users (or the assigned user) the notification should reach.",
-        "Notifications to a user, an address, a phone number, all users or the assigned user are fine. A notification with no recipient setting at all is judged only on a failure path (elsewhere the builder may fill a default).";
+        "Notifications to a user, an address, a phone number, all users or the assigned user are fine, as is a recipient type the analyzer does not know. A notification with no recipient setting at all (no user type, user, address or number) is reported at low, and at medium on a failure path, where the alert matters most.";
     AlertsToOneUser = "alerts-to-one-user", Medium, Users, Account, "internal_notification recipients across the bundle's workflows; the bundle's users",
         "Every alert goes to one user",
         "When every alert in the account goes to the same person, a holiday or a departure means nobody sees failures.",
