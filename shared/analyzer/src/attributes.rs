@@ -281,6 +281,7 @@ pub const KEPT_KEYS: &[&str] = &[
     "specific_channels",
     "status",
     "field",
+    "fields",
     "value",
     // retries
     "retry",

@@ -630,6 +630,11 @@ catalogue! {
         "\"New Workflow\" tells a teammate nothing about what the workflow does.",
         "Name the workflow after its trigger and purpose.",
         "Any word beyond new, workflow, untitled, my and numbers makes the name specific; info only, it never lowers the score.";
+    BranchOnUnknownField = "branch-on-unknown-field", Medium, AccountLists, Data, "if/else contact_detail conditions and contact.x fields; the bundle's customFields; the workflow's steps that write fields",
+        "If/else on a field nobody has",
+        "An if/else comparing a contact field the account does not have, and that no step sets, is never true: every contact takes the None branch.",
+        "Pick the right custom field in the condition (or create the field and set it before the if/else).",
+        "Standard contact fields (first name, email, phone, tags...) are never judged, nor fields any step of the workflow writes; without the bundle's customFields list the rule says nothing, since a field filled by a form or an import looks the same. A field created after the bundle was exported is reported: export the account again.";
 }
 
 /// One finding before configuration is applied.
