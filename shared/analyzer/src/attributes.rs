@@ -272,12 +272,16 @@ pub const KEPT_KEYS: &[&str] = &[
     "recipientType",
     "sendTo",
     "userType",
+    "selectedUser",
     // DND and field updates
     "action",
     "dndAction",
     "dnd",
+    "dnd_contact",
+    "specific_channels",
     "status",
     "field",
+    "fields",
     "value",
     // retries
     "retry",

@@ -195,16 +195,19 @@ pub enum Kind {
     Goal,
     /// `remove_from_workflow`.
     RemoveFromWorkflow,
-    /// Sets the date an event-relative wait needs (event start date, booking, appointment status).
+    /// Sets the date an event-relative wait needs: set event start date (`set_event_start_date`,
+    /// HighLevel's `event_start_date`), booking (`book_appointment`, the conversation AI's
+    /// `conversationai_book_appointment`), appointment status.
     EventAnchor,
     /// `internal_notification`.
     InternalNotification,
-    /// An AI step (`chatgpt`, `ai_agent`, and the conversation AI bots `conversation_ai`,
-    /// `conversation_ai_bot`, `ai_bot`).
+    /// An AI step (`chatgpt`, `ai_agent`, the conversation AI bots `conversation_ai`,
+    /// `conversation_ai_bot`, `ai_bot`, and HighLevel's AI branching steps
+    /// `workflow_ai_decision_maker` and `conversationai_ai_splitter`).
     Ai,
     /// `update_contact_field`.
     UpdateField,
-    /// `dnd`.
+    /// `dnd`, and HighLevel's own `dnd_contact`.
     Dnd,
     /// `find_contact`.
     FindContact,
@@ -235,15 +238,21 @@ impl Kind {
             "add_to_workflow" => Kind::AddToWorkflow,
             "workflow_goal" => Kind::Goal,
             "remove_from_workflow" => Kind::RemoveFromWorkflow,
-            "set_event_start_date" | "book_appointment" | "update_appointment_status" => {
-                Kind::EventAnchor
-            }
+            "set_event_start_date"
+            | "event_start_date"
+            | "book_appointment"
+            | "conversationai_book_appointment"
+            | "update_appointment_status" => Kind::EventAnchor,
             "internal_notification" => Kind::InternalNotification,
-            "chatgpt" | "ai_agent" | "conversation_ai" | "conversation_ai_bot" | "ai_bot" => {
-                Kind::Ai
-            }
+            "chatgpt"
+            | "ai_agent"
+            | "conversation_ai"
+            | "conversation_ai_bot"
+            | "ai_bot"
+            | "workflow_ai_decision_maker"
+            | "conversationai_ai_splitter" => Kind::Ai,
             "update_contact_field" => Kind::UpdateField,
-            "dnd" => Kind::Dnd,
+            "dnd" | "dnd_contact" => Kind::Dnd,
             "find_contact" => Kind::FindContact,
             "math_operation" => Kind::MathOperation,
             k if is_outbound_kind(k) => Kind::OtherOutbound,
@@ -487,14 +496,20 @@ kind_list! {
     "update_appointment_status",
     "book_appointment",
     "set_event_start_date",
+    "event_start_date",
     "event_start_date_wait",
+    "conversationai_book_appointment",
+    "workflow_ai_decision_maker",
+    "conversationai_ai_splitter",
     "dnd",
+    "dnd_contact",
     "date_formatter",
     "number_formatter",
     "text_formatter",
     "slack_message",
     "google_sheets",
     "split",
+    "workflow_split",
 }
 
 /// A workflow trigger.

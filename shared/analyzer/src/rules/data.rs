@@ -1,8 +1,8 @@
 //! Data rules of one workflow: opportunity steps without stage, pipeline or an identified
 //! record, and field updates whose value the custom field's type cannot hold.
 
-use super::{field_key, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
-use crate::model::{Json, Kind, Step};
+use super::{field_key, json_mentions, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
+use crate::model::{Json, Kind, Role, Step};
 
 pub(crate) const CREATE_OPP: &[&str] = &["create_opportunity", "internal_create_opportunity"];
 pub(crate) const UPDATE_OPP: &[&str] = &["internal_update_opportunity", "update_opportunity"];
@@ -20,8 +20,133 @@ pub(crate) fn pipeline_of<'s>(s: &'s Step<'_>) -> Option<&'s str> {
     s.attr_any(&["pipelineId", "pipeline_id"])
 }
 
+/// Standard contact fields (keys as [`field_key`] writes them): HighLevel has them on every
+/// contact, so the bundle's `customFields` never lists them.
+const STANDARD_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "phone",
+    "tags",
+    "tag",
+    "company_name",
+    "company",
+    "address1",
+    "address",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "website",
+    "date_of_birth",
+    "dob",
+    "source",
+    "timezone",
+    "dnd",
+    "assigned_to",
+    "assigned_user",
+    "type",
+    "contact_type",
+    "date_added",
+    "date_created",
+    "last_activity",
+    "gender",
+    "additional_emails",
+    "additional_phones",
+];
+
+/// The contact fields an if/else's conditions compare: a `contact_detail` condition's
+/// `conditionSubType` (HighLevel's shape), or a `contact.x` field (`field`, `fieldKey`,
+/// `conditionSubType`) in other shapes. Iterative walk of the condition tree.
+fn compared_contact_fields<'v>(v: &'v Json<'_>, found: &mut Vec<&'v str>) {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Json::Array(a) => stack.extend(a.iter()),
+            Json::Object(o) => {
+                let detail = v
+                    .get("conditionType")
+                    .and_then(Json::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("contact_detail"));
+                for key in ["conditionSubType", "field", "fieldKey"] {
+                    if let Some(f) = v.get(key).and_then(Json::as_str) {
+                        let f = f.trim();
+                        let scoped = f
+                            .trim_start_matches("{{")
+                            .trim()
+                            .get(..8)
+                            .is_some_and(|p| p.eq_ignore_ascii_case("contact."));
+                        if !f.is_empty() && (scoped || (detail && key == "conditionSubType")) {
+                            found.push(f);
+                        }
+                    }
+                }
+                stack.extend(o.iter().map(|(_, m)| m));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// branch-on-unknown-field (A: the bundle's `customFields`), on a live if/else comparing a contact
+/// field that is not standard, that the account's custom fields do not list (by key or id), and
+/// that no step of the workflow mentions outside messages and if/else steps (a field update, a
+/// saved webhook response, an AI or math step writing it). Without `customFields` in the input it
+/// says nothing: without the list, a field set by a form or an import looks the same.
+fn branch_on_unknown_field(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let Some(fields) = ctx.account.and_then(|a| a.custom_fields.as_ref()) else {
+        return;
+    };
+    let g = ctx.g;
+    let steps = &ctx.w.steps;
+    let mut found = Vec::new();
+    for i in (0..g.len()).filter(|&i| g.roles[i] == Role::IfElse && !g.disabled[i]) {
+        found.clear();
+        let branch_nodes = g
+            .out(i)
+            .iter()
+            .map(|e| e.to as usize)
+            .filter(|&b| matches!(g.roles[b], Role::Branch { .. }));
+        for v in std::iter::once(i).chain(branch_nodes) {
+            for c in ["branches", "conditions", "condition"]
+                .iter()
+                .filter_map(|k| steps[v].attr(k))
+            {
+                compared_contact_fields(c, &mut found);
+            }
+        }
+        let unknown = found.iter().map(|f| (f, field_key(f))).find(|(_, key)| {
+            !key.is_empty()
+                && !STANDARD_FIELDS.contains(&key.as_str())
+                && !fields.contains(key.as_str())
+                && !(0..g.len()).any(|j| {
+                    !g.disabled[j]
+                        && !g.kinds[j].is_outbound()
+                        && !matches!(g.roles[j], Role::IfElse | Role::Branch { .. })
+                        && steps[j]
+                            .attributes
+                            .iter()
+                            .any(|(_, a)| json_mentions(a, &[key.as_str()]))
+                })
+        });
+        if let Some((f, _)) = unknown {
+            ctx.emit(out, Rule::BranchOnUnknownField, Some(i), || {
+                format!(
+                    "If/else {} branches on the contact field {}, which no step of the workflow sets and the account's custom fields do not list: contacts always take the None branch.",
+                    quoted(steps[i].label()),
+                    quoted(f.trim_start_matches("{{").trim_end_matches("}}").trim())
+                )
+            });
+        }
+    }
+}
+
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     custom_field_type_mismatch(ctx, out);
+    branch_on_unknown_field(ctx, out);
     let g = ctx.g;
     let steps = &ctx.w.steps;
     let mut identified: Option<Vec<bool>> = None;

@@ -306,10 +306,13 @@ fn is_off(v: &Json) -> bool {
     }
 }
 
-/// Whether a step switches DND off (an explicit value only, never inferred).
+/// Whether a step switches DND off (an explicit value only, never inferred): a `dnd` step, or
+/// HighLevel's own `dnd_contact` step (`attributes.dnd_contact: "disable"`, docs/ANALYZER.md,
+/// "Formats"), whose action says disable/off/remove; a field update writing an off value to a
+/// `dnd` field.
 fn turns_dnd_off(s: &Step) -> bool {
-    if s.kind == "dnd" {
-        let action = s.attr_any(&["action", "dndAction", "status"]);
+    if s.kind == "dnd" || s.kind == "dnd_contact" {
+        let action = s.attr_any(&["dnd_contact", "action", "dndAction", "status"]);
         return action.is_some_and(|a| {
             matches!(
                 a.to_ascii_lowercase().replace([' ', '-'], "_").as_str(),
@@ -465,10 +468,20 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         if !g.disabled[i] && matches!(g.kinds[i], Kind::Dnd | Kind::UpdateField) && turns_dnd_off(s)
         {
             ctx.emit(out, Rule::DndTurnedOff, Some(i), || {
-                format!(
-                    "Step {} turns the contact's DND / opt-out off.",
-                    quoted(s.label())
-                )
+                let channels: Vec<&str> = match s.attr("specific_channels") {
+                    Some(Json::Array(a)) => a.iter().filter_map(Json::as_str).collect(),
+                    Some(Json::String(c)) => vec![c.as_ref()],
+                    _ => Vec::new(),
+                };
+                if channels.is_empty() {
+                    format!("Step {} turns the contact's DND off.", quoted(s.label()))
+                } else {
+                    format!(
+                        "Step {} turns the contact's DND off ({}).",
+                        quoted(s.label()),
+                        channels.join(", ")
+                    )
+                }
             });
         }
     }

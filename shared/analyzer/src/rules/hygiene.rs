@@ -196,10 +196,60 @@ fn stated_minutes(name: &str) -> Option<f64> {
     None
 }
 
+/// Whether `name` names `word` (a channel) as a whole word, ASCII case ignored, other than right
+/// after "no", "not", "non" or "without": "Email (no SMS consent)" is an email step. `e-mail`
+/// counts as `email` (two words once split).
+fn says_channel(name: &str, word: &str) -> bool {
+    let words: Vec<&str> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let negated = |at: usize| {
+        at > 0
+            && ["no", "not", "non", "without"]
+                .iter()
+                .any(|n| words[at - 1].eq_ignore_ascii_case(n))
+    };
+    (0..words.len()).any(|at| {
+        let hit = words[at].eq_ignore_ascii_case(word)
+            || (word == "email"
+                && words[at].eq_ignore_ascii_case("e")
+                && words
+                    .get(at + 1)
+                    .is_some_and(|m| m.eq_ignore_ascii_case("mail")));
+        hit && !negated(at)
+    })
+}
+
 /// Whether `name` has `word` as a whole word (ASCII case ignored).
 fn has_word(name: &str, word: &str) -> bool {
     name.split(|c: char| !c.is_ascii_alphanumeric())
         .any(|w| w.eq_ignore_ascii_case(word))
+}
+
+/// A tag name as compared with the tag a step name states: lower-cased, with spaces, `-` and `_`
+/// the same (runs of them one separator), trimmed.
+fn tag_words(tag: &str) -> String {
+    let mut out = String::with_capacity(tag.len());
+    for part in tag
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|p| !p.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&part.to_lowercase());
+    }
+    out
+}
+
+/// Whether the tag a step name states is the real tag, or its trailing word(s) ("Tag: detractor"
+/// for `review-detractor`), both read by [`tag_words`].
+fn names_tag(named: &str, tag: &str) -> bool {
+    tag == named
+        || tag
+            .strip_suffix(named)
+            .is_some_and(|head| head.ends_with(' '))
 }
 
 /// name-contradicts-step: a wait whose name states another duration than it waits, a message
@@ -228,15 +278,15 @@ pub(super) fn name_contradicts(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 }
             }
             Kind::Email
-                if has_word(name, "sms")
-                    || (has_word(name, "text") && !has_word(name, "email")) =>
+                if says_channel(name, "sms")
+                    || (says_channel(name, "text") && !says_channel(name, "email")) =>
             {
                 Some(format!("Step {} sends an email.", quoted(name)))
             }
             Kind::Sms
-                if (has_word(name, "email") || has_word(name, "e-mail"))
-                    && !has_word(name, "sms")
-                    && !has_word(name, "text") =>
+                if says_channel(name, "email")
+                    && !says_channel(name, "sms")
+                    && !says_channel(name, "text") =>
             {
                 Some(format!("Step {} sends an SMS.", quoted(name)))
             }
@@ -244,26 +294,27 @@ pub(super) fn name_contradicts(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 let named = name
                     .split_once(':')
                     .filter(|(head, _)| has_word(head, "tag"))
-                    .map(|(_, tag)| tag.trim().trim_matches(['"', '\'']).to_ascii_lowercase())
+                    .map(|(_, tag)| tag_words(tag.trim().trim_matches(['"', '\''])))
                     .filter(|t| !t.is_empty());
-                let tags: Vec<String> = match s.attr("tags").or_else(|| s.attr("tag")) {
-                    Some(Json::Array(a)) => a
-                        .iter()
-                        .filter_map(Json::as_str)
-                        .map(|t| t.trim().to_ascii_lowercase())
-                        .collect(),
-                    Some(Json::String(t)) => vec![t.trim().to_ascii_lowercase()],
+                let tags: Vec<&str> = match s.attr("tags").or_else(|| s.attr("tag")) {
+                    Some(Json::Array(a)) => a.iter().filter_map(Json::as_str).collect(),
+                    Some(Json::String(t)) => vec![t.as_ref()],
                     _ => Vec::new(),
                 };
                 match named {
-                    Some(n) if !tags.is_empty() && !tags.contains(&n) => Some(format!(
-                        "Step {} changes the tag(s) {} instead.",
-                        quoted(name),
-                        tags.iter()
-                            .map(|t| quoted(t).to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
+                    Some(n)
+                        if !tags.is_empty()
+                            && !tags.iter().any(|t| names_tag(&n, &tag_words(t))) =>
+                    {
+                        Some(format!(
+                            "Step {} changes the tag(s) {} instead.",
+                            quoted(name),
+                            tags.iter()
+                                .map(|t| quoted(t).to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    }
                     _ => None,
                 }
             }

@@ -5,7 +5,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
 
 use super::reliability::HTTP_CALLS;
-use super::{filled, quoted, Ctx, Finding, Rule};
+use super::{filled, quoted, Ctx, Finding, Rule, Severity};
 use crate::graph::{FastMap, Graph};
 use crate::model::{contains_ci, Json, Kind, Role, Step};
 
@@ -179,7 +179,16 @@ fn secret_in(key: Option<&str>, s: &str) -> bool {
 }
 
 /// Keys naming users by id (a string, a list of strings, or of `{id}` objects).
-const USER_KEYS: &[&str] = &["userId", "user_id", "userIds", "users", "recipients"];
+/// `selectedUser` is the builder's own: a list of user ids (email, SMS, WhatsApp) or one id
+/// (in-app notification) beside `userType: "user"`.
+const USER_KEYS: &[&str] = &[
+    "userId",
+    "user_id",
+    "userIds",
+    "users",
+    "recipients",
+    "selectedUser",
+];
 /// Keys naming addresses or numbers: anyone there is someone other than a user id.
 const ADDRESS_KEYS: &[&str] = &["to", "toEmail", "emails", "email", "phone"];
 /// Keys naming a recipient type: all users, the assigned user, the owner reach someone else.
@@ -295,8 +304,9 @@ pub(super) fn recipients<'s>(s: &'s Step<'_>) -> Recipients<'s> {
 /// failure-alert-to-nobody, on a live internal notification that names nobody (no user id,
 /// address, number, or all/assigned/owner recipient type; see [`recipients`]) when
 /// (a) a recipient key is present but explicitly empty (`""`, `[]`, `[""]`), or
-/// (b) no recipient key is present at all (the builder may fill a default, so absence alone is
-/// weak evidence) and the notification sits on a failure path: after a *failure gate* with no
+/// (b) no recipient key is present at all (no `userType`, user, address or number: the builder
+/// always writes a `userType`, so the notification reaches nobody) — at low anywhere, at the
+/// rule's medium when the notification sits on a failure path: after a *failure gate* with no
 /// live webhook/custom-code step in between (a new call starts a new attempt, which keeps a
 /// retry loop from putting the whole workflow on the failure path). A failure gate is
 /// - a transition of a live webhook/custom-code step whose name mentions fail/error/timeout,
@@ -349,15 +359,25 @@ fn alerts_to_nobody(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     } else {
         Vec::new()
     };
+    let rule = Rule::FailureAlertToNobody.default_severity();
     for (i, r) in nobody {
-        let message = if r.explicitly_empty {
-            "has its recipients set to nothing (an empty user, address or recipient list)"
+        let (severity, message) = if r.explicitly_empty {
+            (
+                rule,
+                "has its recipients set to nothing (an empty user, address or recipient list)",
+            )
         } else if on_failure_path[i] {
-            "sits on a failure path and names no recipient (no user, address, number or recipient type)"
+            (
+                rule,
+                "sits on a failure path and names no recipient (no user, address, number or recipient type)",
+            )
         } else {
-            continue;
+            (
+                Severity::Low,
+                "names no recipient (no user type, user, address or number): nobody on the team receives it",
+            )
         };
-        ctx.emit(out, Rule::FailureAlertToNobody, Some(i), || {
+        ctx.emit_sev(out, Rule::FailureAlertToNobody, severity, Some(i), || {
             format!(
                 "Internal notification {} {message}.",
                 quoted(steps[i].label())

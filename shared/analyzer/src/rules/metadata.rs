@@ -52,6 +52,17 @@ pub(crate) fn is_test_name(name: &str) -> bool {
         || (has("do") && has("not") && has("use"))
 }
 
+/// Whether a name says the workflow runs a real experiment: "A/B", "AB test", "split test"
+/// (or testing, "multivariate test").
+pub(crate) fn is_experiment_name(name: &str) -> bool {
+    let w = words(name);
+    crate::model::contains_ci(name, "a/b")
+        || w.windows(2).any(|p| {
+            matches!(p[0].as_str(), "ab" | "split" | "multivariate")
+                && matches!(p[1].as_str(), "test" | "testing" | "tests")
+        })
+}
+
 /// Whether a name says nothing ("New Workflow", "Untitled", "Workflow 3").
 pub(crate) fn is_generic_name(name: &str) -> bool {
     let w = words(name);
@@ -89,7 +100,13 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             }
         }
     }
-    if w.is_published() && is_test_name(&w.name) {
+    // A published experiment is a real test: named as one, or holding a split step (HighLevel's
+    // `workflow_split`, or `split`).
+    let experiment = is_experiment_name(&w.name)
+        || w.steps
+            .iter()
+            .any(|s| !s.disabled && matches!(&*s.kind, "workflow_split" | "split"));
+    if w.is_published() && is_test_name(&w.name) && !experiment {
         ctx.emit(out, Rule::TestNamePublished, None, || {
             format!(
                 "Workflow {} is published but named like a test or copy.",
@@ -121,6 +138,11 @@ mod tests {
         assert!(is_test_name("Lead nurture (copy)"));
         assert!(is_test_name("TEST - webinar"));
         assert!(!is_test_name("Contest winners"));
+        assert!(is_experiment_name("Roof invite - A/B subject test"));
+        assert!(is_experiment_name("AB test: offer"));
+        assert!(is_experiment_name("Split-testing the first SMS"));
+        assert!(!is_experiment_name("Test - lead follow-up"));
+        assert!(!is_experiment_name("Split payments test"));
         assert!(is_generic_name("New Workflow : 1700000000"));
         assert!(is_generic_name(""));
         assert!(!is_generic_name("New lead follow-up"));

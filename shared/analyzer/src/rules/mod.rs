@@ -254,7 +254,7 @@ catalogue! {
         "Empty branch",
         "A branch with no steps ends the workflow silently for every contact who takes it.",
         "Add the intended steps to the branch, or remove the branch (a None path used as a filter may stay empty on purpose).",
-        "An empty None (else) branch next to a branch with steps is a filter, reported at low only: lower or disable the rule if that is your pattern. A branch with no steps on purpose as the only way out still ends the workflow silently.";
+        "An empty None (else) branch next to a branch with steps is a filter (HighLevel always draws the None branch) and is not reported. A conditioned branch with no steps, or an if/else whose branches are all empty, is; a branch left empty on purpose as the way out still ends the workflow silently: accept it.";
     UnroutedPath = "unrouted-path", High, Definition, Structure, "multi-path transitions and their next",
         "Path not connected",
         "A multi-path step declares a path (e.g. a timeout) that is not connected, so contacts taking it stop.",
@@ -274,7 +274,7 @@ catalogue! {
         "Unknown step type",
         "The analyzer does not know this step type, so it could not check it; confidence drops.",
         "No action needed in the workflow; tell us the type so the analyzer can learn it.",
-        "It is about the analyzer, not the workflow: a new or niche HighLevel action it has not learned yet. Legacy appointment types are reported by deprecated-appointment-type instead, and if/else containers and branch nodes never are.";
+        "It is about the analyzer, not the workflow: a new or niche HighLevel action it has not learned yet. HighLevel's own workflow_split, workflow_ai_decision_maker, conversationai_ai_splitter, conversationai_book_appointment, event_start_date and dnd_contact steps are known. Legacy appointment types are reported by deprecated-appointment-type instead, and if/else containers and branch nodes never are.";
     WaitWithoutTimeout = "wait-without-timeout", Critical, Definition, Waits, "wait type, timeout, timeoutEnabled, transitions",
         "Wait without a timeout",
         "Waiting for a reply, condition or event with no timeout path parks contacts forever when it never happens.",
@@ -304,7 +304,7 @@ catalogue! {
         "Step name says something else",
         "A step named \"Wait 24 hours\" that waits 60 minutes, or \"Send SMS\" that sends an email, misleads whoever maintains the workflow; one of the two is a mistake.",
         "Fix the configuration, or rename the step to say what it does.",
-        "Names that state nothing checkable ('Follow-up', 'Nurture 2') are left alone, as are tag steps named 'tag: X' that do change X. A name kept on purpose after the step changed still misleads the next person: rename it.";
+        "Names that state nothing checkable ('Follow-up', 'Nurture 2') are left alone, as are tag steps named 'tag: X' that do change X (spaces, '-' and '_' alike, case ignored, and X may be the tag's last words: 'Tag: detractor' for review-detractor), and channel words after no, not, non or without ('Email (no SMS consent)' is an email step). A name kept on purpose after the step changed still misleads the next person: rename it.";
     SmsWithoutOptOut = "sms-without-opt-out", High, Definition, Messaging, "SMS body",
         "No SMS opt-out",
         "Carriers and the law (TCPA, CTIA) expect marketing texts to say how to stop; without it numbers get filtered or reported.",
@@ -364,7 +364,7 @@ catalogue! {
         "Trigger without a filter",
         "A trigger without its filter (an appointment with no status, a form trigger with no form) enrolls far more contacts than intended.",
         "Add the filter that narrows the trigger (status, field, form, tag, pipeline).",
-        "Only appointment, contact-changed, form, tag and pipeline-stage triggers are judged. A trigger meant to fire on every form or every appointment change (an account-wide log or notification) still fires: accept it.";
+        "Only appointment, contact-changed, form, tag, pipeline-stage and call triggers are judged; a call trigger (call_status, call_details) filtered on the call's status (missed, no answer, voicemail) or direction, or whose type is itself a missed-call trigger, is fine, and one with no such filter is reported at high. A trigger meant to fire on every form, appointment change or call (an account-wide log or notification) still fires: accept it.";
     DuplicateTrigger = "duplicate-trigger", High, SeveralWorkflows, Account, "every workflow's status, triggers and filters",
         "Duplicate trigger",
         "Two published workflows fire on the same trigger and filters, so contacts get both sequences.",
@@ -420,11 +420,11 @@ catalogue! {
         "The email asks the contact to reply but is sent from a no-reply address, so the answer bounces or is never read.",
         "Send from a monitored address or set a reply-to.",
         "Emails from a monitored address, with a reply-to set, or that do not ask for a reply (a receipt) are fine; emails without a from address of their own (the account's default sender) are not judged.";
-    DndTurnedOff = "dnd-turned-off", High, Definition, Deliverability, "dnd steps (action/dndAction/status/dnd) and field updates of a dnd field",
+    DndTurnedOff = "dnd-turned-off", High, Definition, Deliverability, "DND steps (HighLevel's dnd_contact: enable/disable; dnd: action/dndAction/status/dnd) and field updates of a dnd field",
         "Workflow turns DND back off",
         "Turning a contact's Do Not Disturb / opt-out off from a workflow overrides their choice and breaks consent rules (TCPA, GDPR).",
         "Only the contact can opt back in; remove the step.",
-        "Steps that turn DND on, or that do not say which way they go, are not reported. A workflow started only by the contact's own re-subscription (a START reply, an opt-in form) may turn DND off: accept it there.";
+        "Steps that turn DND on (dnd_contact: enable), or that do not say which way they go, are not reported. A workflow started only by the contact's own re-subscription (a START reply, an opt-in form) may turn DND off: accept it there.";
     SmsWithoutSendingNumber = "sms-without-sending-number", Critical, PhoneNumbers, Deliverability, "SMS steps; the bundle's phoneNumbers (capabilities.sms, smsEnabled, status)",
         "SMS with no number to send it",
         "The account has no phone number able to send SMS, so every SMS step fails.",
@@ -585,11 +585,11 @@ catalogue! {
         "A bot that can never hand the conversation over strands contacts whose question it cannot answer.",
         "Enable the bot's human handoff, or assign a user / notify the team when it hands off or fails.",
         "A bot with handoff switched on, or followed by an assign-user step or an internal notification, is fine. A self-serve bot with no team behind it (after-hours FAQ) can accept it.";
-    FailureAlertToNobody = "failure-alert-to-nobody", Medium, Definition, Integrations, "internal_notification recipients (userId/users/emails/to/phone, all users, assigned user)",
+    FailureAlertToNobody = "failure-alert-to-nobody", Medium, Definition, Integrations, "internal_notification recipients (userType, selectedUser, userId/users/emails/to/phone, all users, assigned user)",
         "Alert sent to nobody",
         "An internal notification with no recipient is silently dropped, so the failure it reports is never seen.",
         "Pick the users (or the assigned user) the notification should reach.",
-        "Notifications to a user, an address, a phone number, all users or the assigned user are fine. A notification with no recipient setting at all is judged only on a failure path (elsewhere the builder may fill a default).";
+        "Notifications to a user, an address, a phone number, all users or the assigned user are fine, as is a recipient type the analyzer does not know. A notification with no recipient setting at all (no user type, user, address or number) is reported at low, and at medium on a failure path, where the alert matters most.";
     AlertsToOneUser = "alerts-to-one-user", Medium, Users, Account, "internal_notification recipients across the bundle's workflows; the bundle's users",
         "Every alert goes to one user",
         "When every alert in the account goes to the same person, a holiday or a departure means nobody sees failures.",
@@ -629,12 +629,17 @@ catalogue! {
         "Test workflow published",
         "A published workflow named like a test, copy or sandbox is probably running by mistake.",
         "Rename it, or switch it back to draft.",
-        "Drafts are not judged, and only whole words count ('Contest winners' is fine). A published workflow that runs a real test on purpose (an A/B split, a demo account) is fine: accept it.";
+        "Drafts are not judged, and only whole words count ('Contest winners' is fine). Workflows named as an experiment ('A/B', 'AB test', 'split test') or holding a split step (workflow_split) run a real test and are not reported. Another test run on purpose (a demo account) is fine: accept it.";
     GenericName = "generic-name", Info, Metadata, Metadata, "name",
         "Generic name",
         "\"New Workflow\" tells a teammate nothing about what the workflow does.",
         "Name the workflow after its trigger and purpose.",
         "Any word beyond new, workflow, untitled, my and numbers makes the name specific; info only, it never lowers the score.";
+    BranchOnUnknownField = "branch-on-unknown-field", Medium, AccountLists, Data, "if/else contact_detail conditions and contact.x fields; the bundle's customFields; the workflow's steps that write fields",
+        "If/else on a field nobody has",
+        "An if/else comparing a contact field the account does not have, and that no step sets, is never true: every contact takes the None branch.",
+        "Pick the right custom field in the condition (or create the field and set it before the if/else).",
+        "Standard contact fields (first name, email, phone, tags...) are never judged, nor fields any step of the workflow writes; without the bundle's customFields list the rule says nothing, since a field filled by a form or an import looks the same. A field created after the bundle was exported is reported: export the account again.";
 }
 
 /// One finding before configuration is applied.

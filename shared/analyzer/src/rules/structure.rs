@@ -92,7 +92,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
 
-    // Empty if/else branches: the "None" path may be a filter when another branch has steps.
+    // Empty if/else branches. An empty "None" path next to a branch with steps is the standard
+    // filter (HighLevel always draws the None branch, even when nothing should happen there):
+    // not reported.
     for i in 0..g.len() {
         if g.roles[i] != Role::IfElse {
             continue;
@@ -110,12 +112,10 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
             let none = matches!(g.roles[b], Role::Branch { none: true });
-            let severity = if none && any_filled {
-                Severity::Low
-            } else {
-                Severity::High
-            };
-            ctx.emit_sev(out, Rule::EmptyBranch, severity, Some(b), || {
+            if none && any_filled {
+                continue;
+            }
+            ctx.emit(out, Rule::EmptyBranch, Some(b), || {
                 format!(
                     "Branch {} of {} has no steps.",
                     quoted(steps[b].label()),

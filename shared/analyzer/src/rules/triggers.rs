@@ -1,8 +1,23 @@
 //! Trigger and settings rules of one workflow: no trigger, triggers without their filter,
 //! re-entry that duplicates records.
 
-use super::{quoted, Ctx, Finding, Rule};
+use super::{quoted, Ctx, Finding, Rule, Severity};
 use crate::model::Trigger;
+
+/// Whether a trigger type fires on phone calls: HighLevel's `call_status` / `call_details`, or a
+/// type with the word `call` (`inbound_call`, `missed_call`...).
+fn is_call_trigger(kind: &str) -> bool {
+    kind.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w.eq_ignore_ascii_case("call"))
+}
+
+/// Whether a call trigger's type already narrows it to calls nobody answered (a missed-call or
+/// voicemail trigger).
+fn call_type_narrowed(kind: &str) -> bool {
+    ["missed", "voicemail", "no_answer", "noanswer", "unanswered"]
+        .iter()
+        .any(|w| crate::model::contains_ci(kind, w))
+}
 
 /// The filter a trigger type needs, as field-name fragments (any one satisfies it).
 fn required_filter(kind: &str) -> Option<(&'static [&'static str], &'static str)> {
@@ -35,6 +50,22 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             });
         }
         for t in triggers.iter().filter(|t| t.active) {
+            if is_call_trigger(&t.kind)
+                && !call_type_narrowed(&t.kind)
+                && !has_filter(t, &["status", "direction"])
+            {
+                ctx.emit_sev(
+                    out,
+                    Rule::TriggerWithoutFilter,
+                    Severity::High,
+                    None,
+                    || format!(
+                        "Trigger {} ({}) has no call status or direction filter: every call, answered and outbound included, starts this workflow.",
+                        quoted(t.label()),
+                        t.kind
+                    ),
+                );
+            }
             if let Some((fragments, what)) = required_filter(&t.kind) {
                 if !has_filter(t, fragments) {
                     ctx.emit(out, Rule::TriggerWithoutFilter, None, || {

@@ -96,6 +96,30 @@ fn ai_prompt_contact_text_fires_on_undelimited_contact_text() {
     );
 }
 
+#[test]
+fn highlevels_ai_branching_steps_are_judged_as_ai_steps() {
+    for kind in ["workflow_ai_decision_maker", "conversationai_ai_splitter"] {
+        fires_on(
+            &body(chain(vec![s(
+                "a",
+                kind,
+                json!({"type": kind, "instructions": "Route by what they wrote: {{message.body}}"}),
+            )])),
+            "ai-prompt-contact-text",
+            Some("a"),
+        );
+        // Near miss: instructions without the contact's own text.
+        silent(
+            &body(chain(vec![s(
+                "a",
+                kind,
+                json!({"type": kind, "instructions": "Decide whether {{contact.company_name}} is residential or commercial."}),
+            )])),
+            "ai-prompt-contact-text",
+        );
+    }
+}
+
 // ---------------------------------------------------------------- ai-sms-unbounded
 
 #[test]

@@ -378,3 +378,92 @@ fn custom_field_type_mismatch_is_skipped_without_field_types() {
     assert!(hits(&run(&untyped), MISMATCH).is_empty());
     assert!(skipped_reason(&a_single_workflow(), MISMATCH).is_some());
 }
+
+// ---------------------------------------------------------------- branch-on-unknown-field
+
+/// A workflow whose if/else `c` compares `field` (HighLevel's contact_detail condition), with
+/// `before` ahead of it.
+fn branches_on(field: &str, before: Vec<Value>) -> Value {
+    let mut steps = before;
+    let parent = steps
+        .last()
+        .and_then(|s| s["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    steps.extend(super::if_else_branches(
+        "c",
+        "Qualified?",
+        json!([{"conditionType": "contact_detail", "conditionSubType": field,
+                "conditionOperator": ">=", "conditionValue": "70"}]),
+        &parent,
+        "y1",
+        "",
+    ));
+    steps.push(
+        json!({"id": "y1", "type": "add_contact_tag", "name": "Tag hot", "parentKey": "c_yes",
+                      "attributes": {"tags": ["hot"]}}),
+    );
+    wf("w1", chain(steps), form_trigger())
+}
+
+#[test]
+fn branch_on_unknown_field_fires_on_a_field_the_account_lacks_and_nothing_sets() {
+    let fields = json!({"customFields": [{"id": "cf_budget", "fieldKey": "contact.budget"}]});
+    let v = bundle(
+        vec![branches_on("contact.lead_score", vec![tag("a")])],
+        fields.clone(),
+    );
+    assert_eq!(
+        places(&v, "branch-on-unknown-field"),
+        vec![place("w1", Some("c"))]
+    );
+    let r = run(&v);
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "branch-on-unknown-field")
+        .expect("the issue");
+    assert_eq!(issue.severity, crate::Severity::Medium);
+    assert!(issue.message.contains("None branch"), "{}", issue.message);
+    // Near misses: a listed field (by key or id), a standard field, a field a step sets.
+    for v in [
+        bundle(
+            vec![branches_on("contact.budget", vec![tag("a")])],
+            fields.clone(),
+        ),
+        bundle(
+            vec![branches_on("cf_budget", vec![tag("a")])],
+            fields.clone(),
+        ),
+        bundle(
+            vec![branches_on("contact.email", vec![tag("a")])],
+            fields.clone(),
+        ),
+        bundle(
+            vec![branches_on(
+                "contact.lead_score",
+                vec![s(
+                    "u",
+                    "update_contact_field",
+                    json!({"fields": [{"field": "contact.lead_score", "value": "80"}]}),
+                )],
+            )],
+            fields.clone(),
+        ),
+    ] {
+        silent(&v, "branch-on-unknown-field");
+    }
+    // Without a bundle it is skipped, and a bundle without customFields says nothing.
+    assert!(skipped_reason(
+        &branches_on("contact.lead_score", vec![tag("a")]),
+        "branch-on-unknown-field"
+    )
+    .is_some());
+    silent(
+        &bundle(
+            vec![branches_on("contact.lead_score", vec![tag("a")])],
+            json!({"tags": [{"name": "hot"}]}),
+        ),
+        "branch-on-unknown-field",
+    );
+}

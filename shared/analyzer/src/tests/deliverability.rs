@@ -186,6 +186,65 @@ fn dnd_turned_off_fires_on_an_explicit_off_only() {
     );
 }
 
+#[test]
+fn dnd_turned_off_reads_highlevels_own_dnd_contact_step() {
+    // HighLevel's builder writes the DND action as `type: dnd_contact` with
+    // `attributes.dnd_contact: "disable" | "enable"` (docs/ANALYZER.md, "Formats").
+    let off = |kind: &str, attrs| {
+        body(chain(vec![
+            s("d", kind, attrs),
+            sms(
+                "m",
+                "This is Acme: sorry we missed your call. Reply STOP to opt out.",
+            ),
+        ]))
+    };
+    let r = fires_on(
+        &off(
+            "dnd_contact",
+            json!({"type": "dnd_contact", "dnd_contact": "disable"}),
+        ),
+        "dnd-turned-off",
+        Some("d"),
+    );
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "dnd-turned-off")
+        .expect("the issue");
+    assert_eq!(issue.severity, crate::Severity::High);
+    assert_eq!(
+        issue.message,
+        "Step \"dnd_contact d\" turns the contact's DND off."
+    );
+    // Not an unknown type any more.
+    silent(
+        &off(
+            "dnd_contact",
+            json!({"type": "dnd_contact", "dnd_contact": "disable"}),
+        ),
+        "unknown-step-type",
+    );
+    // The same key on a `dnd` step.
+    fires_on(
+        &off("dnd", json!({"dnd_contact": "disable"})),
+        "dnd-turned-off",
+        Some("d"),
+    );
+    // Near misses: turning DND on, and a step that does not say which way it goes.
+    silent(
+        &off(
+            "dnd_contact",
+            json!({"type": "dnd_contact", "dnd_contact": "enable", "dnd_direction": "outbound"}),
+        ),
+        "dnd-turned-off",
+    );
+    silent(
+        &off("dnd_contact", json!({"type": "dnd_contact"})),
+        "dnd-turned-off",
+    );
+}
+
 // ---------------------------------------------------------------- sms-without-sending-number
 
 #[test]

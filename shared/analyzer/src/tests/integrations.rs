@@ -347,13 +347,45 @@ fn failure_alert_to_nobody_is_silent_when_someone_receives_it() {
     silent(&body(chain(vec![t])), "failure-alert-to-nobody");
 }
 
+/// Asserts that failure-alert-to-nobody fires on the notification `step` only, at low (not the
+/// failure-path medium).
+fn low_only(v: &Value, step: &str) {
+    let r = run(v);
+    let found: Vec<_> = r
+        .issues
+        .iter()
+        .filter(|i| i.rule_id == "failure-alert-to-nobody")
+        .map(|i| (i.step_id.clone(), i.severity))
+        .collect();
+    assert_eq!(found, vec![(Some(step.to_owned()), crate::Severity::Low)]);
+}
+
 #[test]
-fn failure_alert_to_nobody_leaves_keyless_notifications_off_failure_paths_alone() {
-    // No recipient key (the builder may fill a default) and no failure path.
-    silent(
-        &body(chain(vec![notify("t", keyless())])),
-        "failure-alert-to-nobody",
+fn failure_alert_to_nobody_reports_keyless_notifications_off_failure_paths_at_low() {
+    // No recipient key at all (no userType, user, address) and no failure path: low.
+    low_only(&body(chain(vec![notify("t", keyless())])), "t");
+    let r = run(&body(chain(vec![notify("t", keyless())])));
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "failure-alert-to-nobody")
+        .expect("the issue");
+    assert!(
+        issue.message.contains("names no recipient"),
+        "{}",
+        issue.message
     );
+    // HighLevel's own recipients: a user type, or selected users.
+    for recipients in [
+        json!({"type": "sms", "userType": "assign", "body": "New lead {{contact.name}}"}),
+        json!({"type": "sms", "userType": "user", "selectedUser": ["usr_mgr"], "body": "New lead"}),
+        json!({"type": "email", "subject": "New lead", "html": "<p>x</p>", "selectedUser": ["usr_mgr"]}),
+    ] {
+        silent(
+            &body(chain(vec![notify("t", recipients)])),
+            "failure-alert-to-nobody",
+        );
+    }
     // After a webhook, but on the yes branch of its check / after a plain webhook.
     let v = checked_call("None", sms("o", "Sorry! Reply STOP to opt out."));
     let mut v2 = v.clone();
@@ -361,13 +393,13 @@ fn failure_alert_to_nobody_leaves_keyless_notifications_off_failure_paths_alone(
         steps[4] = json!({"id": "m", "type": "internal_notification", "name": "Tell staff",
                           "parentKey": "y", "attributes": keyless()});
     }
-    silent(&v2, "failure-alert-to-nobody");
-    silent(
+    low_only(&v2, "m");
+    low_only(
         &body(chain(vec![
             lookup("h", "{{custom_values.crm_url}}"),
             notify("t", keyless()),
         ])),
-        "failure-alert-to-nobody",
+        "t",
     );
     // The else branch of an if/else after a call that does not check it directly.
     let v = body(vec![
@@ -380,12 +412,19 @@ fn failure_alert_to_nobody_leaves_keyless_notifications_off_failure_paths_alone(
         json!({"id": "n", "type": "if_else", "name": "None", "nodeType": "branch-no", "next": "t", "parent": "c", "attributes": {}}),
         json!({"id": "t", "type": "internal_notification", "name": "Tell staff", "parentKey": "n", "attributes": keyless()}),
     ]);
-    silent(&v, "failure-alert-to-nobody");
-    // ...which fires once the tag step is a second call.
+    low_only(&v, "t");
+    // ...which fires at medium once the tag step is a second call.
     let mut v = v;
     v["workflow"]["workflowData"]["templates"][1] = json!({"id": "u", "type": "custom_webhook", "name": "Notify ERP",
         "parentKey": "h", "next": "c", "attributes": {"method": "POST", "url": "https://erp.acme.example/x"}});
-    fires_on(&v, "failure-alert-to-nobody", Some("t"));
+    let r = fires_on(&v, "failure-alert-to-nobody", Some("t"));
+    assert_eq!(
+        r.issues
+            .iter()
+            .find(|i| i.rule_id == "failure-alert-to-nobody")
+            .map(|i| i.severity),
+        Some(crate::Severity::Medium)
+    );
     // A retry loop: the failure branch waits and goes back to the call; the notification after
     // the call's success is not on the failure path.
     let v = body(vec![
@@ -399,7 +438,7 @@ fn failure_alert_to_nobody_leaves_keyless_notifications_off_failure_paths_alone(
                "attributes": {"type": "time", "startAfter": {"type": "hours", "value": 1}}}),
         json!({"id": "g", "type": "goto", "name": "Retry", "parentKey": "w", "attributes": {"targetNodeId": "h"}}),
     ]);
-    silent(&v, "failure-alert-to-nobody");
+    low_only(&v, "t");
     // A recipient type the reader does not know is not "nobody".
     silent(
         &checked_call("None", notify("t", json!({"userType": "custom"}))),

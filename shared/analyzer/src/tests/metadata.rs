@@ -61,6 +61,47 @@ fn test_name_published_fires_on_a_published_copy() {
     );
 }
 
+#[test]
+fn test_name_published_is_silent_on_an_ab_test_by_name_or_split_step() {
+    for name in [
+        "Roof inspection invite - A/B subject test",
+        "AB test: consult offer",
+        "Split test - first SMS",
+    ] {
+        silent(
+            &body_with(
+                chain(vec![tag("a")]),
+                form_trigger(),
+                json!({ "name": name }),
+            ),
+            "test-name-published",
+        );
+    }
+    // A workflow holding HighLevel's split step runs a real test, whatever its name says.
+    let split = json!({"id": "sp", "type": "workflow_split", "name": "Subject line", "cat": "multi-path",
+                       "attributes": {"type": "workflow_split", "condition": "random-split"}});
+    silent(
+        &body_with(
+            chain(vec![split, tag("a")]),
+            form_trigger(),
+            json!({"name": "Consult invite test"}),
+        ),
+        "test-name-published",
+    );
+    // Near miss: a test name with neither, and a disabled split step.
+    let off = json!({"id": "sp", "type": "workflow_split", "name": "Subject line",
+                     "advanceCanvasMeta": {"isDisabled": true}, "attributes": {}});
+    fires_on(
+        &body_with(
+            chain(vec![off, tag("a")]),
+            form_trigger(),
+            json!({"name": "Consult invite test"}),
+        ),
+        "test-name-published",
+        None,
+    );
+}
+
 // ---------------------------------------------------------------- generic-name
 
 #[test]

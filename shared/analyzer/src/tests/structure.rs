@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::{body, branch, chain, fires_on, hits, s, silent, tag, wait_days};
+use super::{body, branch, chain, fires_on, hits, run, s, silent, tag, wait_days};
 use crate::Severity;
 
 fn goto(id: &str, target: &str) -> Value {
@@ -104,7 +104,7 @@ fn loop_without_exit_fires_when_no_condition_leaves_the_cycle() {
 // ---------------------------------------------------------------- empty-branch
 
 #[test]
-fn empty_branch_is_high_for_a_condition_and_low_for_a_none_filter() {
+fn empty_branch_is_high_for_a_condition_and_silent_for_a_none_filter() {
     let steps = |yes: Option<&str>, no: Option<&str>| {
         vec![
             json!({"id": "c", "type": "if_else", "name": "Qualified?", "cat": "conditions", "nodeType": "condition-node", "next": ["y", "n"], "attributes": {}}),
@@ -122,15 +122,15 @@ fn empty_branch_is_high_for_a_condition_and_low_for_a_none_filter() {
             .map(|i| i.severity),
         Some(Severity::High)
     );
-    let r = fires_on(&body(steps(Some("t1"), None)), "empty-branch", Some("n"));
-    assert_eq!(
-        r.issues
-            .iter()
-            .find(|i| i.rule_id == "empty-branch")
-            .map(|i| i.severity),
-        Some(Severity::Low)
-    );
+    // An empty None branch beside a branch with steps is a filter: not reported.
+    silent(&body(steps(Some("t1"), None)), "empty-branch");
     silent(&body(steps(Some("t1"), Some("t2"))), "empty-branch");
+    // Both empty: the condition decides nothing, each branch is reported.
+    let r = run(&body(steps(None, None)));
+    assert_eq!(
+        hits(&r, "empty-branch"),
+        vec![Some("y".to_owned()), Some("n".to_owned())]
+    );
 }
 
 // ---------------------------------------------------------------- unrouted-path
@@ -210,6 +210,33 @@ fn unknown_step_type_fires_on_the_unknown_step() {
     );
 }
 
+#[test]
+fn unknown_step_type_knows_highlevels_own_split_ai_and_date_steps() {
+    // Type names HighLevel's builder writes (docs/ANALYZER.md, "Formats").
+    for kind in [
+        "workflow_split",
+        "workflow_ai_decision_maker",
+        "conversationai_ai_splitter",
+        "conversationai_book_appointment",
+        "event_start_date",
+        "dnd_contact",
+    ] {
+        silent(
+            &body(chain(vec![tag("a"), s("b", kind, json!({"type": kind}))])),
+            "unknown-step-type",
+        );
+    }
+    // Near miss: a look-alike of one of them is still unknown.
+    fires_on(
+        &body(chain(vec![
+            tag("a"),
+            s("b", "workflow_ai_splitter", json!({})),
+        ])),
+        "unknown-step-type",
+        Some("b"),
+    );
+}
+
 // ---------------------------------------------------------------- name-contradicts-step
 
 #[test]
@@ -261,5 +288,54 @@ fn name_contradicts_step_fires_when_the_name_states_another_duration_channel_or_
     ] {
         fires_on(&body(chain(vec![step])), "name-contradicts-step", Some("e"));
         silent(&body(chain(vec![near_miss])), "name-contradicts-step");
+    }
+}
+
+#[test]
+fn name_contradicts_step_reads_tag_names_loosely_and_negated_channels_as_not_named() {
+    let named = |name: &str, kind: &str, attrs: Value| json!({"id": "e", "type": kind, "name": name, "attributes": attrs});
+    let tag = |name: &str, tags: Value| named(name, "add_contact_tag", json!({ "tags": tags }));
+    let mail = |name: &str| {
+        named(
+            name,
+            "email",
+            json!({"subject": "Hi", "html": "<p>Your order shipped.</p>"}),
+        )
+    };
+    // Space, `-` and `_` are the same, case is ignored, and a name may state the tag's last
+    // word(s); "no SMS", "not email", "non-SMS", "without SMS" name no channel.
+    for near_miss in [
+        tag("Tag: fb lead", json!(["fb-lead"])),
+        tag("Tag: FB_Lead", json!(["fb lead"])),
+        tag("Tag: detractor", json!(["review-detractor"])),
+        tag(
+            "Tag: reactivation no response",
+            json!(["reactivation-no-response"]),
+        ),
+        mail("Reactivation email (no SMS consent)"),
+        mail("Newsletter (non-SMS list)"),
+        mail("Follow-up without SMS"),
+        named(
+            "Text them (not email)",
+            "sms",
+            json!({"body": "Your order shipped."}),
+        ),
+    ] {
+        silent(&body(chain(vec![near_miss])), "name-contradicts-step");
+    }
+    // Still contradictions: another tag, a tag whose leading word only is named, a word inside
+    // another word, and a channel named without a negation.
+    for step in [
+        tag("Tag: detractor", json!(["review-promoter"])),
+        tag("Tag: review", json!(["review-detractor"])),
+        tag("Tag: lead", json!(["fblead"])),
+        mail("SMS reminder (no email reply)"),
+        named(
+            "E-mail the receipt",
+            "sms",
+            json!({"body": "Your order shipped."}),
+        ),
+    ] {
+        fires_on(&body(chain(vec![step])), "name-contradicts-step", Some("e"));
     }
 }

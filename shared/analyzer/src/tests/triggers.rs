@@ -45,3 +45,55 @@ fn trigger_without_filter_fires_on_a_form_trigger_with_no_form() {
     );
     silent(&body(chain(vec![tag("a")])), "trigger-without-filter");
 }
+
+#[test]
+fn trigger_without_filter_fires_at_high_on_a_call_trigger_with_no_status_or_direction() {
+    let call = |kind: &str, conditions| {
+        body_with(
+            chain(vec![tag("a")]),
+            json!([{"id": "t1", "type": kind, "name": "Calls", "active": true, "conditions": conditions}]),
+            json!({}),
+        )
+    };
+    for kind in ["call_status", "call_details", "inbound_call"] {
+        let r = fires_on(&call(kind, json!([])), "trigger-without-filter", None);
+        let issue = r
+            .issues
+            .iter()
+            .find(|i| i.rule_id == "trigger-without-filter")
+            .expect("the issue");
+        assert_eq!(issue.severity, crate::Severity::High);
+        assert!(issue
+            .message
+            .contains("every call, answered and outbound included"));
+    }
+    // A filter on something else does not narrow the calls.
+    fires_on(
+        &call(
+            "call_status",
+            json!([{"field": "phone_number", "operator": "==", "value": "+15125550100"}]),
+        ),
+        "trigger-without-filter",
+        None,
+    );
+    // Near misses: filtered to missed calls (status, or status and direction), to a direction,
+    // and a trigger whose type is itself the missed-call filter.
+    for conditions in [
+        json!([{"field": "call.status", "operator": "is-any-of", "value": ["no-answer", "busy", "voicemail"]},
+               {"field": "call.direction", "operator": "==", "value": "inbound"}]),
+        json!([{"field": "callStatus", "operator": "==", "value": "missed"}]),
+        json!([{"field": "call.direction", "operator": "==", "value": "inbound"}]),
+    ] {
+        silent(&call("call_status", conditions), "trigger-without-filter");
+    }
+    silent(&call("missed_call", json!([])), "trigger-without-filter");
+    // An empty status value is no filter.
+    fires_on(
+        &call(
+            "call_status",
+            json!([{"field": "call.status", "operator": "is-any-of", "value": []}]),
+        ),
+        "trigger-without-filter",
+        None,
+    );
+}

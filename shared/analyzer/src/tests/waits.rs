@@ -116,4 +116,28 @@ fn event_wait_without_anchor_fires_without_an_appointment_trigger() {
         &body(chain(vec![anchor, ev(), tag("b")])),
         "event-wait-without-anchor",
     );
+    // HighLevel's own names of the set-event-start-date action and of the conversation AI's
+    // booking step anchor the wait too.
+    for kind in ["event_start_date", "conversationai_book_appointment"] {
+        let anchor = s(
+            "a",
+            kind,
+            json!({"type": kind, "event_start_type": "custom_field", "value": "{{contact.event_date}}"}),
+        );
+        silent(
+            &body(chain(vec![anchor, ev(), tag("b")])),
+            "event-wait-without-anchor",
+        );
+    }
+    // Near miss: the same action after the wait anchors nothing.
+    let late = s(
+        "a",
+        "event_start_date",
+        json!({"type": "event_start_date", "event_start_type": "custom_field"}),
+    );
+    fires_on(
+        &body(chain(vec![tag("t"), ev(), late])),
+        "event-wait-without-anchor",
+        Some("w"),
+    );
 }
