@@ -83,6 +83,105 @@ const CASES: &[Case] = &[
         &[Excellent, Good, Fair],
         &["appointment-time-without-timezone", "name-contradicts-step"]
     ),
+    // Second round: an expert built each of these as agencies do; the well-built ones must come
+    // out clean, the broken ones with exactly their real defects.
+    // A/B split with a name saying so (and HighLevel's own `workflow_split` type).
+    case!("ab-split-consult-invite", &[Excellent, Good], &[]),
+    // Cart recovery emails that sell, with a purchase exit.
+    case!("abandoned-cart", &[Excellent, Good], &[]),
+    // HighLevel's AI decision maker routing leads.
+    case!("ai-decision-maker-routing", &[Excellent, Good], &[]),
+    // Birthday offer; the None branch of the "has a birthday" filter is empty on purpose.
+    case!("birthday-offer", &[Excellent, Good], &[]),
+    // Form to pipeline, wait for reply, Conversation AI.
+    case!("form-pipeline-conversation-ai", &[Excellent, Good], &[]),
+    // Chasing tax documents with a counter loop: service texts, no STOP line (medium).
+    case!(
+        "goto-counter-loop",
+        &[Excellent, Good],
+        &["sms-without-opt-out"]
+    ),
+    // Invoice reminders on an invoice trigger: transactional.
+    case!("invoice-payment-reminders", &[Excellent, Good], &[]),
+    // "Sorry we missed your call": a conversation the contact started, not a no-show.
+    case!("missed-call-text-back", &[Excellent, Good], &[]),
+    // Monthly newsletter: emails a month apart, stop-on-response off on purpose.
+    case!("monthly-newsletter", &[Excellent, Good], &[]),
+    // Internal only: assign, notify, create the opportunity; tag named with spaces for dashes.
+    case!("new-lead-internal", &[Excellent, Good], &[]),
+    // A no-show trigger's follow-up: its waits count from the no-show.
+    case!("no-show-follow-up", &[Excellent, Good], &[]),
+    // Receipts: "thank you for your purchase" is not a pitch.
+    case!("order-confirmation", &[Excellent, Good], &[]),
+    case!("payment-receipt", &[Excellent, Good], &[]),
+    // Reactivation offer; an email named "(no SMS consent)" is an email.
+    case!("reactivation-offer", &[Excellent, Good], &[]),
+    // Review request branching on the rating; tags named by their last word.
+    case!("review-request-branching", &[Excellent, Good], &[]),
+    // Voicemail drops and call tasks.
+    case!("voicemail-call-tasks", &[Excellent, Good], &[]),
+    // Webinar reminders that say "we go live in 1 hour (12 PM ET)", and a replay after it.
+    case!("webinar-registration", &[Excellent, Good], &[]),
+    // Broken: fixed waits from the booking, no cancellation exit, no trigger filter.
+    case!(
+        "bad-appointment-reminders-fixed-waits",
+        &[Critical],
+        &[
+            "appointment-time-without-timezone",
+            "reminder-after-cancellation",
+            "reminder-timed-from-booking",
+            "risky-merge-field",
+            "send-without-window",
+            "trigger-without-filter"
+        ]
+    ),
+    // Broken: a lead loop with no exit, a reply wait with no timeout, an unchecked webhook.
+    case!(
+        "bad-lead-loop-webhook",
+        &[Poor, Critical],
+        &[
+            "hardcoded-url",
+            "loop-without-exit",
+            "wait-without-timeout",
+            "webhook-unchecked"
+        ]
+    ),
+    // Broken: every call starts it, DND switched off, a notification to nobody.
+    case!(
+        "bad-missed-call",
+        &[Poor, Critical],
+        &[
+            "dnd-turned-off",
+            "failure-alert-to-nobody",
+            "first-sms-no-sender",
+            "trigger-without-filter",
+            "wait-without-timeout"
+        ]
+    ),
+    // Broken: an SMS promo blast with no opt-out, no window, no exit.
+    case!(
+        "bad-sms-promo-blast",
+        &[Poor, Critical],
+        &[
+            "cadence-without-purchase-exit",
+            "no-stop-on-response",
+            "risky-merge-field",
+            "send-without-window",
+            "sms-without-opt-out"
+        ]
+    ),
+    // Broken: webinar reminders waiting on an event date nothing sets.
+    case!(
+        "bad-webinar-no-event-date",
+        &[Fair, Poor],
+        &[
+            "event-wait-without-anchor",
+            "first-sms-no-sender",
+            "first-touch-behind-wait",
+            "risky-merge-field",
+            "send-without-window"
+        ]
+    ),
 ];
 
 #[test]
