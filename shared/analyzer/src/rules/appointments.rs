@@ -467,8 +467,9 @@ fn gives_context(t: &str) -> bool {
             j += 1;
         }
         let rest = &t[j..];
-        let before = t[..start].trim_end();
-        let after_in = before.len() >= 2 && before[before.len() - 2..].eq_ignore_ascii_case("in");
+        // Bytes, not a str slice: the two bytes before may split a multi-byte character.
+        let before = t[..start].trim_end().as_bytes();
+        let after_in = before.len() >= 2 && before[before.len() - 2..].eq_ignore_ascii_case(b"in");
         if clock
             || starts_with_ci(rest, "am")
             || starts_with_ci(rest, "pm")

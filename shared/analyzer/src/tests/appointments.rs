@@ -406,6 +406,17 @@ fn reminder_without_context_fires_on_a_reminder_that_never_says_what_for() {
             "reminder-without-context",
         );
     }
+    // Multi-byte text right before a number (a str slice of the two bytes before it would split
+    // the euro sign): read, not a panic; no context word in it, so it fires.
+    fires_on(
+        &body_with(
+            reminder("before", "Prix: 5€ 5 minutes avant, à 5 heures."),
+            appointment(),
+            json!({}),
+        ),
+        "reminder-without-context",
+        Some("e"),
+    );
     // After the appointment it is a follow-up (a thank-you, a replay), not a reminder.
     silent(
         &body_with(
