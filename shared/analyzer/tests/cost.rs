@@ -149,7 +149,7 @@ fn dangling_parents_curve() {
 }
 
 #[test]
-#[ignore = "writes the hostile shapes to $SHAPES_DIR, to time them with the release CLI"]
+#[ignore = "writes the hostile shapes and the 10,000-step body to $SHAPES_DIR, to time them with the release CLI"]
 fn write_hostile_shapes() {
     let dir = std::env::var("SHAPES_DIR").unwrap_or_else(|_| "/tmp/shapes".to_owned());
     std::fs::create_dir_all(&dir).expect("dir");
@@ -158,4 +158,11 @@ fn write_hostile_shapes() {
         std::fs::write(format!("{dir}/{name}.json"), &body).expect("write");
         std::fs::write(format!("{dir}/{name}_benign.json"), &benign).expect("write");
     }
+    // The benchmark's 10,000-step body, for instruction counts of the release CLI
+    // (docs/PERFORMANCE.md: `valgrind --tool=callgrind workflow-audit workflow_10000.json`).
+    std::fs::write(
+        format!("{dir}/workflow_10000.json"),
+        shapes::workflow(10_000),
+    )
+    .expect("write");
 }
