@@ -105,7 +105,8 @@ stack_hurry() { [[ -z "$STACK_SUPERVISOR" ]] || kill -USR2 "$STACK_SUPERVISOR" 2
 
 # stack_claim_port PORT: make PORT this script's until every process of its stack is gone: a lock on
 # .local/port-PORT.lock, held through a descriptor every process of the stack inherits. If the stack
-# of an earlier `make dev` still holds it: refuse at once when that script is still running, else
+# of an earlier `make dev` still holds it: refuse when that script is still running (seen so for 3 s:
+# a stack just sent SIGTERM marks itself stopping only once its trap runs), else
 # wait up to STACK_CLAIM_WAIT seconds (30) for it to be gone. Call it before stack_init, so the
 # supervisor holds the lock until it has stopped everything.
 stack_claim_port() {

@@ -221,9 +221,17 @@ def holders(path: str) -> list:
     return found
 
 
+# How long a stack must be seen running (not stopping) before a claim is refused: a stack that was
+# just sent SIGTERM marks itself stopping only once bash runs its trap, which waits for the
+# foreground command of the moment (a readiness probe, a sleep); on a loaded machine that took
+# longer than a second `make dev` needs to get here.
+RUNNING_GRACE = 3.0
+
+
 def cmd_claim(args) -> int:
     deadline = time.monotonic() + args.wait
     waiting = False
+    running_since = None
     while True:
         try:
             fcntl.flock(args.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -238,9 +246,14 @@ def cmd_claim(args) -> int:
         st = stat(int(owner)) if owner.isdigit() else None
         alive = st is not None and st[0] not in (b"Z", b"X")
         if state == "running" and alive:
-            print(f"error: port {args.port} belongs to a local stack that is running (script pid {owner}): "
-                  f"stop it first, or choose other ports (PORT=..., MOTO_PORT=...)", file=sys.stderr)
-            return 2
+            running_since = running_since or time.monotonic()
+            if time.monotonic() - running_since >= RUNNING_GRACE:
+                print(f"error: port {args.port} belongs to a local stack that is running (script pid {owner}): "
+                      f"stop it first, or choose other ports (PORT=..., MOTO_PORT=...)", file=sys.stderr)
+                return 2
+            time.sleep(0.1)
+            continue
+        running_since = None
         if not waiting:
             print(f"==> waiting for the previous local stack on port {args.port} (script pid {owner}) "
                   f"to finish stopping (at most {args.wait:g} s)", file=sys.stderr)

@@ -19,7 +19,7 @@ moto or creating the tables, i.e. inside a foreground child or a command substit
     kill-script  SIGKILL to scripts/dev.sh itself: its supervisor stops the stack
     restart      SIGTERM to a first make dev and at once a second one on the same ports: it must
                  wait until nothing of the first is left, then start; a third one started while the
-                 second runs must refuse at once; then Ctrl-C
+                 second runs must refuse (within seconds); then Ctrl-C
 
 One round waits for GET /health to answer (cargo lambda watch builds the function on its first
 request: up to DEV_STOP_HEALTH_WAIT seconds, default 30; if the build takes longer it is stopped
