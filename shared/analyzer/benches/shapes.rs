@@ -213,5 +213,74 @@ pub fn hostile() -> Vec<(&'static str, Vec<u8>)> {
         ("tag_fanout", tag_fanout(4_096, 4_096)),
         ("long_name_typeless", long_name_typeless(200_000, 2_000)),
         ("colliding_ids", colliding_steps(12_000)),
+        ("unknown_fields", unknown_fields(2_000, 200)),
+        ("shared_branch", shared_branch(2_000, 20_000)),
+        ("long_field_key", long_field_key(1_500_000, 300_000)),
     ]
+}
+
+/// The account bundle around one workflow's steps, with a custom-fields list (so
+/// `branch-on-unknown-field` runs).
+fn with_custom_fields(templates: Vec<Value>) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "customFields": [{"id": "cf1", "fieldKey": "contact.budget"}],
+        "workflows": [{"workflow": {"_id": "w1", "name": "Fields", "status": "published",
+            "workflowData": {"templates": templates}},
+            "triggers": [{"type": "form_submission", "conditions": [{"field": "formId", "value": "f"}]}]}]
+    }))
+    .unwrap_or_default()
+}
+
+/// An if/else comparing `contact.<key>` (HighLevel's contact_detail condition).
+fn compares(id: &str, key: &str, next: Value) -> Value {
+    json!({"id": id, "type": "if_else", "nodeType": "condition-node", "next": next,
+           "attributes": {"branches": [{"conditions": [{"conditionType": "contact_detail",
+               "conditionSubType": format!("contact.{key}")}]}]}})
+}
+
+/// Shape 6 (`branch-on-unknown-field`, 2026-12): `n` tag steps with `tag_bytes`-byte tags, then `n`
+/// if/elses each on a field nothing sets; the rule once searched every step's texts per if/else.
+pub fn unknown_fields(n: usize, tag_bytes: usize) -> Vec<u8> {
+    let mut steps: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"id": format!("t{i}"), "type": "add_contact_tag", "next": format!("t{}", i + 1),
+                        "attributes": {"tags": ["a".repeat(tag_bytes)]}})
+        })
+        .collect();
+    if let Some(last) = steps.last_mut() {
+        last["next"] = json!("c0");
+    }
+    steps.extend((0..n).map(|i| {
+        compares(
+            &format!("c{i}"),
+            &format!("field_{i}"),
+            json!([format!("c{}", i + 1)]),
+        )
+    }));
+    with_custom_fields(steps)
+}
+
+/// Shape 7: one branch node with `conditions` conditions that `n` if/elses all list as their
+/// branch; each if/else once walked the shared node's conditions again.
+pub fn shared_branch(n: usize, conditions: usize) -> Vec<u8> {
+    let mut steps = vec![
+        json!({"id": "B", "type": "if_else", "nodeType": "branch-yes",
+        "attributes": {"conditions": vec![json!({"f": 1}); conditions]}}),
+    ];
+    steps.extend((0..n).map(|i| {
+        json!({"id": format!("c{i}"), "type": "if_else",
+        "nodeType": "condition-node", "next": ["B"], "attributes": {}})
+    }));
+    with_custom_fields(steps)
+}
+
+/// Shape 8: a field key of `key_bytes` bytes compared by an if/else, and a tag of `tag_bytes`
+/// bytes; the key was once the needle of a substring search through every text.
+pub fn long_field_key(tag_bytes: usize, key_bytes: usize) -> Vec<u8> {
+    let key = format!("{}b", "a".repeat(key_bytes));
+    with_custom_fields(vec![
+        json!({"id": "t0", "type": "add_contact_tag", "next": "c0",
+               "attributes": {"tags": ["a".repeat(tag_bytes)]}}),
+        compares("c0", &key, json!([])),
+    ])
 }

@@ -584,6 +584,9 @@ pub struct AccountLists {
     pub forms: Option<HashSet<String>>,
     /// Custom field ids and keys (keys lower-cased, without a `contact.` prefix).
     pub custom_fields: Option<HashSet<String>>,
+    /// The same keys as spellings compare them (lower-cased, without `_`, `-` and spaces:
+    /// `Lead Score` is `lead_score`), for `branch-on-unknown-field`.
+    pub custom_field_spellings: Option<Box<HashSet<String>>>,
     /// Custom field id and key (lower-cased, without a `contact.` prefix) to its type and
     /// options; `None` when no field had a `dataType`. Boxed to keep [`Input`] small (clippy's
     /// `large_enum_variant`: a bundle's lists are much larger than a single workflow).

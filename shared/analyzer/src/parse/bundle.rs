@@ -204,6 +204,10 @@ fn parse_account(obj: &mut Map<String, Value>, ptr: &str) -> Result<AccountLists
             .filter_map(|k| k.strip_prefix("contact.").map(str::to_owned))
             .collect();
         set.extend(stripped);
+        // Each key as `branch-on-unknown-field` compares spellings (`Lead Score` = `lead_score`).
+        a.custom_field_spellings = Some(Box::new(
+            set.iter().map(|k| crate::rules::field_norm(k)).collect(),
+        ));
         a.custom_fields = Some(set);
         let types = custom_field_types(f);
         a.custom_field_types = (!types.is_empty()).then(|| Box::new(types));

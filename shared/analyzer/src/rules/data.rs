@@ -1,7 +1,7 @@
 //! Data rules of one workflow: opportunity steps without stage, pipeline or an identified
 //! record, and field updates whose value the custom field's type cannot hold.
 
-use super::{field_key, json_mentions, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
+use super::{field_key, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
 use crate::model::{Json, Kind, Role, Step};
 
 pub(crate) const CREATE_OPP: &[&str] = &["create_opportunity", "internal_create_opportunity"];
@@ -20,43 +20,63 @@ pub(crate) fn pipeline_of<'s>(s: &'s Step<'_>) -> Option<&'s str> {
     s.attr_any(&["pipelineId", "pipeline_id"])
 }
 
-/// Standard contact fields (keys as [`field_key`] writes them): HighLevel has them on every
-/// contact, so the bundle's `customFields` never lists them.
+/// Standard contact fields, as [`field_norm`] writes them (`first_name`, `firstName` and
+/// `First Name` are one field): HighLevel has them on every contact, so the bundle's
+/// `customFields` never lists them. Any key starting or ending with `dnd` is standard too (the
+/// per-channel DND flags).
 const STANDARD_FIELDS: &[&str] = &[
     "id",
     "name",
-    "first_name",
-    "last_name",
-    "full_name",
+    "firstname",
+    "lastname",
+    "fullname",
     "email",
     "phone",
+    "phonenumber",
     "tags",
     "tag",
-    "company_name",
+    "companyname",
     "company",
+    "businessname",
     "address1",
     "address",
     "city",
     "state",
-    "postal_code",
+    "postalcode",
     "country",
     "website",
-    "date_of_birth",
+    "dateofbirth",
     "dob",
     "source",
+    "attributionsource",
+    "lastattributionsource",
     "timezone",
-    "dnd",
-    "assigned_to",
-    "assigned_user",
+    "assignedto",
+    "assigneduser",
     "type",
-    "contact_type",
-    "date_added",
-    "date_created",
-    "last_activity",
+    "contacttype",
+    "dateadded",
+    "datecreated",
+    "dateupdated",
+    "lastactivity",
     "gender",
-    "additional_emails",
-    "additional_phones",
+    "additionalemails",
+    "additionalphones",
 ];
+
+/// A field key compared across spellings: lower-cased, without `_`, `-` and spaces.
+pub(crate) fn field_norm(key: &str) -> String {
+    key.chars()
+        .filter(|c| !matches!(c, '_' | ' ' | '-'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Whether a field key (as [`field_key`] writes it) is a standard contact field.
+fn standard_field(key: &str) -> bool {
+    let n = field_norm(key);
+    n.starts_with("dnd") || n.ends_with("dnd") || STANDARD_FIELDS.contains(&n.as_str())
+}
 
 /// The contact fields an if/else's conditions compare: a `contact_detail` condition's
 /// `conditionSubType` (HighLevel's shape), or a `contact.x` field (`field`, `fieldKey`,
@@ -97,42 +117,101 @@ fn compared_contact_fields<'v>(v: &'v Json<'_>, found: &mut Vec<&'v str>) {
 /// saved webhook response, an AI or math step writing it). Without `customFields` in the input it
 /// says nothing: without the list, a field set by a form or an import looks the same.
 fn branch_on_unknown_field(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    use std::collections::{HashMap, HashSet};
     let Some(fields) = ctx.account.and_then(|a| a.custom_fields.as_ref()) else {
         return;
     };
+    let spellings = ctx.account.and_then(|a| a.custom_field_spellings.as_ref());
     let g = ctx.g;
     let steps = &ctx.w.steps;
+    // 1. Per if/else or branch node, walked once (several if/elses may share a branch node):
+    //    the fields it compares that are neither standard nor listed.
     let mut found = Vec::new();
-    for i in (0..g.len()).filter(|&i| g.roles[i] == Role::IfElse && !g.disabled[i]) {
+    let mut candidates: Vec<Vec<(&str, String)>> = vec![Vec::new(); g.len()];
+    let mut wanted: HashSet<String> = HashSet::new();
+    for v in (0..g.len()).filter(|&v| matches!(g.roles[v], Role::IfElse | Role::Branch { .. })) {
         found.clear();
+        for c in ["branches", "conditions", "condition"]
+            .iter()
+            .filter_map(|k| steps[v].attr(k))
+        {
+            compared_contact_fields(c, &mut found);
+        }
+        for f in &found {
+            let key = field_key(f);
+            if !key.is_empty()
+                && key.len() <= MAX_FIELD_KEY
+                && !standard_field(&key)
+                && !fields.contains(key.as_str())
+                && !spellings.is_some_and(|s| s.contains(field_norm(&key).as_str()))
+            {
+                wanted.insert(key.clone());
+                candidates[v].push((*f, key));
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return;
+    }
+    // 2. One pass over the steps that may write a field: which wanted keys they name, as a
+    //    word (`contact.x`, `{{contact.x}}` or `x`), each text read once.
+    let mut written: HashSet<String> = HashSet::new();
+    let mut buf = String::new();
+    let mut stack = Vec::new();
+    for j in (0..g.len()).filter(|&j| {
+        !g.disabled[j]
+            && !g.kinds[j].is_outbound()
+            && !matches!(g.roles[j], Role::IfElse | Role::Branch { .. })
+    }) {
+        stack.extend(steps[j].attributes.iter().map(|(_, a)| a));
+        while let Some(v) = stack.pop() {
+            let mut see = |t: &str| {
+                for w in t
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                    .map(|w| w.trim_matches('.'))
+                    .filter(|w| !w.is_empty() && w.len() <= MAX_FIELD_KEY + 8)
+                {
+                    buf.clear();
+                    buf.extend(w.chars().map(|c| c.to_ascii_lowercase()));
+                    let key = buf.strip_prefix("contact.").unwrap_or(&buf);
+                    if wanted.contains(key) && !written.contains(key) {
+                        written.insert(key.to_owned());
+                    }
+                }
+            };
+            match v {
+                Json::String(t) => see(t),
+                Json::Array(a) => stack.extend(a.iter()),
+                Json::Object(o) => {
+                    for (k, m) in o.iter() {
+                        see(k);
+                        stack.push(m);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // 3. Per node its first unknown field, once; per if/else, its own and its branches'.
+    let first: HashMap<usize, &str> = candidates
+        .iter()
+        .enumerate()
+        .filter_map(|(v, c)| {
+            c.iter()
+                .find(|(_, key)| !written.contains(key.as_str()))
+                .map(|(f, _)| (v, *f))
+        })
+        .collect();
+    for i in (0..g.len()).filter(|&i| g.roles[i] == Role::IfElse && !g.disabled[i]) {
         let branch_nodes = g
             .out(i)
             .iter()
             .map(|e| e.to as usize)
             .filter(|&b| matches!(g.roles[b], Role::Branch { .. }));
-        for v in std::iter::once(i).chain(branch_nodes) {
-            for c in ["branches", "conditions", "condition"]
-                .iter()
-                .filter_map(|k| steps[v].attr(k))
-            {
-                compared_contact_fields(c, &mut found);
-            }
-        }
-        let unknown = found.iter().map(|f| (f, field_key(f))).find(|(_, key)| {
-            !key.is_empty()
-                && !STANDARD_FIELDS.contains(&key.as_str())
-                && !fields.contains(key.as_str())
-                && !(0..g.len()).any(|j| {
-                    !g.disabled[j]
-                        && !g.kinds[j].is_outbound()
-                        && !matches!(g.roles[j], Role::IfElse | Role::Branch { .. })
-                        && steps[j]
-                            .attributes
-                            .iter()
-                            .any(|(_, a)| json_mentions(a, &[key.as_str()]))
-                })
-        });
-        if let Some((f, _)) = unknown {
+        let unknown = std::iter::once(i)
+            .chain(branch_nodes)
+            .find_map(|v| first.get(&v).copied());
+        if let Some(f) = unknown {
             ctx.emit(out, Rule::BranchOnUnknownField, Some(i), || {
                 format!(
                     "If/else {} branches on the contact field {}, which no step of the workflow sets and the account's custom fields do not list: contacts always take the None branch.",
@@ -143,6 +222,9 @@ fn branch_on_unknown_field(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
 }
+
+/// Longer than any real field key: not judged (and never searched for).
+const MAX_FIELD_KEY: usize = 100;
 
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     custom_field_type_mismatch(ctx, out);

@@ -28,6 +28,7 @@ use super::model::{contains_ci, starts_with_ci, AccountLists, Json, Kind, Role, 
 use waits::{wait_kind, WaitKind};
 
 pub(crate) use account::run as run_account;
+pub(crate) use data::field_norm;
 
 /// How serious a finding is. Ordered: `Info < Low < Medium < High < Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -467,3 +467,40 @@ fn branch_on_unknown_field_fires_on_a_field_the_account_lacks_and_nothing_sets()
         "branch-on-unknown-field",
     );
 }
+
+#[test]
+fn branch_on_unknown_field_reads_field_names_as_builders_spell_them() {
+    let fields = json!({"customFields": [{"id": "cf_score", "fieldKey": "contact.Lead Score"}]});
+    // Standard fields in any spelling, the DND flags, and a listed field spelled otherwise.
+    for field in [
+        "firstName",
+        "contact.dateOfBirth",
+        "assignedTo",
+        "Postal Code",
+        "dnd_sms",
+        "email_dnd",
+        "contact.phone_number",
+        "contact.lead_score",
+    ] {
+        silent(
+            &bundle(vec![branches_on(field, vec![tag("a")])], fields.clone()),
+            "branch-on-unknown-field",
+        );
+    }
+    // A step writing a longer field of the same stem does not set this one (whole names).
+    fires_on(
+        &bundle(
+            vec![branches_on(
+                "contact.score",
+                vec![s(
+                    "u",
+                    "update_contact_field",
+                    json!({"fields": [{"field": "contact.score_v2", "value": "80"}]}),
+                )],
+            )],
+            fields,
+        ),
+        "branch-on-unknown-field",
+        Some("c"),
+    );
+}
