@@ -21,6 +21,8 @@ const REMINDER: &[&str] = &[
 const NO_SHOW: &[&str] = &[
     "no-show",
     "no show",
+    "no-shows",
+    "no shows",
     "missed your appointment",
     "missed our appointment",
     "we missed you",
@@ -170,7 +172,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     open[entry] = true;
     // A no-show message is about an appointment: the workflow starts from one, or the text says
     // so ("sorry we missed your call" after a missed call is not a no-show message).
-    let about_appointments = active().any(|t| t.kind.contains("appointment"));
+    let about_appointments = active().any(|t| contains_ci(&t.kind, "appointment"));
     let no_show = |i: usize| {
         g.texts(i)
             .any(|t| NO_SHOW.iter().any(|p| contains_phrase_ci(t, p)))
@@ -404,19 +406,21 @@ fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Ve
     }
 }
 
-/// What a reminder says about what it reminds of (any of these, case ignored), besides a clock
-/// time and "in N minutes/hours" (see [`gives_context`]).
+/// Merge fields that name what a reminder is for (any of these, case ignored).
+const REMINDER_FIELDS: &[&str] = &["{{appointment.", "{{calendar.", "{{event."];
+
+/// Words that say what a reminder is for or when (whole words, case ignored; English, Spanish,
+/// French and German, the languages of the agencies' templates seen so far).
 const REMINDER_WORDS: &[&str] = &[
     "appointment",
-    "{{appointment.",
-    "{{calendar.",
-    "{{event.",
+    "appointments",
     "booking",
     "booked",
     "visit",
     "session",
     "meeting",
     "consult",
+    "consultation",
     "call",
     "class",
     "webinar",
@@ -435,16 +439,70 @@ const REMINDER_WORDS: &[&str] = &[
     "see you",
     "reschedule",
     "o'clock",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "mon",
+    "tue",
+    "tues",
+    "wed",
+    "thu",
+    "thurs",
+    "fri",
+    "sat",
+    "sun",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "cita",
+    "mañana",
+    "hoy",
+    "rendez-vous",
+    "rdv",
+    "demain",
+    "aujourd'hui",
+    "termin",
+    "morgen",
+    "heute",
 ];
 
-/// Whether a text gives a reminder its context: a [`REMINDER_WORDS`] word, a clock time
-/// ("3 PM", "10:30am", "14:00") or "in N minutes/hours".
+/// Whether a text gives a reminder its context: a [`REMINDER_FIELDS`] field, a [`REMINDER_WORDS`]
+/// word, a clock time ("3 PM", "10:30am", "14:00", "14h30"), a date ("3/12", "12.03") or "in N
+/// minutes/hours/hrs".
 fn gives_context(t: &str) -> bool {
-    if REMINDER_WORDS.iter().any(|w| contains_ci(t, w)) {
+    if REMINDER_FIELDS.iter().any(|w| contains_ci(t, w))
+        || REMINDER_WORDS.iter().any(|w| contains_phrase_ci(t, w))
+    {
         return true;
     }
     let b = t.as_bytes();
-    // A digit run, then optional ":MM", optional space, then am/pm/h or a unit after "in N".
+    // A digit run, then ":MM", "/D" or ".D" (a clock or a date), "h" (14h30), or after optional
+    // spaces am/pm, or a unit when "in" comes before the number.
     let mut i = 0;
     while i < b.len() {
         if !b[i].is_ascii_digit() {
@@ -455,14 +513,16 @@ fn gives_context(t: &str) -> bool {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-        let clock = i < b.len() && b[i] == b':' && b.get(i + 1).is_some_and(u8::is_ascii_digit);
-        let mut j = i;
-        if clock {
-            j += 1;
-            while j < b.len() && b[j].is_ascii_digit() {
-                j += 1;
-            }
+        let joined = |c: u8| b.get(i) == Some(&c) && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if joined(b':') || joined(b'/') || joined(b'.') {
+            return true;
         }
+        if matches!(b.get(i), Some(b'h' | b'H'))
+            && !b.get(i + 1).is_some_and(u8::is_ascii_alphabetic)
+        {
+            return true;
+        }
+        let mut j = i;
         while j < b.len() && b[j] == b' ' {
             j += 1;
         }
@@ -470,12 +530,14 @@ fn gives_context(t: &str) -> bool {
         // Bytes, not a str slice: the two bytes before may split a multi-byte character.
         let before = t[..start].trim_end().as_bytes();
         let after_in = before.len() >= 2 && before[before.len() - 2..].eq_ignore_ascii_case(b"in");
-        if clock
-            || starts_with_ci(rest, "am")
+        if starts_with_ci(rest, "am")
             || starts_with_ci(rest, "pm")
             || starts_with_ci(rest, "a.m")
             || starts_with_ci(rest, "p.m")
-            || (after_in && (starts_with_ci(rest, "min") || starts_with_ci(rest, "hour")))
+            || (after_in
+                && ["min", "hour", "hr", "day"]
+                    .iter()
+                    .any(|u| starts_with_ci(rest, u)))
         {
             return true;
         }
@@ -484,9 +546,10 @@ fn gives_context(t: &str) -> bool {
     false
 }
 
-/// `reminder-without-context`: a message that a wait before the appointment leads straight to
-/// (a reminder) and that never says what it reminds of or when. Messages after a wait after the
-/// appointment (a thank-you, a replay) are follow-ups, not reminders.
+/// `reminder-without-context`: a message that a wait before the appointment leads to, directly or
+/// through if/else and branch nodes only (a reminder; "is the appointment still confirmed?" is the
+/// usual check in between), and that never says what it reminds of or when. Messages after a wait
+/// after the appointment (a thank-you, a replay) are follow-ups, not reminders.
 fn reminder_without_context(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
@@ -495,11 +558,16 @@ fn reminder_without_context(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             && ctx.wait_kind(p) == WaitKind::EventRelative
             && event_offset(&steps[p]).is_none_or(|m| m >= 0.0)
     };
-    for i in (0..g.len()).filter(|&i| g.kinds[i].is_outbound() && !g.disabled[i]) {
-        let reminder = g.preds(i).iter().any(|&p| before_event(p as usize));
+    let message = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i];
+    // From each such wait, through structural nodes and the messages of that moment (an SMS and
+    // an email sent together), stopping at anything else. One search for all waits: linear.
+    let reminded = g.after((0..g.len()).filter(|&p| before_event(p)), |v| {
+        !(g.roles[v].is_structural() || g.roles[v] == Role::IfElse || message(v))
+    });
+    for i in (0..g.len()).filter(|&i| reminded[i] && message(i)) {
         // A blank message is `empty-message`'s; only one that says something is judged here.
         let says_something = g.texts(i).any(|t| t.chars().any(char::is_alphanumeric));
-        if reminder && says_something && !g.texts(i).any(gives_context) {
+        if says_something && !g.texts(i).any(gives_context) {
             ctx.emit(out, Rule::ReminderWithoutContext, Some(i), || {
                 format!(
                     "Reminder {} never says what it is for or when (no time, day or {{{{appointment.*}}}} field).",

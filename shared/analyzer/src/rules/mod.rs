@@ -511,11 +511,11 @@ catalogue! {
         "A time written without its zone is read as the reader's own: clients in another zone (virtual meetings, travellers) can join an hour or more off. Polish, not a defect, for a business whose clients are local.",
         "Add {{appointment.timezone}} (or the zone) next to the time.",
         "Messages that name the timezone anywhere ({{appointment.timezone}}, 'time zone') are fine. A local business whose clients are all in its own zone (a neighbourhood clinic) can accept it.";
-    ReminderWithoutContext = "reminder-without-context", Medium, Definition, Appointments, "messages right after a wait before an appointment or event; their texts",
+    ReminderWithoutContext = "reminder-without-context", Medium, Definition, Appointments, "messages after a wait before an appointment or event (directly or through if/else); their texts",
         "Reminder that does not say what for",
         "A reminder that never names the appointment, its day or its time (\"Hi! Just checking in\") does not remind anyone: contacts still miss the appointment, or reply asking what it is about.",
         "Say what and when, e.g. \"Your visit with {{appointment.user.name}} is {{appointment.start_time}}\".",
-        "Messages after a wait after the appointment (a thank-you, a replay link) are follow-ups and are not judged, nor blank messages (empty-message reports them). Any clock time, 'in N minutes' or a word naming the appointment, visit, call, class, webinar or event counts as context.";
+        "Messages after a wait after the appointment (a thank-you, a replay link) are follow-ups and are not judged, nor blank messages (empty-message reports them). Any clock time ('3 PM', '14h30'), date ('3/12'), weekday or month, 'in N minutes/hrs', or a whole word naming the appointment, visit, call, class, webinar or event counts as context (in English, Spanish, French or German: 'cita', 'rdv', 'Termin').";
     ReminderTimedFromBooking = "reminder-timed-from-booking", High, Triggers, Appointments, "appointment triggers, reminder texts, time and event-relative waits before them",
         "Reminder timed from the booking",
         "A reminder after a fixed wait counts from the booking, not from the appointment: it arrives days early or after the appointment.",
@@ -800,6 +800,12 @@ const TRANSACTIONAL_TRIGGERS: &[&str] = &[
     "payment",
     "invoice",
     "two_step_form",
+];
+
+/// Trigger kinds of an exchange the contact started (their call, their message or reply): what
+/// answers it in one or two messages (a missed-call text-back) is a conversation, not a campaign;
+/// a longer drip started by a reply is marketing.
+const CONVERSATION_TRIGGERS: &[&str] = &[
     "call_status",
     "call_details",
     "missed_call",
@@ -807,6 +813,8 @@ const TRANSACTIONAL_TRIGGERS: &[&str] = &[
     "customer_repl",
     "inbound_message",
 ];
+/// Most messages a reply to the contact's own call or message sends.
+const CONVERSATION_MESSAGES: usize = 2;
 
 /// The purpose of a workflow, judged from the whole of it as a HighLevel builder would: it is
 /// transactional when it answers an event of the contact's own (an appointment, an order, a
@@ -839,18 +847,22 @@ fn transactional_purpose(
             ),
         );
     }
-    let event_trigger = w.triggers.as_deref().unwrap_or_default().iter().find(|t| {
-        t.active
-            && TRANSACTIONAL_TRIGGERS
-                .iter()
-                .any(|k| contains_ci(&t.kind, k))
+    let of_kind = |kinds: &[&str]| {
+        w.triggers
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|t| t.active && kinds.iter().any(|k| contains_ci(&t.kind, k)))
+    };
+    let event_trigger = of_kind(TRANSACTIONAL_TRIGGERS).or_else(|| {
+        of_kind(CONVERSATION_TRIGGERS).filter(|_| outbound.len() <= CONVERSATION_MESSAGES)
     });
     if let Some(t) = event_trigger {
         return verdict(
             PurposeKind::Transactional,
             format!(
                 "it answers the contact's own {} (trigger {})",
-                t.kind.replace('_', " "),
+                quoted(&t.kind.replace('_', " ")),
                 quoted(t.label())
             ),
         );

@@ -44,8 +44,9 @@ const SELLING: &[&str] = &[
 const FIRST_TOUCH_MINUTES: f64 = 60.0;
 
 /// Words before "purchase" that make it the contact's own, already made ("thank you for your
-/// purchase", "your recent purchase"): a receipt's wording, not a pitch.
-const OWN: &[&str] = &["your", "recent", "the"];
+/// purchase", "your recent purchase"): a receipt's wording, not a pitch ("complete the purchase"
+/// is one).
+const OWN: &[&str] = &["your", "recent"];
 
 /// Whether a text uses a selling word ([`SELLING`], whole words; "off" only as "N off"; "purchase"
 /// not after [`OWN`]).

@@ -60,9 +60,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     Severity::High,
                     None,
                     || format!(
-                        "Trigger {} ({}) has no call status or direction filter: every call, answered and outbound included, starts this workflow.",
+                        "Trigger {} (type {}) has no call status or direction filter: every call, answered and outbound included, starts this workflow.",
                         quoted(t.label()),
-                        t.kind
+                        quoted(&t.kind)
                     ),
                 );
             }

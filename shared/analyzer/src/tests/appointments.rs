@@ -400,6 +400,12 @@ fn reminder_without_context_fires_on_a_reminder_that_never_says_what_for() {
         "Your visit with Dr. Lee starts in an hour.",
         "We go live in 1 hour (12 PM ET): grab a coffee!",
         "Doors open at 6:30, bring a friend.",
+        "Hi Sam, your dental cleaning with Dr. Lee is on Monday, March 3. Reply C to confirm.",
+        "Hola {{contact.first_name}}, le recordamos su cita con el Dr. Lee mañana a las 3.",
+        "Rappel : votre RDV demain à 14h30 chez Dr. Lee.",
+        "Hi Sam, your cleaning with Dr. Lee is in 2 hrs. Reply C to confirm.",
+        "Quick heads-up: your property showing at 12 Oak St is Saturday. Reply C to confirm.",
+        "Your cleaning is on 3/12, reply C to confirm.",
     ] {
         silent(
             &body_with(reminder("before", near_miss), appointment(), json!({})),
@@ -414,6 +420,41 @@ fn reminder_without_context_fires_on_a_reminder_that_never_says_what_for() {
             appointment(),
             json!({}),
         ),
+        "reminder-without-context",
+        Some("e"),
+    );
+    // Words inside other words are no context: "deliver", "prevent", "recall".
+    fires_on(
+        &body_with(
+            reminder(
+                "before",
+                "We deliver great care and prevent problems. Recall our motto!",
+            ),
+            appointment(),
+            json!({}),
+        ),
+        "reminder-without-context",
+        Some("e"),
+    );
+    // Behind the usual "still confirmed?" if/else, the message is still the reminder.
+    let mut steps = vec![
+        json!({"id": "w", "type": "wait", "name": "1 hour", "attributes": {"type": "appointment",
+        "appointmentStartAfter": {"when": "before", "type": "minutes", "value": 60}}, "next": "c"}),
+    ];
+    steps.extend(if_else_branches(
+        "c",
+        "Still confirmed?",
+        json!([{"field": "appointment.status", "operator": "==", "value": "confirmed"}]),
+        "w",
+        "e",
+        "",
+    ));
+    steps.push(
+        json!({"id": "e", "type": "sms", "name": "Reminder", "parentKey": "c_yes",
+        "attributes": {"body": "Thanks for choosing us, we love our customers!"}}),
+    );
+    fires_on(
+        &body_with(steps, appointment(), json!({})),
         "reminder-without-context",
         Some("e"),
     );

@@ -555,3 +555,12 @@ fn first_sms_no_sender_is_silent_when_the_location_appends_the_sender() {
         Some("m"),
     );
 }
+
+#[test]
+fn completing_the_purchase_is_a_pitch() {
+    let cart = body(chain(vec![newsletter(
+        "e",
+        "<p>Here is your cart: complete the purchase today.</p>",
+    )]));
+    fires_on(&cart, "email-without-postal-address", Some("e"));
+}

@@ -459,3 +459,34 @@ fn send_without_window_spares_a_short_first_pause_and_weighs_emails_lower() {
         [crate::Severity::Medium]
     );
 }
+
+#[test]
+fn a_drip_started_by_a_reply_is_a_campaign_not_a_conversation() {
+    let replied = json!([{"id": "t1", "type": "customer_replied", "active": true,
+        "conditions": [{"field": "channel", "operator": "==", "value": "sms"}]}]);
+    // One answer to the contact's reply: a conversation.
+    silent(
+        &body_with(
+            chain(vec![sms("a", "Thanks! Someone will text you shortly.")]),
+            replied.clone(),
+            json!({}),
+        ),
+        "sms-without-opt-out",
+    );
+    // Three texts days apart after it: a campaign, judged like any other.
+    fires_on(
+        &body_with(
+            chain(vec![
+                sms("a", "Thanks for your reply!"),
+                wait_days("w1", 2),
+                sms("b", "Here are our services."),
+                wait_days("w2", 2),
+                sms("c", "Any questions about our services?"),
+            ]),
+            replied,
+            json!({}),
+        ),
+        "sms-without-opt-out",
+        Some("a"),
+    );
+}
