@@ -43,11 +43,7 @@ const CASES: &[Case] = &[
     case!(
         "appointment-reminders-empty",
         &[Poor, Critical],
-        &[
-            "empty-message",
-            "first-sms-no-sender",
-            "reminder-without-context"
-        ]
+        &["empty-message", "first-sms-no-sender"]
     ),
     // The document the contact asked for, with a confirming text: transactional.
     case!("guide-delivery", &[Excellent, Good], &[]),

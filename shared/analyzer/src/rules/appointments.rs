@@ -565,9 +565,8 @@ fn reminder_without_context(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         !(g.roles[v].is_structural() || g.roles[v] == Role::IfElse || message(v))
     });
     for i in (0..g.len()).filter(|&i| reminded[i] && message(i)) {
-        // A blank message is `empty-message`'s; only one that says something is judged here.
-        let says_something = g.texts(i).any(|t| t.chars().any(char::is_alphanumeric));
-        if says_something && !g.texts(i).any(gives_context) {
+        // A blank or greeting-only message is `empty-message`'s: one finding per step.
+        if super::messaging::empty_message_of(ctx, i).is_none() && !g.texts(i).any(gives_context) {
             ctx.emit(out, Rule::ReminderWithoutContext, Some(i), || {
                 format!(
                     "Reminder {} never says what it is for or when (no time, day or {{{{appointment.*}}}} field).",

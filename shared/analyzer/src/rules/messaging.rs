@@ -496,66 +496,71 @@ fn bare_words(text: &str) -> String {
 /// empty-message: an email with no body (or only markup) and no template, a text that is empty
 /// or says only a greeting, an internal notification with no subject and no body.
 fn empty_message(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    let g = ctx.g;
-    let steps = &ctx.w.steps;
-    for (i, s) in steps.iter().enumerate() {
-        if g.disabled[i] {
-            continue;
-        }
-        let body_chars = || {
-            g.text_kv(i)
-                .iter()
-                .filter(|(k, _)| *k != "subject")
-                .map(|(_, t)| visible_chars(t))
-                .sum::<usize>()
-        };
-        let message = match g.kinds[i] {
-            Kind::Email if s.attr_any(&["templateId", "template_id"]).is_none() => {
-                (body_chars() == 0).then(|| {
-                    format!(
-                        "Email {} has an empty body: contacts receive a blank email.",
-                        quoted(s.label())
-                    )
-                })
-            }
-            Kind::Sms => {
-                let attached = s
-                    .attr("attachments")
-                    .and_then(Json::as_array)
-                    .is_some_and(|a| !a.is_empty());
-                let said: Vec<&str> = g
-                    .text_kv(i)
-                    .iter()
-                    .filter(|(k, _)| *k == "body" || *k == "message" || *k == "text")
-                    .map(|(_, t)| *t)
-                    .collect();
-                let words = bare_words(&said.join(" "));
-                if attached {
-                    None
-                } else if words.is_empty() && said.iter().all(|t| t.trim().is_empty()) {
-                    Some(format!("SMS {} is empty.", quoted(s.label())))
-                } else if GREETINGS.contains(&words.as_str()) {
-                    Some(format!(
-                        "SMS {} says only {}: the contact learns nothing from it.",
-                        quoted(s.label()),
-                        quoted(said.join(" ").trim())
-                    ))
-                } else {
-                    None
-                }
-            }
-            Kind::InternalNotification => (g.text_kv(i).iter().all(|(_, t)| visible_chars(t) == 0))
-                .then(|| {
-                    format!(
-                        "Internal notification {} has no subject and no body: the team is alerted to nothing.",
-                        quoted(s.label())
-                    )
-                }),
-            _ => None,
-        };
-        if let Some(message) = message {
+    for i in 0..ctx.g.len() {
+        if let Some(message) = empty_message_of(ctx, i) {
             ctx.emit(out, Rule::EmptyMessage, Some(i), || message);
         }
+    }
+}
+
+/// What `empty-message` says of step `i`, if anything: an email with no body, an empty or
+/// greeting-only SMS, a notification with nothing in it (switched-off steps say nothing).
+pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<String> {
+    let g = ctx.g;
+    let s = &ctx.w.steps[i];
+    if g.disabled[i] {
+        return None;
+    }
+    let body_chars = || {
+        g.text_kv(i)
+            .iter()
+            .filter(|(k, _)| *k != "subject")
+            .map(|(_, t)| visible_chars(t))
+            .sum::<usize>()
+    };
+    match g.kinds[i] {
+        Kind::Email if s.attr_any(&["templateId", "template_id"]).is_none() => {
+            (body_chars() == 0).then(|| {
+                format!(
+                    "Email {} has an empty body: contacts receive a blank email.",
+                    quoted(s.label())
+                )
+            })
+        }
+        Kind::Sms => {
+            let attached = s
+                .attr("attachments")
+                .and_then(Json::as_array)
+                .is_some_and(|a| !a.is_empty());
+            let said: Vec<&str> = g
+                .text_kv(i)
+                .iter()
+                .filter(|(k, _)| *k == "body" || *k == "message" || *k == "text")
+                .map(|(_, t)| *t)
+                .collect();
+            let words = bare_words(&said.join(" "));
+            if attached {
+                None
+            } else if words.is_empty() && said.iter().all(|t| t.trim().is_empty()) {
+                Some(format!("SMS {} is empty.", quoted(s.label())))
+            } else if GREETINGS.contains(&words.as_str()) {
+                Some(format!(
+                    "SMS {} says only {}: the contact learns nothing from it.",
+                    quoted(s.label()),
+                    quoted(said.join(" ").trim())
+                ))
+            } else {
+                None
+            }
+        }
+        Kind::InternalNotification => (g.text_kv(i).iter().all(|(_, t)| visible_chars(t) == 0))
+            .then(|| {
+                format!(
+                    "Internal notification {} has no subject and no body: the team is alerted to nothing.",
+                    quoted(s.label())
+                )
+            }),
+        _ => None,
     }
 }
 

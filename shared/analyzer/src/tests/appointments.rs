@@ -423,6 +423,10 @@ fn reminder_without_context_fires_on_a_reminder_that_never_says_what_for() {
         "reminder-without-context",
         Some("e"),
     );
+    // A reminder that says only "Welcome!" is one finding, empty-message's, not two.
+    let welcome = body_with(reminder("before", "Welcome!"), appointment(), json!({}));
+    fires_on(&welcome, "empty-message", Some("e"));
+    silent(&welcome, "reminder-without-context");
     // Words inside other words are no context: "deliver", "prevent", "recall".
     fires_on(
         &body_with(
