@@ -21,6 +21,8 @@ use backend_core::secrets::Purpose;
 use backend_core::App;
 use lambda_http::{Body, Request, Response};
 use serde_yaml::Value as Yaml;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// A dev-looking key for tests only.
 pub const TEST_ENCRYPTION_KEY: &str =
@@ -73,13 +75,16 @@ pub fn init_logs() {
             logs.extend_from_slice(line.as_bytes());
             logs.push(b'\n');
         });
+        let filter: tracing_subscriber::filter::Targets =
+            "debug,aws_smithy_runtime=warn,aws_config=warn,hyper=warn,rustls=warn,aws_sdk_dynamodb=warn,aws_smithy_runtime_api=warn,hyper_util=warn,reqwest=warn,wiremock=warn"
+                .parse()
+                .expect("log filter");
         let _ = tracing_subscriber::fmt()
             .json()
             .flatten_event(true)
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "debug,aws_smithy_runtime=warn,aws_config=warn,hyper=warn,rustls=warn,aws_sdk_dynamodb=warn,aws_smithy_runtime_api=warn,hyper_util=warn,reqwest=warn,wiremock=warn",
-            ))
             .with_writer(|| Capture)
+            .finish()
+            .with(filter)
             .try_init();
     });
 }

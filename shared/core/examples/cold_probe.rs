@@ -55,7 +55,7 @@ async fn main() {
         cpu_ns() as f64 / 1e6
     );
     step(
-        "telemetry::init (JSON subscriber, EnvFilter)",
+        "telemetry::init (JSON subscriber, Targets filter)",
         backend_core::telemetry::init,
     );
     let config = step("Config::from_env", backend_core::config::Config::from_env);

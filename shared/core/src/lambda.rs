@@ -15,17 +15,22 @@ use crate::{telemetry, App};
 
 /// Logs as JSON, validates configuration (the init fails with every problem listed), builds the
 /// clients once, then serves requests through `routes` until the container stops.
+///
+/// The two long-lived futures (the configuration and the runtime's loop, which holds a request's
+/// whole handler future) are boxed: inline they made `main`'s stack frame 64 KB (920 bytes
+/// boxed), and probing that frame cost 13 page faults before `main` did anything; on the heap only
+/// the pages a future writes are touched (docs/PERFORMANCE.md, issue 20).
 pub async fn run(routes: Vec<Route>) -> Result<(), lambda_http::Error> {
     telemetry::init();
-    let app = App::from_env().await.inspect_err(|err| {
+    let app = Box::pin(App::from_env()).await.inspect_err(|err| {
         tracing::error!(error = %err, "cold start failed: configuration is invalid");
     })?;
     let routes: Arc<[Route]> = routes.into();
-    lambda_http::run(service_fn(move |req: Request| {
+    Box::pin(lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();
         let routes = routes.clone();
         async move { Ok::<_, Infallible>(dispatch(&app, &routes, req).await) }
-    }))
+    })))
     .await
 }
 

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 static COLD: AtomicBool = AtomicBool::new(true);
 static STARTED: OnceLock<Instant> = OnceLock::new();
@@ -16,19 +18,35 @@ static STARTED: OnceLock<Instant> = OnceLock::new();
 pub fn init() {
     container_started();
     let level = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into());
-    let filter = EnvFilter::try_new(format!(
-        "{level},aws_smithy_runtime=warn,aws_config=warn,hyper=warn,rustls=warn"
-    ))
-    .unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
         .with_current_span(false)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(true)
         .with_ansi(false)
+        .finish()
+        .with(filter(&level))
         .init();
+}
+
+/// The log filter: `level` for everything, warnings only from the SDK, hyper and rustls. A
+/// per-target filter (`Targets`), not `EnvFilter`: the same `target=level` directives without
+/// the regex engine `EnvFilter` links in (~220 KB of code and ~470 start-up relocations per
+/// binary, docs/PERFORMANCE.md, issue 20). `level` is a level (`trace` .. `error`, `off`) or
+/// directives (`info,backend_core::store=debug`); anything else logs at `info` (a bare word
+/// would otherwise be read as a target name and silence every other target).
+pub fn filter(level: &str) -> Targets {
+    let level = level.trim();
+    let directives =
+        if level.contains('=') || (!level.is_empty() && level.parse::<LevelFilter>().is_ok()) {
+            level
+        } else {
+            "info"
+        };
+    format!("{directives},aws_smithy_runtime=warn,aws_config=warn,hyper=warn,rustls=warn")
+        .parse()
+        .unwrap_or_else(|_| Targets::new().with_default(tracing::Level::INFO))
 }
 
 /// True exactly once per container: for the first request it serves.
@@ -147,5 +165,41 @@ pub mod metrics {
 
     pub fn count(name: &str, extra: &[(&str, &str)]) {
         emit(&[(name, 1.0, Unit::Count)], extra);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::filter;
+
+    #[test]
+    fn the_filter_takes_the_level_and_quiets_the_sdk() {
+        let f = filter("debug");
+        assert!(f.would_enable("backend_core::store", &Level::DEBUG));
+        assert!(!f.would_enable("backend_core::store", &Level::TRACE));
+        assert!(!f.would_enable("aws_smithy_runtime::client::orchestrator", &Level::INFO));
+        assert!(f.would_enable("aws_smithy_runtime::client::orchestrator", &Level::WARN));
+        assert!(!f.would_enable("hyper::proto", &Level::INFO));
+        assert!(!f.would_enable("rustls::client", &Level::DEBUG));
+
+        let f = filter("WARN");
+        assert!(!f.would_enable("analyze", &Level::INFO));
+        assert!(f.would_enable("analyze", &Level::WARN));
+
+        let f = filter("info,backend_core::store=debug");
+        assert!(f.would_enable("backend_core::store", &Level::DEBUG));
+        assert!(!f.would_enable("backend_core::http", &Level::DEBUG));
+        assert!(f.would_enable("backend_core::http", &Level::INFO));
+    }
+
+    #[test]
+    fn a_level_that_does_not_parse_logs_at_info() {
+        for bad in ["loud", "", "a=b=c", "info,x=loud"] {
+            let f = filter(bad);
+            assert!(f.would_enable("backend_core", &Level::INFO), "{bad}");
+            assert!(!f.would_enable("backend_core", &Level::DEBUG), "{bad}");
+        }
     }
 }
