@@ -270,41 +270,39 @@ impl Kind {
 /// Whether `haystack` contains `needle` ignoring ASCII case, without allocating (rules scan
 /// every message text; lower-casing copies would dominate their cost).
 pub(crate) fn contains_ci(haystack: &str, needle: &str) -> bool {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    let Some((&first, rest)) = n.split_first() else {
-        return true;
-    };
-    if h.len() < n.len() {
-        return false;
-    }
-    // Jump between candidate first bytes (either case) with memchr's vectorised search.
-    let last_start = h.len() - n.len();
-    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
-    memchr::memchr2_iter(lo, up, &h[..=last_start])
-        .any(|i| h[i + 1..i + n.len()].eq_ignore_ascii_case(rest))
+    needle.is_empty()
+        || matches_ci(haystack.as_bytes(), needle.as_bytes())
+            .next()
+            .is_some()
 }
 
 /// Whether `haystack` contains `phrase` as whole words ignoring ASCII case: no letter or digit
 /// right before or after it ("we missed you" is not in "we missed your call").
 pub(crate) fn contains_phrase_ci(haystack: &str, phrase: &str) -> bool {
     let (h, n) = (haystack.as_bytes(), phrase.as_bytes());
-    let Some((&first, rest)) = n.split_first() else {
-        return true;
-    };
-    if h.len() < n.len() {
-        return false;
-    }
-    let last_start = h.len() - n.len();
-    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
     let word = |i: Option<usize>| {
         i.and_then(|i| h.get(i))
             .is_some_and(u8::is_ascii_alphanumeric)
     };
-    memchr::memchr2_iter(lo, up, &h[..=last_start]).any(|i| {
-        h[i + 1..i + n.len()].eq_ignore_ascii_case(rest)
-            && !word(i.checked_sub(1))
-            && !word(Some(i + n.len()))
-    })
+    n.is_empty() || matches_ci(h, n).any(|i| !word(i.checked_sub(1)) && !word(Some(i + n.len())))
+}
+
+/// Where a non-empty `n` starts in `h`, ignoring ASCII case: memchr's vectorised search jumps
+/// between candidate first bytes (either case).
+fn matches_ci<'h>(h: &'h [u8], n: &'h [u8]) -> impl Iterator<Item = usize> + 'h {
+    let (first, rest) = n.split_first().map_or((0, &[][..]), |(f, r)| (*f, r));
+    let candidates = h
+        .len()
+        .checked_sub(n.len())
+        .filter(|_| !n.is_empty())
+        .map(|last_start| {
+            let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+            memchr::memchr2_iter(lo, up, &h[..=last_start])
+        });
+    candidates
+        .into_iter()
+        .flatten()
+        .filter(move |&i| h[i + 1..i + n.len()].eq_ignore_ascii_case(rest))
 }
 
 /// Whether `s` starts with `prefix` ignoring ASCII case, without allocating.

@@ -410,7 +410,8 @@ fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Ve
 const REMINDER_FIELDS: &[&str] = &["{{appointment.", "{{calendar.", "{{event."];
 
 /// Words that say what a reminder is for or when (whole words, case ignored; English, Spanish,
-/// French and German, the languages of the agencies' templates seen so far).
+/// French and German, the languages of the agencies' templates seen so far), besides the month
+/// names ([`super::data::MONTHS`]).
 const REMINDER_WORDS: &[&str] = &[
     "appointment",
     "appointments",
@@ -455,30 +456,6 @@ const REMINDER_WORDS: &[&str] = &[
     "fri",
     "sat",
     "sun",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
     "cita",
     "mañana",
     "hoy",
@@ -496,7 +473,10 @@ const REMINDER_WORDS: &[&str] = &[
 /// minutes/hours/hrs".
 fn gives_context(t: &str) -> bool {
     if REMINDER_FIELDS.iter().any(|w| contains_ci(t, w))
-        || REMINDER_WORDS.iter().any(|w| contains_phrase_ci(t, w))
+        || REMINDER_WORDS
+            .iter()
+            .chain(super::data::MONTHS)
+            .any(|w| contains_phrase_ci(t, w))
     {
         return true;
     }

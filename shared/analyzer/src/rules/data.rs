@@ -298,7 +298,8 @@ const BOOLEANISH: &[&str] = &[
     "unchecked",
 ];
 
-const MONTHS: &[&str] = &[
+/// Month names and their short forms, lower-case (dates in field values; reminders' context).
+pub(super) const MONTHS: &[&str] = &[
     "jan",
     "feb",
     "mar",

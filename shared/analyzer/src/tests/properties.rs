@@ -157,3 +157,23 @@ proptest! {
         let _ = analyze(&bytes, &AnalyzeOptions::at(NOW));
     }
 }
+
+proptest! {
+    /// The case-insensitive searches every rule uses agree with the obvious lower-casing ones,
+    /// on any text (multi-byte characters included) and any needle.
+    #[test]
+    fn case_insensitive_searches_agree_with_lowercasing(
+        hay in "[a-cA-C €é_ .]{0,24}",
+        needle in "[a-cA-C €é]{0,4}",
+    ) {
+        use crate::model::{contains_ci, contains_phrase_ci};
+        let (h, n) = (hay.to_ascii_lowercase(), needle.to_ascii_lowercase());
+        prop_assert_eq!(contains_ci(&hay, &needle), h.contains(&n));
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+        let phrase = n.is_empty()
+            || h.match_indices(&n).any(|(i, _)| {
+                !word(h[..i].chars().next_back()) && !word(h[i + n.len()..].chars().next())
+            });
+        prop_assert_eq!(contains_phrase_ci(&hay, &needle), phrase);
+    }
+}
