@@ -73,7 +73,7 @@ pub(crate) const UNSUBSCRIBE_DEFAULT: &str = "Marketing emails without their own
 /// same emails. Not marketing: `transactional: true`, or transactional wording ([`TRANSACTIONAL`])
 /// with no selling word (a "your appointment" email that also pushes a discount is marketing).
 pub(super) fn is_marketing_email(ctx: &Ctx<'_>, i: usize) -> bool {
-    if ctx.transactional
+    if ctx.transactional()
         || !ctx.g.live(i, Kind::Email)
         || ctx.w.steps[i].attr("transactional") == Some(&Json::Bool(true))
     {
@@ -148,7 +148,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // compliance settings append the opt-out line.)
     let sms: Vec<usize> = (0..n).filter(|&i| g.live(i, Kind::Sms)).collect();
     let appended = ctx.account.and_then(|a| a.sms_opt_out_appended) == Some(true);
-    if let (Some(&first), false, false) = (sms.first(), ctx.transactional, appended) {
+    if let (Some(&first), false, false) = (sms.first(), ctx.transactional(), appended) {
         let says_stop = sms
             .iter()
             .any(|&i| says_any(ctx, i, &["stop", "opt out", "opt-out", "unsubscribe"]));
@@ -271,7 +271,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // week or more apart: stopping it on a "thanks!" would unsubscribe the reader).
     let count = touches(ctx);
     if count >= 3
-        && !ctx.transactional
+        && !ctx.transactional()
         && ctx.w.settings.stop_on_response != Some(true)
         && !newsletter(ctx)
     {
@@ -305,7 +305,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
 
-    if !ctx.transactional {
+    if !ctx.transactional() {
         // Frequency is a marketing concern: a confirmation and two reminders are wanted.
         message_burst(ctx, out);
     }

@@ -662,10 +662,8 @@ pub(crate) struct Ctx<'a> {
     pub index: usize,
     /// Every wait step's kind, classified once (several families ask for each wait's).
     waits: Vec<Option<WaitKind>>,
-    /// Whether the workflow is transactional (see [`transactional_purpose`]): the marketing-only
-    /// rules (postal address, unsubscribe, stop on response, frequency) do not judge it.
-    pub transactional: bool,
-    /// What it was judged, and why, for the result.
+    /// What the workflow is for, and why (see [`transactional_purpose`]), for the rules and the
+    /// result.
     purpose: crate::result::Purpose,
     /// Platform defaults a verdict rested on (rule, what was assumed), reported in the result.
     assumed: std::cell::RefCell<Vec<(Rule, &'static str)>>,
@@ -693,7 +691,6 @@ impl<'a> Ctx<'a> {
             .map(|(s, k)| (*k == Kind::Wait).then(|| wait_kind(s)))
             .collect();
         let purpose = transactional_purpose(w, g, &waits);
-        let transactional = purpose.kind == crate::result::PurposeKind::Transactional;
         Ctx {
             w,
             g,
@@ -701,7 +698,6 @@ impl<'a> Ctx<'a> {
             account,
             index,
             waits,
-            transactional,
             purpose,
             assumed: Default::default(),
             messages: std::cell::RefCell::new(vec![0; Rule::ALL.len()]),
@@ -726,6 +722,12 @@ impl<'a> Ctx<'a> {
     /// The platform defaults this workflow's verdicts rested on.
     pub fn assumptions(&self) -> Vec<(Rule, &'static str)> {
         self.assumed.take()
+    }
+
+    /// Whether the workflow is transactional: the marketing-only rules (postal address,
+    /// unsubscribe, SMS opt-out, stop on response, frequency) do not judge it.
+    pub fn transactional(&self) -> bool {
+        self.purpose.kind == crate::result::PurposeKind::Transactional
     }
 
     /// The workflow's purpose as the result reports it.
