@@ -123,12 +123,16 @@ async fn run_analysis(
         None => {
             let started = Instant::now();
             let mut result = analysis::analyze(body, opts).map_err(input_error)?;
-            // Patches point into the body as it was sent. The analyzer parsed it already, so it
-            // reads; if it ever did not, the analysis stands without fixes.
-            match serde_json::from_slice::<Value>(body) {
-                Ok(doc) => analysis::attach_fixes(&mut result, &doc),
-                Err(err) => {
-                    tracing::warn!(error = %err, "no fixes: the body does not read as a JSON value")
+            // Patches point into the body as it was sent, read again as a JSON value only when
+            // an issue has a fix. The analyzer parsed it already, so it reads; if it ever did
+            // not, the analysis stands without fixes.
+            if analysis::offers_fixes(&result) {
+                match serde_json::from_slice::<Value>(body) {
+                    Ok(doc) => analysis::attach_fixes(&mut result, &doc),
+                    Err(err) => tracing::warn!(
+                        error = %err,
+                        "no fixes: the body does not read as a JSON value"
+                    ),
                 }
             }
             result.analysis_time_ms = started.elapsed().as_millis() as u64;

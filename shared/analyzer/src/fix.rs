@@ -198,31 +198,45 @@ impl<'a> Places<'a> {
     }
 }
 
-/// Attach every applicable fix to the result's issues. `doc` is the document that was analyzed.
-pub fn attach_fixes(result: &mut AnalysisResult, doc: &Value) {
-    let places = Places::new(doc);
-    let fixes: Vec<Vec<Fix>> = result
-        .issues
-        .iter()
-        .map(|issue| fixes_for(result, issue, &places))
-        .collect();
-    for (issue, f) in result.issues.iter_mut().zip(fixes) {
-        issue.fixes = f;
-    }
+/// A rule's fix maker.
+type Fixer = fn(&Issue, Option<usize>, &Places<'_>) -> Option<Fix>;
+
+/// The fix maker of the rules that have one.
+fn fixer(rule_id: &str) -> Option<Fixer> {
+    Some(match rule_id {
+        "sms-without-opt-out" => opt_out,
+        "risky-merge-field" => greeting_fallback,
+        "no-stop-on-response" => |_, wf, places| stop_on_response(wf, places),
+        "send-without-window" => sending_window,
+        "wait-without-timeout" => wait_timeout,
+        "wait-misconfigured" => wait_unit,
+        _ => return None,
+    })
 }
 
-fn fixes_for(result: &AnalysisResult, issue: &Issue, places: &Places<'_>) -> Vec<Fix> {
-    let wf = places.workflow_index(result, issue);
-    let fix = match &*issue.rule_id {
-        "sms-without-opt-out" => opt_out(issue, wf, places),
-        "risky-merge-field" => greeting_fallback(issue, wf, places),
-        "no-stop-on-response" => stop_on_response(wf, places),
-        "send-without-window" => sending_window(issue, wf, places),
-        "wait-without-timeout" => wait_timeout(issue, wf, places),
-        "wait-misconfigured" => wait_unit(issue, wf, places),
-        _ => None,
-    };
-    fix.into_iter().collect()
+/// Whether any of the result's issues is of a rule with a fix: callers parse the document for
+/// [`attach_fixes`] only then (most results have none, and the document can be large).
+pub fn offers_fixes(result: &AnalysisResult) -> bool {
+    result.issues.iter().any(|i| fixer(&i.rule_id).is_some())
+}
+
+/// Attach every applicable fix to the result's issues. `doc` is the document that was analyzed.
+pub fn attach_fixes(result: &mut AnalysisResult, doc: &Value) {
+    if !offers_fixes(result) {
+        return;
+    }
+    let places = Places::new(doc);
+    let fixes: Vec<Option<Fix>> = result
+        .issues
+        .iter()
+        .map(|issue| {
+            fixer(&issue.rule_id)
+                .and_then(|make| make(issue, places.workflow_index(result, issue), &places))
+        })
+        .collect();
+    for (issue, fix) in result.issues.iter_mut().zip(fixes) {
+        issue.fixes = fix.into_iter().collect();
+    }
 }
 
 /// The first message text of a step's attributes: (key, text).

@@ -38,7 +38,8 @@ pub use baseline::{
 pub use config::{AnalyzeOptions, Exception, RuleConfig, RuleOptions, CONFIG_KEYS};
 pub use error::{InputError, Limit};
 pub use fix::{
-    apply_fixes, apply_patch, attach_fixes, PatchError, GREETING_FALLBACK, OPT_OUT_TEXT,
+    apply_fixes, apply_patch, attach_fixes, offers_fixes, PatchError, GREETING_FALLBACK,
+    OPT_OUT_TEXT,
 };
 pub use graph::EdgeKind;
 pub use model::{

@@ -56,47 +56,84 @@ fn absent(f: &ComparedIssue, uri: &str, index: &HashMap<&str, usize>) -> Value {
     r
 }
 
-/// Step pointers of a document: (workflow index in a bundle, step id) to the step's pointer.
-/// Steps are the objects with an `id` inside `templates`, `steps` or (export branches)
-/// `actions` arrays; a bundle's workflows are the items of `/workflows` or `/bundle/workflows`.
-/// Iterative and linear in the document's size.
 /// (workflow index in a bundle, step id) to the step's JSON pointer.
 pub(crate) type Pointers = HashMap<(Option<usize>, String), String>;
 
+/// Step pointers of a document: (workflow index in a bundle, step id) to the step's pointer.
+/// Steps are the objects with an `id` inside `templates`, `steps` or (export branches)
+/// `actions` arrays; a bundle's workflows are the items of `/workflows` or `/bundle/workflows`.
+/// Iterative and linear in the document's size: the walk keeps each value's place as a link to
+/// its parent's, and spells a pointer out only for the steps it finds (not for every value).
 pub(crate) fn step_pointers(doc: &Value) -> (Pointers, Option<String>) {
+    /// A value's place: its parent's place and its key or index there.
+    enum Segment<'a> {
+        Root,
+        Key(&'a str),
+        Index(usize),
+    }
+    fn spell(places: &[(usize, Segment<'_>)], mut at: usize) -> String {
+        let mut segments = Vec::new();
+        loop {
+            let (parent, segment) = &places[at];
+            match segment {
+                Segment::Root => break,
+                Segment::Key(k) => segments.push(escape(k)),
+                Segment::Index(i) => segments.push(i.to_string()),
+            }
+            at = *parent;
+        }
+        segments.iter().rev().fold(String::new(), |mut p, s| {
+            p.push('/');
+            p.push_str(s);
+            p
+        })
+    }
     let mut map = HashMap::new();
     let bundle_root = ["/workflows", "/bundle/workflows"]
         .into_iter()
-        .find(|p| doc.pointer(p).is_some_and(Value::is_array))
-        .map(str::to_owned);
-    // (value, pointer, workflow index, key of the parent array)
-    let mut stack: Vec<(&Value, String, Option<usize>, bool)> =
-        vec![(doc, String::new(), None, false)];
-    while let Some((v, ptr, wf, in_steps)) = stack.pop() {
+        .find(|p| doc.pointer(p).is_some_and(Value::is_array));
+    let bundle = bundle_root.and_then(|p| doc.pointer(p));
+    let mut places = vec![(0, Segment::Root)];
+    // (value, its place, workflow index, inside a steps array)
+    let mut stack: Vec<(&Value, usize, Option<usize>, bool)> = vec![(doc, 0, None, false)];
+    while let Some((v, at, wf, in_steps)) = stack.pop() {
         match v {
             Value::Object(o) => {
                 if in_steps {
                     if let Some(id) = o.get("id").and_then(Value::as_str) {
-                        map.entry((wf, id.to_owned()))
-                            .or_insert_with(|| ptr.clone());
+                        if let std::collections::hash_map::Entry::Vacant(e) =
+                            map.entry((wf, id.to_owned()))
+                        {
+                            e.insert(spell(&places, at));
+                        }
                     }
                 }
-                for (k, child) in o {
+                // Pushed in reverse, so that the walk meets values in document order and a
+                // repeated id keeps its first holder's place (as the analysis does).
+                for (k, child) in o.iter().rev() {
+                    if !(child.is_object() || child.is_array()) {
+                        continue;
+                    }
                     let steps = matches!(k.as_str(), "templates" | "steps" | "actions");
-                    stack.push((child, format!("{ptr}/{}", escape(k)), wf, steps));
+                    places.push((at, Segment::Key(k)));
+                    stack.push((child, places.len() - 1, wf, steps));
                 }
             }
             Value::Array(a) => {
-                let is_bundle = bundle_root.as_deref() == Some(ptr.as_str());
-                for (i, child) in a.iter().enumerate() {
+                let is_bundle = bundle.is_some_and(|b| std::ptr::eq(b, v));
+                for (i, child) in a.iter().enumerate().rev() {
+                    if !(child.is_object() || child.is_array()) {
+                        continue;
+                    }
                     let wf = if is_bundle { Some(i) } else { wf };
-                    stack.push((child, format!("{ptr}/{i}"), wf, in_steps));
+                    places.push((at, Segment::Index(i)));
+                    stack.push((child, places.len() - 1, wf, in_steps));
                 }
             }
             _ => {}
         }
     }
-    (map, bundle_root)
+    (map, bundle_root.map(str::to_owned))
 }
 
 /// The `partialFingerprints` key of the issue fingerprint ([`crate::fingerprint`]).
@@ -255,4 +292,36 @@ pub fn sarif_compared(
             },
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_pointers_spell_escaped_paths_and_keep_the_first_holder_of_an_id() {
+        let doc = json!({
+            "a/b~c": {"templates": [
+                {"id": "s1", "attributes": {"actions": [{"id": "inner"}]}},
+                {"id": "s1"},
+                "not a step",
+                {"name": "no id"},
+            ]},
+            "workflows": [{"steps": [{"id": "s1"}]}, {"steps": [{"id": "x"}, {"id": "y"}]}],
+        });
+        let (map, root) = step_pointers(&doc);
+        assert_eq!(root.as_deref(), Some("/workflows"));
+        let at = |wf: Option<usize>, id: &str| map.get(&(wf, id.to_owned())).map(String::as_str);
+        assert_eq!(at(None, "s1"), Some("/a~1b~0c/templates/0"));
+        assert_eq!(
+            at(None, "inner"),
+            Some("/a~1b~0c/templates/0/attributes/actions/0")
+        );
+        assert_eq!(at(Some(0), "s1"), Some("/workflows/0/steps/0"));
+        assert_eq!(at(Some(1), "y"), Some("/workflows/1/steps/1"));
+        assert_eq!(map.len(), 5);
+        for (key, ptr) in &map {
+            assert_eq!(doc.pointer(&format!("{ptr}/id")).unwrap(), key.1.as_str());
+        }
+    }
 }

@@ -597,16 +597,18 @@ fn main() -> ExitCode {
         now_unix: now,
         rules,
     };
-    // The document again, for the steps' JSON pointers and the fixes (parse accepted it).
-    let doc: Option<Value> = match args.format {
-        Format::Json | Format::Sarif | Format::Text => serde_json::from_slice(&bytes).ok(),
-        _ if args.fix.is_some() => serde_json::from_slice(&bytes).ok(),
-        _ => None,
-    };
-    if let (Some(min), Some(doc)) = (args.fix, &doc) {
-        return run_fix(&args, doc, &opts, min);
+    // The document again as a JSON value (parse accepted it), only where it is used: the fixes
+    // patch it, SARIF points into it.
+    let document = || serde_json::from_slice::<Value>(&bytes).ok();
+    if let Some((min, doc)) = args.fix.and_then(|min| Some((min, document()?))) {
+        return run_fix(&args, &doc, &opts, min);
     }
     let mut result = analysis::analyze_input(&parsed, &opts);
+    let doc = match args.format {
+        Format::Sarif => document(),
+        Format::Json | Format::Text if analysis::offers_fixes(&result) => document(),
+        _ => None,
+    };
     if let Some(doc) = &doc {
         analysis::attach_fixes(&mut result, doc);
     }
