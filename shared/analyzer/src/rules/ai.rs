@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use super::integrations::FAILURE_WORDS;
 use super::{field_key, filled, is_ai_field, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
 use crate::graph::Graph;
-use crate::model::{contains_ci, Json, Kind, Role, Step};
+use crate::model::{contains_any_ci, contains_ci, find_any_ci, Json, Kind, Phrases, Role, Step};
 
 /// Hosts of third-party model APIs.
 const MODEL_HOSTS: &[&str] = &[
@@ -64,7 +64,7 @@ fn model_endpoints(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let Some(url) = s.attr_any(&["url", "webhookUrl", "endpoint"]) else {
             continue;
         };
-        let Some(host) = MODEL_HOSTS.iter().find(|h| contains_ci(url, h)) else {
+        let Some(host) = find_any_ci(url, MODEL_HOSTS) else {
             continue;
         };
         let field = ["body", "data", "payload", "customData", "params", "query"]
@@ -117,7 +117,7 @@ fn bounded(s: &Step) -> bool {
 
 /// Phrases of a prompt that limit the answer to a fixed set. "Only" counts only in such a phrase
 /// ("respond only with", "only YES or NO"): "write only a short summary" limits nothing.
-const CONSTRAINING: &[&str] = &[
+static CONSTRAINING: Phrases = Phrases::new(&[
     "one of",
     "respond only",
     "answer only",
@@ -134,7 +134,7 @@ const CONSTRAINING: &[&str] = &[
     "respond with",
     "answer with",
     "reply with",
-];
+]);
 
 /// Whether an AI step limits its output to a fixed set of answers: a prompt with a
 /// [`CONSTRAINING`] phrase ("one of", "exactly", "yes or no", "respond only with"...), or a
@@ -143,7 +143,7 @@ fn constrained(s: &Step) -> bool {
     ["options", "enum", "choices"]
         .iter()
         .any(|k| s.attr(k).is_some_and(filled))
-        || prompt_texts(s).any(|t| CONSTRAINING.iter().any(|c| contains_ci(t, c)))
+        || prompt_texts(s).any(|t| CONSTRAINING.in_text(t))
 }
 
 /// Whether step `i` is a live field update whose value is AI output.
@@ -280,7 +280,7 @@ fn branches_on_free_text(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 
 /// Whether a transition's name mentions fail/error/timeout.
 fn failure_name(name: &str) -> bool {
-    FAILURE_WORDS.iter().any(|w| contains_ci(name, w))
+    contains_any_ci(name, FAILURE_WORDS)
 }
 
 /// Whether an AI step has a failure path: a `fallback`/`onError`/`errorPath` setting, or a

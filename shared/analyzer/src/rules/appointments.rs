@@ -6,9 +6,9 @@ use std::collections::VecDeque;
 
 use super::waits::{event_offset, WaitKind};
 use super::{exits_workflow, if_else_checks, merge_names, quoted, Ctx, Finding, Rule};
-use crate::model::{contains_ci, contains_phrase_ci, starts_with_ci, Kind, Role, Trigger};
+use crate::model::{contains_any_ci, contains_ci, starts_with_ci, Kind, Phrases, Role, Trigger};
 
-const REMINDER: &[&str] = &[
+static REMINDER: Phrases = Phrases::new(&[
     "reminder",
     "your appointment is",
     "appointment tomorrow",
@@ -17,8 +17,8 @@ const REMINDER: &[&str] = &[
     "appointment today",
     "starts in",
     "starting in",
-];
-const NO_SHOW: &[&str] = &[
+]);
+static NO_SHOW: Phrases = Phrases::new(&[
     "no-show",
     "no show",
     "no-shows",
@@ -26,7 +26,7 @@ const NO_SHOW: &[&str] = &[
     "missed your appointment",
     "missed our appointment",
     "we missed you",
-];
+]);
 const NO_SHOW_STATUS: &[&str] = &["noshow", "no_show", "no-show", "no show", "missed"];
 /// Appointment statuses after the appointment's time (or instead of it): a workflow started by one
 /// of them follows up on what happened, it does not remind.
@@ -42,16 +42,16 @@ const AFTER_STATUS: &[&str] = &[
     "invalid",
 ];
 /// Words that put a message about a no-show in the context of an appointment.
-const APPOINTMENT_WORDS: &[&str] = &[
+static APPOINTMENT_WORDS: Phrases = Phrases::new(&[
     "appointment",
     "consultation",
     "session",
     "booking",
     "visit",
     "meeting",
-];
+]);
 /// Words of an if/else that checks the appointment's status (`reminder-after-cancellation`).
-const STATUS_CHECK: &[&str] = &["status", "cancel"];
+static STATUS_CHECK: Phrases = Phrases::new(&["status", "cancel"]);
 /// A first reminder closer to the start than this leaves no time to reschedule.
 const RESCHEDULE_MINUTES: f64 = 120.0;
 
@@ -76,10 +76,7 @@ pub(crate) const DEPRECATED_APPOINTMENT_TYPES: &[&str] = &[
 /// `appointment_v10` and `bold_calendar` are not caught).
 pub(crate) fn is_deprecated_appointment_type(kind: &str) -> bool {
     // Every listed type names one of these too: the cheap test first.
-    let about = ["appointment", "calendar", "booking"]
-        .iter()
-        .any(|a| contains_ci(kind, a));
-    if !about {
+    if !contains_any_ci(kind, &["appointment", "calendar", "booking"]) {
         return false;
     }
     let kind = kind.trim();
@@ -98,7 +95,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let steps = &ctx.w.steps;
     let n = g.len();
     let outbound = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i];
-    let says = |i: usize, list: &[&str]| g.texts(i).any(|t| list.iter().any(|p| contains_ci(t, p)));
+    let says = |i: usize, list: &Phrases| g.texts(i).any(|t| list.in_text(t));
 
     reminder_ladder(ctx, out);
     reminder_without_context(ctx, out);
@@ -142,7 +139,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let after_time = g.after((0..n).filter(|&i| is_wait(i, false)), |_| false);
         let after_event = g.after((0..n).filter(|&i| is_wait(i, true)), |_| false);
         for i in (0..n).filter(|&i| outbound(i) && after_time[i] && !after_event[i]) {
-            if says(i, REMINDER) {
+            if says(i, &REMINDER) {
                 ctx.emit(
                     out,
                     Rule::ReminderTimedFromBooking,
@@ -157,11 +154,11 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
     // no-show-without-status-check
     let status_checked = active().any(|t| {
-        NO_SHOW_STATUS.iter().any(|p| contains_ci(&t.kind, p))
+        contains_any_ci(&t.kind, NO_SHOW_STATUS)
             || t.conditions.iter().any(|c| {
                 c.value_strings()
                     .iter()
-                    .any(|v| NO_SHOW_STATUS.iter().any(|p| contains_ci(v, p)))
+                    .any(|v| contains_any_ci(v, NO_SHOW_STATUS))
             })
     });
     if status_checked {
@@ -174,9 +171,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // so ("sorry we missed your call" after a missed call is not a no-show message).
     let about_appointments = active().any(|t| contains_ci(&t.kind, "appointment"));
     let no_show = |i: usize| {
-        g.texts(i)
-            .any(|t| NO_SHOW.iter().any(|p| contains_phrase_ci(t, p)))
-            && (about_appointments || says(i, APPOINTMENT_WORDS))
+        g.texts(i).any(|t| NO_SHOW.as_words_in(t))
+            && (about_appointments || says(i, &APPOINTMENT_WORDS))
     };
     for i in (0..n).filter(|&i| outbound(i) && open[i] && no_show(i)) {
         ctx.emit(
@@ -195,7 +191,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 /// showed or completed visit, a cancellation): by its type, or by a status filter naming only
 /// such statuses.
 fn after_appointment(t: &Trigger) -> bool {
-    let after = |s: &str| AFTER_STATUS.iter().any(|p| contains_ci(s, p));
+    let after = |s: &str| contains_any_ci(s, AFTER_STATUS);
     if after(&t.kind) {
         return true;
     }
@@ -380,15 +376,12 @@ fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Ve
         return;
     }
     let reminder = |i: usize| {
-        g.kinds[i].is_outbound()
-            && !g.disabled[i]
-            && g.texts(i)
-                .any(|t| REMINDER.iter().any(|p| contains_ci(t, p)))
+        g.kinds[i].is_outbound() && !g.disabled[i] && g.texts(i).any(|t| REMINDER.in_text(t))
     };
     if !(0..n).any(reminder) {
         return;
     }
-    let status_check = if_else_checks(g, STATUS_CHECK);
+    let status_check = if_else_checks(g, &STATUS_CHECK);
     let after_wait = g.after((0..n).filter(|&i| g.live(i, Kind::Wait)), |_| false);
     let mut unchecked = g.after([entry], |v| status_check[v]);
     unchecked[entry] = !status_check[entry];
@@ -407,12 +400,12 @@ fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Ve
 }
 
 /// Merge fields that name what a reminder is for (any of these, case ignored).
-const REMINDER_FIELDS: &[&str] = &["{{appointment.", "{{calendar.", "{{event."];
+static REMINDER_FIELDS: Phrases = Phrases::new(&["{{appointment.", "{{calendar.", "{{event."]);
 
 /// Words that say what a reminder is for or when (whole words, case ignored; English, Spanish,
 /// French and German, the languages of the agencies' templates seen so far), besides the month
 /// names ([`super::data::MONTHS`]).
-const REMINDER_WORDS: &[&str] = &[
+static REMINDER_WORDS: Phrases = Phrases::new(&[
     "appointment",
     "appointments",
     "booking",
@@ -466,17 +459,15 @@ const REMINDER_WORDS: &[&str] = &[
     "termin",
     "morgen",
     "heute",
-];
+]);
 
 /// Whether a text gives a reminder its context: a [`REMINDER_FIELDS`] field, a [`REMINDER_WORDS`]
 /// word, a clock time ("3 PM", "10:30am", "14:00", "14h30"), a date ("3/12", "12.03") or "in N
 /// minutes/hours/hrs".
 fn gives_context(t: &str) -> bool {
-    if REMINDER_FIELDS.iter().any(|w| contains_ci(t, w))
-        || REMINDER_WORDS
-            .iter()
-            .chain(super::data::MONTHS)
-            .any(|w| contains_phrase_ci(t, w))
+    if REMINDER_FIELDS.in_text(t)
+        || REMINDER_WORDS.as_words_in(t)
+        || super::data::MONTHS.as_words_in(t)
     {
         return true;
     }

@@ -4,7 +4,9 @@
 
 use super::messaging::is_marketing_email;
 use super::{if_else_checks, merge_names, quoted, words, Ctx, Finding, Rule, FIELD_ATTRS};
-use crate::model::{contains_ci, starts_with_ci, Condition, Json, Kind, Step};
+use crate::model::{
+    contains_any_ci, contains_ci, starts_with_ci, Condition, Json, Kind, Phrases, Step,
+};
 
 /// Public link shorteners carriers filter (matched as `domain/` after a non-alphanumeric).
 const SHORTENERS: &[&str] = &[
@@ -59,7 +61,7 @@ fn has_media(text: &str) -> bool {
 const MIN_LETTERS: usize = 20;
 
 /// Signs that a text names who is writing.
-const SENDER_SIGNS: &[&str] = &[
+static SENDER_SIGNS: Phrases = Phrases::new(&[
     "{{location.",
     "{{user.",
     "{{business",
@@ -73,10 +75,10 @@ const SENDER_SIGNS: &[&str] = &[
     "welcome to ",
     " team",
     "here at ",
-];
+]);
 
 /// Spam phrases in a subject.
-const SPAM_PHRASES: &[&str] = &[
+static SPAM_PHRASES: Phrases = Phrases::new(&[
     "act now",
     "100% free",
     "risk-free",
@@ -94,10 +96,10 @@ const SPAM_PHRASES: &[&str] = &[
     "make money",
     "urgent",
     "double your",
-];
+]);
 
 /// Phrases asking the reader to reply.
-const REPLY_ASKS: &[&str] = &[
+static REPLY_ASKS: Phrases = Phrases::new(&[
     "reply to this email",
     "just reply",
     "simply reply",
@@ -106,7 +108,7 @@ const REPLY_ASKS: &[&str] = &[
     "reply and let",
     "reply with",
     "reply to let",
-];
+]);
 
 const NO_REPLY: &[&str] = &[
     "noreply",
@@ -130,7 +132,7 @@ const BULK_TRIGGERS: &[&str] = &[
 
 /// Words of a consent check (an if/else or a trigger filter): SMS consent, opt-in, DND,
 /// subscription status. `sms_consent` and `opted_in` are covered by `consent` and `opted`.
-const CONSENT: &[&str] = &[
+static CONSENT: Phrases = Phrases::new(&[
     "consent",
     "opt-in",
     "opt_in",
@@ -139,16 +141,16 @@ const CONSENT: &[&str] = &[
     "opted",
     "dnd",
     "subscribed",
-];
+]);
 
 /// Written postal-address markers for a PO box.
-const PO_BOX: &[&str] = &[
+static PO_BOX: Phrases = Phrases::new(&[
     "po box",
     "p.o. box",
     "p. o. box",
     "p.o box",
     "post office box",
-];
+]);
 
 /// Street suffixes after a house number and a street name (matched as whole words).
 const STREET_SUFFIXES: &[&str] = &[
@@ -209,7 +211,7 @@ fn has_address_field<'t>(texts: impl Iterator<Item = &'t str>) -> bool {
 /// code (`TX 75201`); or a UK-style postcode (`SW1A 1AA`). Byte-based over the text's words; a
 /// false match only keeps the rule quiet.
 fn has_written_address(text: &str) -> bool {
-    if PO_BOX.iter().any(|p| contains_ci(text, p)) {
+    if PO_BOX.in_text(text) {
         return true;
     }
     let digits = |w: &[u8]| w.iter().all(u8::is_ascii_digit);
@@ -245,7 +247,7 @@ fn has_written_address(text: &str) -> bool {
 
 /// Whether a trigger filter mentions consent (its field or its values).
 fn filters_on_consent(c: &Condition) -> bool {
-    let says = |t: &str| CONSENT.iter().any(|n| contains_ci(t, n));
+    let says = |t: &str| CONSENT.in_text(t);
     says(&c.field) || c.value_strings().into_iter().any(says)
 }
 
@@ -452,9 +454,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 let local = from.split('@').next().unwrap_or("").to_ascii_lowercase();
                 let no_reply = NO_REPLY.iter().any(|p| local.contains(p));
                 let reply_to = s.attr_any(&["replyTo", "reply_to"]).is_some();
-                let asks = g
-                    .texts(i)
-                    .any(|t| REPLY_ASKS.iter().any(|a| contains_ci(t, a)));
+                let asks = g.texts(i).any(|t| REPLY_ASKS.in_text(t));
                 if no_reply && !reply_to && asks {
                     ctx.emit(out, Rule::ReplyToNoReply, Some(i), || {
                         format!(
@@ -504,9 +504,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let appended = ctx.account.and_then(|a| a.sms_sender_appended) == Some(true);
     if let (Some(f), false) = (first_sms, appended) {
         let s = &steps[f];
-        let names = g
-            .texts(f)
-            .any(|t| SENDER_SIGNS.iter().any(|p| contains_ci(t, p)));
+        let names = g.texts(f).any(|t| SENDER_SIGNS.in_text(t));
         if !names && g.texts(f).next().is_some() {
             ctx.emit(out, Rule::FirstSmsNoSender, Some(f), || {
                 format!(
@@ -581,13 +579,13 @@ fn bulk_sms_without_consent(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     };
     let Some(trigger) = triggers.iter().find(|t| {
         t.active
-            && BULK_TRIGGERS.iter().any(|b| contains_ci(&t.kind, b))
+            && contains_any_ci(&t.kind, BULK_TRIGGERS)
             && !t.conditions.iter().any(filters_on_consent)
     }) else {
         return;
     };
     let Some(entry) = g.entry else { return };
-    let consent_check = if_else_checks(g, CONSENT);
+    let consent_check = if_else_checks(g, &CONSENT);
     let sms = |v: usize| g.live(v, Kind::Sms);
     if consent_check[entry] {
         return;
@@ -628,7 +626,7 @@ fn spam_subject(subject: &str) -> Option<String> {
     if subject.contains("$$$") {
         return Some("with \"$$$\"".to_owned());
     }
-    if let Some(p) = SPAM_PHRASES.iter().find(|p| contains_ci(subject, p)) {
+    if let Some(p) = SPAM_PHRASES.first_in(subject) {
         return Some(format!("with the spam phrase \"{p}\""));
     }
     // Capitals, ignoring merge fields.

@@ -7,7 +7,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use super::reliability::HTTP_CALLS;
 use super::{filled, quoted, Ctx, Finding, Rule, Severity};
 use crate::graph::{FastMap, Graph};
-use crate::model::{contains_ci, Json, Kind, Role, Step};
+use crate::model::{contains_any_ci, contains_ci, Json, Kind, Role, Step};
 
 /// Hosts and fragments of test set-ups.
 const TEST_HOSTS: &[&str] = &[
@@ -332,7 +332,7 @@ fn alerts_to_nobody(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
     let call = |i: usize| !g.disabled[i] && matches!(g.kinds[i], Kind::Webhook | Kind::CustomCode);
     let on_failure_path = if nobody.iter().any(|(_, r)| !r.keyed) {
-        let failure = |v: usize| FAILURE_WORDS.iter().any(|w| contains_ci(&steps[v].name, w));
+        let failure = |v: usize| contains_any_ci(&steps[v].name, FAILURE_WORDS);
         // What a call leads to directly: its transitions, the if/else checking its response.
         let mut direct = vec![false; n];
         for c in (0..n).filter(|&c| call(c)) {
@@ -452,7 +452,7 @@ fn lookup_key<'s>(s: &'s Step<'_>, kind: Kind, keyed: &RandomState) -> Option<(&
         }
         Kind::CustomCode => {
             let code = s.attr_any(&["code", "script"])?;
-            if !HTTP_CALLS.iter().any(|c| contains_ci(code, c)) {
+            if !contains_any_ci(code, HTTP_CALLS) {
                 return None;
             }
             h.write_u8(1);

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use super::waits::WaitKind;
 use super::{quoted, Ctx, Finding, Rule, Severity};
-use crate::model::{contains_ci, starts_with_ci, Json, Kind};
+use crate::model::{contains_ci, starts_with_ci, Json, Kind, Phrases};
 
 /// Window hours considered sensible (TCPA quiet hours: before 8am, after 9pm).
 const EARLIEST_MINUTE: u32 = 8 * 60;
@@ -35,15 +35,18 @@ const STANDARD_FIELDS: &[&str] = &[
 ];
 
 /// Whether any message text of step `i` contains any of the words (ASCII case ignored).
-fn says_any(ctx: &Ctx<'_>, i: usize, words: &[&str]) -> bool {
-    ctx.g
-        .texts(i)
-        .any(|t| words.iter().any(|w| contains_ci(t, w)))
+fn says_any(ctx: &Ctx<'_>, i: usize, words: &Phrases) -> bool {
+    ctx.g.texts(i).any(|t| words.in_text(t))
 }
+
+/// Wording that tells a contact how to stop texts or emails.
+static OPT_OUT_WORDS: Phrases = Phrases::new(&["stop", "opt out", "opt-out", "unsubscribe"]);
+/// Wording of an email's own unsubscribe link.
+static UNSUBSCRIBE_WORDS: Phrases = Phrases::new(&["unsubscribe", "opt out", "opt-out"]);
 
 /// Wording of a transactional email: an appointment, a booking, an order, a receipt, an account
 /// action. CAN-SPAM exempts such messages from the unsubscribe and address requirements.
-pub(super) const TRANSACTIONAL: &[&str] = &[
+pub(super) static TRANSACTIONAL: Phrases = Phrases::new(&[
     "{{appointment.",
     "you asked for",
     "you requested",
@@ -63,7 +66,7 @@ pub(super) const TRANSACTIONAL: &[&str] = &[
     "reset your password",
     "password reset",
     "verification code",
-];
+]);
 
 /// What `email-without-unsubscribe` assumes when the input does not carry the location's setting.
 pub(crate) const UNSUBSCRIBE_DEFAULT: &str = "Marketing emails without their own unsubscribe link were judged with LC Email's default unsubscribe footer on (HighLevel adds it to every email unless the location switched it off); send an account bundle with locationSettings.defaultUnsubscribeLink to check the real setting.";
@@ -80,7 +83,7 @@ pub(super) fn is_marketing_email(ctx: &Ctx<'_>, i: usize) -> bool {
         return false;
     }
     let texts = || ctx.g.texts(i);
-    let transactional = texts().any(|t| TRANSACTIONAL.iter().any(|w| contains_ci(t, w)));
+    let transactional = texts().any(|t| TRANSACTIONAL.in_text(t));
     !transactional || texts().any(super::revenue::sells)
 }
 
@@ -149,9 +152,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let sms: Vec<usize> = (0..n).filter(|&i| g.live(i, Kind::Sms)).collect();
     let appended = ctx.account.and_then(|a| a.sms_opt_out_appended) == Some(true);
     if let (Some(&first), false, false) = (sms.first(), ctx.transactional(), appended) {
-        let says_stop = sms
-            .iter()
-            .any(|&i| says_any(ctx, i, &["stop", "opt out", "opt-out", "unsubscribe"]));
+        let says_stop = sms.iter().any(|&i| says_any(ctx, i, &OPT_OUT_WORDS));
         let sells = sms.iter().any(|&i| g.texts(i).any(super::revenue::sells));
         if !says_stop {
             // A program that sells is what carriers filter first; service texts at medium.
@@ -247,7 +248,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let footer = ctx.account.and_then(|a| a.unsubscribe_footer);
     for i in (0..n).filter(|&i| is_marketing_email(ctx, i)) {
         let s = &steps[i];
-        if says_any(ctx, i, &["unsubscribe", "opt out", "opt-out"]) {
+        if says_any(ctx, i, &UNSUBSCRIBE_WORDS) {
             continue;
         }
         match footer {
@@ -473,24 +474,28 @@ fn visible_chars(text: &str) -> usize {
     count
 }
 
-/// A text without its merge fields, trimmed of everything but letters, digits and inner spaces,
-/// lower-cased.
-fn bare_words(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(64));
+/// The words of a text outside its merge fields (`{{...}}`; an unclosed one runs to the end):
+/// runs of letters and digits.
+fn bare_words(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = text;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        rest = rest[open..]
-            .find("}}")
-            .map_or("", |close| &rest[open + close + 2..]);
-    }
-    out.push_str(rest);
-    let words: Vec<String> = out
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    words.join(" ")
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let piece = match rest.find("{{") {
+            Some(open) => {
+                let piece = &rest[..open];
+                rest = rest[open..]
+                    .find("}}")
+                    .map_or("", |close| &rest[open + close + 2..]);
+                piece
+            }
+            None => std::mem::take(&mut rest),
+        };
+        Some(piece)
+    })
+    .flat_map(|piece| piece.split(|c: char| !c.is_alphanumeric()))
+    .filter(|w| !w.is_empty())
 }
 
 /// empty-message: an email with no body (or only markup) and no template, a text that is empty
@@ -532,22 +537,36 @@ pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<String> {
                 .attr("attachments")
                 .and_then(Json::as_array)
                 .is_some_and(|a| !a.is_empty());
-            let said: Vec<&str> = g
-                .text_kv(i)
-                .iter()
-                .filter(|(k, _)| *k == "body" || *k == "message" || *k == "text")
-                .map(|(_, t)| *t)
-                .collect();
-            let words = bare_words(&said.join(" "));
+            let said = || {
+                g.text_kv(i)
+                    .iter()
+                    .filter(|(k, _)| *k == "body" || *k == "message" || *k == "text")
+                    .map(|(_, t)| *t)
+            };
+            // The first words, one more than the longest greeting has (no copy of the text).
+            let mut first = [""; 4];
+            let mut n = 0;
+            for w in said().flat_map(bare_words).take(first.len()) {
+                first[n] = w;
+                n += 1;
+            }
+            let words = &first[..n];
+            let greeting = || {
+                GREETINGS.iter().any(|g| {
+                    g.split(' ').count() == n
+                        && g.split(' ').zip(words).all(|(g, w)| w.eq_ignore_ascii_case(g))
+                })
+            };
             if attached {
                 None
-            } else if words.is_empty() && said.iter().all(|t| t.trim().is_empty()) {
+            } else if n == 0 && said().all(|t| t.trim().is_empty()) {
                 Some(format!("SMS {} is empty.", quoted(s.label())))
-            } else if GREETINGS.contains(&words.as_str()) {
+            } else if n > 0 && greeting() {
+                let text: Vec<&str> = said().collect();
                 Some(format!(
                     "SMS {} says only {}: the contact learns nothing from it.",
                     quoted(s.label()),
-                    quoted(said.join(" ").trim())
+                    quoted(text.join(" ").trim())
                 ))
             } else {
                 None

@@ -24,7 +24,9 @@ mod waits;
 use serde::{Deserialize, Serialize};
 
 use super::graph::Graph;
-use super::model::{contains_ci, starts_with_ci, AccountLists, Json, Kind, Role, Workflow};
+use super::model::{
+    contains_any_ci, starts_with_ci, AccountLists, Json, Kind, Phrases, Role, Workflow,
+};
 use waits::{wait_kind, WaitKind};
 
 pub(crate) use account::run as run_account;
@@ -854,7 +856,7 @@ fn transactional_purpose(
             .as_deref()
             .unwrap_or_default()
             .iter()
-            .find(|t| t.active && kinds.iter().any(|k| contains_ci(&t.kind, k)))
+            .find(|t| t.active && contains_any_ci(&t.kind, kinds))
     };
     let event_trigger = of_kind(TRANSACTIONAL_TRIGGERS).or_else(|| {
         of_kind(CONVERSATION_TRIGGERS).filter(|_| outbound.len() <= CONVERSATION_MESSAGES)
@@ -879,10 +881,9 @@ fn transactional_purpose(
         );
     }
     let timed_waits = waits.iter().any(|k| matches!(k, Some(WaitKind::Time(_))));
-    let asked_for = outbound.iter().find(|&&i| {
-        g.texts(i)
-            .any(|t| messaging::TRANSACTIONAL.iter().any(|w| contains_ci(t, w)))
-    });
+    let asked_for = outbound
+        .iter()
+        .find(|&&i| g.texts(i).any(|t| messaging::TRANSACTIONAL.in_text(t)));
     match asked_for {
         Some(&i) if outbound.len() <= 2 && !timed_waits => verdict(
             PurposeKind::Transactional,
@@ -998,8 +999,8 @@ pub(super) fn filled(v: &Json) -> bool {
 
 /// Whether any string of a JSON value (object keys included) contains a needle, case ignored.
 /// Iterative: an explicit stack, linear in the value's size.
-pub(super) fn json_mentions(v: &Json, needles: &[&str]) -> bool {
-    let says = |t: &str| needles.iter().any(|n| contains_ci(t, n));
+pub(super) fn json_mentions(v: &Json, needles: &Phrases) -> bool {
+    let says = |t: &str| needles.in_text(t);
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
         match v {
@@ -1024,12 +1025,12 @@ pub(super) fn json_mentions(v: &Json, needles: &[&str]) -> bool {
 /// attributes. Names count because the export format's branch conditions are not kept by the
 /// parser, and a branch named "Cancelled" or "Opted in" is a check the builder shows. Each step's
 /// text is read once, so sweeps that test the answer per edge stay linear.
-pub(super) fn if_else_checks(g: &Graph<'_>, needles: &[&str]) -> Vec<bool> {
+pub(super) fn if_else_checks(g: &Graph<'_>, needles: &Phrases) -> Vec<bool> {
     let says: Vec<bool> = (0..g.len())
         .map(|v| {
             let s = &g.steps[v];
             matches!(g.roles[v], Role::IfElse | Role::Branch { .. })
-                && (needles.iter().any(|n| contains_ci(&s.name, n))
+                && (needles.in_text(&s.name)
                     || s.attributes.iter().any(|(_, a)| json_mentions(a, needles)))
         })
         .collect();

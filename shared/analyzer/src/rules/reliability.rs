@@ -2,7 +2,7 @@
 //! POSTs without an idempotency key, inbound webhooks without a dedupe.
 
 use super::{json_mentions, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
-use crate::model::{contains_ci, Json, Kind, Role, Step};
+use crate::model::{contains_any_ci, contains_ci, Json, Kind, Phrases, Role, Step};
 
 fn is_call(ctx: &Ctx<'_>, i: usize) -> bool {
     !ctx.g.disabled[i] && matches!(ctx.g.kinds[i], Kind::Webhook | Kind::CustomCode)
@@ -42,6 +42,9 @@ pub(super) const HTTP_CALLS: &[&str] = &[
 ];
 const TIMEOUTS: &[&str] = &["timeout", "abortcontroller", "abortsignal", "signal:"];
 
+/// How a request header names an idempotency key.
+static IDEMPOTENCY: Phrases = Phrases::new(&["idempotency"]);
+
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
@@ -68,8 +71,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let s = &steps[i];
         if g.kinds[i] == Kind::CustomCode {
             if let Some(code) = s.attr_any(&["code", "script"]) {
-                let calls = HTTP_CALLS.iter().any(|c| contains_ci(code, c));
-                if calls && !TIMEOUTS.iter().any(|t| contains_ci(code, t)) {
+                let calls = contains_any_ci(code, HTTP_CALLS);
+                if calls && !contains_any_ci(code, TIMEOUTS) {
                     ctx.emit(out, Rule::HttpWithoutTimeout, Some(i), || {
                         format!(
                             "Custom code {} calls an API with no timeout.",
@@ -97,7 +100,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             && retried
             && !s
                 .attr("headers")
-                .is_some_and(|h| json_mentions(h, &["idempotency"]))
+                .is_some_and(|h| json_mentions(h, &IDEMPOTENCY))
         {
             ctx.emit(out, Rule::RetriedPostWithoutIdempotency, Some(i), || {
                 format!(

@@ -3,7 +3,7 @@
 
 use super::waits::WaitKind;
 use super::{exits_workflow, quoted, words, Ctx, Finding, Rule};
-use crate::model::{contains_ci, Kind, Role};
+use crate::model::{contains_any_ci, Kind, Phrases, Role};
 
 /// Trigger types of a new lead.
 const NEW_LEAD: &[&str] = &[
@@ -26,7 +26,7 @@ const PRE_PAYMENT: &[&str] = &[
     "invoice_created",
     "estimate",
 ];
-const CONFIRMS: &[&str] = &[
+static CONFIRMS: Phrases = Phrases::new(&[
     "thank you for your purchase",
     "thanks for your purchase",
     "payment received",
@@ -35,7 +35,7 @@ const CONFIRMS: &[&str] = &[
     "your receipt",
     "thank you for your order",
     "thanks for your order",
-];
+]);
 /// Selling words (whole words).
 const SELLING: &[&str] = &[
     "buy", "offer", "discount", "checkout", "purchase", "sale", "deal", "coupon", "promo", "off",
@@ -103,15 +103,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     };
     let active: Vec<_> = triggers.iter().filter(|t| t.active).collect();
     // purchase-confirmation-pre-payment: every active trigger fires before payment.
-    if !active.is_empty()
-        && active
-            .iter()
-            .all(|t| PRE_PAYMENT.iter().any(|p| contains_ci(&t.kind, p)))
-    {
+    if !active.is_empty() && active.iter().all(|t| contains_any_ci(&t.kind, PRE_PAYMENT)) {
         for i in (0..n).filter(|&i| outbound(i)) {
-            if g.texts(i)
-                .any(|t| CONFIRMS.iter().any(|c| contains_ci(t, c)))
-            {
+            if g.texts(i).any(|t| CONFIRMS.in_text(t)) {
                 ctx.emit(out, Rule::PurchaseConfirmationPrePayment, Some(i), || {
                     format!(
                         "{} confirms a purchase on trigger {}, which fires before payment.",

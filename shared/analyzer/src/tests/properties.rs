@@ -158,22 +158,45 @@ proptest! {
     }
 }
 
+/// The obvious (allocating) answers the case-insensitive searches must agree with.
+fn lowered_contains(hay: &str, needle: &str) -> bool {
+    hay.to_ascii_lowercase()
+        .contains(&needle.to_ascii_lowercase())
+}
+
+fn lowered_phrase(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.to_ascii_lowercase(), needle.to_ascii_lowercase());
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    n.is_empty()
+        || h.match_indices(&n).any(|(i, _)| {
+            !word(h[..i].chars().next_back()) && !word(h[i + n.len()..].chars().next())
+        })
+}
+
 proptest! {
     /// The case-insensitive searches every rule uses agree with the obvious lower-casing ones,
-    /// on any text (multi-byte characters included) and any needle.
+    /// on any text (multi-byte characters included) and any needle or list of needles, and a
+    /// list answers as one search per needle would, in list order.
     #[test]
     fn case_insensitive_searches_agree_with_lowercasing(
         hay in "[a-cA-C €é_ .]{0,24}",
-        needle in "[a-cA-C €é]{0,4}",
+        needles in proptest::collection::vec("[a-cA-C €é]{0,3}", 0..6),
     ) {
-        use crate::model::{contains_ci, contains_phrase_ci};
-        let (h, n) = (hay.to_ascii_lowercase(), needle.to_ascii_lowercase());
-        prop_assert_eq!(contains_ci(&hay, &needle), h.contains(&n));
-        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-        let phrase = n.is_empty()
-            || h.match_indices(&n).any(|(i, _)| {
-                !word(h[..i].chars().next_back()) && !word(h[i + n.len()..].chars().next())
-            });
-        prop_assert_eq!(contains_phrase_ci(&hay, &needle), phrase);
+        use crate::model::{contains_any_ci, contains_ci, find_any_ci, Phrases};
+        let needles: Vec<&'static str> =
+            needles.into_iter().map(|n| &*Box::leak(n.into_boxed_str())).collect();
+        for n in &needles {
+            prop_assert_eq!(contains_ci(&hay, n), lowered_contains(&hay, n));
+        }
+        let one_by_one = needles.iter().copied().find(|n| lowered_contains(&hay, n));
+        prop_assert_eq!(find_any_ci(&hay, &needles), one_by_one);
+        prop_assert_eq!(contains_any_ci(&hay, &needles), one_by_one.is_some());
+        let phrases = Phrases::new(Box::leak(needles.clone().into_boxed_slice()));
+        prop_assert_eq!(phrases.first_in(&hay), one_by_one);
+        prop_assert_eq!(phrases.in_text(&hay), one_by_one.is_some());
+        prop_assert_eq!(
+            phrases.as_words_in(&hay),
+            needles.iter().any(|n| lowered_phrase(&hay, n))
+        );
     }
 }
