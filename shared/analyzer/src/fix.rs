@@ -9,7 +9,7 @@
 use serde_json::{json, Map, Value};
 
 use super::result::{AnalysisResult, Fix, FixConfidence, Issue};
-use super::sarif::{step_pointers, Pointers};
+use super::sarif::{escape, step_pointers, Pointers};
 
 /// The message keys a rule reads on a step (the graph's text keys), in the order fixes look.
 const TEXT_KEYS: [&str; 6] = ["body", "message", "subject", "html", "text", "content"];
@@ -46,10 +46,6 @@ pub enum PatchError {
 
 fn unescape(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
-}
-
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }
 
 /// The parent of `path` and the last token (unescaped).

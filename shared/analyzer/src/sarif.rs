@@ -30,8 +30,13 @@ pub fn level(s: Severity) -> &'static str {
     }
 }
 
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+/// A key as an RFC 6901 pointer token (`~` -> `~0`, `/` -> `~1`); most keys need no change.
+pub(crate) fn escape(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.contains(['~', '/']) {
+        token.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        token.into()
+    }
 }
 
 /// A fixed issue (in the baseline, not in the result): an `absent` result at the file.
@@ -72,21 +77,26 @@ pub(crate) fn step_pointers(doc: &Value) -> (Pointers, Option<String>) {
         Index(usize),
     }
     fn spell(places: &[(usize, Segment<'_>)], mut at: usize) -> String {
+        use std::fmt::Write;
         let mut segments = Vec::new();
-        loop {
-            let (parent, segment) = &places[at];
-            match segment {
-                Segment::Root => break,
-                Segment::Key(k) => segments.push(escape(k)),
-                Segment::Index(i) => segments.push(i.to_string()),
-            }
+        while let (parent, segment @ (Segment::Key(_) | Segment::Index(_))) = &places[at] {
+            segments.push(segment);
             at = *parent;
         }
-        segments.iter().rev().fold(String::new(), |mut p, s| {
-            p.push('/');
-            p.push_str(s);
-            p
-        })
+        let mut p = String::new();
+        for segment in segments.iter().rev() {
+            match segment {
+                Segment::Key(k) => {
+                    p.push('/');
+                    p.push_str(&escape(k));
+                }
+                Segment::Index(i) => {
+                    let _ = write!(p, "/{i}");
+                }
+                Segment::Root => {}
+            }
+        }
+        p
     }
     let mut map = HashMap::new();
     let bundle_root = ["/workflows", "/bundle/workflows"]
