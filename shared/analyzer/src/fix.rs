@@ -8,8 +8,9 @@
 
 use serde_json::{json, Map, Value};
 
+use super::pointers::StepPointers;
 use super::result::{AnalysisResult, Fix, FixConfidence, Issue};
-use super::sarif::{escape, step_pointers, Pointers};
+use super::sarif::escape;
 
 /// The message keys a rule reads on a step (the graph's text keys), in the order fixes look.
 const TEXT_KEYS: [&str; 6] = ["body", "message", "subject", "html", "text", "content"];
@@ -131,28 +132,19 @@ pub fn apply_patch(doc: &mut Value, patch: &[Value]) -> Result<(), PatchError> {
 /// Where an issue's workflow and steps are in the document.
 struct Places<'a> {
     doc: &'a Value,
-    pointers: Pointers,
-    bundle_root: Option<String>,
-    single_root: &'static str,
+    pointers: StepPointers,
 }
 
 impl<'a> Places<'a> {
     fn new(doc: &'a Value) -> Self {
-        let (pointers, bundle_root) = step_pointers(doc);
         Places {
             doc,
-            pointers,
-            bundle_root,
-            single_root: if doc.get("workflow").is_some() {
-                "/workflow"
-            } else {
-                ""
-            },
+            pointers: StepPointers::from_value(doc),
         }
     }
 
     fn workflow_index(&self, result: &AnalysisResult, issue: &Issue) -> Option<usize> {
-        match (&issue.workflow_id, &self.bundle_root) {
+        match (&issue.workflow_id, self.pointers.bundle_root()) {
             (Some(id), Some(_)) => result.workflows.iter().position(|w| &w.id == id),
             _ => None,
         }
@@ -160,10 +152,10 @@ impl<'a> Places<'a> {
 
     /// The pointer of the issue's workflow object.
     fn workflow(&self, wf: Option<usize>) -> Option<String> {
-        let p = match (wf, &self.bundle_root) {
+        let p = match (wf, self.pointers.bundle_root()) {
             (Some(i), Some(root)) => format!("{root}/{i}"),
             (None, Some(_)) => return None,
-            _ => self.single_root.to_owned(),
+            _ => self.pointers.single_root().to_owned(),
         };
         self.doc
             .pointer(&p)
@@ -180,8 +172,8 @@ impl<'a> Places<'a> {
     ) -> Option<(String, &'a Map<String, Value>)> {
         let ptr = self
             .pointers
-            .get(&(wf, step.to_owned()))
-            .cloned()
+            .step(wf, step)
+            .map(str::to_owned)
             .or_else(|| {
                 (step.starts_with('/') && self.doc.pointer(step).is_some()).then(|| step.to_owned())
             })?;

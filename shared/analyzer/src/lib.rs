@@ -21,6 +21,7 @@ mod fix;
 mod graph;
 mod model;
 mod parse;
+mod pointers;
 mod registry;
 mod report;
 mod result;
@@ -48,6 +49,7 @@ pub use model::{
     Trigger, Workflow, WorkflowMeta, KNOWN_KINDS, OUTBOUND_KINDS,
 };
 pub use parse::{parse, parse_value};
+pub use pointers::StepPointers;
 pub use registry::{registry, rules_markdown, rules_text, RuleInfo, RULES_MD_COMMAND};
 pub use report::{escape_html, html_report, html_report_view, MAX_GRAPH_NODES};
 pub use result::{

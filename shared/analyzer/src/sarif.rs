@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::baseline::{BaselineState, ComparedIssue, Comparison};
+use super::pointers::StepPointers;
 use super::result::AnalysisResult;
 use super::rules::{Rule, Severity};
 use super::score::SCORING_VERSION;
@@ -61,98 +62,14 @@ fn absent(f: &ComparedIssue, uri: &str, index: &HashMap<&str, usize>) -> Value {
     r
 }
 
-/// (workflow index in a bundle, step id) to the step's JSON pointer.
-pub(crate) type Pointers = HashMap<(Option<usize>, String), String>;
-
-/// Step pointers of a document: (workflow index in a bundle, step id) to the step's pointer.
-/// Steps are the objects with an `id` inside `templates`, `steps` or (export branches)
-/// `actions` arrays; a bundle's workflows are the items of `/workflows` or `/bundle/workflows`.
-/// Iterative and linear in the document's size: the walk keeps each value's place as a link to
-/// its parent's, and spells a pointer out only for the steps it finds (not for every value).
-pub(crate) fn step_pointers(doc: &Value) -> (Pointers, Option<String>) {
-    /// A value's place: its parent's place and its key or index there.
-    enum Segment<'a> {
-        Root,
-        Key(&'a str),
-        Index(usize),
-    }
-    fn spell(places: &[(usize, Segment<'_>)], mut at: usize) -> String {
-        use std::fmt::Write;
-        let mut segments = Vec::new();
-        while let (parent, segment @ (Segment::Key(_) | Segment::Index(_))) = &places[at] {
-            segments.push(segment);
-            at = *parent;
-        }
-        let mut p = String::new();
-        for segment in segments.iter().rev() {
-            match segment {
-                Segment::Key(k) => {
-                    p.push('/');
-                    p.push_str(&escape(k));
-                }
-                Segment::Index(i) => {
-                    let _ = write!(p, "/{i}");
-                }
-                Segment::Root => {}
-            }
-        }
-        p
-    }
-    let mut map = HashMap::new();
-    let bundle_root = ["/workflows", "/bundle/workflows"]
-        .into_iter()
-        .find(|p| doc.pointer(p).is_some_and(Value::is_array));
-    let bundle = bundle_root.and_then(|p| doc.pointer(p));
-    let mut places = vec![(0, Segment::Root)];
-    // (value, its place, workflow index, inside a steps array)
-    let mut stack: Vec<(&Value, usize, Option<usize>, bool)> = vec![(doc, 0, None, false)];
-    while let Some((v, at, wf, in_steps)) = stack.pop() {
-        match v {
-            Value::Object(o) => {
-                if in_steps {
-                    if let Some(id) = o.get("id").and_then(Value::as_str) {
-                        if let std::collections::hash_map::Entry::Vacant(e) =
-                            map.entry((wf, id.to_owned()))
-                        {
-                            e.insert(spell(&places, at));
-                        }
-                    }
-                }
-                // Pushed in reverse, so that the walk meets values in document order and a
-                // repeated id keeps its first holder's place (as the analysis does).
-                for (k, child) in o.iter().rev() {
-                    if !(child.is_object() || child.is_array()) {
-                        continue;
-                    }
-                    let steps = matches!(k.as_str(), "templates" | "steps" | "actions");
-                    places.push((at, Segment::Key(k)));
-                    stack.push((child, places.len() - 1, wf, steps));
-                }
-            }
-            Value::Array(a) => {
-                let is_bundle = bundle.is_some_and(|b| std::ptr::eq(b, v));
-                for (i, child) in a.iter().enumerate().rev() {
-                    if !(child.is_object() || child.is_array()) {
-                        continue;
-                    }
-                    let wf = if is_bundle { Some(i) } else { wf };
-                    places.push((at, Segment::Index(i)));
-                    stack.push((child, places.len() - 1, wf, in_steps));
-                }
-            }
-            _ => {}
-        }
-    }
-    (map, bundle_root.map(str::to_owned))
-}
-
 /// The `partialFingerprints` key of the issue fingerprint ([`crate::fingerprint`]).
 pub const FINGERPRINT_KEY: &str = "workflowAudit/v1";
 
-/// The SARIF 2.1.0 log of a result. `uri` is the analyzed file as the pipeline names it; `doc`
-/// is the input document (for the steps' JSON pointers; without it results point at the file).
-pub fn sarif(result: &AnalysisResult, uri: &str, doc: Option<&Value>) -> Value {
-    sarif_compared(result, uri, doc, None)
+/// The SARIF 2.1.0 log of a result. `uri` is the analyzed file as the pipeline names it;
+/// `pointers` are the input document's step pointers ([`StepPointers::from_json`] of the bytes
+/// analyzed; without them results point at the file).
+pub fn sarif(result: &AnalysisResult, uri: &str, pointers: Option<&StepPointers>) -> Value {
+    sarif_compared(result, uri, pointers, None)
 }
 
 /// [`sarif`] compared with a baseline: each result's `baselineState` is `new` or `unchanged`, and
@@ -160,7 +77,7 @@ pub fn sarif(result: &AnalysisResult, uri: &str, doc: Option<&Value>) -> Value {
 pub fn sarif_compared(
     result: &AnalysisResult,
     uri: &str,
-    doc: Option<&Value>,
+    pointers: Option<&StepPointers>,
     comparison: Option<&Comparison>,
 ) -> Value {
     let rules: Vec<Value> = Rule::ALL
@@ -187,11 +104,10 @@ pub fn sarif_compared(
         .enumerate()
         .map(|(i, r)| (r.id(), i))
         .collect();
-    let (pointers, bundle_root) = doc.map(step_pointers).unwrap_or_default();
-    let single_root = match doc {
-        Some(d) if d.get("workflow").is_some() => "/workflow",
-        _ => "",
-    };
+    let none = StepPointers::default();
+    let pointers = pointers.unwrap_or(&none);
+    let bundle_root = pointers.bundle_root();
+    let single_root = pointers.single_root();
     let result_workflow = result.workflow.as_ref().map_or("", |w| w.id.as_str());
     // Accepted findings follow the open ones, each with its `suppressions` entry.
     let mut results: Vec<Value> = result
@@ -210,8 +126,8 @@ pub fn sarif_compared(
             };
             let locate = |id: &str| {
                 pointers
-                    .get(&(wf, id.to_owned()))
-                    .cloned()
+                    .step(wf, id)
+                    .map(str::to_owned)
                     // Export steps without ids carry their pointer as id.
                     .or_else(|| id.starts_with('/').then(|| id.to_owned()))
                     .unwrap_or_else(|| workflow_ptr.clone())
@@ -302,36 +218,4 @@ pub fn sarif_compared(
             },
         }],
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn step_pointers_spell_escaped_paths_and_keep_the_first_holder_of_an_id() {
-        let doc = json!({
-            "a/b~c": {"templates": [
-                {"id": "s1", "attributes": {"actions": [{"id": "inner"}]}},
-                {"id": "s1"},
-                "not a step",
-                {"name": "no id"},
-            ]},
-            "workflows": [{"steps": [{"id": "s1"}]}, {"steps": [{"id": "x"}, {"id": "y"}]}],
-        });
-        let (map, root) = step_pointers(&doc);
-        assert_eq!(root.as_deref(), Some("/workflows"));
-        let at = |wf: Option<usize>, id: &str| map.get(&(wf, id.to_owned())).map(String::as_str);
-        assert_eq!(at(None, "s1"), Some("/a~1b~0c/templates/0"));
-        assert_eq!(
-            at(None, "inner"),
-            Some("/a~1b~0c/templates/0/attributes/actions/0")
-        );
-        assert_eq!(at(Some(0), "s1"), Some("/workflows/0/steps/0"));
-        assert_eq!(at(Some(1), "y"), Some("/workflows/1/steps/1"));
-        assert_eq!(map.len(), 5);
-        for (key, ptr) in &map {
-            assert_eq!(doc.pointer(&format!("{ptr}/id")).unwrap(), key.1.as_str());
-        }
-    }
 }

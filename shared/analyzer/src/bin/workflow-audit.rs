@@ -598,15 +598,16 @@ fn main() -> ExitCode {
         rules,
     };
     // The document again as a JSON value (parse accepted it), only where it is used: the fixes
-    // patch it, SARIF points into it.
+    // patch it. (SARIF reads only its steps' pointers from the bytes.)
     let document = || serde_json::from_slice::<Value>(&bytes).ok();
     if let Some((min, doc)) = args.fix.and_then(|min| Some((min, document()?))) {
         return run_fix(&args, &doc, &opts, min);
     }
     let mut result = analysis::analyze_input(&parsed, &opts);
     let doc = match args.format {
-        Format::Sarif => document(),
-        Format::Json | Format::Text if analysis::offers_fixes(&result) => document(),
+        Format::Json | Format::Text | Format::Sarif if analysis::offers_fixes(&result) => {
+            document()
+        }
         _ => None,
     };
     if let Some(doc) = &doc {
@@ -623,7 +624,9 @@ fn main() -> ExitCode {
             } else {
                 &args.file
             };
-            let log = analysis::sarif_compared(&result, uri, doc.as_ref(), comparison.as_ref());
+            let pointers = analysis::StepPointers::from_json(&bytes);
+            let log =
+                analysis::sarif_compared(&result, uri, pointers.as_ref(), comparison.as_ref());
             serde_json::to_string_pretty(&log).map(|j| j + "\n")
         }
         _ => json_output(&result, args.detail, comparison.as_ref()).map(|j| j + "\n"),

@@ -1,6 +1,7 @@
 //! The rule registry and its documentation (every rule has a test and a description), rule and
 //! family configuration, and SARIF output.
 
+use crate::StepPointers;
 use serde_json::{json, Value};
 
 use super::{
@@ -108,7 +109,7 @@ fn sarif_output_is_valid_and_points_at_the_step() {
         sms("a", "Hi, your code: https://bit.ly/x Reply STOP"),
     ]));
     let r = run(&v);
-    let log = crate::sarif(&r, "flows/lead.json", Some(&v));
+    let log = crate::sarif(&r, "flows/lead.json", Some(&StepPointers::from_value(&v)));
     assert_valid_sarif(&log);
     let results = log["runs"][0]["results"].as_array().unwrap();
     let short = results
@@ -154,7 +155,7 @@ fn sarif_output_is_valid_and_points_at_the_step() {
         ],
         json!({}),
     );
-    let log = crate::sarif(&run(&b), "bundle.json", Some(&b));
+    let log = crate::sarif(&run(&b), "bundle.json", Some(&StepPointers::from_value(&b)));
     assert_valid_sarif(&log);
     let short = log["runs"][0]["results"]
         .as_array()
@@ -175,7 +176,7 @@ fn sarif_output_is_valid_and_points_at_the_step() {
     ] {
         let doc: Value = serde_json::from_slice(sample).unwrap();
         let r = analyze(sample, &AnalyzeOptions::at(NOW)).unwrap();
-        let log = crate::sarif(&r, "sample.json", Some(&doc));
+        let log = crate::sarif(&r, "sample.json", Some(&StepPointers::from_value(&doc)));
         assert_valid_sarif(&log);
         assert_eq!(
             log["runs"][0]["results"].as_array().unwrap().len(),
