@@ -28,7 +28,9 @@ pub struct StepPointers {
 impl StepPointers {
     /// The pointers of a JSON document; `None` when the bytes are not JSON.
     pub fn from_json(bytes: &[u8]) -> Option<Self> {
-        let mut d = serde_json::Deserializer::from_slice(bytes);
+        // Validated once here: read as bytes, serde_json would validate every string it meets.
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut d = serde_json::Deserializer::from_str(text);
         let pointers = Self::read(&mut d).ok()?;
         d.end().ok()?;
         Some(pointers)
