@@ -276,69 +276,7 @@ pub(crate) fn contains_ci(haystack: &str, needle: &str) -> bool {
             .is_some()
 }
 
-/// A fixed list of phrases searched in message texts, ignoring ASCII case: the rules' word lists
-/// (transactional wording, reminder words, reply asks...). The list is compiled once per process
-/// into an Aho-Corasick automaton, so a text is read once for the whole list instead of once per
-/// phrase (these searches were the largest share of the rules' cost).
-pub(crate) struct Phrases {
-    pub list: &'static [&'static str],
-    matcher: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>>,
-}
-
-impl Phrases {
-    pub const fn new(list: &'static [&'static str]) -> Self {
-        Phrases {
-            list,
-            matcher: std::sync::OnceLock::new(),
-        }
-    }
-
-    fn matcher(&self) -> Option<&aho_corasick::AhoCorasick> {
-        // Building fails only past the automaton's size limits, which a fixed list of short
-        // phrases cannot reach (a test builds every list).
-        self.matcher
-            .get_or_init(|| {
-                aho_corasick::AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(self.list)
-                    .ok()
-            })
-            .as_ref()
-    }
-
-    /// Whether `text` contains any of the phrases.
-    pub fn in_text(&self, text: &str) -> bool {
-        self.matcher().is_some_and(|m| m.is_match(text))
-    }
-
-    /// The first phrase in list order that `text` contains (the one a message names).
-    pub fn first_in(&self, text: &str) -> Option<&'static str> {
-        let m = self.matcher()?;
-        m.find_overlapping_iter(text)
-            .map(|f| f.pattern().as_usize())
-            .min()
-            .map(|k| self.list[k])
-    }
-
-    /// Whether `text` contains any of the phrases as whole words: no letter or digit right
-    /// before or after it ("we missed you" is not in "we missed your call").
-    pub fn as_words_in(&self, text: &str) -> bool {
-        let h = text.as_bytes();
-        let word = |i: Option<usize>| {
-            i.and_then(|i| h.get(i))
-                .is_some_and(u8::is_ascii_alphanumeric)
-        };
-        self.matcher().is_some_and(|m| {
-            m.find_overlapping_iter(text)
-                .any(|f| f.is_empty() || (!word(f.start().checked_sub(1)) && !word(Some(f.end()))))
-        })
-    }
-}
-
-/// The first of `needles` (in list order) that `haystack` contains, ignoring ASCII case. For
-/// short texts (trigger kinds, step names, subjects); message texts are searched with
-/// [`Phrases`], which reads a text once for a whole list.
+/// The first of `needles` (in list order) that `haystack` contains, ignoring ASCII case.
 pub(crate) fn find_any_ci<'n>(haystack: &str, needles: &[&'n str]) -> Option<&'n str> {
     needles.iter().copied().find(|n| contains_ci(haystack, n))
 }
@@ -346,6 +284,21 @@ pub(crate) fn find_any_ci<'n>(haystack: &str, needles: &[&'n str]) -> Option<&'n
 /// Whether `haystack` contains any of `needles`, ignoring ASCII case ([`find_any_ci`]).
 pub(crate) fn contains_any_ci(haystack: &str, needles: &[&str]) -> bool {
     find_any_ci(haystack, needles).is_some()
+}
+
+/// Whether `haystack` contains any of `phrases` as whole words, ignoring ASCII case: no letter or
+/// digit right before or after it ("we missed you" is not in "we missed your call").
+pub(crate) fn contains_any_phrase_ci(haystack: &str, phrases: &[&str]) -> bool {
+    let h = haystack.as_bytes();
+    let word = |i: Option<usize>| {
+        i.and_then(|i| h.get(i))
+            .is_some_and(u8::is_ascii_alphanumeric)
+    };
+    phrases.iter().any(|p| {
+        let n = p.as_bytes();
+        n.is_empty()
+            || matches_ci(h, n).any(|i| !word(i.checked_sub(1)) && !word(Some(i + n.len())))
+    })
 }
 
 /// Where a non-empty `n` starts in `h`, ignoring ASCII case: memchr's vectorised search jumps

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use super::integrations::FAILURE_WORDS;
 use super::{field_key, filled, is_ai_field, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
 use crate::graph::Graph;
-use crate::model::{contains_any_ci, contains_ci, find_any_ci, Json, Kind, Phrases, Role, Step};
+use crate::model::{contains_any_ci, contains_ci, find_any_ci, Json, Kind, Role, Step};
 
 /// Hosts of third-party model APIs.
 const MODEL_HOSTS: &[&str] = &[
@@ -117,7 +117,7 @@ fn bounded(s: &Step) -> bool {
 
 /// Phrases of a prompt that limit the answer to a fixed set. "Only" counts only in such a phrase
 /// ("respond only with", "only YES or NO"): "write only a short summary" limits nothing.
-static CONSTRAINING: Phrases = Phrases::new(&[
+const CONSTRAINING: &[&str] = &[
     "one of",
     "respond only",
     "answer only",
@@ -134,7 +134,7 @@ static CONSTRAINING: Phrases = Phrases::new(&[
     "respond with",
     "answer with",
     "reply with",
-]);
+];
 
 /// Whether an AI step limits its output to a fixed set of answers: a prompt with a
 /// [`CONSTRAINING`] phrase ("one of", "exactly", "yes or no", "respond only with"...), or a
@@ -143,7 +143,7 @@ fn constrained(s: &Step) -> bool {
     ["options", "enum", "choices"]
         .iter()
         .any(|k| s.attr(k).is_some_and(filled))
-        || prompt_texts(s).any(|t| CONSTRAINING.in_text(t))
+        || prompt_texts(s).any(|t| contains_any_ci(t, CONSTRAINING))
 }
 
 /// Whether step `i` is a live field update whose value is AI output.

@@ -6,9 +6,11 @@ use std::collections::VecDeque;
 
 use super::waits::{event_offset, WaitKind};
 use super::{exits_workflow, if_else_checks, merge_names, quoted, Ctx, Finding, Rule};
-use crate::model::{contains_any_ci, contains_ci, starts_with_ci, Kind, Phrases, Role, Trigger};
+use crate::model::{
+    contains_any_ci, contains_any_phrase_ci, contains_ci, starts_with_ci, Kind, Role, Trigger,
+};
 
-static REMINDER: Phrases = Phrases::new(&[
+const REMINDER: &[&str] = &[
     "reminder",
     "your appointment is",
     "appointment tomorrow",
@@ -17,8 +19,8 @@ static REMINDER: Phrases = Phrases::new(&[
     "appointment today",
     "starts in",
     "starting in",
-]);
-static NO_SHOW: Phrases = Phrases::new(&[
+];
+const NO_SHOW: &[&str] = &[
     "no-show",
     "no show",
     "no-shows",
@@ -26,7 +28,7 @@ static NO_SHOW: Phrases = Phrases::new(&[
     "missed your appointment",
     "missed our appointment",
     "we missed you",
-]);
+];
 const NO_SHOW_STATUS: &[&str] = &["noshow", "no_show", "no-show", "no show", "missed"];
 /// Appointment statuses after the appointment's time (or instead of it): a workflow started by one
 /// of them follows up on what happened, it does not remind.
@@ -42,16 +44,16 @@ const AFTER_STATUS: &[&str] = &[
     "invalid",
 ];
 /// Words that put a message about a no-show in the context of an appointment.
-static APPOINTMENT_WORDS: Phrases = Phrases::new(&[
+const APPOINTMENT_WORDS: &[&str] = &[
     "appointment",
     "consultation",
     "session",
     "booking",
     "visit",
     "meeting",
-]);
+];
 /// Words of an if/else that checks the appointment's status (`reminder-after-cancellation`).
-static STATUS_CHECK: Phrases = Phrases::new(&["status", "cancel"]);
+const STATUS_CHECK: &[&str] = &["status", "cancel"];
 /// A first reminder closer to the start than this leaves no time to reschedule.
 const RESCHEDULE_MINUTES: f64 = 120.0;
 
@@ -95,7 +97,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let steps = &ctx.w.steps;
     let n = g.len();
     let outbound = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i];
-    let says = |i: usize, list: &Phrases| g.texts(i).any(|t| list.in_text(t));
+    let says = |i: usize, list: &[&str]| g.texts(i).any(|t| contains_any_ci(t, list));
 
     reminder_ladder(ctx, out);
     reminder_without_context(ctx, out);
@@ -139,7 +141,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let after_time = g.after((0..n).filter(|&i| is_wait(i, false)), |_| false);
         let after_event = g.after((0..n).filter(|&i| is_wait(i, true)), |_| false);
         for i in (0..n).filter(|&i| outbound(i) && after_time[i] && !after_event[i]) {
-            if says(i, &REMINDER) {
+            if says(i, REMINDER) {
                 ctx.emit(
                     out,
                     Rule::ReminderTimedFromBooking,
@@ -171,8 +173,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // so ("sorry we missed your call" after a missed call is not a no-show message).
     let about_appointments = active().any(|t| contains_ci(&t.kind, "appointment"));
     let no_show = |i: usize| {
-        g.texts(i).any(|t| NO_SHOW.as_words_in(t))
-            && (about_appointments || says(i, &APPOINTMENT_WORDS))
+        g.texts(i).any(|t| contains_any_phrase_ci(t, NO_SHOW))
+            && (about_appointments || says(i, APPOINTMENT_WORDS))
     };
     for i in (0..n).filter(|&i| outbound(i) && open[i] && no_show(i)) {
         ctx.emit(
@@ -376,12 +378,14 @@ fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Ve
         return;
     }
     let reminder = |i: usize| {
-        g.kinds[i].is_outbound() && !g.disabled[i] && g.texts(i).any(|t| REMINDER.in_text(t))
+        g.kinds[i].is_outbound()
+            && !g.disabled[i]
+            && g.texts(i).any(|t| contains_any_ci(t, REMINDER))
     };
     if !(0..n).any(reminder) {
         return;
     }
-    let status_check = if_else_checks(g, &STATUS_CHECK);
+    let status_check = if_else_checks(g, STATUS_CHECK);
     let after_wait = g.after((0..n).filter(|&i| g.live(i, Kind::Wait)), |_| false);
     let mut unchecked = g.after([entry], |v| status_check[v]);
     unchecked[entry] = !status_check[entry];
@@ -400,12 +404,12 @@ fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Ve
 }
 
 /// Merge fields that name what a reminder is for (any of these, case ignored).
-static REMINDER_FIELDS: Phrases = Phrases::new(&["{{appointment.", "{{calendar.", "{{event."]);
+const REMINDER_FIELDS: &[&str] = &["{{appointment.", "{{calendar.", "{{event."];
 
 /// Words that say what a reminder is for or when (whole words, case ignored; English, Spanish,
 /// French and German, the languages of the agencies' templates seen so far), besides the month
 /// names ([`super::data::MONTHS`]).
-static REMINDER_WORDS: Phrases = Phrases::new(&[
+const REMINDER_WORDS: &[&str] = &[
     "appointment",
     "appointments",
     "booking",
@@ -459,15 +463,15 @@ static REMINDER_WORDS: Phrases = Phrases::new(&[
     "termin",
     "morgen",
     "heute",
-]);
+];
 
 /// Whether a text gives a reminder its context: a [`REMINDER_FIELDS`] field, a [`REMINDER_WORDS`]
 /// word, a clock time ("3 PM", "10:30am", "14:00", "14h30"), a date ("3/12", "12.03") or "in N
 /// minutes/hours/hrs".
 fn gives_context(t: &str) -> bool {
-    if REMINDER_FIELDS.in_text(t)
-        || REMINDER_WORDS.as_words_in(t)
-        || super::data::MONTHS.as_words_in(t)
+    if contains_any_ci(t, REMINDER_FIELDS)
+        || contains_any_phrase_ci(t, REMINDER_WORDS)
+        || contains_any_phrase_ci(t, super::data::MONTHS)
     {
         return true;
     }

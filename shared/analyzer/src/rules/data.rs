@@ -2,7 +2,7 @@
 //! record, and field updates whose value the custom field's type cannot hold.
 
 use super::{field_key, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
-use crate::model::{Json, Kind, Phrases, Role, Step};
+use crate::model::{Json, Kind, Role, Step};
 
 pub(crate) const CREATE_OPP: &[&str] = &["create_opportunity", "internal_create_opportunity"];
 pub(crate) const UPDATE_OPP: &[&str] = &["internal_update_opportunity", "update_opportunity"];
@@ -299,7 +299,7 @@ const BOOLEANISH: &[&str] = &[
 ];
 
 /// Month names and their short forms, lower-case (dates in field values; reminders' context).
-pub(super) static MONTHS: Phrases = Phrases::new(&[
+pub(super) const MONTHS: &[&str] = &[
     "jan",
     "feb",
     "mar",
@@ -324,7 +324,7 @@ pub(super) static MONTHS: Phrases = Phrases::new(&[
     "october",
     "november",
     "december",
-]);
+];
 
 /// custom-field-type-mismatch (A): an update_contact_field writing a literal (or a clearly textual
 /// merge field) that the field's `dataType` cannot hold.
@@ -488,7 +488,7 @@ fn is_date(t: &str) -> bool {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    let month = words.iter().any(|w| MONTHS.list.contains(w));
+    let month = words.iter().any(|w| MONTHS.contains(w));
     let day_or_year = words
         .iter()
         .any(|w| (1..=4).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit()));

@@ -5,7 +5,7 @@
 use super::messaging::is_marketing_email;
 use super::{if_else_checks, merge_names, quoted, words, Ctx, Finding, Rule, FIELD_ATTRS};
 use crate::model::{
-    contains_any_ci, contains_ci, starts_with_ci, Condition, Json, Kind, Phrases, Step,
+    contains_any_ci, contains_ci, find_any_ci, starts_with_ci, Condition, Json, Kind, Step,
 };
 
 /// Public link shorteners carriers filter (matched as `domain/` after a non-alphanumeric).
@@ -61,7 +61,7 @@ fn has_media(text: &str) -> bool {
 const MIN_LETTERS: usize = 20;
 
 /// Signs that a text names who is writing.
-static SENDER_SIGNS: Phrases = Phrases::new(&[
+const SENDER_SIGNS: &[&str] = &[
     "{{location.",
     "{{user.",
     "{{business",
@@ -75,10 +75,10 @@ static SENDER_SIGNS: Phrases = Phrases::new(&[
     "welcome to ",
     " team",
     "here at ",
-]);
+];
 
 /// Spam phrases in a subject.
-static SPAM_PHRASES: Phrases = Phrases::new(&[
+const SPAM_PHRASES: &[&str] = &[
     "act now",
     "100% free",
     "risk-free",
@@ -96,10 +96,10 @@ static SPAM_PHRASES: Phrases = Phrases::new(&[
     "make money",
     "urgent",
     "double your",
-]);
+];
 
 /// Phrases asking the reader to reply.
-static REPLY_ASKS: Phrases = Phrases::new(&[
+const REPLY_ASKS: &[&str] = &[
     "reply to this email",
     "just reply",
     "simply reply",
@@ -108,7 +108,7 @@ static REPLY_ASKS: Phrases = Phrases::new(&[
     "reply and let",
     "reply with",
     "reply to let",
-]);
+];
 
 const NO_REPLY: &[&str] = &[
     "noreply",
@@ -132,7 +132,7 @@ const BULK_TRIGGERS: &[&str] = &[
 
 /// Words of a consent check (an if/else or a trigger filter): SMS consent, opt-in, DND,
 /// subscription status. `sms_consent` and `opted_in` are covered by `consent` and `opted`.
-static CONSENT: Phrases = Phrases::new(&[
+const CONSENT: &[&str] = &[
     "consent",
     "opt-in",
     "opt_in",
@@ -141,16 +141,16 @@ static CONSENT: Phrases = Phrases::new(&[
     "opted",
     "dnd",
     "subscribed",
-]);
+];
 
 /// Written postal-address markers for a PO box.
-static PO_BOX: Phrases = Phrases::new(&[
+const PO_BOX: &[&str] = &[
     "po box",
     "p.o. box",
     "p. o. box",
     "p.o box",
     "post office box",
-]);
+];
 
 /// Street suffixes after a house number and a street name (matched as whole words).
 const STREET_SUFFIXES: &[&str] = &[
@@ -211,7 +211,7 @@ fn has_address_field<'t>(texts: impl Iterator<Item = &'t str>) -> bool {
 /// code (`TX 75201`); or a UK-style postcode (`SW1A 1AA`). Byte-based over the text's words; a
 /// false match only keeps the rule quiet.
 fn has_written_address(text: &str) -> bool {
-    if PO_BOX.in_text(text) {
+    if contains_any_ci(text, PO_BOX) {
         return true;
     }
     let digits = |w: &[u8]| w.iter().all(u8::is_ascii_digit);
@@ -247,7 +247,7 @@ fn has_written_address(text: &str) -> bool {
 
 /// Whether a trigger filter mentions consent (its field or its values).
 fn filters_on_consent(c: &Condition) -> bool {
-    let says = |t: &str| CONSENT.in_text(t);
+    let says = |t: &str| contains_any_ci(t, CONSENT);
     says(&c.field) || c.value_strings().into_iter().any(says)
 }
 
@@ -454,7 +454,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 let local = from.split('@').next().unwrap_or("").to_ascii_lowercase();
                 let no_reply = NO_REPLY.iter().any(|p| local.contains(p));
                 let reply_to = s.attr_any(&["replyTo", "reply_to"]).is_some();
-                let asks = g.texts(i).any(|t| REPLY_ASKS.in_text(t));
+                let asks = g.texts(i).any(|t| contains_any_ci(t, REPLY_ASKS));
                 if no_reply && !reply_to && asks {
                     ctx.emit(out, Rule::ReplyToNoReply, Some(i), || {
                         format!(
@@ -504,7 +504,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let appended = ctx.account.and_then(|a| a.sms_sender_appended) == Some(true);
     if let (Some(f), false) = (first_sms, appended) {
         let s = &steps[f];
-        let names = g.texts(f).any(|t| SENDER_SIGNS.in_text(t));
+        let names = g.texts(f).any(|t| contains_any_ci(t, SENDER_SIGNS));
         if !names && g.texts(f).next().is_some() {
             ctx.emit(out, Rule::FirstSmsNoSender, Some(f), || {
                 format!(
@@ -585,7 +585,7 @@ fn bulk_sms_without_consent(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         return;
     };
     let Some(entry) = g.entry else { return };
-    let consent_check = if_else_checks(g, &CONSENT);
+    let consent_check = if_else_checks(g, CONSENT);
     let sms = |v: usize| g.live(v, Kind::Sms);
     if consent_check[entry] {
         return;
@@ -626,7 +626,7 @@ fn spam_subject(subject: &str) -> Option<String> {
     if subject.contains("$$$") {
         return Some("with \"$$$\"".to_owned());
     }
-    if let Some(p) = SPAM_PHRASES.first_in(subject) {
+    if let Some(p) = find_any_ci(subject, SPAM_PHRASES) {
         return Some(format!("with the spam phrase \"{p}\""));
     }
     // Capitals, ignoring merge fields.

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use super::waits::WaitKind;
 use super::{quoted, Ctx, Finding, Rule, Severity};
-use crate::model::{contains_ci, starts_with_ci, Json, Kind, Phrases};
+use crate::model::{contains_any_ci, contains_ci, starts_with_ci, Json, Kind};
 
 /// Window hours considered sensible (TCPA quiet hours: before 8am, after 9pm).
 const EARLIEST_MINUTE: u32 = 8 * 60;
@@ -35,18 +35,18 @@ const STANDARD_FIELDS: &[&str] = &[
 ];
 
 /// Whether any message text of step `i` contains any of the words (ASCII case ignored).
-fn says_any(ctx: &Ctx<'_>, i: usize, words: &Phrases) -> bool {
-    ctx.g.texts(i).any(|t| words.in_text(t))
+fn says_any(ctx: &Ctx<'_>, i: usize, words: &[&str]) -> bool {
+    ctx.g.texts(i).any(|t| contains_any_ci(t, words))
 }
 
 /// Wording that tells a contact how to stop texts or emails.
-static OPT_OUT_WORDS: Phrases = Phrases::new(&["stop", "opt out", "opt-out", "unsubscribe"]);
+const OPT_OUT_WORDS: &[&str] = &["stop", "opt out", "opt-out", "unsubscribe"];
 /// Wording of an email's own unsubscribe link.
-static UNSUBSCRIBE_WORDS: Phrases = Phrases::new(&["unsubscribe", "opt out", "opt-out"]);
+const UNSUBSCRIBE_WORDS: &[&str] = &["unsubscribe", "opt out", "opt-out"];
 
 /// Wording of a transactional email: an appointment, a booking, an order, a receipt, an account
 /// action. CAN-SPAM exempts such messages from the unsubscribe and address requirements.
-pub(super) static TRANSACTIONAL: Phrases = Phrases::new(&[
+pub(super) const TRANSACTIONAL: &[&str] = &[
     "{{appointment.",
     "you asked for",
     "you requested",
@@ -66,7 +66,7 @@ pub(super) static TRANSACTIONAL: Phrases = Phrases::new(&[
     "reset your password",
     "password reset",
     "verification code",
-]);
+];
 
 /// What `email-without-unsubscribe` assumes when the input does not carry the location's setting.
 pub(crate) const UNSUBSCRIBE_DEFAULT: &str = "Marketing emails without their own unsubscribe link were judged with LC Email's default unsubscribe footer on (HighLevel adds it to every email unless the location switched it off); send an account bundle with locationSettings.defaultUnsubscribeLink to check the real setting.";
@@ -82,9 +82,8 @@ pub(super) fn is_marketing_email(ctx: &Ctx<'_>, i: usize) -> bool {
     {
         return false;
     }
-    let texts = || ctx.g.texts(i);
-    let transactional = texts().any(|t| TRANSACTIONAL.in_text(t));
-    !transactional || texts().any(super::revenue::sells)
+    let said = ctx.wording(i);
+    !said.transactional || said.sells
 }
 
 /// "HH:MM" or an hour number to minutes after midnight.
@@ -152,8 +151,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let sms: Vec<usize> = (0..n).filter(|&i| g.live(i, Kind::Sms)).collect();
     let appended = ctx.account.and_then(|a| a.sms_opt_out_appended) == Some(true);
     if let (Some(&first), false, false) = (sms.first(), ctx.transactional(), appended) {
-        let says_stop = sms.iter().any(|&i| says_any(ctx, i, &OPT_OUT_WORDS));
-        let sells = sms.iter().any(|&i| g.texts(i).any(super::revenue::sells));
+        let says_stop = sms.iter().any(|&i| says_any(ctx, i, OPT_OUT_WORDS));
+        let sells = sms.iter().any(|&i| ctx.wording(i).sells);
         if !says_stop {
             // A program that sells is what carriers filter first; service texts at medium.
             let severity = if sells {
@@ -248,7 +247,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let footer = ctx.account.and_then(|a| a.unsubscribe_footer);
     for i in (0..n).filter(|&i| is_marketing_email(ctx, i)) {
         let s = &steps[i];
-        if says_any(ctx, i, &UNSUBSCRIBE_WORDS) {
+        if says_any(ctx, i, UNSUBSCRIBE_WORDS) {
             continue;
         }
         match footer {

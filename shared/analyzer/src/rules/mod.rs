@@ -24,9 +24,7 @@ mod waits;
 use serde::{Deserialize, Serialize};
 
 use super::graph::Graph;
-use super::model::{
-    contains_any_ci, starts_with_ci, AccountLists, Json, Kind, Phrases, Role, Workflow,
-};
+use super::model::{contains_any_ci, starts_with_ci, AccountLists, Json, Kind, Role, Workflow};
 use waits::{wait_kind, WaitKind};
 
 pub(crate) use account::run as run_account;
@@ -664,6 +662,9 @@ pub(crate) struct Ctx<'a> {
     pub index: usize,
     /// Every wait step's kind, classified once (several families ask for each wait's).
     waits: Vec<Option<WaitKind>>,
+    /// What every live outbound step's texts say, read once (the purpose, the compliance rules
+    /// and the revenue rules all ask).
+    wording: Vec<Wording>,
     /// What the workflow is for, and why (see [`transactional_purpose`]), for the rules and the
     /// result.
     purpose: crate::result::Purpose,
@@ -673,6 +674,15 @@ pub(crate) struct Ctx<'a> {
     messages: std::cell::RefCell<Vec<u16>>,
     /// The thresholds of the rules that have one (configuration, else the catalogue's).
     pub options: crate::config::RuleOptions,
+}
+
+/// What a message's texts say, as several rules ask.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Wording {
+    /// It sells: an offer, a discount, a purchase to make ([`revenue::sells`]).
+    pub sells: bool,
+    /// It uses transactional wording ([`messaging::TRANSACTIONAL`]).
+    pub transactional: bool,
 }
 
 /// Findings of one rule in one workflow that get their own message (see [`Ctx::emit`]).
@@ -692,7 +702,21 @@ impl<'a> Ctx<'a> {
             .zip(&g.kinds)
             .map(|(s, k)| (*k == Kind::Wait).then(|| wait_kind(s)))
             .collect();
-        let purpose = transactional_purpose(w, g, &waits);
+        let wording: Vec<Wording> = (0..g.len())
+            .map(|i| {
+                if g.kinds[i].is_outbound() && !g.disabled[i] {
+                    Wording {
+                        sells: g.texts(i).any(revenue::sells),
+                        transactional: g
+                            .texts(i)
+                            .any(|t| contains_any_ci(t, messaging::TRANSACTIONAL)),
+                    }
+                } else {
+                    Wording::default()
+                }
+            })
+            .collect();
+        let purpose = transactional_purpose(w, g, &waits, &wording);
         Ctx {
             w,
             g,
@@ -700,6 +724,7 @@ impl<'a> Ctx<'a> {
             account,
             index,
             waits,
+            wording,
             purpose,
             assumed: Default::default(),
             messages: std::cell::RefCell::new(vec![0; Rule::ALL.len()]),
@@ -711,6 +736,11 @@ impl<'a> Ctx<'a> {
     pub fn with_options(mut self, options: crate::config::RuleOptions) -> Self {
         self.options = options;
         self
+    }
+
+    /// What step `i`'s texts say (nothing for a step that does not message the contact).
+    pub fn wording(&self, i: usize) -> Wording {
+        self.wording[i]
     }
 
     /// Record that a verdict of `rule` rests on a platform default (once per workflow).
@@ -830,6 +860,7 @@ fn transactional_purpose(
     w: &Workflow<'_>,
     g: &Graph<'_>,
     waits: &[Option<WaitKind>],
+    wording: &[Wording],
 ) -> crate::result::Purpose {
     use crate::result::{Purpose, PurposeKind};
     let verdict = |kind, reason: String| Purpose { kind, reason };
@@ -842,7 +873,7 @@ fn transactional_purpose(
             "it sends the contact nothing (internal steps only)".to_owned(),
         );
     }
-    if let Some(&i) = outbound.iter().find(|&&i| g.texts(i).any(revenue::sells)) {
+    if let Some(&i) = outbound.iter().find(|&&i| wording[i].sells) {
         return verdict(
             PurposeKind::Marketing,
             format!(
@@ -881,9 +912,7 @@ fn transactional_purpose(
         );
     }
     let timed_waits = waits.iter().any(|k| matches!(k, Some(WaitKind::Time(_))));
-    let asked_for = outbound
-        .iter()
-        .find(|&&i| g.texts(i).any(|t| messaging::TRANSACTIONAL.in_text(t)));
+    let asked_for = outbound.iter().find(|&&i| wording[i].transactional);
     match asked_for {
         Some(&i) if outbound.len() <= 2 && !timed_waits => verdict(
             PurposeKind::Transactional,
@@ -999,8 +1028,8 @@ pub(super) fn filled(v: &Json) -> bool {
 
 /// Whether any string of a JSON value (object keys included) contains a needle, case ignored.
 /// Iterative: an explicit stack, linear in the value's size.
-pub(super) fn json_mentions(v: &Json, needles: &Phrases) -> bool {
-    let says = |t: &str| needles.in_text(t);
+pub(super) fn json_mentions(v: &Json, needles: &[&str]) -> bool {
+    let says = |t: &str| contains_any_ci(t, needles);
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
         match v {
@@ -1025,12 +1054,12 @@ pub(super) fn json_mentions(v: &Json, needles: &Phrases) -> bool {
 /// attributes. Names count because the export format's branch conditions are not kept by the
 /// parser, and a branch named "Cancelled" or "Opted in" is a check the builder shows. Each step's
 /// text is read once, so sweeps that test the answer per edge stay linear.
-pub(super) fn if_else_checks(g: &Graph<'_>, needles: &Phrases) -> Vec<bool> {
+pub(super) fn if_else_checks(g: &Graph<'_>, needles: &[&str]) -> Vec<bool> {
     let says: Vec<bool> = (0..g.len())
         .map(|v| {
             let s = &g.steps[v];
             matches!(g.roles[v], Role::IfElse | Role::Branch { .. })
-                && (needles.in_text(&s.name)
+                && (contains_any_ci(&s.name, needles)
                     || s.attributes.iter().any(|(_, a)| json_mentions(a, needles)))
         })
         .collect();

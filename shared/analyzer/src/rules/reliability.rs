@@ -2,7 +2,7 @@
 //! POSTs without an idempotency key, inbound webhooks without a dedupe.
 
 use super::{json_mentions, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
-use crate::model::{contains_any_ci, contains_ci, Json, Kind, Phrases, Role, Step};
+use crate::model::{contains_any_ci, contains_ci, Json, Kind, Role, Step};
 
 fn is_call(ctx: &Ctx<'_>, i: usize) -> bool {
     !ctx.g.disabled[i] && matches!(ctx.g.kinds[i], Kind::Webhook | Kind::CustomCode)
@@ -43,7 +43,7 @@ pub(super) const HTTP_CALLS: &[&str] = &[
 const TIMEOUTS: &[&str] = &["timeout", "abortcontroller", "abortsignal", "signal:"];
 
 /// How a request header names an idempotency key.
-static IDEMPOTENCY: Phrases = Phrases::new(&["idempotency"]);
+const IDEMPOTENCY: &[&str] = &["idempotency"];
 
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
@@ -100,7 +100,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             && retried
             && !s
                 .attr("headers")
-                .is_some_and(|h| json_mentions(h, &IDEMPOTENCY))
+                .is_some_and(|h| json_mentions(h, IDEMPOTENCY))
         {
             ctx.emit(out, Rule::RetriedPostWithoutIdempotency, Some(i), || {
                 format!(

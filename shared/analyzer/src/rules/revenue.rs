@@ -3,7 +3,7 @@
 
 use super::waits::WaitKind;
 use super::{exits_workflow, quoted, words, Ctx, Finding, Rule};
-use crate::model::{contains_any_ci, Kind, Phrases, Role};
+use crate::model::{contains_any_ci, Kind, Role};
 
 /// Trigger types of a new lead.
 const NEW_LEAD: &[&str] = &[
@@ -26,7 +26,7 @@ const PRE_PAYMENT: &[&str] = &[
     "invoice_created",
     "estimate",
 ];
-static CONFIRMS: Phrases = Phrases::new(&[
+const CONFIRMS: &[&str] = &[
     "thank you for your purchase",
     "thanks for your purchase",
     "payment received",
@@ -35,7 +35,7 @@ static CONFIRMS: Phrases = Phrases::new(&[
     "your receipt",
     "thank you for your order",
     "thanks for your order",
-]);
+];
 /// Selling words (whole words).
 const SELLING: &[&str] = &[
     "buy", "offer", "discount", "checkout", "purchase", "sale", "deal", "coupon", "promo", "off",
@@ -79,7 +79,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 
     // cadence-without-purchase-exit
     let selling: Vec<usize> = (0..n)
-        .filter(|&i| outbound(i) && g.texts(i).any(sells))
+        .filter(|&i| outbound(i) && ctx.wording(i).sells)
         .collect();
     if selling.len() >= 2 {
         let exits =
@@ -105,7 +105,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // purchase-confirmation-pre-payment: every active trigger fires before payment.
     if !active.is_empty() && active.iter().all(|t| contains_any_ci(&t.kind, PRE_PAYMENT)) {
         for i in (0..n).filter(|&i| outbound(i)) {
-            if g.texts(i).any(|t| CONFIRMS.in_text(t)) {
+            if g.texts(i).any(|t| contains_any_ci(t, CONFIRMS)) {
                 ctx.emit(out, Rule::PurchaseConfirmationPrePayment, Some(i), || {
                     format!(
                         "{} confirms a purchase on trigger {}, which fires before payment.",
