@@ -5,11 +5,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::hash::BuildHasherDefault;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-
-use super::graph::FastMap;
 
 /// A JSON value with vector-backed objects and borrowed strings. Nesting is bounded by
 /// serde_json's recursion limit (128) for parsed input. Equality ignores object member order (as
@@ -359,12 +358,36 @@ pub const KEPT_KEYS: &[&str] = &[
 
 /// The kept key equal to `key`: one hash lookup in a set of [`KEPT_KEYS`] built once (every
 /// attribute key of every step is looked up; a linear scan of ~170 keys, or a binary search with
-/// its string comparisons, cost 5 to 8% of a parse).
+/// its string comparisons, cost 5 to 8% of a parse). The set is fixed, so its hash needs no
+/// secret key (input keys only look up: a crafted key costs at most a probe of the whole small
+/// table, never a longer chain), and FNV-1a hashes these short keys in a third of SipHash's time.
 fn intern(key: &str) -> Option<&'static str> {
-    static KEPT: std::sync::OnceLock<FastMap<&'static str, ()>> = std::sync::OnceLock::new();
+    type Kept = std::collections::HashMap<&'static str, (), BuildHasherDefault<Fnv1a>>;
+    static KEPT: std::sync::OnceLock<Kept> = std::sync::OnceLock::new();
     KEPT.get_or_init(|| KEPT_KEYS.iter().map(|&k| (k, ())).collect())
         .get_key_value(key)
         .map(|(k, ())| *k)
+}
+
+/// FNV-1a, for the fixed set of kept keys only ([`intern`]).
+#[derive(Default)]
+struct Fnv1a(u64);
+
+impl std::hash::Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
 /// The kept attributes of a step, in input order (a later duplicate key wins on lookup).

@@ -311,7 +311,13 @@ fn reminder_ladder(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 /// legacy appointment type (triggers only when the input has them; steps always).
 fn deprecated_types(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for (i, s) in ctx.w.steps.iter().enumerate() {
-        if !s.disabled && is_deprecated_appointment_type(&s.kind) {
+        // The types the model names (SMS, wait, book_appointment...) are current ones (a test
+        // holds every legacy type to the other kinds), so only those are read.
+        let named = !matches!(
+            ctx.g.kinds[i],
+            Kind::OtherOutbound | Kind::OtherKnown | Kind::Unknown
+        );
+        if !s.disabled && !named && is_deprecated_appointment_type(&s.kind) {
             ctx.emit(out, Rule::DeprecatedAppointmentType, Some(i), || {
                 format!(
                     "Step {} uses the legacy appointment type {}.",
@@ -567,5 +573,15 @@ mod tests {
             );
         }
         assert!(!is_deprecated_appointment_type("book_appointment"));
+        // `deprecated_types` reads only steps of the kinds the model does not name.
+        for t in DEPRECATED_APPOINTMENT_TYPES {
+            assert!(
+                matches!(
+                    Kind::of(t),
+                    Kind::OtherOutbound | Kind::OtherKnown | Kind::Unknown
+                ),
+                "{t}"
+            );
+        }
     }
 }
