@@ -958,17 +958,26 @@ pub(crate) fn run_metadata(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 }
 
 /// The names inside `{{ ... }}` merge fields of a text (before any `|` filter), trimmed. A byte
-/// scan (a `str` pattern search builds a searcher per call, which costs more than the search on
-/// short message texts).
+/// scan that jumps between braces with memchr (a `str` pattern search builds a searcher per
+/// call, which costs more than the search on short message texts).
 pub(crate) fn merge_names(text: &str) -> impl Iterator<Item = &str> {
     let b = text.as_bytes();
+    // Where `cc` (a doubled brace) starts at or after `from`.
+    let pair = move |from: usize, c: u8| {
+        let mut at = from;
+        while let Some(i) = b.get(at..).and_then(|rest| memchr::memchr(c, rest)) {
+            if b.get(at + i + 1) == Some(&c) {
+                return Some(at + i);
+            }
+            at += i + 1;
+        }
+        None
+    };
     let mut at = 0;
     std::iter::from_fn(move || loop {
-        let open = (at..b.len().saturating_sub(1)).find(|&i| b[i] == b'{' && b[i + 1] == b'{')?;
+        let open = pair(at, b'{')?;
         let start = open + 2;
-        let close = (start..b.len().saturating_sub(1))
-            .find(|&i| b[i] == b'}' && b[i + 1] == b'}')
-            .unwrap_or(b.len());
+        let close = pair(start, b'}').unwrap_or(b.len());
         at = close.min(b.len());
         // `{`, `}` and `|` are ASCII, so these are char boundaries.
         let inner = &text[start..close.max(start)];
@@ -1120,5 +1129,21 @@ mod tests {
             assert_eq!(Rule::from_id(r.id()), Some(*r));
             assert!(seen.insert(r.id()));
         }
+    }
+
+    #[test]
+    fn merge_names_are_the_trimmed_names_between_doubled_braces() {
+        fn names(t: &str) -> Vec<&str> {
+            merge_names(t).collect()
+        }
+        assert_eq!(
+            names("Hi {{ contact.first_name | default: 'there' }}, {{user.name}}!"),
+            ["contact.first_name", "user.name"]
+        );
+        assert_eq!(names("{ {a}} {b} }} {{c"), ["c"]);
+        assert_eq!(names("{{{a}}}"), ["{a"]);
+        assert_eq!(names("}}{{b}}{{ }}{{"), ["b"]);
+        assert_eq!(names("€{{é}}€"), ["é"]);
+        assert!(names("").is_empty() && names("{").is_empty() && names("{{").is_empty());
     }
 }
