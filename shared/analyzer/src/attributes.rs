@@ -272,6 +272,10 @@ pub const KEPT_KEYS: &[&str] = &[
     "sendTo",
     "userType",
     "selectedUser",
+    // the channel objects of HighLevel's internal notification (`Attributes::lift_channel`)
+    "sms",
+    "notification",
+    "whatsapp",
     // DND and field updates
     "action",
     "dndAction",
@@ -421,6 +425,29 @@ impl<'a> Attributes<'a> {
     /// The value under `key`, if kept and present.
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
         self.0.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// HighLevel's internal notification keeps its message and its recipients in an object under
+    /// the channel it sends on: `{"type": "sms", "sms": {"body", "userType", "selectedUser",
+    /// ...}}` (likewise `email` with `subject`/`html`, `notification` with `title`/`body`,
+    /// `whatsapp`; docs/ANALYZER.md, "Real shapes"). Read that object's kept keys as the step's
+    /// own (a key the step has itself wins) and drop the object, so the message rules and the
+    /// recipient reader see the message and the recipients where the flat shape has them.
+    pub(crate) fn lift_channel(&mut self) {
+        let Some(channel) = self.get("type").and_then(Json::as_str).and_then(intern) else {
+            return;
+        };
+        let Some(Json::Object(inner)) = self.get(channel) else {
+            return;
+        };
+        let lifted: Vec<(&'static str, Json<'a>)> = inner
+            .iter()
+            .filter_map(|(k, v)| intern(k).map(|k| (k, v)))
+            .filter(|(k, _)| *k != channel && self.get(k).is_none())
+            .map(|(k, v)| (k, v.clone()))
+            .collect();
+        self.0.retain(|(k, _)| *k != channel);
+        self.0.extend(lifted);
     }
 
     /// Every kept key and value.

@@ -31,7 +31,7 @@ pub fn parse(input: &[u8]) -> Result<Input<'_>, InputError> {
         });
     }
     if let Some(parsed) = fast_native(input) {
-        return parsed.and_then(within_limits);
+        return parsed.and_then(checked);
     }
     let value: Value = serde_json::from_slice(input).map_err(|e| {
         let text = e.to_string();
@@ -45,7 +45,7 @@ pub fn parse(input: &[u8]) -> Result<Input<'_>, InputError> {
             message,
         }
     })?;
-    parse_value(value).and_then(within_limits)
+    parse_value(value)
 }
 
 /// Counts that nothing real comes near, checked once over the parsed model: each bounds the
@@ -91,7 +91,25 @@ fn within_limits(input: Input<'_>) -> Result<Input<'_>, InputError> {
 
 /// Parse an already-decoded JSON value (the HTTP layer may have decoded the body itself).
 pub fn parse_value(value: Value) -> Result<Input<'static>, InputError> {
-    parse_any(value).and_then(within_limits)
+    parse_any(value).and_then(checked)
+}
+
+/// What every format goes through last: the limits, then the shapes read the same whatever the
+/// format (an internal notification's channel object, [`Attributes::lift_channel`]).
+///
+/// [`Attributes::lift_channel`]: crate::Attributes
+fn checked(input: Input<'_>) -> Result<Input<'_>, InputError> {
+    let mut input = within_limits(input)?;
+    let workflows = match &mut input {
+        Input::Single(w) => std::slice::from_mut(w),
+        Input::Bundle(b) => b.workflows.as_mut_slice(),
+    };
+    for s in workflows.iter_mut().flat_map(|w| w.steps.iter_mut()) {
+        if s.kind == "internal_notification" {
+            s.attributes.lift_channel();
+        }
+    }
+    Ok(input)
 }
 
 fn parse_any(value: Value) -> Result<Input<'static>, InputError> {

@@ -571,7 +571,10 @@ pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<String> {
                 None
             }
         }
-        Kind::InternalNotification => (g.text_kv(i).iter().all(|(_, t)| visible_chars(t) == 0))
+        Kind::InternalNotification if s.attr_any(&["templateId", "template_id"]).is_none() => (g
+            .text_kv(i)
+            .iter()
+            .all(|(_, t)| visible_chars(t) == 0))
             .then(|| {
                 format!(
                     "Internal notification {} has no subject and no body: the team is alerted to nothing.",

@@ -317,6 +317,29 @@ fn failure_alert_to_nobody_fires_on_explicitly_empty_recipients_anywhere() {
 }
 
 #[test]
+fn notification_recipients_are_read_from_the_channel_object() {
+    let nested = |message: Value| notify("t", json!({"type": "sms", "sms": message}));
+    // Recipients under the channel, as the builder writes them: someone receives it.
+    for message in [
+        json!({"body": "Webhook failed", "userType": "assign"}),
+        json!({"body": "Webhook failed", "userType": "user", "selectedUser": ["u1"]}),
+    ] {
+        silent(
+            &body(chain(vec![nested(message)])),
+            "failure-alert-to-nobody",
+        );
+    }
+    // Explicitly nobody under the channel is still nobody.
+    fires_on(
+        &body(chain(vec![nested(
+            json!({"body": "Webhook failed", "userType": "user", "selectedUser": []}),
+        )])),
+        "failure-alert-to-nobody",
+        Some("t"),
+    );
+}
+
+#[test]
 fn failure_alert_to_nobody_is_silent_when_someone_receives_it() {
     for recipients in [
         json!({"userType": "all"}),

@@ -64,6 +64,48 @@ fn empty_message_fires_on_blank_emails_greeting_only_texts_and_empty_notificatio
     }
 }
 
+#[test]
+fn empty_message_reads_a_notification_s_channel_object_as_highlevel_writes_it() {
+    // The builder's own shape: the message under the channel it sends on.
+    let nested = |channel: &str, message: Value| {
+        s(
+            "e",
+            "internal_notification",
+            json!({"type": channel, channel: message}),
+        )
+    };
+    for full in [
+        nested(
+            "email",
+            json!({"subject": "New lead: {{contact.name}}", "html": "<p>Call them.</p>", "userType": "assign"}),
+        ),
+        nested(
+            "sms",
+            json!({"body": "New lead {{contact.phone}}", "userType": "all", "attachments": []}),
+        ),
+        nested(
+            "notification",
+            json!({"type": "send_notification", "title": "New lead", "body": "{{contact.name}} is new",
+                   "userType": "user", "selectedUser": "u1"}),
+        ),
+        nested(
+            "email",
+            json!({"subject": "", "template_id": "tpl_9", "userType": "assign"}),
+        ),
+    ] {
+        silent(&body(chain(vec![full])), "empty-message");
+    }
+    for empty in [
+        nested(
+            "email",
+            json!({"subject": " ", "html": "<p></p>", "userType": "assign"}),
+        ),
+        nested("sms", json!({"body": "", "userType": "all"})),
+    ] {
+        fires_on(&body(chain(vec![empty])), "empty-message", Some("e"));
+    }
+}
+
 // ---------------------------------------------------------------- sms-without-opt-out
 
 #[test]
