@@ -450,6 +450,37 @@ impl<'a> Attributes<'a> {
         self.0.extend(lifted);
     }
 
+    /// HighLevel's field update lists what it writes: `{"fields": [{"field": "dnd", "value":
+    /// false, "title", "type"}]}` (docs/ANALYZER.md, "Real shapes"). When it writes exactly one
+    /// field and the step has no field key of its own, read that entry's field key (`field`,
+    /// `fieldId`...) and `value` as the step's, so the rules that judge one field update read it. (A
+    /// list of several is left as it is: judging only its first entry would be a guess.)
+    pub(crate) fn lift_single_field(&mut self) {
+        const FIELD_KEYS: [&str; 4] = ["fieldId", "customFieldId", "field_id", "field"];
+        if FIELD_KEYS.iter().any(|k| self.get(k).is_some()) {
+            return;
+        }
+        let Some(Json::Array(entries)) = self.get("fields") else {
+            return;
+        };
+        let [Json::Object(entry)] = entries.as_slice() else {
+            return;
+        };
+        let lifted: Vec<(&'static str, Json<'a>)> = FIELD_KEYS
+            .iter()
+            .chain(&["value"])
+            .filter(|k| self.get(k).is_none())
+            .filter_map(|&k| {
+                entry
+                    .iter()
+                    .rev()
+                    .find(|(e, _)| e == k)
+                    .map(|(_, v)| (k, v.clone()))
+            })
+            .collect();
+        self.0.extend(lifted);
+    }
+
     /// Every kept key and value.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Json<'a>)> {
         self.0.iter().map(|(k, v)| (*k, v))

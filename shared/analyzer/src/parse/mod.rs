@@ -95,7 +95,8 @@ pub fn parse_value(value: Value) -> Result<Input<'static>, InputError> {
 }
 
 /// What every format goes through last: the limits, then the shapes read the same whatever the
-/// format (an internal notification's channel object, [`Attributes::lift_channel`]).
+/// format (an internal notification's channel object, [`Attributes::lift_channel`]; a field
+/// update's one-entry `fields` list, `Attributes::lift_single_field`).
 ///
 /// [`Attributes::lift_channel`]: crate::Attributes
 fn checked(input: Input<'_>) -> Result<Input<'_>, InputError> {
@@ -105,8 +106,10 @@ fn checked(input: Input<'_>) -> Result<Input<'_>, InputError> {
         Input::Bundle(b) => b.workflows.as_mut_slice(),
     };
     for s in workflows.iter_mut().flat_map(|w| w.steps.iter_mut()) {
-        if s.kind == "internal_notification" {
-            s.attributes.lift_channel();
+        match &*s.kind {
+            "internal_notification" => s.attributes.lift_channel(),
+            "update_contact_field" => s.attributes.lift_single_field(),
+            _ => {}
         }
     }
     Ok(input)

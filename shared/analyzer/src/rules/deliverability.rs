@@ -330,11 +330,25 @@ fn turns_dnd_off(s: &Step) -> bool {
         }) || s.attr("dnd").is_some_and(is_off);
     }
     if s.kind == "update_contact_field" {
-        let field = s.attr_any(FIELD_ATTRS);
-        return field.is_some_and(|f| {
+        let dnd = |f: &str| {
             f.eq_ignore_ascii_case("dnd")
                 || f.len() >= 4 && f.as_bytes()[f.len() - 4..].eq_ignore_ascii_case(b".dnd")
-        }) && s.attr("value").is_some_and(is_off);
+        };
+        let field = s.attr_any(FIELD_ATTRS);
+        // The builder's list of writes (`fields: [{field, value}]`; one entry is read as the
+        // step's own by the parser, several are looked through here).
+        let listed = || match s.attr("fields") {
+            Some(Json::Array(entries)) => entries.as_slice(),
+            _ => &[],
+        };
+        return (field.is_some_and(dnd) && s.attr("value").is_some_and(is_off))
+            || listed().iter().any(|e| {
+                FIELD_ATTRS
+                    .iter()
+                    .find_map(|k| e.get(k).and_then(Json::as_str))
+                    .is_some_and(dnd)
+                    && e.get("value").is_some_and(is_off)
+            });
     }
     false
 }

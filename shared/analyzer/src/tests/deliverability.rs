@@ -187,6 +187,32 @@ fn dnd_turned_off_fires_on_an_explicit_off_only() {
 }
 
 #[test]
+fn dnd_turned_off_reads_the_builder_s_list_of_field_writes() {
+    // HighLevel's update-field step lists its writes: `fields: [{field, value, title, type}]`.
+    let update = |fields: Value| {
+        body(chain(vec![s(
+            "f",
+            "update_contact_field",
+            json!({"type": "update_contact_field", "actionType": "update_field_data", "fields": fields}),
+        )]))
+    };
+    for fields in [
+        json!([{"field": "dnd", "value": false, "title": "DND", "type": "boolean"}]),
+        json!([{"field": "source", "value": "fb", "title": "Source", "type": "string"},
+               {"field": "contact.dnd", "value": "off", "title": "DND", "type": "string"}]),
+    ] {
+        fires_on(&update(fields), "dnd-turned-off", Some("f"));
+    }
+    for fields in [
+        json!([{"field": "dnd", "value": true, "title": "DND", "type": "boolean"}]),
+        json!([{"field": "source", "value": false, "title": "Source", "type": "string"}]),
+        json!([]),
+    ] {
+        silent(&update(fields), "dnd-turned-off");
+    }
+}
+
+#[test]
 fn dnd_turned_off_reads_highlevels_own_dnd_contact_step() {
     // HighLevel's builder writes the DND action as `type: dnd_contact` with
     // `attributes.dnd_contact: "disable" | "enable"` (docs/ANALYZER.md, "Formats").
