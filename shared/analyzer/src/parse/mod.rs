@@ -304,6 +304,10 @@ fn parse_triggers(value: Value, ptr: &str) -> Result<Vec<Trigger>, InputError> {
                 .collect(),
             _ => Vec::new(),
         };
+        let conditions = match t.get("data") {
+            Some(Value::Object(data)) if conditions.is_empty() => data_conditions(data),
+            _ => conditions,
+        };
         out.push(Trigger {
             id: take_string(&mut t, "id")
                 .or_else(|| take_string(&mut t, "_id"))
@@ -317,6 +321,35 @@ fn parse_triggers(value: Value, ptr: &str) -> Result<Vec<Trigger>, InputError> {
         });
     }
     Ok(out)
+}
+
+/// The filters of a trigger written in the `data` form (`{"data": {"type", "targetActionId",
+/// "tagName", "tagEvent", "formId", "appointmentStatus"}}`, as a catalogue of live workflows and
+/// builder tooling record it beside the `conditions` list; docs/ANALYZER.md, "Real shapes"):
+/// every filled key but the type and the first step is a condition on that field, and a tag is
+/// `tagsAdded` or `tagsRemoved` as `tagEvent` says.
+fn data_conditions(data: &Map<String, Value>) -> Vec<Condition> {
+    let removed = data
+        .get("tagEvent")
+        .and_then(Value::as_str)
+        .is_some_and(|e| e.eq_ignore_ascii_case("removed"));
+    data.iter()
+        .filter(|(k, v)| {
+            !matches!(k.as_str(), "type" | "targetActionId" | "tagEvent")
+                && !matches!(v, Value::Null | Value::Bool(false))
+                && v.as_str().is_none_or(|s| !s.trim().is_empty())
+        })
+        .map(|(k, v)| Condition {
+            field: match k.as_str() {
+                "tagName" if removed => "tagsRemoved".to_owned(),
+                "tagName" => "tagsAdded".to_owned(),
+                _ => k.clone(),
+            },
+            operator: "==".to_owned(),
+            value: v.clone(),
+        })
+        .take(MAX_CONDITIONS + 1)
+        .collect()
 }
 
 fn step_object(v: Value, ptr: &str) -> Result<Map<String, Value>, InputError> {

@@ -97,3 +97,44 @@ fn trigger_without_filter_fires_at_high_on_a_call_trigger_with_no_status_or_dire
         None,
     );
 }
+
+#[test]
+fn trigger_filters_are_read_from_the_data_form_too() {
+    // `{"data": {"tagName", "tagEvent", "formId", "appointmentStatus"}}`, as tooling records
+    // HighLevel's trigger documents beside the `conditions` list.
+    let with = |kind: &str, data: serde_json::Value| {
+        body_with(
+            chain(vec![tag("a")]),
+            json!([{"id": "t1", "type": kind, "name": "Start", "data": data}]),
+            json!({}),
+        )
+    };
+    for (kind, data) in [
+        (
+            "contact_tag",
+            json!({"type": "contact_tag", "targetActionId": "a", "tagName": "vip", "tagEvent": "added"}),
+        ),
+        ("form_submission", json!({"formId": "f1"})),
+        ("appointment", json!({"appointmentStatus": "confirmed"})),
+    ] {
+        silent(&with(kind, data), "trigger-without-filter");
+    }
+    // A data object that filters nothing is no filter.
+    for data in [
+        json!({"type": "contact_tag", "targetActionId": "a", "tagEvent": "added"}),
+        json!({"type": "contact_tag", "tagName": " "}),
+    ] {
+        fires_on(&with("contact_tag", data), "trigger-without-filter", None);
+    }
+    // The tag event decides which tag field the filter is on.
+    let bytes = serde_json::to_vec(&with(
+        "contact_tag",
+        json!({"tagName": "vip", "tagEvent": "removed"}),
+    ))
+    .unwrap();
+    let input = crate::parse(&bytes).unwrap();
+    let trigger = &input.workflows()[0].triggers.as_ref().unwrap()[0];
+    assert_eq!(trigger.conditions.len(), 1);
+    assert_eq!(trigger.conditions[0].field, "tagsRemoved");
+    assert_eq!(trigger.conditions[0].value, json!("vip"));
+}
