@@ -440,10 +440,13 @@ impl<'a> Attributes<'a> {
         let Some(Json::Object(inner)) = self.get(channel) else {
             return;
         };
+        // The step's own keys, once (a lookup per lifted key would be quadratic in a hostile
+        // step that repeats keys).
+        let own: std::collections::HashSet<&'static str> = self.0.iter().map(|(k, _)| *k).collect();
         let lifted: Vec<(&'static str, Json<'a>)> = inner
             .iter()
             .filter_map(|(k, v)| intern(k).map(|k| (k, v)))
-            .filter(|(k, _)| *k != channel && self.get(k).is_none())
+            .filter(|(k, _)| *k != channel && !own.contains(k))
             .map(|(k, v)| (k, v.clone()))
             .collect();
         self.0.retain(|(k, _)| *k != channel);
