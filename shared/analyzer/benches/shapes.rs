@@ -216,6 +216,7 @@ pub fn hostile() -> Vec<(&'static str, Vec<u8>)> {
         ("unknown_fields", unknown_fields(2_000, 200)),
         ("shared_branch", shared_branch(2_000, 20_000)),
         ("long_field_key", long_field_key(1_500_000, 300_000)),
+        ("repeated_channel_keys", repeated_channel_keys(50_000)),
     ]
 }
 
@@ -283,4 +284,17 @@ pub fn long_field_key(tag_bytes: usize, key_bytes: usize) -> Vec<u8> {
                "attributes": {"tags": ["a".repeat(tag_bytes)]}}),
         compares("c0", &key, json!([])),
     ])
+}
+
+/// Shape 9 (2026-12, fourth session): an internal notification whose attributes repeat a kept key
+/// `n` times beside a channel object that repeats another `n` times (JSON allows repeated keys;
+/// a `json!` map cannot hold them, so the body is written out). Reading the channel object as the
+/// step's own looked each of its keys up among the step's: `n` x `n`.
+pub fn repeated_channel_keys(n: usize) -> Vec<u8> {
+    let own = vec![r#""body":"a""#; n].join(",");
+    let channel = vec![r#""userType":"all""#; n].join(",");
+    format!(
+        r#"{{"workflow":{{"_id":"w1","name":"Alerts","status":"published","workflowData":{{"templates":[{{"id":"n","type":"internal_notification","name":"Alert","attributes":{{{own},"type":"sms","sms":{{{channel}}}}}}}]}}}},"triggers":[{{"type":"form_submission","conditions":[{{"field":"formId","value":"f"}}]}}]}}"#
+    )
+    .into_bytes()
 }
