@@ -253,9 +253,9 @@ catalogue! {
         "A cycle with any path leading out of it (an if/else branch, a go-to out) or with a goal or remove-from-workflow step inside is not reported. An evergreen loop meant to run until the contact is removed by hand or unsubscribes still fires: accept it, or add a goal that says when it ends.";
     EmptyBranch = "empty-branch", High, Definition, Structure, "if/else branch nodes and their next",
         "Empty branch",
-        "A branch with no steps ends the workflow silently for every contact who takes it.",
-        "Add the intended steps to the branch, or remove the branch (a None path used as a filter may stay empty on purpose).",
-        "An empty None (else) branch next to a branch with steps is a filter (HighLevel always draws the None branch) and is not reported. A conditioned branch with no steps, or an if/else whose branches are all empty, is; a branch left empty on purpose as the way out still ends the workflow silently: accept it.";
+        "An if/else whose branches are all empty decides nothing: every contact who reaches it leaves the workflow there.",
+        "Add the intended steps to a branch, or remove the if/else.",
+        "An empty branch next to a branch with steps is a filter and is not reported, whichever branch it is: HighLevel always draws the None branch, and \"already has the tag: stop here\" with the steps on None is as common as the inverted condition. Only an if/else whose branches are all empty is reported (each branch).";
     UnroutedPath = "unrouted-path", High, Definition, Structure, "multi-path transitions and their next",
         "Path not connected",
         "A multi-path step declares a path (e.g. a timeout) that is not connected, so contacts taking it stop.",

@@ -92,9 +92,10 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
 
-    // Empty if/else branches. An empty "None" path next to a branch with steps is the standard
-    // filter (HighLevel always draws the None branch, even when nothing should happen there):
-    // not reported.
+    // Empty if/else branches. An empty branch next to one with steps is the standard filter,
+    // whichever branch it is (HighLevel always draws the None branch; "already has the tag: stop
+    // here" with the steps on None is as common as the inverted condition): not reported. Only
+    // an if/else whose branches are all empty is.
     for i in 0..g.len() {
         if g.roles[i] != Role::IfElse {
             continue;
@@ -111,8 +112,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             if !is_empty(b) {
                 continue;
             }
-            let none = matches!(g.roles[b], Role::Branch { none: true });
-            if none && any_filled {
+            if any_filled {
                 continue;
             }
             ctx.emit(out, Rule::EmptyBranch, Some(b), || {

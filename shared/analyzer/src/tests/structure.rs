@@ -104,7 +104,7 @@ fn loop_without_exit_fires_when_no_condition_leaves_the_cycle() {
 // ---------------------------------------------------------------- empty-branch
 
 #[test]
-fn empty_branch_is_high_for_a_condition_and_silent_for_a_none_filter() {
+fn empty_branch_is_silent_for_a_filter_either_way_and_high_when_every_branch_is_empty() {
     let steps = |yes: Option<&str>, no: Option<&str>| {
         vec![
             json!({"id": "c", "type": "if_else", "name": "Qualified?", "cat": "conditions", "nodeType": "condition-node", "next": ["y", "n"], "attributes": {}}),
@@ -114,19 +114,22 @@ fn empty_branch_is_high_for_a_condition_and_silent_for_a_none_filter() {
             tag("t2"),
         ]
     };
-    let r = fires_on(&body(steps(None, Some("t2"))), "empty-branch", Some("y"));
-    assert_eq!(
-        r.issues
-            .iter()
-            .find(|i| i.rule_id == "empty-branch")
-            .map(|i| i.severity),
-        Some(Severity::High)
-    );
-    // An empty None branch beside a branch with steps is a filter: not reported.
+    // An empty branch beside a branch with steps is a filter, the None branch or the
+    // conditioned one ("already has the tag: stop here", steps on None): not reported.
     silent(&body(steps(Some("t1"), None)), "empty-branch");
+    silent(&body(steps(None, Some("t2"))), "empty-branch");
     silent(&body(steps(Some("t1"), Some("t2"))), "empty-branch");
-    // Both empty: the condition decides nothing, each branch is reported.
+    // Both empty: the condition decides nothing, each branch is reported, at high.
     let r = run(&body(steps(None, None)));
+    assert_eq!(
+        hits(&r, "empty-branch"),
+        vec![Some("y".to_owned()), Some("n".to_owned())]
+    );
+    assert!(r
+        .issues
+        .iter()
+        .filter(|i| i.rule_id == "empty-branch")
+        .all(|i| i.severity == Severity::High));
     assert_eq!(
         hits(&r, "empty-branch"),
         vec![Some("y".to_owned()), Some("n".to_owned())]
