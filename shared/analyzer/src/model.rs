@@ -303,7 +303,7 @@ pub(crate) fn contains_any_phrase_ci(haystack: &str, phrases: &[&str]) -> bool {
 
 /// Where a non-empty `n` starts in `h`, ignoring ASCII case: memchr's vectorised search jumps
 /// between candidate first bytes (either case).
-fn matches_ci<'h>(h: &'h [u8], n: &'h [u8]) -> impl Iterator<Item = usize> + 'h {
+pub(crate) fn matches_ci<'h>(h: &'h [u8], n: &'h [u8]) -> impl Iterator<Item = usize> + 'h {
     let (first, rest) = n.split_first().map_or((0, &[][..]), |(f, r)| (*f, r));
     let candidates = h
         .len()

@@ -68,6 +68,24 @@ pub(super) const TRANSACTIONAL: &[&str] = &[
     "verification code",
 ];
 
+/// Whether a text uses transactional wording ([`TRANSACTIONAL`]) other than in a consent line:
+/// "You are receiving this because you requested information" says why a marketing email comes,
+/// it does not deliver what was asked for, so a phrase after "because" in its sentence does not
+/// count.
+pub(super) fn says_transactional(text: &str) -> bool {
+    let b = text.as_bytes();
+    TRANSACTIONAL.iter().any(|p| {
+        crate::model::matches_ci(b, p.as_bytes()).any(|at| {
+            let start = b[..at]
+                .iter()
+                .rposition(|c| matches!(c, b'.' | b'!' | b'?' | b'\n' | b'>'))
+                .map_or(0, |s| s + 1);
+            // `at` starts an ASCII needle and `start` follows an ASCII byte: char boundaries.
+            !contains_ci(&text[start..at], "because")
+        })
+    })
+}
+
 /// What `email-without-unsubscribe` assumes when the input does not carry the location's setting.
 pub(crate) const UNSUBSCRIBE_DEFAULT: &str = "Marketing emails without their own unsubscribe link were judged with LC Email's default unsubscribe footer on (HighLevel adds it to every email unless the location switched it off); send an account bundle with locationSettings.defaultUnsubscribeLink to check the real setting.";
 

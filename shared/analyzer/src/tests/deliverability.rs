@@ -373,6 +373,36 @@ fn email_without_postal_address_fires_on_a_marketing_email_with_no_address() {
 }
 
 #[test]
+fn a_consent_line_in_a_footer_does_not_make_a_nurture_transactional() {
+    // "...because you requested information" says why the email comes, it delivers nothing.
+    let nurture = |footer: &str| {
+        body(chain(vec![
+            email(
+                "e1",
+                json!({"subject": "3 ways to whiten", "html": format!("<p>Tips for you.</p>{UNSUB}<p>{footer}</p>")}),
+            ),
+            wait_days("w", 2),
+            email(
+                "e2",
+                json!({"subject": "Our spring offer", "html": format!("<p>More tips.</p>{UNSUB}<p>{footer}</p>")}),
+            ),
+        ]))
+    };
+    for footer in [
+        "You are receiving this email because you requested information from Bright Smile.",
+        "You received this because you asked for our newsletter!",
+    ] {
+        fires_on(&nurture(footer), "email-without-postal-address", Some("e1"));
+    }
+    // A delivery of what was asked for stays transactional (no marketing-only finding).
+    let delivery = body(chain(vec![email(
+        "e1",
+        json!({"subject": "Your guide", "html": "<p>Here is the guide you requested: {{custom_values.guide_link}}</p>"}),
+    )]));
+    silent(&delivery, "email-without-postal-address");
+}
+
+#[test]
 fn email_without_postal_address_accepts_merge_fields_and_written_addresses() {
     for footer in [
         "<p>{{location.full_address}}</p>",
