@@ -581,7 +581,9 @@ def main() -> None:
     parser.add_argument("--confidence", type=float, default=0.9,
                         help="of the interval of the median ratio")
     parser.add_argument("--functions", default="health,oauth-callback,analyze,history,checkout,"
-                                                "stripe-webhook,ghl-webhook,erasure")
+                                                "stripe-webhook,ghl-webhook,erasure",
+                        help="names in --bin-dir; `name@PATH` runs the binary PATH as function "
+                             "`name` (e.g. health,health@/tmp/other-build/health: A/B, interleaved)")
     parser.add_argument("--json", help="also write the raw runs here")
     parser.add_argument("--cold", type=int, default=1, help="0 skips the cold starts")
     parser.add_argument("--warm", type=int, default=0, help="warm invocations per route (0: none)")
@@ -635,7 +637,10 @@ def run_all(args, tls_extra: dict) -> None:
 
     binaries = {"hello": Path(args.hello)}
     for fn in filter(None, args.functions.split(",")):
-        binaries[fn] = Path(args.bin_dir) / fn
+        # `name@/path/to/binary`: that binary as function `name`, in the same rounds as the
+        # others (an A/B comparison of two builds of one function, interleaved).
+        name, _, path = fn.partition("@")
+        binaries[fn] = Path(path) if path else Path(args.bin_dir) / name
     if args.cold:
         cold(args, port, function_env, binaries)
     if args.warm:
@@ -693,7 +698,8 @@ def cold(args, port: int, function_env: dict, binaries: dict) -> None:
     runs: dict[str, list[dict]] = {name: [] for name in binaries}
     pairs: dict[str, list[tuple[dict, dict]]] = {name: [] for name in names}
     rng = random.Random(args.seed)
-    once = lambda name: run_once(binaries[name], name, events[name], port,
+    base = lambda label: label.partition("@")[0]
+    once = lambda name: run_once(binaries[name], base(name), events[base(name)], port,
                                  {} if name == "hello" else function_env)
     load_before = os.getloadavg()
     started = time.monotonic()
@@ -745,7 +751,7 @@ def cold(args, port: int, function_env: dict, binaries: dict) -> None:
         cells = []
         summary[name] = {}
         for key in ("init_ms", "init_cpu_ms", "first_ms", "first_cpu_ms"):
-            if key.startswith("first") and name not in NO_IO_FIRST:
+            if key.startswith("first") and base(name) not in NO_IO_FIRST:
                 cells += ["(DynamoDB)", ""]
                 continue
             ratios = [fn[key] / hello[key] for hello, fn in pairs[name]
