@@ -252,10 +252,14 @@ def cpu_ns(pid: int | None) -> int | None:
         return None
     total = 0
     try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            total += int((task / "schedstat").read_text().split()[0])
-    except (OSError, ValueError):
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
         return None
+    for task in tasks:
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended between the listing and the read
     return total
 
 
@@ -677,6 +681,12 @@ def quartiles(values: list[float]) -> tuple[float, float]:
     return q[0], q[2]
 
 
+def cpu_median(rs: list[dict], key: str) -> float:
+    """Median over the runs whose CPU time could be read (a NaN would scramble the order)."""
+    values = [r[key] for r in rs if not math.isnan(r[key])]
+    return statistics.median(values) if values else float("nan")
+
+
 def verdict(low: float, high: float, goal: float) -> str:
     if high < goal:
         return "within"
@@ -783,8 +793,7 @@ def cold(args, port: int, function_env: dict, binaries: dict) -> None:
         print(f"| {name} | {len(rs)} "
               f"| {statistics.median(init):.1f} ({min(init):.1f}-{max(init):.1f}) "
               f"| {statistics.median(first):.1f} ({min(first):.1f}-{max(first):.1f}) "
-              f"| {statistics.median(r['init_cpu_ms'] for r in rs):.2f} / "
-              f"{statistics.median(r['first_cpu_ms'] for r in rs):.2f} "
+              f"| {cpu_median(rs, 'init_cpu_ms'):.2f} / {cpu_median(rs, 'first_cpu_ms'):.2f} "
               f"| {rs[0]['status']} | {rss:.1f} | {size:.2f} | {zsize:.2f} |")
     if args.json:
         Path(args.json).write_text(json.dumps({
