@@ -9,8 +9,12 @@ For each binary and run: a fresh process is started with the environment Lambda 
   rss    peak resident memory (VmHWM of /proc/<pid>/status) after the first response
 
 then the process is killed. Side by side, in the same run and interleaved, the bare lambda_http
-hello-world of bench/coldstart/hello. Also the zipped size (deflate level 9, as `zip -9`) of each
-binary packaged as `bootstrap`.
+hello-world of bench/coldstart/hello: by default every function run is paired with a hello-world
+run right beside it, and the verdict on "within 1.5x of the hello world" is read from the median of
+the per-pair ratios and a distribution-free confidence interval of that median (order statistics),
+for wall time and for CPU time (all threads, from /proc/<pid>/task/*/schedstat: far less noisy on a
+shared machine). A process costs about 0.1 s of harness time, so `--runs 31` is cheap. Also the
+zipped size (deflate level 9, as `zip -9`) of each binary packaged as `bootstrap`.
 
 The functions need a moto server with the tables and the secret (their first request touches
 DynamoDB or Secrets Manager like in production); `--moto` takes its URL and this script creates
@@ -35,7 +39,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -123,6 +129,7 @@ class Session:
         self.error: bytes | None = None
         self.next_index = 0
         self.finished = threading.Event()
+        self.closed = threading.Event()  # set at teardown: releases a held `next`
         self.progress = threading.Condition()
         self.pace_s = 0.0
         self.paced_from = 0.0
@@ -188,8 +195,9 @@ class RuntimeApi(BaseHTTPRequestHandler):
             session.served_at[index] = now
             session.cpu_served[index] = cpu_ns(session.pid)
         if index is None:
-            # No more work: hold the request (a frozen sandbox) until the process is killed.
-            time.sleep(600)
+            # No more work: hold the request (a frozen sandbox) until the process is killed and
+            # the session torn down (the thread then ends instead of sleeping on).
+            session.closed.wait(600) if session is not None else time.sleep(600)
             return self._reply(410)
         body = json.dumps(session.events[index]).encode()
         self._reply(200, body, {
@@ -244,10 +252,14 @@ def cpu_ns(pid: int | None) -> int | None:
         return None
     total = 0
     try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            total += int((task / "schedstat").read_text().split()[0])
-    except (OSError, ValueError):
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
         return None
+    for task in tasks:
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended between the listing and the read
     return total
 
 
@@ -349,7 +361,9 @@ def start_process(binary: Path, name: str, session: Session, api_port: int, env_
     # flight, can never take the next process's event.
     handler = type("SessionApi", (RuntimeApi,), {"current": session})
     server = QuietServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll interval: `shutdown()` waits up to one interval, once per process.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
+                     daemon=True).start()
     session.server = server
     api_port = server.server_address[1]
     env = function_env(name, binary, api_port, env_extra)
@@ -367,6 +381,7 @@ def run_once(binary: Path, name: str, event: dict, api_port: int, env_extra: dic
     rss = vm_hwm_kb(proc.pid) if proc.poll() is None else 0
     proc.kill()
     _, stderr = proc.communicate(timeout=10)
+    inv.closed.set()
     inv.server.shutdown()
     inv.server.server_close()
     if not ok or inv.error is not None or inv.next_at is None:
@@ -419,6 +434,7 @@ def login(binary: Path, port: int, env: dict, moto: str, accounts_table: str, lo
     session.finished.wait(20)
     proc.kill()
     proc.communicate(timeout=10)
+    session.closed.set()
     session.server.shutdown()
     session.server.server_close()
     answer = json.loads(session.responses[0] or b"{}")
@@ -489,6 +505,7 @@ def run_sequence(binary: Path, name: str, events: list[dict], port: int, env: di
     peak = rss_kb(proc.pid, "VmHWM:") if proc.poll() is None else 0
     proc.kill()
     _, stderr = proc.communicate(timeout=10)
+    session.closed.set()
     session.server.shutdown()
     session.server.server_close()
     if session.error is not None or any(d is None for d in session.done_at):
@@ -556,9 +573,21 @@ def main() -> None:
     shared_hello = ROOT / "target/release/hello"  # built with CARGO_TARGET_DIR=<workspace>/target
     parser.add_argument("--hello", default=str(shared_hello if shared_hello.exists() else
                                                ROOT / "bench/coldstart/hello/target/release/hello"))
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=15,
+                        help="rounds of cold starts; each function once per round (about 0.1 s "
+                             "per process; 31 rounds of the nine binaries take about a minute)")
+    parser.add_argument("--warmup", type=int, default=1, help="rounds run first and discarded")
+    parser.add_argument("--pairing", choices=("adjacent", "round"), default="adjacent",
+                        help="a hello-world run beside every function run (default), or one per "
+                             "round")
+    parser.add_argument("--seed", type=int, default=20, help="seed of the per-round order")
+    parser.add_argument("--goal", type=float, default=1.5, help="the ratio the verdict is against")
+    parser.add_argument("--confidence", type=float, default=0.9,
+                        help="of the interval of the median ratio")
     parser.add_argument("--functions", default="health,oauth-callback,analyze,history,checkout,"
-                                                "stripe-webhook,ghl-webhook,erasure")
+                                                "stripe-webhook,ghl-webhook,erasure",
+                        help="names in --bin-dir; `name@PATH` runs the binary PATH as function "
+                             "`name` (e.g. health,health@/tmp/other-build/health: A/B, interleaved)")
     parser.add_argument("--json", help="also write the raw runs here")
     parser.add_argument("--cold", type=int, default=1, help="0 skips the cold starts")
     parser.add_argument("--warm", type=int, default=0, help="warm invocations per route (0: none)")
@@ -612,7 +641,10 @@ def run_all(args, tls_extra: dict) -> None:
 
     binaries = {"hello": Path(args.hello)}
     for fn in filter(None, args.functions.split(",")):
-        binaries[fn] = Path(args.bin_dir) / fn
+        # `name@/path/to/binary`: that binary as function `name`, in the same rounds as the
+        # others (an A/B comparison of two builds of one function, interleaved).
+        name, _, path = fn.partition("@")
+        binaries[fn] = Path(path) if path else Path(args.bin_dir) / name
     if args.cold:
         cold(args, port, function_env, binaries)
     if args.warm:
@@ -621,36 +653,153 @@ def run_all(args, tls_extra: dict) -> None:
         soak(args, port, function_env, names, binaries)
 
 
-def cold(args, port: int, function_env: dict, binaries: dict) -> None:
-    events = first_events()
-    runs: dict[str, list[dict]] = {name: [] for name in binaries}
-    for _ in range(args.runs):  # interleaved, so drift hits every binary alike
-        for name, binary in binaries.items():
-            extra = {} if name == "hello" else function_env
-            runs[name].append(run_once(binary, name, events[name], port, extra))
+# The functions whose first event does no I/O (no DynamoDB, no Secrets Manager): their first
+# response is compared with the hello world's; the others' include round trips to moto.
+NO_IO_FIRST = {"hello", "health", "ghl-webhook", "erasure"}
 
-    base = statistics.median(r["init_ms"] for r in runs["hello"])
-    base_first = statistics.median(r["first_ms"] for r in runs["hello"])
-    print(f"| binary | init p50 ms (min-max) | init / hello | first response p50 ms (min-max) "
-          f"| first / hello | CPU ms init / to first response (p50) | first status | peak RSS MB "
+
+def median_ci(values: list[float], confidence: float) -> tuple[float, float, float]:
+    """The median and a distribution-free confidence interval for it: the order statistics
+    x_(k) and x_(n+1-k) with the largest k such that 2 P(Binomial(n, 1/2) < k) <= 1 - confidence
+    (coverage at least `confidence`; the whole range when n is too small for it)."""
+    xs = sorted(values)
+    n = len(xs)
+    alpha = 1 - confidence
+    k, below = 0, 0.0  # below = P(B <= k - 1), B ~ Binomial(n, 1/2)
+    while k < n // 2:
+        nxt = below + math.comb(n, k) / 2 ** n  # P(B <= k)
+        if 2 * nxt > alpha:
+            break
+        below, k = nxt, k + 1
+    if k == 0:  # too few runs for this confidence
+        return statistics.median(xs), xs[0], xs[-1]
+    return statistics.median(xs), xs[k - 1], xs[n - k]
+
+
+def quartiles(values: list[float]) -> tuple[float, float]:
+    q = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else values * 3
+    return q[0], q[2]
+
+
+def cpu_median(rs: list[dict], key: str) -> float:
+    """Median over the runs whose CPU time could be read (a NaN would scramble the order)."""
+    values = [r[key] for r in rs if not math.isnan(r[key])]
+    return statistics.median(values) if values else float("nan")
+
+
+def verdict(low: float, high: float, goal: float) -> str:
+    if high < goal:
+        return "within"
+    if low > goal:
+        return "over"
+    return "undecided"
+
+
+def cold(args, port: int, function_env: dict, binaries: dict) -> None:
+    """Cold starts, paired with the hello world.
+
+    `--pairing adjacent` (the default): every run of a function has its own hello-world run right
+    beside it (before it in even rounds, after it in odd ones), functions in a shuffled order per
+    round, so load drift on a shared machine hits both halves of a pair alike; the ratio is
+    taken per pair and summarised by its median over the runs, with a confidence interval.
+    `--pairing round`: one hello-world run per round (the first), as this script did before."""
+    events = first_events()
+    names = [n for n in binaries if n != "hello"]
+    runs: dict[str, list[dict]] = {name: [] for name in binaries}
+    pairs: dict[str, list[tuple[dict, dict]]] = {name: [] for name in names}
+    rng = random.Random(args.seed)
+    base = lambda label: label.partition("@")[0]
+    once = lambda name: run_once(binaries[name], base(name), events[base(name)], port,
+                                 {} if name == "hello" else function_env)
+    load_before = os.getloadavg()
+    started = time.monotonic()
+    processes = 0
+    for round_no in range(-args.warmup, args.runs):
+        order = names[:]
+        rng.shuffle(order)
+        if args.pairing == "round":
+            hello = once("hello")
+            results = [(name, hello, once(name)) for name in order]
+            processes += 1 + len(order)
+        else:
+            results = []
+            for i, name in enumerate(order):
+                if (round_no + i) % 2 == 0:
+                    hello = once("hello")
+                    fn = once(name)
+                else:
+                    fn = once(name)
+                    hello = once("hello")
+                results.append((name, hello, fn))
+                processes += 2
+        if round_no < 0:  # warm-up: page cache, the harness's own first imports
+            continue
+        for name, hello, fn in results:
+            runs[name].append(fn)
+            pairs[name].append((hello, fn))
+            if not any(h is hello for h in runs["hello"]):
+                runs["hello"].append(hello)
+    elapsed = time.monotonic() - started
+    load_after = os.getloadavg()
+
+    goal, conf = args.goal, args.confidence
+    print(f"{args.runs} rounds (+{args.warmup} warm-up), pairing {args.pairing}, {processes} "
+          f"processes in {elapsed:.0f} s ({elapsed / max(processes, 1) * 1000:.0f} ms per process, "
+          f"{elapsed / max(args.runs + args.warmup, 1):.1f} s per round); load average "
+          f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} before, "
+          f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} after\n")
+    print(f"Ratios to the hello world, per pair of runs: median [{conf:.0%} confidence interval "
+          f"of the median] (interquartile range); verdict against {goal}x: within (the interval "
+          f"is under it), over (above it), undecided (it straddles it). Wall = process start to "
+          f"the event; CPU = all threads' CPU time at that moment. First response: routes "
+          f"without I/O only.\n")
+    print("| binary | init wall / hello | verdict | init CPU / hello | verdict "
+          "| first response wall / hello | verdict | first response CPU / hello | verdict |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    summary = {}
+    for name in names:
+        cells = []
+        summary[name] = {}
+        for key in ("init_ms", "init_cpu_ms", "first_ms", "first_cpu_ms"):
+            if key.startswith("first") and base(name) not in NO_IO_FIRST:
+                cells += ["(DynamoDB)", ""]
+                continue
+            ratios = [fn[key] / hello[key] for hello, fn in pairs[name]
+                      if hello[key] > 0 and not math.isnan(fn[key] / hello[key])]
+            if not ratios:
+                cells += ["n/a", ""]
+                continue
+            mid, low, high = median_ci(ratios, conf)
+            q1, q3 = quartiles(ratios)
+            v = verdict(low, high, goal)
+            summary[name][key] = {"median": mid, "ci": [low, high], "iqr": [q1, q3], "verdict": v,
+                                  "ratios": ratios}
+            cells += [f"{mid:.2f} [{low:.2f}-{high:.2f}] ({q1:.2f}-{q3:.2f})", v]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+    print(f"\nAbsolute figures (p50 and min-max over the runs):\n")
+    print(f"| binary | runs | init p50 ms (min-max) | first response p50 ms (min-max) "
+          f"| CPU ms init / to first response (p50) | first status | peak RSS MB "
           f"| binary MB | zip -9 MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, rs in runs.items():
+        if not rs:
+            continue
         init = [r["init_ms"] for r in rs]
         first = [r["first_ms"] for r in rs]
         rss = max(r["rss_kb"] for r in rs) / 1024
         size = binaries[name].stat().st_size / 1e6
         zsize = zipped_size(binaries[name]) / 1e6
-        print(f"| {name} | {statistics.median(init):.1f} ({min(init):.1f}-{max(init):.1f}) "
-              f"| {statistics.median(init) / base:.2f} "
+        print(f"| {name} | {len(rs)} "
+              f"| {statistics.median(init):.1f} ({min(init):.1f}-{max(init):.1f}) "
               f"| {statistics.median(first):.1f} ({min(first):.1f}-{max(first):.1f}) "
-              f"| {statistics.median(first) / base_first:.2f} "
-              f"| {statistics.median(r['init_cpu_ms'] for r in rs):.1f} / "
-              f"{statistics.median(r['first_cpu_ms'] for r in rs):.1f} "
+              f"| {cpu_median(rs, 'init_cpu_ms'):.2f} / {cpu_median(rs, 'first_cpu_ms'):.2f} "
               f"| {rs[0]['status']} | {rss:.1f} | {size:.2f} | {zsize:.2f} |")
     if args.json:
-        Path(args.json).write_text(json.dumps(runs, indent=1))
-
+        Path(args.json).write_text(json.dumps({
+            "runs": runs, "pairs": {n: [[h, f] for h, f in ps] for n, ps in pairs.items()},
+            "summary": summary, "pairing": args.pairing, "elapsed_s": elapsed,
+            "load_before": load_before, "load_after": load_after}, indent=1))
 
 if __name__ == "__main__":
     main()

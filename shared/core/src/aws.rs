@@ -15,6 +15,13 @@
 //! default chain of `aws-config` runs as before, which honours `AWS_ENDPOINT_URL` and the
 //! per-service `AWS_ENDPOINT_URL_DYNAMODB` (and `_SQS`); that is how the local stack and the tests point the
 //! real SDK at a moto server.
+//!
+//! **The Lambda packages leave the chain out.** `cargo lambda build` (so `make build` and
+//! `sam build`) enables the feature `lambda-only` (root Cargo.toml,
+//! `[workspace.metadata.lambda.build]`): the chain and aws-sdk-sts are not linked (about 3,000
+//! start-up relocations, 11 RELRO pages and 0.5 MB of zip fewer; docs/PERFORMANCE.md), and such a
+//! binary started outside Lambda uses the environment's region, static credentials and
+//! `AWS_ENDPOINT_URL` only, logging an error that says so. Every other build keeps the chain.
 
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
@@ -179,30 +186,70 @@ pub async fn sdk_config(plan: ConfigPlan) -> SdkConfig {
         ConfigPlan::Lambda {
             region,
             endpoint_url,
-        } => {
-            let mut builder = SdkConfig::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new(region))
-                .credentials_provider(SharedCredentialsProvider::new(
-                    EnvironmentVariableCredentialsProvider::new(),
-                ))
-                .identity_cache(IdentityCache::lazy().build())
-                .retry_config(retry_config())
-                .timeout_config(timeout_config())
-                .http_client(sdk_http_client());
-            builder.set_endpoint_url(endpoint_url);
-            // Sleep and time source: the clients' defaults (tokio, system clock).
-            builder.build()
-        }
-        ConfigPlan::DefaultChain => {
-            aws_config::defaults(BehaviorVersion::latest())
-                .retry_config(retry_config())
-                .timeout_config(timeout_config())
-                .http_client(sdk_http_client())
-                .load()
-                .await
-        }
+        } => environment_config(Some(region), endpoint_url),
+        ConfigPlan::DefaultChain => default_chain_config().await,
     }
+}
+
+/// Region, credentials and endpoint from the environment only (no provider chain).
+fn environment_config(region: Option<String>, endpoint_url: Option<String>) -> SdkConfig {
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .identity_cache(IdentityCache::lazy().build())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+        .http_client(sdk_http_client());
+    builder.set_region(region.map(Region::new));
+    builder.set_endpoint_url(endpoint_url);
+    // Sleep and time source: the clients' defaults (tokio, system clock).
+    builder.build()
+}
+
+/// aws-config's default chain: profile files, SSO, web identity, container credentials, IMDS.
+#[cfg(not(feature = "lambda-only"))]
+async fn default_chain_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+        .http_client(sdk_http_client())
+        .load()
+        .await
+}
+
+/// A build without the chain (feature `lambda-only`, the Lambda packages) outside Lambda, or with a
+/// setting only the chain honours: see [`environment_only_config`], and an error in the log
+/// naming what this build ignores.
+#[cfg(feature = "lambda-only")]
+async fn default_chain_config() -> SdkConfig {
+    tracing::error!(
+        "this build has no default AWS provider chain (backend-core feature `lambda-only`, set \
+         by `cargo lambda build`): profiles, SSO, web identity, container credentials and IMDS \
+         are ignored; region, credentials and endpoint come from AWS_REGION, AWS_ACCESS_KEY_ID, \
+         AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_ENDPOINT_URL only"
+    );
+    environment_only_config(|name| std::env::var(name).ok())
+}
+
+/// What a build without the chain uses outside Lambda: the region of `AWS_REGION` (or
+/// `AWS_DEFAULT_REGION`, or none), the static credentials of the environment and
+/// `AWS_ENDPOINT_URL` (what the local stack and the tests set).
+#[cfg(any(test, feature = "lambda-only"))]
+fn environment_only_config(var: impl Fn(&str) -> Option<String>) -> SdkConfig {
+    let set = |name: &str| {
+        var(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let region = set("AWS_REGION").or_else(|| set("AWS_DEFAULT_REGION"));
+    let ignore_endpoints =
+        set("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    environment_config(
+        region,
+        set("AWS_ENDPOINT_URL").filter(|_| !ignore_endpoints),
+    )
 }
 
 /// The SDK's HTTPS client (rustls with aws-lc, as the SDK's default client), trusting the
@@ -425,6 +472,43 @@ mod tests {
             None
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn environment_only_config_reads_region_credentials_and_endpoint() {
+        let config = environment_only_config(|name| {
+            with(&[("AWS_ENDPOINT_URL", " http://127.0.0.1:5791 ")])
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        });
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:5791"));
+        assert!(config.credentials_provider().is_some());
+        assert!(config.http_client().is_some());
+        assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(3));
+        // Nothing set: no region, no endpoint (the SDK then fails the call, not the start).
+        let empty = environment_only_config(|_| None);
+        assert_eq!(empty.region(), None);
+        assert_eq!(empty.endpoint_url(), None);
+        let ignored = environment_only_config(|name| match name {
+            "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:5791".into()),
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" => Some("true".into()),
+            "AWS_DEFAULT_REGION" => Some("us-east-1".into()),
+            _ => None,
+        });
+        assert_eq!(ignored.endpoint_url(), None);
+        assert_eq!(ignored.region().map(|r| r.as_ref()), Some("us-east-1"));
+    }
+
+    /// `cargo test -p backend-core --features lambda-only --lib aws::` runs this one too.
+    #[cfg(feature = "lambda-only")]
+    #[tokio::test]
+    async fn lambda_only_build_answers_the_default_chain_plan_from_the_environment() {
+        let config = sdk_config(ConfigPlan::DefaultChain).await;
+        assert!(config.credentials_provider().is_some());
+        assert!(config.http_client().is_some());
+        assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(3));
     }
 
     #[tokio::test]
