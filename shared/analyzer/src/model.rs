@@ -504,6 +504,10 @@ kind_list! {
     "manual_action",
     "add_note",
     "add_task",
+    // the builder's Add Task action as live-editing scripts record it
+    // (`attributes.type: "task_notification"`)
+    "task-notification",
+    "task_notification",
     "send_review_request",
     "update_appointment_status",
     "book_appointment",

@@ -96,7 +96,8 @@ pub fn parse_value(value: Value) -> Result<Input<'static>, InputError> {
 
 /// What every format goes through last: the limits, then the shapes read the same whatever the
 /// format (an internal notification's channel object, [`Attributes::lift_channel`]; a field
-/// update's one-entry `fields` list, `Attributes::lift_single_field`).
+/// update's one-entry `fields` list, `Attributes::lift_single_field`; a draft's triggers, inactive
+/// until it is published).
 ///
 /// [`Attributes::lift_channel`]: crate::Attributes
 fn checked(input: Input<'_>) -> Result<Input<'_>, InputError> {
@@ -105,6 +106,18 @@ fn checked(input: Input<'_>) -> Result<Input<'_>, InputError> {
         Input::Single(w) => std::slice::from_mut(w),
         Input::Bundle(b) => b.workflows.as_mut_slice(),
     };
+    for w in workflows.iter_mut() {
+        // HighLevel keeps a draft's triggers inactive until it is published; the analysis judges
+        // what the workflow does once published, so a draft's triggers count as switched on.
+        if w.status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("draft"))
+        {
+            for t in w.triggers.iter_mut().flatten() {
+                t.active = true;
+            }
+        }
+    }
     for s in workflows.iter_mut().flat_map(|w| w.steps.iter_mut()) {
         match &*s.kind {
             "internal_notification" => s.attributes.lift_channel(),

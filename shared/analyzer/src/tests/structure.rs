@@ -223,6 +223,7 @@ fn unknown_step_type_knows_highlevels_own_split_ai_and_date_steps() {
         "conversationai_book_appointment",
         "event_start_date",
         "dnd_contact",
+        "task-notification",
     ] {
         silent(
             &body(chain(vec![tag("a"), s("b", kind, json!({"type": kind}))])),

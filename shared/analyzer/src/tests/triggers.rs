@@ -138,3 +138,18 @@ fn trigger_filters_are_read_from_the_data_form_too() {
     assert_eq!(trigger.conditions[0].field, "tagsRemoved");
     assert_eq!(trigger.conditions[0].value, json!("vip"));
 }
+
+#[test]
+fn a_draft_s_inactive_triggers_count_as_switched_on() {
+    // HighLevel keeps a draft's triggers inactive until it is published.
+    let with = |status: &str| {
+        body_with(
+            chain(vec![tag("a")]),
+            json!([{"type": "form_submission", "name": "Form", "active": false,
+                    "conditions": [{"field": "form.id", "operator": "==", "value": "f1"}]}]),
+            json!({"status": status}),
+        )
+    };
+    silent(&with("draft"), "no-trigger");
+    fires_on(&with("published"), "no-trigger", None);
+}
