@@ -340,6 +340,8 @@ pub const KEPT_KEYS: &[&str] = &[
     "pipelineStageId",
     "stageId",
     "pipeline_stage_id",
+    // the builder's internal opportunity actions keep their pipeline and stage here
+    "__customInputFields__",
     "stage_id",
     // account references
     "userId",

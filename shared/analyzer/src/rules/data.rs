@@ -8,16 +8,40 @@ pub(crate) const CREATE_OPP: &[&str] = &["create_opportunity", "internal_create_
 pub(crate) const UPDATE_OPP: &[&str] = &["internal_update_opportunity", "update_opportunity"];
 
 pub(crate) fn stage_of<'s>(s: &'s Step<'_>) -> Option<&'s str> {
-    s.attr_any(&[
+    const STAGE: &[&str] = &[
         "pipelineStageId",
         "stageId",
         "pipeline_stage_id",
         "stage_id",
-    ])
+    ];
+    s.attr_any(STAGE).or_else(|| custom_input(s, STAGE))
 }
 
 pub(crate) fn pipeline_of<'s>(s: &'s Step<'_>) -> Option<&'s str> {
-    s.attr_any(&["pipelineId", "pipeline_id"])
+    const PIPELINE: &[&str] = &["pipelineId", "pipeline_id"];
+    s.attr_any(PIPELINE).or_else(|| custom_input(s, PIPELINE))
+}
+
+/// A value the builder's internal opportunity actions keep in their input list:
+/// `__customInputFields__: [{filterField: "pipeline_id", value: "eq", secondValue: "<id>"}]` (the
+/// find step: `value` is the operator) or `{filterField: "pipelineStageId", value: "<id>"}`.
+fn custom_input<'s>(s: &'s Step<'_>, fields: &[&str]) -> Option<&'s str> {
+    let Some(Json::Array(inputs)) = s.attr("__customInputFields__") else {
+        return None;
+    };
+    inputs.iter().find_map(|i| {
+        let field = i.get("filterField").and_then(Json::as_str)?;
+        fields
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(field))
+            .then(|| {
+                i.get("secondValue")
+                    .or_else(|| i.get("value"))
+                    .and_then(Json::as_str)
+                    .filter(|v| !v.trim().is_empty())
+            })
+            .flatten()
+    })
 }
 
 /// Standard contact fields, as [`field_norm`] writes them (`first_name`, `firstName` and

@@ -112,6 +112,35 @@ fn opportunity_misconfigured_fires_without_stage_or_identified_record() {
     );
 }
 
+#[test]
+fn opportunity_misconfigured_reads_the_builder_s_input_list() {
+    // The builder's internal opportunity actions keep pipeline and stage in
+    // `__customInputFields__` (the find step writes the operator in `value`, the id in
+    // `secondValue`).
+    let create = |inputs: Value| {
+        body(chain(vec![s(
+            "o",
+            "internal_create_opportunity",
+            json!({"__customInputFields__": inputs}),
+        )]))
+    };
+    silent(
+        &create(json!([
+            {"filterField": "pipeline_id", "value": "eq", "secondValue": "p1"},
+            {"filterField": "pipelineStageId", "value": "st1"}
+        ])),
+        "opportunity-misconfigured",
+    );
+    fires_on(
+        &create(
+            json!([{"filterField": "pipeline_id", "value": "eq", "secondValue": "p1"},
+                       {"filterField": "pipelineStageId", "value": " "}]),
+        ),
+        "opportunity-misconfigured",
+        Some("o"),
+    );
+}
+
 // ---------------------------------------------------------------- field-set-twice
 
 #[test]
