@@ -150,6 +150,14 @@ impl<'a> Places<'a> {
         }
     }
 
+    /// Whether the issue's workflow is HighLevel's native builder JSON (`workflowData`), whose
+    /// keys a patch must use (the simple export has its own).
+    fn native(&self, wf: Option<usize>) -> bool {
+        self.workflow(wf)
+            .and_then(|p| self.doc.pointer(&p))
+            .is_some_and(|w| w.get("workflowData").is_some())
+    }
+
     /// The pointer of the issue's workflow object.
     fn workflow(&self, wf: Option<usize>) -> Option<String> {
         let p = match (wf, self.pointers.bundle_root()) {
@@ -341,8 +349,14 @@ fn stop_on_response(wf: Option<usize>, places: &Places<'_>) -> Option<Fix> {
 }
 
 /// The window `send-without-window`'s fix sets: 9:00 to 20:00, inside the rule's 8:00-21:00.
-fn default_window() -> Value {
-    json!({"enabled": true, "start": "09:00", "end": "20:00"})
+/// The sending window a fix gives a workflow: the builder's own shape (`window: {condition:
+/// "when", start, end, days}`, every day) for native JSON, the export's `sendingWindow` otherwise.
+fn default_window(native: bool) -> Value {
+    if native {
+        json!({"condition": "when", "start": "09:00", "end": "20:00", "days": [0, 1, 2, 3, 4, 5, 6]})
+    } else {
+        json!({"enabled": true, "start": "09:00", "end": "20:00"})
+    }
 }
 
 fn sending_window(issue: &Issue, wf: Option<usize>, places: &Places<'_>) -> Option<Fix> {
@@ -359,18 +373,31 @@ fn sending_window(issue: &Issue, wf: Option<usize>, places: &Places<'_>) -> Opti
         }
     }
     let w = places.workflow(wf)?;
-    let (path, old) = setting_path(&w, places.doc, &["sendingWindow", "window"]);
+    let native = places.native(wf);
+    // The builder keeps the workflow's window in `window`; the export in `sendingWindow`.
+    let keys: &[&str] = if native {
+        &["window", "sendingWindow"]
+    } else {
+        &["sendingWindow", "window"]
+    };
+    let (path, old) = setting_path(&w, places.doc, keys);
     if old.as_ref().is_some_and(|v| !v.is_null()) {
         return None;
     }
     Some(Fix {
-        description: "Give the workflow a sending window of 9:00-20:00 in its timezone (check the builder's own sending-hours setting).".to_owned(),
+        description: "Give the workflow a sending window of 9:00-20:00 every day in its timezone (check the builder's own sending-hours setting).".to_owned(),
         confidence: FixConfidence::Low,
-        patch: set(path, old, default_window()),
+        patch: set(path, old, default_window(native)),
     })
 }
 
 fn wait_timeout(issue: &Issue, wf: Option<usize>, places: &Places<'_>) -> Option<Fix> {
+    // In the builder a timeout is a multi-path wait: `convertToMultipath`, `startAfter`, a
+    // `wait_timeout` transition and its own transition step, which a patch cannot draw safely
+    // (a `timeout` key would read as fixed here and do nothing there). Native JSON gets none.
+    if places.native(wf) {
+        return None;
+    }
     let mut patch = Vec::new();
     for step in issue.step_ids() {
         let (ptr, attrs) = places.attributes(wf, step)?;

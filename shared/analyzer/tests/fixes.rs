@@ -132,6 +132,17 @@ fn targeted() -> Vec<(String, Value)> {
                 {"id": "b", "type": "sms", "name": "Promo 2", "meta": {"body": "Acme: the sale ends tonight"}}
             ]}),
         ),
+        (
+            // The timeout fix is the export's own key; native JSON gets none (a builder timeout is
+            // a multi-path wait with its own transition step, which a patch cannot draw).
+            "export-reply-wait".into(),
+            json!({"name": "Export reply", "id": "t4", "status": "published", "stopOnResponse": true,
+                "sendingWindow": {"start": "09:00", "end": "18:00"}, "steps": [
+                {"id": "a", "type": "sms", "name": "Ask", "meta": {"body": "This is Acme: still interested? Reply YES. Reply STOP to opt out"}},
+                {"id": "r", "type": "wait", "name": "Wait for reply", "meta": {"type": "reply"}},
+                {"id": "b", "type": "add_contact_tag", "name": "Tag", "meta": {"tags": ["replied"]}}
+            ]}),
+        ),
     ]
 }
 
@@ -295,13 +306,19 @@ fn the_cli_applies_fixes_beside_the_input() {
         .iter()
         .map(|i| i["ruleId"].as_str().unwrap())
         .collect();
-    for gone in [
-        "sms-without-opt-out",
-        "send-without-window",
-        "wait-without-timeout",
-    ] {
+    for gone in ["sms-without-opt-out", "send-without-window"] {
         assert!(!rules.contains(&gone), "{gone} still in {rules:?}");
     }
+    // No fix draws a native timeout: the finding stays for the builder.
+    assert!(rules.contains(&"wait-without-timeout"), "{rules:?}");
+    // The window is written where and as the builder keeps it.
+    let patched: Value = serde_json::from_slice(&std::fs::read(&fixed).unwrap()).unwrap();
+    assert_eq!(patched["workflow"]["window"]["condition"], "when");
+    assert_eq!(
+        patched["workflow"]["window"]["days"],
+        json!([0, 1, 2, 3, 4, 5, 6])
+    );
+    assert!(patched["workflow"].get("sendingWindow").is_none());
     assert!(rules.contains(&"dangling-reference"), "other findings stay");
     // --fix refuses standard input and output formats.
     assert_eq!(run(&["-", "--fix"]).status.code(), Some(2));
