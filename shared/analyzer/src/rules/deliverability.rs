@@ -231,12 +231,13 @@ fn has_written_address(text: &str) -> bool {
     // recognised at its last word, so nothing is collected.
     let mut back: [&[u8]; 4] = [b""; 4];
     words(text).any(|w| {
-        let street = STREET_SUFFIXES
+        // The house number first: most words have none before them, and the suffix list is long.
+        let street = back[1..]
             .iter()
-            .any(|s| s.as_bytes().eq_ignore_ascii_case(w))
-            && back[1..]
+            .any(|n| (1..=6).contains(&n.len()) && digits(n))
+            && STREET_SUFFIXES
                 .iter()
-                .any(|n| (1..=6).contains(&n.len()) && digits(n));
+                .any(|s| s.as_bytes().eq_ignore_ascii_case(w));
         let zip = w.len() == 5 && digits(w) && US_STATES.iter().any(|s| s.as_bytes() == back[0]);
         let postcode = uk_inward(w) && uk_outward(back[0]);
         back.rotate_right(1);
