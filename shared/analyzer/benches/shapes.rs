@@ -217,6 +217,7 @@ pub fn hostile() -> Vec<(&'static str, Vec<u8>)> {
         ("shared_branch", shared_branch(2_000, 20_000)),
         ("long_field_key", long_field_key(1_500_000, 300_000)),
         ("repeated_channel_keys", repeated_channel_keys(50_000)),
+        ("consent_lookback", consent_lookback(80_000)),
     ]
 }
 
@@ -297,4 +298,18 @@ pub fn repeated_channel_keys(n: usize) -> Vec<u8> {
         r#"{{"workflow":{{"_id":"w1","name":"Alerts","status":"published","workflowData":{{"templates":[{{"id":"n","type":"internal_notification","name":"Alert","attributes":{{{own},"type":"sms","sms":{{{channel}}}}}}}]}}}},"triggers":[{{"type":"form_submission","conditions":[{{"field":"formId","value":"f"}}]}}]}}"#
     )
     .into_bytes()
+}
+
+/// Shape 10 (2026-12, fourth session, the review of the change): an email whose text is one
+/// "because" and then transactional wording `n` times with no sentence end; the consent-line check
+/// once looked back to the sentence's start from every occurrence: `n` x `n`.
+pub fn consent_lookback(n: usize) -> Vec<u8> {
+    let html = format!("because {}", "your order ".repeat(n));
+    serde_json::to_vec(&json!({
+        "workflow": {"_id": "w1", "name": "Orders", "status": "published",
+            "workflowData": {"templates": [{"id": "e", "type": "email", "name": "Order",
+                "attributes": {"subject": "Hi", "html": html}}]}},
+        "triggers": [{"type": "form_submission", "conditions": [{"field": "formId", "value": "f"}]}]
+    }))
+    .unwrap_or_default()
 }

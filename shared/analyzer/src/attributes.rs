@@ -436,12 +436,33 @@ impl<'a> Attributes<'a> {
     /// own (a key the step has itself wins) and drop the object, so the message rules and the
     /// recipient reader see the message and the recipients where the flat shape has them.
     pub(crate) fn lift_channel(&mut self) {
-        let Some(channel) = self.get("type").and_then(Json::as_str).and_then(intern) else {
-            return;
+        let channel = match self.get("type").and_then(Json::as_str) {
+            Some("email") => "email",
+            Some("sms") => "sms",
+            Some("notification") => "notification",
+            Some("whatsapp") => "whatsapp",
+            _ => return,
         };
         let Some(Json::Object(inner)) = self.get(channel) else {
             return;
         };
+        // The builder's object carries the message or its recipient type; anything else (an
+        // address object under `email`) stays as it is.
+        const BUILDER_KEYS: [&str; 7] = [
+            "subject",
+            "html",
+            "body",
+            "title",
+            "template_id",
+            "templateId",
+            "userType",
+        ];
+        if !inner
+            .iter()
+            .any(|(k, _)| BUILDER_KEYS.contains(&k.as_ref()))
+        {
+            return;
+        }
         // The step's own keys, once (a lookup per lifted key would be quadratic in a hostile
         // step that repeats keys).
         let own: std::collections::HashSet<&'static str> = self.0.iter().map(|(k, _)| *k).collect();

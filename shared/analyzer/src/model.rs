@@ -79,6 +79,13 @@ impl Workflow<'_> {
             .as_deref()
             .is_some_and(|s| s.eq_ignore_ascii_case("published"))
     }
+
+    /// Whether the workflow is a draft (it runs nothing until it is published).
+    pub fn is_draft(&self) -> bool {
+        self.status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("draft"))
+    }
 }
 
 /// Workflow-level settings that rules read.

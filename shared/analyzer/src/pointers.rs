@@ -5,7 +5,11 @@
 //!
 //! Steps are the objects with a string `id` inside `templates`, `steps` or (export branches)
 //! `actions` arrays; a bundle's workflows are the items of `/workflows` (or, when that is not an
-//! array, `/bundle/workflows`). A repeated id keeps its first holder's place, as the analysis does.
+//! array, `/bundle/workflows`). A repeated id keeps its shallowest holder's place (a workflow's
+//! own step before one nested in another step's attributes), the first in document order among
+//! equals. Bounded: at most [`MAX_FOUND`] steps are recorded and a pointer longer than
+//! [`MAX_POINTER`] bytes is not (a real one is well under 200), so a hostile document cannot make
+//! pointers cost more than a few megabytes.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -15,6 +19,11 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::Value;
 
 use super::attributes::CowStr;
+
+/// Steps recorded at most (the parser refuses more than `MAX_STEPS` per input).
+const MAX_FOUND: usize = 4 * crate::MAX_STEPS;
+/// The longest pointer recorded, in bytes.
+const MAX_POINTER: usize = 1024;
 
 /// The pointers of a document's steps.
 #[derive(Debug, Default)]
@@ -58,11 +67,22 @@ impl StepPointers {
         } else {
             None
         };
-        let mut steps = HashMap::with_capacity(scan.found.len());
-        for (workflow, id, pointer) in scan.found {
+        let mut steps: HashMap<(Option<usize>, String), (usize, String)> =
+            HashMap::with_capacity(scan.found.len());
+        for (workflow, id, depth, pointer) in scan.found {
             let wf = workflow.and_then(|(r, i)| (Some(r) == root).then_some(i));
-            steps.entry((wf, id.into_owned())).or_insert(pointer);
+            match steps.entry((wf, id.into_owned())) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    if depth < e.get().0 {
+                        e.insert((depth, pointer));
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert((depth, pointer));
+                }
+            }
         }
+        let steps = steps.into_iter().map(|(k, (_, p))| (k, p)).collect();
         Ok(StepPointers {
             steps,
             bundle_root: root.map(Root::pointer),
@@ -120,13 +140,15 @@ enum Segment<'de> {
     Index(usize),
 }
 
-/// A step found: its bundle root and workflow index, its id, its pointer.
-type Found<'de> = (Option<(Root, usize)>, Cow<'de, str>, String);
+/// A step found: its bundle root and workflow index, its id, its depth (path segments), its
+/// pointer.
+type Found<'de> = (Option<(Root, usize)>, Cow<'de, str>, usize, String);
 
 #[derive(Default)]
 struct Scan<'de> {
-    /// The path of the value being read.
+    /// The path of the value being read, and about its length as a pointer in bytes.
     path: Vec<Segment<'de>>,
+    path_bytes: usize,
     /// Steps found, in document order.
     found: Vec<Found<'de>>,
     /// Whether `/workflows` and `/bundle/workflows` are arrays.
@@ -135,7 +157,24 @@ struct Scan<'de> {
     top_workflow: bool,
 }
 
-impl Scan<'_> {
+impl<'de> Scan<'de> {
+    fn push(&mut self, segment: Segment<'de>) {
+        self.path_bytes += 1 + match &segment {
+            Segment::Key(k) => k.len(),
+            Segment::Index(i) => i.checked_ilog10().unwrap_or(0) as usize + 1,
+        };
+        self.path.push(segment);
+    }
+
+    fn pop(&mut self) {
+        if let Some(segment) = self.path.pop() {
+            self.path_bytes -= 1 + match &segment {
+                Segment::Key(k) => k.len(),
+                Segment::Index(i) => i.checked_ilog10().unwrap_or(0) as usize + 1,
+            };
+        }
+    }
+
     fn pointer(&self) -> String {
         let mut p = String::new();
         for segment in &self.path {
@@ -249,7 +288,7 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
             _ => None,
         };
         for i in 0.. {
-            self.scan.path.push(Segment::Index(i));
+            self.scan.push(Segment::Index(i));
             let item = Node {
                 scan: &mut *self.scan,
                 spot: Spot::Elsewhere,
@@ -257,7 +296,7 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
                 in_steps: self.in_steps,
             };
             let more = seq.next_element_seed(item)?.is_some();
-            self.scan.path.pop();
+            self.scan.pop();
             if !more {
                 break;
             }
@@ -268,8 +307,12 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
         while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
             if self.in_steps && key == "id" {
                 if let Id(Some(id)) = map.next_value()? {
-                    let pointer = self.scan.pointer();
-                    self.scan.found.push((self.workflow, id, pointer));
+                    let scan = &mut *self.scan;
+                    if scan.found.len() < MAX_FOUND && scan.path_bytes <= MAX_POINTER {
+                        let pointer = scan.pointer();
+                        let depth = scan.path.len();
+                        scan.found.push((self.workflow, id, depth, pointer));
+                    }
                 }
                 continue;
             }
@@ -281,14 +324,14 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
             };
             self.scan.top_workflow |= self.spot == Spot::Top && key == "workflow";
             let in_steps = matches!(&*key, "templates" | "steps" | "actions");
-            self.scan.path.push(Segment::Key(key));
+            self.scan.push(Segment::Key(key));
             map.next_value_seed(Node {
                 scan: &mut *self.scan,
                 spot,
                 workflow: self.workflow,
                 in_steps,
             })?;
-            self.scan.path.pop();
+            self.scan.pop();
         }
         Ok(())
     }
@@ -351,5 +394,29 @@ mod tests {
         assert_eq!(p.step(None, "a\"b"), Some("/workflow/templates/0"));
         assert!(StepPointers::from_json(b"{\"workflow\": ").is_none());
         assert!(StepPointers::from_json(b"{} trailing").is_none());
+    }
+
+    #[test]
+    fn a_workflow_s_own_step_wins_over_a_nested_one_and_long_paths_are_not_recorded() {
+        let doc = json!({"workflow": {"workflowData": {"templates": [
+            {"id": "x", "attributes": {"actions": [{"id": "y"}]}},
+            {"id": "y"},
+        ]}}});
+        let p = StepPointers::from_value(&doc);
+        assert_eq!(
+            p.step(None, "y"),
+            Some("/workflow/workflowData/templates/1")
+        );
+        // A key far longer than any real pointer: its steps are not recorded (memory stays
+        // bounded), the workflow's own still are.
+        let long = "k".repeat(MAX_POINTER + 1);
+        let doc = json!({long: {"steps": [{"id": "a"}]},
+                         "workflow": {"workflowData": {"templates": [{"id": "b"}]}}});
+        let p = StepPointers::from_json(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        assert_eq!(p.step(None, "a"), None);
+        assert_eq!(
+            p.step(None, "b"),
+            Some("/workflow/workflowData/templates/0")
+        );
     }
 }

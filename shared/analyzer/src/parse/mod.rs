@@ -109,10 +109,8 @@ fn checked(input: Input<'_>) -> Result<Input<'_>, InputError> {
     for w in workflows.iter_mut() {
         // HighLevel keeps a draft's triggers inactive until it is published; the analysis judges
         // what the workflow does once published, so a draft's triggers count as switched on.
-        if w.status
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("draft"))
-        {
+        // (The rules across workflows leave a draft's triggers out: it starts nothing yet.)
+        if w.is_draft() {
             for t in w.triggers.iter_mut().flatten() {
                 t.active = true;
             }

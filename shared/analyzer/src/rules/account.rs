@@ -152,12 +152,15 @@ fn others_in_cycle(workflows: &[Workflow], members: &[usize], wi: usize) -> Stri
 }
 
 /// The active triggers of a workflow.
+/// The triggers that start a workflow today. A draft's count as switched on for its own rules
+/// (the parser does that: they judge it as it will run once published), but a draft starts
+/// nothing yet, so the rules across workflows leave its triggers out.
 fn active_triggers<'w>(w: &'w Workflow) -> impl Iterator<Item = &'w Trigger> {
     w.triggers
         .as_deref()
         .unwrap_or_default()
         .iter()
-        .filter(|t| t.active)
+        .filter(move |t| t.active && !w.is_draft())
 }
 
 /// The trimmed, lower-cased filter values of a trigger on fields containing `field`.
@@ -227,6 +230,11 @@ const MAX_NAMED_IN_CYCLE: usize = 5;
 /// a live tag trigger starts on it. So the graph has one edge per (workflow, tag) and per (tag,
 /// trigger), linear in the input however often a tag repeats (a tag added by every step of one
 /// workflow and listed by many triggers of another would otherwise cost their product).
+/// Whether a tag trigger's condition is on the tag's removal (`tagsRemoved`, a "removed" operator).
+fn removal(c: &crate::model::Condition) -> bool {
+    crate::model::contains_ci(&c.field, "remov") || crate::model::contains_ci(&c.operator, "remov")
+}
+
 fn enrollment_cycle(workflows: &[Workflow], out: &mut Vec<Finding>) {
     let by_id: HashMap<&str, usize> = workflows
         .iter()
@@ -238,9 +246,10 @@ fn enrollment_cycle(workflows: &[Workflow], out: &mut Vec<Finding>) {
     // Which tags start which workflows (a workflow counted once per tag).
     let mut triggered_by: HashMap<String, Vec<usize>> = HashMap::new();
     for (wi, w) in workflows.iter().enumerate() {
-        for t in w.triggers.as_deref().unwrap_or_default() {
-            if t.active && t.kind == "contact_tag" {
-                for c in &t.conditions {
+        for t in active_triggers(w) {
+            if t.kind == "contact_tag" {
+                // A trigger on a tag's removal is not started by adding it.
+                for c in t.conditions.iter().filter(|c| !removal(c)) {
                     for v in c.value_strings() {
                         let starts = triggered_by
                             .entry(v.trim().to_ascii_lowercase())
@@ -442,17 +451,11 @@ fn tag_trigger_never_added(workflows: &[Workflow], out: &mut Vec<Finding>) {
         }
     }
     for (wi, w) in workflows.iter().enumerate() {
-        for t in w
-            .triggers
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .filter(|t| t.active && t.kind == "contact_tag")
-        {
+        for t in active_triggers(w).filter(|t| t.kind == "contact_tag") {
             let missing: Vec<&str> = t
                 .conditions
                 .iter()
-                .filter(|c| c.field.to_ascii_lowercase().contains("tag"))
+                .filter(|c| c.field.to_ascii_lowercase().contains("tag") && !removal(c))
                 .flat_map(|c| c.value_strings())
                 .map(str::trim)
                 .filter(|v| {

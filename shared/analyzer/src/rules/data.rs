@@ -35,10 +35,12 @@ fn custom_input<'s>(s: &'s Step<'_>, fields: &[&str]) -> Option<&'s str> {
             .iter()
             .any(|f| f.eq_ignore_ascii_case(field))
             .then(|| {
-                i.get("secondValue")
-                    .or_else(|| i.get("value"))
-                    .and_then(Json::as_str)
-                    .filter(|v| !v.trim().is_empty())
+                let filled = |k: &str| {
+                    i.get(k)
+                        .and_then(Json::as_str)
+                        .filter(|v| !v.trim().is_empty())
+                };
+                filled("secondValue").or_else(|| filled("value"))
             })
             .flatten()
     })

@@ -70,21 +70,29 @@ pub(super) const TRANSACTIONAL: &[&str] = &[
 
 /// Whether a text uses transactional wording ([`TRANSACTIONAL`]) other than in a consent line:
 /// "You are receiving this because you requested information" says why a marketing email comes,
-/// it does not deliver what was asked for, so a phrase after "because" in its sentence does not
-/// count.
+/// it does not deliver what was asked for, so a phrase after "receiv..." and "because" in the
+/// same sentence does not count ("we are writing because your appointment is tomorrow" still
+/// does). The look back is bounded ([`CONSENT_LOOKBACK`] bytes), so the check stays linear
+/// however often a phrase repeats.
 pub(super) fn says_transactional(text: &str) -> bool {
     let b = text.as_bytes();
     TRANSACTIONAL.iter().any(|p| {
         crate::model::matches_ci(b, p.as_bytes()).any(|at| {
-            let start = b[..at]
+            let floor = at.saturating_sub(CONSENT_LOOKBACK);
+            let start = b[floor..at]
                 .iter()
                 .rposition(|c| matches!(c, b'.' | b'!' | b'?' | b'\n' | b'>'))
-                .map_or(0, |s| s + 1);
-            // `at` starts an ASCII needle and `start` follows an ASCII byte: char boundaries.
-            !contains_ci(&text[start..at], "because")
+                .map_or(floor, |s| floor + s + 1);
+            // Bytes, not a str slice: `floor` may fall inside a multi-byte character.
+            let before = &b[start..at];
+            let has = |w: &[u8]| before.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+            !(has(b"because") && has(b"receiv"))
         })
     })
 }
+
+/// How far back a consent line is looked for before transactional wording (a sentence's length).
+const CONSENT_LOOKBACK: usize = 200;
 
 /// What `email-without-unsubscribe` assumes when the input does not carry the location's setting.
 pub(crate) const UNSUBSCRIBE_DEFAULT: &str = "Marketing emails without their own unsubscribe link were judged with LC Email's default unsubscribe footer on (HighLevel adds it to every email unless the location switched it off); send an account bundle with locationSettings.defaultUnsubscribeLink to check the real setting.";

@@ -202,7 +202,34 @@ fn enrollment_cycle_fires_on_workflows_that_enroll_each_other() {
         tag_trigger("hot"),
         json!({}),
     );
-    silent(&bundle(json!([a, c]), json!({})), "enrollment-cycle");
+    silent(
+        &bundle(json!([a.clone(), c]), json!({})),
+        "enrollment-cycle",
+    );
+    // A draft starts nothing yet (its triggers, inactive until published, count only for its own
+    // rules), and a trigger on a tag's removal is not started by adding the tag.
+    let draft = wf_with(
+        "w2",
+        "draft",
+        chain(vec![s("y", "add_to_workflow", json!({"workflowId": "w1"}))]),
+        json!([{"type": "contact_tag", "active": false, "conditions": [{"field": "tagsAdded", "value": "hot"}]}]),
+        json!({}),
+    );
+    silent(
+        &bundle(json!([a.clone(), draft]), json!({})),
+        "enrollment-cycle",
+    );
+    let on_removal = wf_with(
+        "w2",
+        "published",
+        chain(vec![s("y", "add_to_workflow", json!({"workflowId": "w1"}))]),
+        json!([{"type": "contact_tag", "conditions": [{"field": "tagsRemoved", "value": "hot"}]}]),
+        json!({}),
+    );
+    silent(
+        &bundle(json!([a, on_removal]), json!({})),
+        "enrollment-cycle",
+    );
 }
 
 // ---------------------------------------------------------------- dangling-account-reference

@@ -394,6 +394,12 @@ fn a_consent_line_in_a_footer_does_not_make_a_nurture_transactional() {
     ] {
         fires_on(&nurture(footer), "email-without-postal-address", Some("e1"));
     }
+    // Transactional wording after a "because" that is not a consent line still counts.
+    let reminder = body(chain(vec![email(
+        "e1",
+        json!({"subject": "Tomorrow", "html": "<p>Hi, we are writing because your appointment is tomorrow at 3pm.</p>"}),
+    )]));
+    silent(&reminder, "email-without-postal-address");
     // A delivery of what was asked for stays transactional (no marketing-only finding).
     let delivery = body(chain(vec![email(
         "e1",

@@ -329,6 +329,16 @@ fn notification_recipients_are_read_from_the_channel_object() {
             "failure-alert-to-nobody",
         );
     }
+    // An address object under `email` that is not the builder's channel object stays a
+    // recipient (flat shape: `email` names whom to alert).
+    silent(
+        &body(chain(vec![notify(
+            "t",
+            json!({"type": "email", "email": {"address": "ops@example.com"},
+                   "subject": "Webhook failed", "html": "<p>Check it</p>"}),
+        )])),
+        "failure-alert-to-nobody",
+    );
     // Explicitly nobody under the channel is still nobody.
     fires_on(
         &body(chain(vec![nested(
