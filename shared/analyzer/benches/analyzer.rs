@@ -83,6 +83,21 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
+    // The 10,000-step case split in two: the parser alone, and the analysis of what it built.
+    let body = shapes::workflow(10_000);
+    let input = workflow_analyzer::parse(&body).expect("the benchmark body parses");
+    let mut group = c.benchmark_group("split_10000");
+    group.bench_function("parse", |b| {
+        b.iter(|| {
+            workflow_analyzer::parse(std::hint::black_box(&body)).map(|i| i.workflows().len())
+        })
+    });
+    group.bench_function("analyze", |b| {
+        b.iter(|| analyze_input(std::hint::black_box(&input), &opts).health_score)
+    });
+    group.finish();
+    drop(input);
+
     let mut group = c.benchmark_group("analyze_parsed");
     for n in [10_000usize, 100_000] {
         let input = parsed(n);

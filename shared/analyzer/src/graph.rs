@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::model::{Kind, Next, Role, Step, Workflow};
+use super::model::{Kind, Next, Pairs, Role, Step, Text, Workflow};
 
 /// The map for keys that come from the input (step ids, lookup keys). std's `RandomState` is
 /// SipHash with a random key per process and per map: ids cannot be computed so that they share
@@ -71,6 +71,8 @@ pub(crate) struct Graph<'a> {
     /// (`text_pool[text_off[v]..text_off[v+1]]`) so that the many text rules do not each look
     /// the attribute keys up again.
     text_pool: Vec<(&'static str, &'a str)>,
+    /// Each pooled text's byte pairs (`text_pool`'s order), for the phrase checks.
+    text_pairs: Vec<Pairs>,
     text_off: Vec<u32>,
     /// Edges grouped by source (CSR: `out[off[v]..off[v+1]]`).
     pub edges: Vec<Edge>,
@@ -128,6 +130,7 @@ impl<'a> Graph<'a> {
             }
         }
         text_off.push(text_pool.len() as u32);
+        let text_pairs = text_pool.iter().map(|(_, t)| Pairs::of(t)).collect();
         let mut is_duplicate = vec![false; n];
         for &d in &duplicates {
             is_duplicate[d] = true;
@@ -237,6 +240,7 @@ impl<'a> Graph<'a> {
             kinds,
             disabled,
             text_pool,
+            text_pairs,
             text_off,
             edges,
             off,
@@ -282,6 +286,25 @@ impl<'a> Graph<'a> {
     pub fn text_kv(&self, v: usize) -> &[(&'static str, &'a str)] {
         let (a, b) = (self.text_off[v] as usize, self.text_off[v + 1] as usize);
         &self.text_pool[a..b]
+    }
+
+    /// The message texts of step `v` with their byte pairs, for phrase checks.
+    pub fn text_views(&self, v: usize) -> impl Iterator<Item = Text<'_>> + '_ {
+        let (a, b) = (self.text_off[v] as usize, self.text_off[v + 1] as usize);
+        self.text_pool[a..b]
+            .iter()
+            .zip(&self.text_pairs[a..b])
+            .map(|((_, text), pairs)| Text { text, pairs })
+    }
+
+    /// Whether any message text of step `v` contains any of `words`, ASCII case ignored.
+    pub fn says_any(&self, v: usize, words: &[&str]) -> bool {
+        self.text_views(v).any(|t| t.has_any(words))
+    }
+
+    /// Whether any message text of step `v` contains any of `phrases` as whole words.
+    pub fn says_phrase(&self, v: usize, phrases: &[&str]) -> bool {
+        self.text_views(v).any(|t| t.has_any_phrase(phrases))
     }
 
     /// Whether step `i` is of this kind and switched on.

@@ -155,6 +155,10 @@ pub struct Step<'a> {
     /// `audit-ignore: <rule-id> <reason>` directives found in the step's builder notes
     /// (`comments`): the rule's findings on this step are reported as suppressed.
     pub ignores: Vec<InlineIgnore>,
+    /// The structural role as the parser derived it while the step was at hand ([`Step::role`]);
+    /// `None` (a step built by hand) derives it from the fields when asked. Reading it later
+    /// meant a cache miss per step on its attributes.
+    pub known_role: Option<Role>,
 }
 
 /// An inline suppression written in a step's note: `audit-ignore: <rule-id> <reason>`.
@@ -326,6 +330,65 @@ pub(crate) fn matches_ci<'h>(h: &'h [u8], n: &'h [u8]) -> impl Iterator<Item = u
         .filter(move |&i| h[i + 1..i + n.len()].eq_ignore_ascii_case(rest))
 }
 
+/// The adjacent byte pairs of a text folded into 256 bits: a phrase with a pair the text lacks
+/// cannot occur in it, which rules most phrases out in a few instructions instead of a scan each
+/// (every message is checked against dozens of phrases). Case is folded by keeping a byte's low
+/// five bits, which ASCII upper and lower case letters share, so a case-insensitive match always
+/// passes: the filter never hides a match, it only skips scans that would find nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Pairs([u64; 4]);
+
+impl Pairs {
+    fn slot(a: u8, b: u8) -> u32 {
+        ((u32::from(a & 31) << 3) ^ u32::from(b & 31)) & 255
+    }
+
+    /// The pairs of `text`.
+    pub fn of(text: &str) -> Pairs {
+        let mut bits = [0u64; 4];
+        for w in text.as_bytes().windows(2) {
+            let s = Pairs::slot(w[0], w[1]);
+            bits[(s >> 6) as usize] |= 1 << (s & 63);
+        }
+        Pairs(bits)
+    }
+
+    /// Whether a text with these pairs may contain `needle`, ASCII case ignored (`false`: it
+    /// certainly does not).
+    pub fn may_contain(&self, needle: &str) -> bool {
+        needle.as_bytes().windows(2).all(|w| {
+            let s = Pairs::slot(w[0], w[1]);
+            self.0[(s >> 6) as usize] >> (s & 63) & 1 == 1
+        })
+    }
+}
+
+/// A message text with its [`Pairs`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Text<'a> {
+    pub text: &'a str,
+    pub pairs: &'a Pairs,
+}
+
+impl Text<'_> {
+    /// Whether the text contains `needle`, ASCII case ignored ([`contains_ci`]).
+    pub fn has(&self, needle: &str) -> bool {
+        self.pairs.may_contain(needle) && contains_ci(self.text, needle)
+    }
+
+    /// Whether the text contains any of `needles` ([`contains_any_ci`]).
+    pub fn has_any(&self, needles: &[&str]) -> bool {
+        needles.iter().any(|n| self.has(n))
+    }
+
+    /// Whether the text contains any of `phrases` as whole words ([`contains_any_phrase_ci`]).
+    pub fn has_any_phrase(&self, phrases: &[&str]) -> bool {
+        phrases.iter().any(|p| {
+            self.pairs.may_contain(p) && contains_any_phrase_ci(self.text, std::slice::from_ref(p))
+        })
+    }
+}
+
 /// Whether `s` starts with `prefix` ignoring ASCII case, without allocating.
 pub(crate) fn starts_with_ci(s: &str, prefix: &str) -> bool {
     s.as_bytes()
@@ -358,6 +421,11 @@ impl Role {
 impl<'a> Step<'a> {
     /// The step's structural role.
     pub fn role(&self) -> Role {
+        self.known_role.unwrap_or_else(|| self.derive_role())
+    }
+
+    /// The structural role from the type, category, node type, name and `transitions`.
+    pub fn derive_role(&self) -> Role {
         let nt = self.node_type.as_deref().unwrap_or("");
         if nt.starts_with("branch") || self.kind == "branch" {
             let none = nt == "branch-no"

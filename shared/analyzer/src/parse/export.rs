@@ -203,6 +203,7 @@ pub(super) fn export_steps(
                 attributes: Attributes::from_value(meta),
                 disabled,
                 ignores,
+                known_role: None,
             });
             out.extend(branch_steps);
         }

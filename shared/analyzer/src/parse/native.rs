@@ -405,7 +405,7 @@ fn build_step<'a>(raw: RawStep<'a>, ptr: &dyn Fn() -> String) -> Result<Step<'a>
         }
     };
     let non_empty = |l: Loose<'a>| l.0.filter(|s| !s.is_empty());
-    Ok(Step {
+    let mut step = Step {
         id: raw
             .id
             .0
@@ -426,7 +426,10 @@ fn build_step<'a>(raw: RawStep<'a>, ptr: &dyn Fn() -> String) -> Result<Step<'a>
             .as_ref()
             .map(super::audit_ignores)
             .unwrap_or_default(),
-    })
+        known_role: None,
+    };
+    step.known_role = Some(step.derive_role());
+    Ok(step)
 }
 
 /// A string or a number as a string.

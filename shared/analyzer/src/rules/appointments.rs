@@ -97,7 +97,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let steps = &ctx.w.steps;
     let n = g.len();
     let outbound = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i];
-    let says = |i: usize, list: &[&str]| g.texts(i).any(|t| contains_any_ci(t, list));
+    let says = |i: usize, list: &[&str]| g.says_any(i, list);
 
     reminder_ladder(ctx, out);
     reminder_without_context(ctx, out);
@@ -116,9 +116,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             })
         });
         let Some(f) = time_field else { continue };
-        let zoned = g
-            .texts(i)
-            .any(|t| contains_ci(t, "timezone") || contains_ci(t, "time zone"));
+        let zoned = g.says_any(i, &["timezone", "time zone"]);
         if !zoned {
             ctx.emit(out, Rule::AppointmentTimeWithoutTimezone, Some(i), || {
                 format!("{} gives {{{{{f}}}}} with no timezone.", quoted(s.label()))
@@ -172,10 +170,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // A no-show message is about an appointment: the workflow starts from one, or the text says
     // so ("sorry we missed your call" after a missed call is not a no-show message).
     let about_appointments = active().any(|t| contains_ci(&t.kind, "appointment"));
-    let no_show = |i: usize| {
-        g.texts(i).any(|t| contains_any_phrase_ci(t, NO_SHOW))
-            && (about_appointments || says(i, APPOINTMENT_WORDS))
-    };
+    let no_show =
+        |i: usize| g.says_phrase(i, NO_SHOW) && (about_appointments || says(i, APPOINTMENT_WORDS));
     for i in (0..n).filter(|&i| outbound(i) && open[i] && no_show(i)) {
         ctx.emit(
             out,
@@ -383,11 +379,7 @@ fn reminder_after_cancellation(ctx: &Ctx<'_>, triggers: &[Trigger], out: &mut Ve
     if (0..n).any(|i| exits_workflow(g, i)) {
         return;
     }
-    let reminder = |i: usize| {
-        g.kinds[i].is_outbound()
-            && !g.disabled[i]
-            && g.texts(i).any(|t| contains_any_ci(t, REMINDER))
-    };
+    let reminder = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i] && g.says_any(i, REMINDER);
     if !(0..n).any(reminder) {
         return;
     }

@@ -469,7 +469,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 let local = from.split('@').next().unwrap_or("").to_ascii_lowercase();
                 let no_reply = NO_REPLY.iter().any(|p| local.contains(p));
                 let reply_to = s.attr_any(&["replyTo", "reply_to"]).is_some();
-                let asks = g.texts(i).any(|t| contains_any_ci(t, REPLY_ASKS));
+                let asks = g.says_any(i, REPLY_ASKS);
                 if no_reply && !reply_to && asks {
                     ctx.emit(out, Rule::ReplyToNoReply, Some(i), || {
                         format!(
@@ -519,7 +519,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let appended = ctx.account.and_then(|a| a.sms_sender_appended) == Some(true);
     if let (Some(f), false) = (first_sms, appended) {
         let s = &steps[f];
-        let names = g.texts(f).any(|t| contains_any_ci(t, SENDER_SIGNS));
+        let names = g.says_any(f, SENDER_SIGNS);
         if !names && g.texts(f).next().is_some() {
             ctx.emit(out, Rule::FirstSmsNoSender, Some(f), || {
                 format!(

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use super::waits::WaitKind;
 use super::{quoted, Ctx, Finding, Rule, Severity};
-use crate::model::{contains_any_ci, contains_ci, starts_with_ci, Json, Kind};
+use crate::model::{contains_ci, starts_with_ci, Json, Kind, Text};
 
 /// Window hours considered sensible (TCPA quiet hours: before 8am, after 9pm).
 const EARLIEST_MINUTE: u32 = 8 * 60;
@@ -36,7 +36,7 @@ const STANDARD_FIELDS: &[&str] = &[
 
 /// Whether any message text of step `i` contains any of the words (ASCII case ignored).
 fn says_any(ctx: &Ctx<'_>, i: usize, words: &[&str]) -> bool {
-    ctx.g.texts(i).any(|t| contains_any_ci(t, words))
+    ctx.g.says_any(i, words)
 }
 
 /// Wording that tells a contact how to stop texts or emails.
@@ -74,20 +74,21 @@ pub(super) const TRANSACTIONAL: &[&str] = &[
 /// same sentence does not count ("we are writing because your appointment is tomorrow" still
 /// does). The look back is bounded ([`CONSENT_LOOKBACK`] bytes), so the check stays linear
 /// however often a phrase repeats.
-pub(super) fn says_transactional(text: &str) -> bool {
-    let b = text.as_bytes();
+pub(super) fn says_transactional(text: Text<'_>) -> bool {
+    let b = text.text.as_bytes();
     TRANSACTIONAL.iter().any(|p| {
-        crate::model::matches_ci(b, p.as_bytes()).any(|at| {
-            let floor = at.saturating_sub(CONSENT_LOOKBACK);
-            let start = b[floor..at]
-                .iter()
-                .rposition(|c| matches!(c, b'.' | b'!' | b'?' | b'\n' | b'>'))
-                .map_or(floor, |s| floor + s + 1);
-            // Bytes, not a str slice: `floor` may fall inside a multi-byte character.
-            let before = &b[start..at];
-            let has = |w: &[u8]| before.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
-            !(has(b"because") && has(b"receiv"))
-        })
+        text.pairs.may_contain(p)
+            && crate::model::matches_ci(b, p.as_bytes()).any(|at| {
+                let floor = at.saturating_sub(CONSENT_LOOKBACK);
+                let start = b[floor..at]
+                    .iter()
+                    .rposition(|c| matches!(c, b'.' | b'!' | b'?' | b'\n' | b'>'))
+                    .map_or(floor, |s| floor + s + 1);
+                // Bytes, not a str slice: `floor` may fall inside a multi-byte character.
+                let before = &b[start..at];
+                let has = |w: &[u8]| before.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+                !(has(b"because") && has(b"receiv"))
+            })
     })
 }
 

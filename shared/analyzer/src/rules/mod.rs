@@ -707,7 +707,7 @@ impl<'a> Ctx<'a> {
                 if g.kinds[i].is_outbound() && !g.disabled[i] {
                     Wording {
                         sells: g.texts(i).any(revenue::sells),
-                        transactional: g.texts(i).any(messaging::says_transactional),
+                        transactional: g.text_views(i).any(messaging::says_transactional),
                     }
                 } else {
                     Wording::default()

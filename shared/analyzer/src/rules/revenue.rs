@@ -105,7 +105,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // purchase-confirmation-pre-payment: every active trigger fires before payment.
     if !active.is_empty() && active.iter().all(|t| contains_any_ci(&t.kind, PRE_PAYMENT)) {
         for i in (0..n).filter(|&i| outbound(i)) {
-            if g.texts(i).any(|t| contains_any_ci(t, CONFIRMS)) {
+            if g.says_any(i, CONFIRMS) {
                 ctx.emit(out, Rule::PurchaseConfirmationPrePayment, Some(i), || {
                     format!(
                         "{} confirms a purchase on trigger {}, which fires before payment.",

@@ -199,4 +199,26 @@ proptest! {
             needles.iter().any(|n| lowered_phrase(&hay, n))
         );
     }
+
+    /// A message text's byte-pair filter never hides a match: the filtered searches agree with
+    /// the plain ones, bytes whose low five bits collide with letters (`!`, `@`, a backtick)
+    /// and multi-byte characters included.
+    #[test]
+    fn pair_filtered_searches_agree_with_lowercasing(
+        hay in "[a-cA-C!@`€é_ .]{0,40}",
+        needles in proptest::collection::vec("[a-cA-C!@`€é ]{0,4}", 0..6),
+    ) {
+        use crate::model::{Pairs, Text};
+        let pairs = Pairs::of(&hay);
+        let text = Text { text: &hay, pairs: &pairs };
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        for n in &needles {
+            prop_assert_eq!(text.has(n), lowered_contains(&hay, n));
+            prop_assert_eq!(text.has_any_phrase(&[n]), lowered_phrase(&hay, n));
+        }
+        prop_assert_eq!(
+            text.has_any(&needles),
+            needles.iter().any(|n| lowered_contains(&hay, n))
+        );
+    }
 }
