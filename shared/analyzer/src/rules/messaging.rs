@@ -34,11 +34,6 @@ const STANDARD_FIELDS: &[&str] = &[
     "last_name_raw",
 ];
 
-/// Whether any message text of step `i` contains any of the words (ASCII case ignored).
-fn says_any(ctx: &Ctx<'_>, i: usize, words: &[&str]) -> bool {
-    ctx.g.says_any(i, words)
-}
-
 /// Wording that tells a contact how to stop texts or emails.
 const OPT_OUT_WORDS: &[&str] = &["stop", "opt out", "opt-out", "unsubscribe"];
 /// Wording of an email's own unsubscribe link.
@@ -178,7 +173,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let sms: Vec<usize> = (0..n).filter(|&i| g.live(i, Kind::Sms)).collect();
     let appended = ctx.account.and_then(|a| a.sms_opt_out_appended) == Some(true);
     if let (Some(&first), false, false) = (sms.first(), ctx.transactional(), appended) {
-        let says_stop = sms.iter().any(|&i| says_any(ctx, i, OPT_OUT_WORDS));
+        let says_stop = sms.iter().any(|&i| ctx.g.says_any(i, OPT_OUT_WORDS));
         let sells = sms.iter().any(|&i| ctx.wording(i).sells);
         if !says_stop {
             // A program that sells is what carriers filter first; service texts at medium.
@@ -274,7 +269,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let footer = ctx.account.and_then(|a| a.unsubscribe_footer);
     for i in (0..n).filter(|&i| is_marketing_email(ctx, i)) {
         let s = &steps[i];
-        if says_any(ctx, i, UNSUBSCRIBE_WORDS) {
+        if ctx.g.says_any(i, UNSUBSCRIBE_WORDS) {
             continue;
         }
         match footer {
