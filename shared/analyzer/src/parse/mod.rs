@@ -272,6 +272,7 @@ fn parse_workflow(
 fn parse_settings<'a>(get: impl Fn(&str) -> Option<&'a Value>) -> Settings {
     Settings {
         allow_multiple: bool_of(get("allowMultiple")).unwrap_or(false),
+        allow_multiple_stated: bool_of(get("allowMultiple")).is_some(),
         allow_multiple_opportunity: bool_of(get("allowMultipleOpportunity")).unwrap_or(false),
         stop_on_response: bool_of(get("stopOnResponse")),
         timezone: get("timezone").and_then(Value::as_str).map(str::to_owned),

@@ -366,6 +366,11 @@ catalogue! {
         "A trigger without its filter (an appointment with no status, a form trigger with no form) enrolls far more contacts than intended.",
         "Add the filter that narrows the trigger (status, field, form, tag, pipeline).",
         "Only appointment, contact-changed, form, tag, pipeline-stage and call triggers are judged; a call trigger (call_status, call_details) filtered on the call's status (missed, no answer, voicemail) or direction, or whose type is itself a missed-call trigger, is fine, and one with no such filter is reported at high. A trigger meant to fire on every form, appointment change or call (an account-wide log or notification) still fires: accept it.";
+    YearlyTriggerWithoutReentry = "yearly-trigger-without-reentry", High, Triggers, Triggers, "birthday and custom-date reminder triggers (type, active); allowMultiple",
+        "Yearly trigger with re-entry off",
+        "A birthday or date-reminder trigger comes back every year, but with \"Allow re-entry\" off HighLevel lets each contact through the workflow only once: the campaign works in its first year and then silently reaches nobody who has already had it.",
+        "Turn on \"Allow re-entry\" in the workflow's settings.",
+        "Only birthday triggers (birthday_reminder) and custom date reminders (custom_date_reminder) are judged, and only when the workflow says allowMultiple: false (HighLevel's builder turns re-entry on by default, so a workflow that does not say is not reported). A custom date reminder is reported at medium, since the date may be a one-off (a trial end); at high when its name or the workflow's says the date comes back (anniversary, renewal, annual, yearly). A once-in-a-lifetime message on a yearly trigger (a welcome on the first birthday after joining) is the rare deliberate case: accept it.";
     DuplicateTrigger = "duplicate-trigger", High, SeveralWorkflows, Account, "every workflow's status, triggers and filters",
         "Duplicate trigger",
         "Two published workflows fire on the same trigger and filters, so contacts get both sequences.",

@@ -153,3 +153,114 @@ fn a_draft_s_inactive_triggers_count_as_switched_on() {
     silent(&with("draft"), "no-trigger");
     fires_on(&with("published"), "no-trigger", None);
 }
+
+// ---------------------------------------------------------------- yearly-trigger-without-reentry
+
+/// A birthday offer as the builder saves it: HighLevel's Birthday Reminder trigger on the day,
+/// a text and an email, with the given settings.
+fn yearly(kind: &str, name: &str, settings: serde_json::Value) -> serde_json::Value {
+    body_with(
+        chain(vec![
+            super::sms(
+                "m",
+                "Happy birthday from Acme! Here is 20% off this week: acme.com/bday Reply STOP to opt out",
+            ),
+            super::email(
+                "e",
+                json!({"subject": "A birthday gift", "html": "<p>Happy birthday! 20% off all week.</p>"}),
+            ),
+        ]),
+        json!([{"id": "t1", "type": kind, "name": name, "masterType": "highlevel",
+                "status": "published", "active": true, "targetActionId": "m",
+                "conditions": [{"field": "contact.dateOfBirth", "operator": "==", "value": "0",
+                                "title": "Before no. of days", "type": "number"}]}]),
+        settings,
+    )
+}
+
+fn yearly_severity(v: &serde_json::Value) -> crate::Severity {
+    let r = fires_on(v, "yearly-trigger-without-reentry", None);
+    r.issues
+        .iter()
+        .find(|i| i.rule_id == "yearly-trigger-without-reentry")
+        .map(|i| i.severity)
+        .expect("the issue")
+}
+
+#[test]
+fn yearly_trigger_without_reentry_fires_on_a_birthday_workflow_with_re_entry_off() {
+    let off = json!({"allowMultiple": false, "name": "Birthday offer"});
+    assert_eq!(
+        yearly_severity(&yearly(
+            "birthday_reminder",
+            "Birthday Reminder",
+            off.clone()
+        )),
+        crate::Severity::High
+    );
+    // A custom date reminder may be a one-off date (a trial end): medium, unless its names say
+    // the date comes back.
+    let custom = yearly(
+        "custom_date_reminder",
+        "Custom date",
+        json!({"allowMultiple": false, "name": "Date follow-up"}),
+    );
+    assert_eq!(yearly_severity(&custom), crate::Severity::Medium);
+    let anniversary = yearly(
+        "custom_date_reminder",
+        "Membership anniversary",
+        json!({"allowMultiple": false, "name": "Date follow-up"}),
+    );
+    assert_eq!(yearly_severity(&anniversary), crate::Severity::High);
+    // The message says what happens.
+    let r = run(&yearly("birthday_reminder", "Birthday Reminder", off));
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "yearly-trigger-without-reentry")
+        .unwrap();
+    assert!(
+        issue.message.contains("re-entry is off"),
+        "{}",
+        issue.message
+    );
+}
+
+#[test]
+fn yearly_trigger_without_reentry_is_silent_with_re_entry_on_unsaid_or_another_trigger() {
+    // Re-entry on, and a workflow that does not say (the builder's default is on).
+    silent(
+        &yearly(
+            "birthday_reminder",
+            "Birthday",
+            json!({"allowMultiple": true}),
+        ),
+        "yearly-trigger-without-reentry",
+    );
+    silent(
+        &yearly("birthday_reminder", "Birthday", json!({})),
+        "yearly-trigger-without-reentry",
+    );
+    // Other date triggers: a task due date and an appointment happen once.
+    for kind in ["task_due_date_reminder", "appointment", "contact_tag"] {
+        silent(
+            &yearly(kind, "Birthday", json!({"allowMultiple": false})),
+            "yearly-trigger-without-reentry",
+        );
+    }
+    // An inactive birthday trigger on a published workflow enrolls nobody.
+    let mut v = yearly(
+        "birthday_reminder",
+        "Birthday",
+        json!({"allowMultiple": false}),
+    );
+    v["triggers"][0]["active"] = json!(false);
+    silent(&v, "yearly-trigger-without-reentry");
+    // Without triggers the rule is skipped, not guessed.
+    assert!(super::skipped_reason(
+        &json!({"workflow": {"name": "Birthday", "allowMultiple": false,
+                             "workflowData": {"templates": chain(vec![tag("a")])}}}),
+        "yearly-trigger-without-reentry"
+    )
+    .is_some());
+}
