@@ -363,9 +363,9 @@ catalogue! {
         "Workflows entered only by hand, by API or through add-to-workflow steps of other workflows have no trigger on purpose: accept it there. Without triggers in the input the rule is skipped.";
     TriggerWithoutFilter = "trigger-without-filter", Critical, Triggers, Triggers, "trigger type and conditions",
         "Trigger without a filter",
-        "A trigger without its filter (an appointment with no status, a form trigger with no form) enrolls far more contacts than intended.",
+        "A trigger without its filter (an appointment with no status, a form trigger with no form, an opportunity trigger with no pipeline or status) enrolls far more contacts than intended.",
         "Add the filter that narrows the trigger (status, field, form, tag, pipeline).",
-        "Only appointment, contact-changed, form, tag, pipeline-stage and call triggers are judged; a call trigger (call_status, call_details) filtered on the call's status (missed, no answer, voicemail) or direction, or whose type is itself a missed-call trigger, is fine, and one with no such filter is reported at high. A trigger meant to fire on every form, appointment change or call (an account-wide log or notification) still fires: accept it.";
+        "Only appointment, contact-changed, form, tag, pipeline-stage, opportunity (status changed, changed) and call triggers are judged; an opportunity trigger needs a pipeline, stage, status or lost-reason filter (a tag, owner or value filter still lets every pipeline in); a call trigger (call_status, call_details) filtered on the call's status (missed, no answer, voicemail) or direction, or whose type is itself a missed-call trigger, is fine, and one with no such filter is reported at high. A trigger meant to fire on every form, appointment change, opportunity change or call (an account-wide log or notification) still fires: accept it.";
     YearlyTriggerWithoutReentry = "yearly-trigger-without-reentry", High, Triggers, Triggers, "birthday and custom-date reminder triggers (type, active); allowMultiple",
         "Yearly trigger with re-entry off",
         "A birthday or date-reminder trigger comes back every year, but with \"Allow re-entry\" off HighLevel lets each contact through the workflow only once: the campaign works in its first year and then silently reaches nobody who has already had it.",

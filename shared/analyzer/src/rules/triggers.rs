@@ -28,9 +28,17 @@ fn required_filter(kind: &str) -> Option<(&'static [&'static str], &'static str)
         "contact_changed" => (&[""], "the field that changed"),
         "form_submission" | "form_submitted" => (&["form"], "a form"),
         "contact_tag" => (&["tag"], "a tag"),
-        "pipeline_stage_updated" | "opportunity_stage_changed" => {
+        "pipeline_stage_updated" | "pipeline_stage_changed" | "opportunity_stage_changed" => {
             (&["pipeline", "stage"], "a pipeline or stage")
         }
+        // Fire on every status change (or, for `opportunity_changed`, every edit) of every
+        // opportunity in every pipeline unless narrowed to a pipeline, a stage or a status (a
+        // lost reason narrows to lost ones). The builder's filters: `opportunity.pipelineId`,
+        // `opportunity.status`, `opportunity.oldStatus`, `opportunity.lostReasonId`.
+        "opportunity_status_changed" | "opportunity_changed" => (
+            &["pipeline", "stage", "status", "lostreason"],
+            "a pipeline, stage or status",
+        ),
         _ => return None,
     })
 }

@@ -264,3 +264,62 @@ fn yearly_trigger_without_reentry_is_silent_with_re_entry_on_unsaid_or_another_t
     )
     .is_some());
 }
+
+#[test]
+fn trigger_without_filter_fires_on_an_opportunity_trigger_with_no_pipeline_stage_or_status() {
+    let opp = |kind: &str, conditions: serde_json::Value| {
+        body_with(
+            chain(vec![tag("a")]),
+            json!([{"id": "t1", "type": kind, "name": "Opportunity moved", "masterType": "highlevel",
+                    "active": true, "conditions": conditions}]),
+            json!({}),
+        )
+    };
+    for kind in [
+        "opportunity_status_changed",
+        "opportunity_changed",
+        "pipeline_stage_changed",
+    ] {
+        let r = fires_on(&opp(kind, json!([])), "trigger-without-filter", None);
+        assert!(r
+            .issues
+            .iter()
+            .any(|i| i.rule_id == "trigger-without-filter" && i.message.contains(kind)));
+        // A tag or owner filter still lets every pipeline in.
+        fires_on(
+            &opp(
+                kind,
+                json!([{"field": "contact.tags", "operator": "index-of-true", "value": "vip", "title": "Tag", "type": "select"},
+                       {"field": "opportunity.assignedTo", "operator": "==", "value": "u1"}]),
+            ),
+            "trigger-without-filter",
+            None,
+        );
+    }
+    // Near misses: the builder's pipeline, status (new or old), stage and lost-reason filters.
+    for (kind, field, value) in [
+        ("opportunity_status_changed", "opportunity.status", "won"),
+        (
+            "opportunity_status_changed",
+            "opportunity.oldStatus",
+            "open",
+        ),
+        ("opportunity_status_changed", "opportunity.pipelineId", "p1"),
+        ("opportunity_changed", "opportunity.pipelineId", "p1"),
+        ("opportunity_changed", "opportunity.lostReasonId", "lr1"),
+        ("pipeline_stage_changed", "pipeline_stage.id", "s1"),
+    ] {
+        silent(
+            &opp(
+                kind,
+                json!([{"field": field, "operator": "==", "value": value, "type": "select"}]),
+            ),
+            "trigger-without-filter",
+        );
+    }
+    // A new opportunity is not judged: a notification on every new deal is common.
+    silent(
+        &opp("opportunity_created", json!([])),
+        "trigger-without-filter",
+    );
+}
