@@ -486,11 +486,11 @@ catalogue! {
         "Senders retry webhooks; with re-entry allowed and nothing checking for a repeat, each retry runs the workflow again.",
         "Check for a repeat first (find contact, if/else on a stored event id) or turn off re-entry.",
         "Nothing is reported with re-entry off, with any find-contact, find-opportunity or if/else step, or when the workflow neither messages, creates records nor calls webhooks. A sender that never retries still fires: accept it.";
-    FieldSetTwice = "field-set-twice", Low, Definition, Data, "consecutive update_contact_field steps (fieldId/customFieldId/field)",
+    FieldSetTwice = "field-set-twice", Low, Definition, Data, "consecutive update_contact_field steps (fieldId/customFieldId/field, and every entry of their fields list)",
         "Field set twice in a row",
         "Setting the same field twice in a row means the first write is lost: usually a copy-paste slip.",
         "Remove one of the two steps or set the intended field.",
-        "Writes on different branches, writes with other steps between them, and a second write other paths also lead into are not reported. Clearing a field then setting it again so a Contact Changed trigger fires is the one deliberate use: accept it there.";
+        "Every field of each update counts (HighLevel's update lists several): the second update is reported when it writes any field the first wrote. Writes on different branches, writes with other steps between them, and a second write other paths also lead into are not reported. Clearing a field then setting it again so a Contact Changed trigger fires is the one deliberate use: accept it there.";
     TagFromMergeField = "tag-from-merge-field", Medium, Definition, Data, "add_contact_tag tags",
         "Tag name built from a merge field",
         "A tag built from a merge field creates a new tag per value, fills the tag list and breaks tag triggers and filters.",
@@ -506,11 +506,11 @@ catalogue! {
         "Creating a contact without first finding it creates a duplicate each time the person already exists.",
         "Find the contact first (or use an upsert) and create only when none is found.",
         "A create-contact step after a find-contact step on some path is fine. Creating a deliberately separate contact (a referral, a family member) still fires: accept it there.";
-    PhoneNotE164 = "phone-not-e164", Medium, Definition, Data, "update_contact_field steps on a phone field with a literal value",
+    PhoneNotE164 = "phone-not-e164", Medium, Definition, Data, "update_contact_field steps (every entry of their fields list) on a phone field with a literal value",
         "Phone number not in E.164",
         "A phone number stored without the +country code is not dialable by SMS providers and breaks duplicate matching.",
         "Write the number as +<country code><number>, e.g. +15551234567.",
-        "Merge-field values ({{contact.phone}}) and values under 7 digits are not judged, nor fields whose name does not mention phone.";
+        "Merge-field values ({{contact.phone}}) and values under 7 digits are not judged, nor fields whose name does not mention phone; every field of an update is read, and the first local number is reported.";
     AppointmentTimeWithoutTimezone = "appointment-time-without-timezone", Low, Definition, Appointments, "message texts ({{appointment.*time*}} merge fields)",
         "Appointment time without a timezone",
         "A time written without its zone is read as the reader's own: clients in another zone (virtual meetings, travellers) can join an hour or more off. Polish, not a defect, for a business whose clients are local.",
@@ -606,11 +606,11 @@ catalogue! {
         "Calling the same endpoint with the same data twice for one contact wastes rate limit and money and can disagree with itself.",
         "Save the first response (custom values or fields) and reuse it.",
         "A repeat after a wait is a poll and is not reported, nor calls that differ in method, URL or body; custom code is compared only when it calls an HTTP API.";
-    CustomFieldTypeMismatch = "custom-field-type-mismatch", High, CustomFieldTypes, Data, "update_contact_field values; the bundle's customFields with dataType",
+    CustomFieldTypeMismatch = "custom-field-type-mismatch", High, CustomFieldTypes, Data, "update_contact_field values (every entry of their fields list); the bundle's customFields with dataType",
         "Value does not fit the custom field",
         "Writing text into a number, date or checkbox field fails or stores nothing, silently.",
         "Write a value of the field's type (format dates and numbers first), or change the field's type.",
-        "Numbers, empty values, merge fields (unless a whole text field goes into a number, date or checkbox field) and text fields are not judged. Dates are recognised in ISO, day/month/year, month-name and timestamp forms: another format HighLevel accepts is reported wrongly, so accept it.";
+        "Numbers, empty values, merge fields (unless a whole text field goes into a number, date or checkbox field) and text fields are not judged; every field of an update is read (one finding per step, counting the others). Dates are recognised in ISO, day/month/year, month-name and timestamp forms: another format HighLevel accepts is reported wrongly, so accept it.";
     RefundRemovesNothing = "refund-removes-nothing", High, SeveralWorkflows, Account, "refund/cancellation triggers; remove-from-workflow, remove-tag, goal and DND steps; purchase-triggered workflows of the bundle",
         "Refund leaves the customer enrolled",
         "A refund or cancellation workflow that removes the customer from nothing leaves them in onboarding and upsell sequences for a product they returned.",
@@ -1001,6 +1001,27 @@ pub(crate) fn is_ai_field(name: &str) -> bool {
 /// The attribute keys naming the field an `update_contact_field` step writes, in the order they
 /// are tried.
 pub(super) const FIELD_ATTRS: &[&str] = &["fieldId", "customFieldId", "field_id", "field"];
+
+/// What a field update writes, as (field, value) pairs: the step's own field key and `value`, then
+/// the entries of HighLevel's `fields: [{field, value, title, type}]` list, except a one-entry
+/// list beside a field of the step's own (the parser lifted it there, or the step's own key wins
+/// as it does there). One pass over the list; the caller checks the step's type.
+pub(super) fn field_writes<'s, 'a>(
+    s: &'s super::model::Step<'a>,
+) -> impl Iterator<Item = (&'s str, Option<&'s Json<'a>>)> + 's {
+    let own = s.attr_any(FIELD_ATTRS).map(|f| (f, s.attr("value")));
+    let entries = match s.attr("fields") {
+        Some(Json::Array(entries)) if !(own.is_some() && entries.len() == 1) => entries.as_slice(),
+        _ => &[],
+    };
+    let listed = entries.iter().filter_map(|e| {
+        let field = FIELD_ATTRS
+            .iter()
+            .find_map(|k| e.get(k).and_then(Json::as_str))?;
+        Some((field, e.get("value")))
+    });
+    own.into_iter().chain(listed)
+}
 
 /// A field name as compared across steps and with the bundle's `customFields`: trimmed,
 /// lower-cased, without `{{ }}` or a `contact.` prefix.
