@@ -335,10 +335,27 @@ fn parse_triggers(value: Value, ptr: &str) -> Result<Vec<Trigger>, InputError> {
     Ok(out)
 }
 
+/// The keys of a trigger's `data` form that are filters: the three a catalogue of live workflows
+/// and builder tooling record (`tagName`, `formId`, `appointmentStatus`; docs/ANALYZER.md, "Real
+/// shapes"), and the ids of the builder's own trigger filters in the same camelCase spelling
+/// (`calendar.id`, `opportunity.pipelineId`, `pipelineStageId`, `survey.id`). Any other key
+/// (`type`, `targetActionId`, `tagEvent`, `locationId`, `id`, `name`...) says nothing about which
+/// contacts enter.
+const DATA_FILTER_KEYS: &[&str] = &[
+    "tagName",
+    "formId",
+    "appointmentStatus",
+    "calendarId",
+    "pipelineId",
+    "pipelineStageId",
+    "stageId",
+    "surveyId",
+];
+
 /// The filters of a trigger written in the `data` form (`{"data": {"type", "targetActionId",
 /// "tagName", "tagEvent", "formId", "appointmentStatus"}}`, as a catalogue of live workflows and
 /// builder tooling record it beside the `conditions` list; docs/ANALYZER.md, "Real shapes"):
-/// every filled key but the type and the first step is a condition on that field, and a tag is
+/// every filled filter key ([`DATA_FILTER_KEYS`]) is a condition on that field, and a tag is
 /// `tagsAdded` or `tagsRemoved` as `tagEvent` says.
 fn data_conditions(data: &Map<String, Value>) -> Vec<Condition> {
     let removed = data
@@ -347,7 +364,7 @@ fn data_conditions(data: &Map<String, Value>) -> Vec<Condition> {
         .is_some_and(|e| e.eq_ignore_ascii_case("removed"));
     data.iter()
         .filter(|(k, v)| {
-            !matches!(k.as_str(), "type" | "targetActionId" | "tagEvent")
+            DATA_FILTER_KEYS.contains(&k.as_str())
                 && !matches!(v, Value::Null | Value::Bool(false))
                 && v.as_str().is_none_or(|s| !s.trim().is_empty())
         })

@@ -126,6 +126,35 @@ fn trigger_filters_are_read_from_the_data_form_too() {
     ] {
         fires_on(&with("contact_tag", data), "trigger-without-filter", None);
     }
+    // Only filter keys filter: a stray key (the location, the trigger's own id or name) is not a
+    // filter, even for a trigger that accepts a filter on any field.
+    for (kind, data) in [
+        (
+            "contact_changed",
+            json!({"type": "contact_changed", "targetActionId": "a", "locationId": "loc1",
+                   "id": "t1", "name": "Contact changed"}),
+        ),
+        (
+            "form_submission",
+            json!({"locationId": "loc1", "workflowId": "wf1"}),
+        ),
+        (
+            "appointment",
+            json!({"calendarId": "cal1", "locationId": "loc1"}),
+        ),
+    ] {
+        fires_on(&with(kind, data), "trigger-without-filter", None);
+    }
+    // A stray key beside a filter is left out of the conditions.
+    let bytes = serde_json::to_vec(&with(
+        "form_submission",
+        json!({"formId": "f1", "locationId": "loc1", "id": "x", "name": "Form"}),
+    ))
+    .unwrap();
+    let input = crate::parse(&bytes).unwrap();
+    let trigger = &input.workflows()[0].triggers.as_ref().unwrap()[0];
+    assert_eq!(trigger.conditions.len(), 1);
+    assert_eq!(trigger.conditions[0].field, "formId");
     // The tag event decides which tag field the filter is on.
     let bytes = serde_json::to_vec(&with(
         "contact_tag",
