@@ -355,7 +355,7 @@ catalogue! {
         "Literal URL",
         "A literal URL must be edited in every workflow when the endpoint moves; a custom value changes in one place.",
         "Store the URL in a custom value and reference it, e.g. {{custom_values.crm_webhook_url}}.",
-        "URLs built from a custom value are not reported. A one-off webhook to a vendor endpoint that never moves, used in one workflow only, can stay literal: accept it.";
+        "URLs built from a custom value are not reported, nor a vendor's documented public API endpoint that is the same for every customer and does not move (https://api.stripe.com/v1/..., api.openai.com, api.hubapi.com, *.googleapis.com, services.leadconnectorhq.com...; the list is in the rule) with no credential in its query: the account is named by the key in a header, so a custom value buys nothing. Per-integration webhook URLs that carry their secret in the path (hooks.slack.com/services/..., hooks.zapier.com, hook.*.make.com, api.telegram.org/bot...) and the account's own servers still fire: they change when the integration is recreated or the server moves. Another vendor's fixed API host the list lacks still fires: accept it.";
     NoTrigger = "no-trigger", High, Triggers, Triggers, "triggers (type, active)",
         "No trigger",
         "Without an active trigger nobody enters the workflow except by hand.",
