@@ -164,6 +164,26 @@ fn step_window(s: &crate::model::Step) -> Option<bool> {
     )
 }
 
+/// Minutes in a day (whole-day waits keep the time of day they started at).
+const MINUTES_PER_DAY: f64 = 1_440.0;
+
+/// Triggers a team member fires while working rather than the contact: an opportunity's stage or
+/// status moved, a user assigned to the contact, a manual add (HighLevel's `pipeline_stage_updated`,
+/// `opportunity_status_changed`, `user_assigned_to_contact`, `manual`...). A new opportunity is
+/// not one: forms create them at any hour.
+fn staff_trigger(kind: &str) -> bool {
+    matches!(
+        kind.to_ascii_lowercase().as_str(),
+        "pipeline_stage_updated"
+            | "pipeline_stage_changed"
+            | "opportunity_stage_changed"
+            | "opportunity_status_changed"
+            | "user_assigned_to_contact"
+            | "manual"
+            | "manual_trigger"
+    )
+}
+
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
@@ -239,6 +259,28 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         matches!(ctx.wait_kind(i), WaitKind::Time(Some(m)) if m < FIRST_PAUSE_MINUTES)
             && (g.entry == Some(i) || g.preds(i).iter().any(|&p| before_any_wait[p as usize]))
     };
+    // Whole-day waits after a team member's action: a wait of whole days ends at the time of day
+    // the contact entered, and a staff trigger (a stage or status moved, a user assigned, a
+    // manual add) fires when a team member works. Texts after such a wait are medium, not high:
+    // still reported, since a move after hours or by another workflow's automation would send at
+    // night. Only when every active trigger is a staff action, and no wait before this one (on
+    // any path) ends at another time of day: an hour or minute wait, a wait for a reply or an
+    // event, or a wait relative to an appointment.
+    let staff_started = ctx.w.triggers.as_deref().is_some_and(|ts| {
+        let mut active = ts.iter().filter(|t| t.active).peekable();
+        active.peek().is_some() && active.all(|t| staff_trigger(&t.kind))
+    });
+    let whole_days = |i: usize| matches!(ctx.wait_kind(i), WaitKind::Time(Some(m)) if m > 0.0 && m % MINUTES_PER_DAY == 0.0);
+    let after_other_time = if staff_started {
+        let shifts =
+            (0..n).filter(|&i| is_wait(i) && !whole_days(i) && window[i] != Some(Some(true)));
+        g.after(shifts, |_| false)
+    } else {
+        Vec::new()
+    };
+    let keeps_staff_hours = |i: usize| {
+        staff_started && whole_days(i) && !after_other_time.get(i).copied().unwrap_or(true)
+    };
     for (i, verdict) in window.iter().enumerate() {
         match verdict {
             None | Some(Some(true)) => {}
@@ -253,16 +295,25 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     && !first_short_pause(i)
                     && g.out(i).iter().any(|e| leads_to_message[e.to as usize]) =>
             {
-                let (severity, what) = if g.out(i).iter().any(|e| leads_to_text[e.to as usize]) {
-                    (Severity::High, "Texts")
-                } else {
-                    (Severity::Medium, "Emails (only)")
+                let texts = g.out(i).iter().any(|e| leads_to_text[e.to as usize]);
+                let staff = texts && keeps_staff_hours(i);
+                let (severity, what) = match (texts, staff) {
+                    (true, false) => (Severity::High, "Texts"),
+                    (true, true) => (Severity::Medium, "Texts"),
+                    (false, _) => (Severity::Medium, "Emails (only)"),
                 };
                 ctx.emit_sev(out, Rule::SendWithoutWindow, severity, Some(i), || {
-                    format!(
-                        "{what} follow wait {} with no sending window, so they can go out at night.",
-                        quoted(steps[i].label())
-                    )
+                    if staff {
+                        format!(
+                            "Texts follow wait {} with no sending window: its whole days keep the time of day a team member's action started the workflow, usually working hours, but a move after hours or by automation sends them at night.",
+                            quoted(steps[i].label())
+                        )
+                    } else {
+                        format!(
+                            "{what} follow wait {} with no sending window, so they can go out at night.",
+                            quoted(steps[i].label())
+                        )
+                    }
                 })
             }
             Some(None) => {}

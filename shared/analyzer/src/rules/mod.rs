@@ -315,7 +315,7 @@ catalogue! {
         "Messages without a sending window",
         "After a wait, messages go out whenever the wait ends, including at night; texting outside 8am-9pm breaks quiet-hour rules.",
         "Set a sending window (e.g. 9:00-18:00 on weekdays) on the wait or the workflow.",
-        "Waits relative to an appointment, and messages sent right after the contact's own action, are timed on purpose; internal notifications are not held by a window. A sending window on the workflow covers all its waits.";
+        "Waits relative to an appointment, and messages sent right after the contact's own action, are timed on purpose; internal notifications are not held by a window. A sending window on the workflow covers all its waits. Texts after a wait of whole days in a workflow every trigger of which is a team member's action (an opportunity's stage or status moved, a user assigned, a manual add) are medium, not high: whole days keep the time of day the workflow started, and staff move deals in working hours; they are still reported, since a move after hours or by another workflow's automation sends at night. After an hour wait, a reply or event wait, or with any trigger the contact fires (a form at 11 pm), it stays high.";
     EmailWithoutUnsubscribe = "email-without-unsubscribe", High, Definition, Messaging, "email subject/html/body, transactional flag",
         "Email without an unsubscribe link",
         "Marketing email without an unsubscribe link breaks CAN-SPAM/GDPR and hurts deliverability.",
