@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use super::waits::WaitKind;
 use super::{quoted, Ctx, Finding, Rule, Severity};
-use crate::model::{contains_ci, starts_with_ci, Json, Kind, Text};
+use crate::model::{contains_ci, starts_with_ci, Json, Kind, SourceFormat, Text};
 
 /// Window hours considered sensible (TCPA quiet hours: before 8am, after 9pm).
 const EARLIEST_MINUTE: u32 = 8 * 60;
@@ -579,15 +579,17 @@ fn bare_words(text: &str) -> impl Iterator<Item = &str> {
 /// or says only a greeting, an internal notification with no subject and no body.
 fn empty_message(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for i in 0..ctx.g.len() {
-        if let Some(message) = empty_message_of(ctx, i) {
-            ctx.emit(out, Rule::EmptyMessage, Some(i), || message);
+        if let Some((severity, message)) = empty_message_of(ctx, i) {
+            ctx.emit_sev(out, Rule::EmptyMessage, severity, Some(i), || message);
         }
     }
 }
 
-/// What `empty-message` says of step `i`, if anything: an email with no body, an empty or
-/// greeting-only SMS, a notification with nothing in it (switched-off steps say nothing).
-pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<String> {
+/// What `empty-message` says of step `i`, if anything, and how seriously: an email with no body,
+/// a native email whose text is only in `body` (high: the builder's email action sends `html`),
+/// an empty or greeting-only SMS, a notification with nothing in it (switched-off steps say
+/// nothing).
+pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<(Severity, String)> {
     let g = ctx.g;
     let s = &ctx.w.steps[i];
     if g.disabled[i] {
@@ -602,12 +604,38 @@ pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<String> {
     };
     match g.kinds[i] {
         Kind::Email if s.attr_any(&["templateId", "template_id"]).is_none() => {
-            (body_chars() == 0).then(|| {
-                format!(
-                    "Email {} has an empty body: contacts receive a blank email.",
-                    quoted(s.label())
-                )
-            })
+            // HighLevel's email action sends `html` and ignores a `body` key (public builder
+            // captures: the action's keys are subject, html, from_name, from_email, attachments;
+            // "plain text in body is ignored"), so in native JSON text only under `body` is not
+            // sent. Exports keep an email's text in `meta.body`: only native JSON is judged so.
+            let chars = |key: &str| {
+                g.text_kv(i)
+                    .iter()
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, t)| visible_chars(t))
+                    .sum::<usize>()
+            };
+            let all = body_chars();
+            if all == 0 {
+                Some((
+                    Severity::Critical,
+                    format!(
+                        "Email {} has an empty body: contacts receive a blank email.",
+                        quoted(s.label())
+                    ),
+                ))
+            } else if ctx.w.format == SourceFormat::Native && chars("html") == 0 && chars("body") == all
+            {
+                Some((
+                    Severity::High,
+                    format!(
+                        "Email {} has its text under `body` and no `html`: HighLevel's email action sends `html`, so contacts receive a blank email.",
+                        quoted(s.label())
+                    ),
+                ))
+            } else {
+                None
+            }
         }
         Kind::Sms => {
             let attached = s
@@ -637,13 +665,19 @@ pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<String> {
             if attached {
                 None
             } else if n == 0 && said().all(|t| t.trim().is_empty()) {
-                Some(format!("SMS {} is empty.", quoted(s.label())))
+                Some((
+                    Severity::Critical,
+                    format!("SMS {} is empty.", quoted(s.label())),
+                ))
             } else if n > 0 && greeting() {
                 let text: Vec<&str> = said().collect();
-                Some(format!(
-                    "SMS {} says only {}: the contact learns nothing from it.",
-                    quoted(s.label()),
-                    quoted(text.join(" ").trim())
+                Some((
+                    Severity::Critical,
+                    format!(
+                        "SMS {} says only {}: the contact learns nothing from it.",
+                        quoted(s.label()),
+                        quoted(text.join(" ").trim())
+                    ),
                 ))
             } else {
                 None
@@ -654,9 +688,12 @@ pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<String> {
             .iter()
             .all(|(_, t)| visible_chars(t) == 0))
             .then(|| {
-                format!(
-                    "Internal notification {} has no subject and no body: the team is alerted to nothing.",
-                    quoted(s.label())
+                (
+                    Severity::Critical,
+                    format!(
+                        "Internal notification {} has no subject and no body: the team is alerted to nothing.",
+                        quoted(s.label())
+                    ),
                 )
             }),
         _ => None,

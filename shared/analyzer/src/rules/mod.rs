@@ -300,7 +300,7 @@ catalogue! {
         "Message with nothing to say",
         "An email with an empty body, a text that says only \"Welcome\" or a notification with no content reaches real contacts and team members: it looks broken, confuses them and wastes the send.",
         "Write the message (or pick its template), or delete the step.",
-        "An email sent by template id, an MMS with an attachment, and a short but real message ('Thanks! See you soon.') are not reported, nor are disabled steps.";
+        "An email sent by template id, an MMS with an attachment, and a short but real message ('Thanks! See you soon.') are not reported, nor are disabled steps. A native email whose text is only under `body` with no `html` is reported at high: public captures of the builder show its email action sends `html` and ignores `body` (the simple export keeps an email's text in meta.body and is not judged so). A tool that did send `body` would make that finding wrong: tell us.";
     NameContradictsStep = "name-contradicts-step", Medium, Definition, Structure, "step names against wait durations, step types and tag lists",
         "Step name says something else",
         "A step named \"Wait 24 hours\" that waits 60 minutes, or \"Send SMS\" that sends an email, misleads whoever maintains the workflow; one of the two is a mistake.",

@@ -106,6 +106,40 @@ fn empty_message_reads_a_notification_s_channel_object_as_highlevel_writes_it() 
     }
 }
 
+#[test]
+fn empty_message_fires_at_high_on_a_native_email_with_body_and_no_html() {
+    // HighLevel's email action sends `html`; text only under `body` is not sent.
+    let text = "<p>Hi {{contact.first_name | default: \"there\"}}, your guide is attached.</p>";
+    let r = fires_on(
+        &body(chain(vec![email(
+            "e",
+            json!({"subject": "Your guide", "body": text, "from_email": "team@acme.com"}),
+        )])),
+        "empty-message",
+        Some("e"),
+    );
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "empty-message")
+        .unwrap();
+    assert_eq!(issue.severity, crate::Severity::High);
+    assert!(issue.message.contains("`html`"), "{}", issue.message);
+    // Near misses: the text in `html` (with or without a stray `body`), a template, and the
+    // simple export (whose emails keep their text in `meta.body`).
+    for attrs in [
+        json!({"subject": "Your guide", "html": text}),
+        json!({"subject": "Your guide", "html": text, "body": text}),
+        json!({"subject": "Your guide", "body": text, "template_id": "tpl_1"}),
+    ] {
+        silent(&body(chain(vec![email("e", attrs)])), "empty-message");
+    }
+    let export = json!({"_id": "x1", "name": "Guide", "status": "published",
+        "triggers": [{"type": "form_submission", "filters": [{"field": "formId", "value": "f"}]}],
+        "steps": [{"type": "email", "name": "Guide", "meta": {"subject": "Your guide", "body": text}}]});
+    silent(&export, "empty-message");
+}
+
 // ---------------------------------------------------------------- sms-without-opt-out
 
 #[test]
