@@ -104,6 +104,9 @@ pub struct Settings {
     pub timezone: Option<String>,
     /// A workflow-wide sending window, when the input had one.
     pub sending_window: Option<Json<'static>>,
+    /// The workflow-level event start date (`eventStartDate`, the builder's older setting that the
+    /// Set Event Start Date action replaced) is filled: event-relative waits have their date.
+    pub event_start_date: bool,
 }
 
 /// The next step(s) of a step as written in the input.

@@ -280,6 +280,11 @@ fn parse_settings<'a>(get: impl Fn(&str) -> Option<&'a Value>) -> Settings {
             .or_else(|| get("window"))
             .filter(|v| !v.is_null())
             .map(Json::from),
+        event_start_date: get("eventStartDate").is_some_and(|v| match v {
+            Value::String(s) => !s.trim().is_empty(),
+            Value::Number(_) | Value::Object(_) => true,
+            _ => false,
+        }),
     }
 }
 

@@ -291,11 +291,11 @@ catalogue! {
         "A time wait with a missing or partial duration fires at once, so the next step goes out immediately.",
         "Set both the amount and the unit (minutes, hours or days) of the wait.",
         "Waits for a reply, condition or event and waits relative to an appointment have no fixed duration and are not judged here. A fixed wait with no amount or unit never waits, so there is no false positive to accept.";
-    EventWaitWithoutAnchor = "event-wait-without-anchor", High, Triggers, Waits, "event-relative waits, event-date steps before them, triggers",
+    EventWaitWithoutAnchor = "event-wait-without-anchor", Critical, Triggers, Waits, "event-relative waits, event-date steps before them, triggers, the workflow's eventStartDate",
         "Event wait without an event",
-        "A wait relative to an appointment or event date needs that date; without an appointment trigger or an event date set before it, it never resolves correctly.",
+        "A wait relative to an appointment or event date needs that date; without an appointment trigger or an event date set before it, it never resolves correctly: the reminders it times go out at the wrong time or never, which is the workflow's whole job (critical, like a time wait with no duration).",
         "Start the workflow from an appointment trigger, or set the event start date before the wait.",
-        "Workflows started by an appointment trigger, waits that name their own date field, and waits after a set-event-date, book-appointment or appointment-status step are not reported; without triggers in the input the rule is skipped rather than guessed.";
+        "Workflows started by an appointment trigger, workflows with the older workflow-level event start date (eventStartDate) filled, waits that name their own date field, and waits after a set-event-date, book-appointment or appointment-status step are not reported; without triggers in the input the rule is skipped rather than guessed.";
     EmptyMessage = "empty-message", Critical, Definition, Messaging, "email html/body and template id, SMS body and attachments, internal notification subject and body",
         "Message with nothing to say",
         "An email with an empty body, a text that says only \"Welcome\" or a notification with no content reaches real contacts and team members: it looks broken, confuses them and wastes the send.",
