@@ -218,6 +218,7 @@ pub fn hostile() -> Vec<(&'static str, Vec<u8>)> {
         ("long_field_key", long_field_key(1_500_000, 300_000)),
         ("repeated_channel_keys", repeated_channel_keys(50_000)),
         ("consent_lookback", consent_lookback(80_000)),
+        ("many_field_writes", many_field_writes(30_000)),
     ]
 }
 
@@ -309,6 +310,29 @@ pub fn consent_lookback(n: usize) -> Vec<u8> {
         "workflow": {"_id": "w1", "name": "Orders", "status": "published",
             "workflowData": {"templates": [{"id": "e", "type": "email", "name": "Order",
                 "attributes": {"subject": "Hi", "html": html}}]}},
+        "triggers": [{"type": "form_submission", "conditions": [{"field": "formId", "value": "f"}]}]
+    }))
+    .unwrap_or_default()
+}
+
+/// Shape 11 (2026-12, issue 17): two field updates in a row, each writing `n` fields (HighLevel's
+/// `fields: [{field, value}]` list), the second rewriting none of the first's but its last, and
+/// phone-named fields with local numbers. Comparing every write of one with every write of the
+/// other would be `n` x `n`.
+pub fn many_field_writes(n: usize) -> Vec<u8> {
+    let fields = |prefix: &str| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"field": format!("{prefix}_phone_{i}"), "value": "(512) 555-0100", "title": "f", "type": "string"}))
+            .chain(std::iter::once(json!({"field": "cf_last", "value": "x"})))
+            .collect()
+    };
+    serde_json::to_vec(&json!({
+        "workflow": {"_id": "w1", "name": "Fields", "status": "published",
+            "workflowData": {"templates": [
+                {"id": "a", "type": "update_contact_field", "name": "A", "next": "b",
+                 "attributes": {"fields": fields("a")}},
+                {"id": "b", "type": "update_contact_field", "name": "B", "parentKey": "a",
+                 "attributes": {"fields": fields("b")}}]}},
         "triggers": [{"type": "form_submission", "conditions": [{"field": "formId", "value": "f"}]}]
     }))
     .unwrap_or_default()

@@ -480,7 +480,7 @@ impl<'a> Attributes<'a> {
     /// false, "title", "type"}]}` (docs/ANALYZER.md, "Real shapes"). When it writes exactly one
     /// field and the step has no field key of its own, read that entry's field key (`field`,
     /// `fieldId`...) and `value` as the step's, so the rules that judge one field update read it. (A
-    /// list of several is left as it is: judging only its first entry would be a guess.)
+    /// list of several is left as it is: the rules read every entry through `field_writes`.)
     pub(crate) fn lift_single_field(&mut self) {
         const FIELD_KEYS: [&str; 4] = ["fieldId", "customFieldId", "field_id", "field"];
         if FIELD_KEYS.iter().any(|k| self.get(k).is_some()) {

@@ -91,8 +91,11 @@ impl Workflow<'_> {
 /// Workflow-level settings that rules read.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Settings {
-    /// Contacts may enter the workflow more than once.
+    /// Contacts may enter the workflow more than once (`allowMultiple`; false when absent).
     pub allow_multiple: bool,
+    /// The input said `allowMultiple` at all. The builder's default is on, so a rule that
+    /// objects to re-entry being off needs the input to say so.
+    pub allow_multiple_stated: bool,
     /// Several opportunities may be created per contact.
     pub allow_multiple_opportunity: bool,
     /// The workflow stops when the contact replies; `None` when the input did not say.
@@ -101,6 +104,9 @@ pub struct Settings {
     pub timezone: Option<String>,
     /// A workflow-wide sending window, when the input had one.
     pub sending_window: Option<Json<'static>>,
+    /// The workflow-level event start date (`eventStartDate`, the builder's older setting that the
+    /// Set Event Start Date action replaced) is filled: event-relative waits have their date.
+    pub event_start_date: bool,
 }
 
 /// The next step(s) of a step as written in the input.

@@ -7,7 +7,7 @@ use super::rules::Severity;
 
 /// Bumped whenever the formula, weights, caps or a rule's default severity change, so stored
 /// scores can be told apart from new ones.
-pub const SCORING_VERSION: &str = "2026-12.2";
+pub const SCORING_VERSION: &str = "2026-12.3";
 
 /// Deduction per severity for one issue (one rule in one workflow). Calibrated on realistic
 /// workflows (shared/analyzer/tests/calibration): a critical issue alone makes a workflow Poor

@@ -166,10 +166,12 @@ const CASES: &[Case] = &[
             "sms-without-opt-out"
         ]
     ),
-    // Broken: webinar reminders waiting on an event date nothing sets.
+    // Broken: webinar reminders waiting on an event date nothing sets: they go out at the wrong
+    // time or never, so the workflow fails at its one job (Poor; it graded Fair while
+    // event-wait-without-anchor was high).
     case!(
         "bad-webinar-no-event-date",
-        &[Fair, Poor],
+        &[Poor],
         &[
             "event-wait-without-anchor",
             "first-sms-no-sender",

@@ -113,6 +113,23 @@ fn a_long_workflow_name_is_not_copied_into_every_finding() {
 }
 
 #[test]
+fn field_updates_listing_thousands_of_fields_cost_linear_work() {
+    for n in [1_000, 10_000, 30_000] {
+        assert_bounded("many field writes", &shapes::many_field_writes(n));
+    }
+    // And time: every write of one update against every write of the next would take minutes.
+    let body = shapes::many_field_writes(30_000);
+    let started = std::time::Instant::now();
+    let r = analyze(&body, &AnalyzeOptions::at(1_795_392_000)).expect("parses");
+    assert!(r.issues.iter().any(|i| i.rule_id == "field-set-twice"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn ids_built_to_collide_in_a_fixed_hasher_cost_what_other_ids_do() {
     assert_bounded("colliding ids", &shapes::colliding_steps(2_000));
 }

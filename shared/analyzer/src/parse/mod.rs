@@ -272,6 +272,7 @@ fn parse_workflow(
 fn parse_settings<'a>(get: impl Fn(&str) -> Option<&'a Value>) -> Settings {
     Settings {
         allow_multiple: bool_of(get("allowMultiple")).unwrap_or(false),
+        allow_multiple_stated: bool_of(get("allowMultiple")).is_some(),
         allow_multiple_opportunity: bool_of(get("allowMultipleOpportunity")).unwrap_or(false),
         stop_on_response: bool_of(get("stopOnResponse")),
         timezone: get("timezone").and_then(Value::as_str).map(str::to_owned),
@@ -279,6 +280,11 @@ fn parse_settings<'a>(get: impl Fn(&str) -> Option<&'a Value>) -> Settings {
             .or_else(|| get("window"))
             .filter(|v| !v.is_null())
             .map(Json::from),
+        event_start_date: get("eventStartDate").is_some_and(|v| match v {
+            Value::String(s) => !s.trim().is_empty(),
+            Value::Number(_) | Value::Object(_) => true,
+            _ => false,
+        }),
     }
 }
 
@@ -334,10 +340,27 @@ fn parse_triggers(value: Value, ptr: &str) -> Result<Vec<Trigger>, InputError> {
     Ok(out)
 }
 
+/// The keys of a trigger's `data` form that are filters: the three a catalogue of live workflows
+/// and builder tooling record (`tagName`, `formId`, `appointmentStatus`; docs/ANALYZER.md, "Real
+/// shapes"), and the ids of the builder's own trigger filters in the same camelCase spelling
+/// (`calendar.id`, `opportunity.pipelineId`, `pipelineStageId`, `survey.id`). Any other key
+/// (`type`, `targetActionId`, `tagEvent`, `locationId`, `id`, `name`...) says nothing about which
+/// contacts enter.
+const DATA_FILTER_KEYS: &[&str] = &[
+    "tagName",
+    "formId",
+    "appointmentStatus",
+    "calendarId",
+    "pipelineId",
+    "pipelineStageId",
+    "stageId",
+    "surveyId",
+];
+
 /// The filters of a trigger written in the `data` form (`{"data": {"type", "targetActionId",
 /// "tagName", "tagEvent", "formId", "appointmentStatus"}}`, as a catalogue of live workflows and
 /// builder tooling record it beside the `conditions` list; docs/ANALYZER.md, "Real shapes"):
-/// every filled key but the type and the first step is a condition on that field, and a tag is
+/// every filled filter key ([`DATA_FILTER_KEYS`]) is a condition on that field, and a tag is
 /// `tagsAdded` or `tagsRemoved` as `tagEvent` says.
 fn data_conditions(data: &Map<String, Value>) -> Vec<Condition> {
     let removed = data
@@ -346,7 +369,7 @@ fn data_conditions(data: &Map<String, Value>) -> Vec<Condition> {
         .is_some_and(|e| e.eq_ignore_ascii_case("removed"));
     data.iter()
         .filter(|(k, v)| {
-            !matches!(k.as_str(), "type" | "targetActionId" | "tagEvent")
+            DATA_FILTER_KEYS.contains(&k.as_str())
                 && !matches!(v, Value::Null | Value::Bool(false))
                 && v.as_str().is_none_or(|s| !s.trim().is_empty())
         })

@@ -500,6 +500,8 @@ struct FastWorkflow<'a> {
     #[serde(default)]
     window: Option<Value>,
     #[serde(default)]
+    event_start_date: Option<Value>,
+    #[serde(default)]
     settings: Option<Value>,
 }
 
@@ -589,6 +591,7 @@ fn fast_workflow<'a>(
             "timezone" => fw.timezone.as_ref(),
             "sendingWindow" => fw.sending_window.as_ref(),
             "window" => fw.window.as_ref(),
+            "eventStartDate" => fw.event_start_date.as_ref(),
             _ => None,
         };
         own.or_else(|| nested.and_then(|n| n.get(key)))

@@ -7,7 +7,9 @@
 use std::collections::HashSet;
 
 use super::integrations::FAILURE_WORDS;
-use super::{field_key, filled, is_ai_field, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
+use super::{
+    field_key, field_writes, filled, is_ai_field, merge_names, quoted, Ctx, Finding, Rule,
+};
 use crate::graph::Graph;
 use crate::model::{contains_any_ci, contains_ci, find_any_ci, Json, Kind, Role, Step};
 
@@ -146,13 +148,19 @@ fn constrained(s: &Step) -> bool {
         || prompt_texts(s).any(|t| contains_any_ci(t, CONSTRAINING))
 }
 
-/// Whether step `i` is a live field update whose value is AI output.
-fn writes_ai(g: &Graph<'_>, steps: &[Step<'_>], i: usize) -> bool {
-    g.live(i, Kind::UpdateField)
-        && steps[i]
-            .attr("value")
+/// The fields a field update writes AI output to (every entry of its list).
+fn ai_writes<'s>(s: &'s Step<'_>) -> impl Iterator<Item = &'s str> + 's {
+    field_writes(s).filter_map(|(field, value)| {
+        value
             .and_then(Json::as_str)
             .is_some_and(|v| merge_names(v).any(is_ai_field))
+            .then_some(field)
+    })
+}
+
+/// Whether step `i` is a live field update writing AI output to any field.
+fn writes_ai(g: &Graph<'_>, steps: &[Step<'_>], i: usize) -> bool {
+    g.live(i, Kind::UpdateField) && ai_writes(&steps[i]).next().is_some()
 }
 
 /// Keys under which a condition names the field it compares: a plain string there is a field
@@ -220,7 +228,7 @@ fn branches_on_free_text(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         .collect();
     let written: HashSet<String> = writers
         .iter()
-        .filter_map(|&i| steps[i].attr_any(FIELD_ATTRS))
+        .flat_map(|&i| ai_writes(&steps[i]))
         .map(field_key)
         .collect();
     let after_writers = g.after(writers.iter().copied(), |_| false);

@@ -1,7 +1,7 @@
 //! Data rules of one workflow: opportunity steps without stage, pipeline or an identified
 //! record, and field updates whose value the custom field's type cannot hold.
 
-use super::{field_key, merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
+use super::{field_key, field_writes, merge_names, quoted, Ctx, Finding, Rule};
 use crate::model::{Json, Kind, Role, Step};
 
 pub(crate) const CREATE_OPP: &[&str] = &["create_opportunity", "internal_create_opportunity"];
@@ -362,26 +362,30 @@ fn custom_field_type_mismatch(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     for i in (0..g.len()).filter(|&i| g.live(i, Kind::UpdateField)) {
         let s = &ctx.w.steps[i];
-        let Some(field) = s.attr_any(FIELD_ATTRS) else {
+        // Every write of the step (HighLevel's update lists several); the first misfit is
+        // reported, with how many more there are.
+        let mut misfits = field_writes(s).filter_map(|(field, value)| {
+            let ty = types.get(&field_key(field))?;
+            let data_type = ty.data_type.as_str();
+            let options = (!ty.options.is_empty()).then_some(&ty.options);
+            misfit(data_type, value?, options).map(|problem| (field, data_type, problem))
+        });
+        let Some((field, data_type, problem)) = misfits.next() else {
             continue;
         };
-        let Some(ty) = types.get(&field_key(field)) else {
-            continue;
-        };
-        let Some(value) = s.attr("value") else {
-            continue;
-        };
-        let data_type = ty.data_type.as_str();
-        let options = (!ty.options.is_empty()).then_some(&ty.options);
-        if let Some(problem) = misfit(data_type, value, options) {
-            ctx.emit(out, Rule::CustomFieldTypeMismatch, Some(i), || {
-                format!(
-                    "Step {} writes to the {data_type} field {}: {problem}.",
-                    quoted(s.label()),
-                    quoted(field)
-                )
-            });
-        }
+        let more = misfits.count();
+        ctx.emit(out, Rule::CustomFieldTypeMismatch, Some(i), || {
+            let more = match more {
+                0 => String::new(),
+                1 => " (and 1 more field of the step)".to_owned(),
+                n => format!(" (and {n} more fields of the step)"),
+            };
+            format!(
+                "Step {} writes to the {data_type} field {}: {problem}{more}.",
+                quoted(s.label()),
+                quoted(field)
+            )
+        });
     }
 }
 

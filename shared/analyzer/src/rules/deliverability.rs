@@ -3,7 +3,7 @@
 //! without a consent check, and (A) the account's numbers and sending domains.
 
 use super::messaging::is_marketing_email;
-use super::{if_else_checks, merge_names, quoted, words, Ctx, Finding, Rule, FIELD_ATTRS};
+use super::{field_writes, if_else_checks, merge_names, quoted, words, Ctx, Finding, Rule};
 use crate::model::{
     contains_any_ci, contains_ci, find_any_ci, starts_with_ci, Condition, Json, Kind, Step,
 };
@@ -335,21 +335,8 @@ fn turns_dnd_off(s: &Step) -> bool {
             f.eq_ignore_ascii_case("dnd")
                 || f.len() >= 4 && f.as_bytes()[f.len() - 4..].eq_ignore_ascii_case(b".dnd")
         };
-        let field = s.attr_any(FIELD_ATTRS);
-        // The builder's list of writes (`fields: [{field, value}]`; one entry is read as the
-        // step's own by the parser, several are looked through here).
-        let listed = || match s.attr("fields") {
-            Some(Json::Array(entries)) => entries.as_slice(),
-            _ => &[],
-        };
-        return (field.is_some_and(dnd) && s.attr("value").is_some_and(is_off))
-            || listed().iter().any(|e| {
-                FIELD_ATTRS
-                    .iter()
-                    .find_map(|k| e.get(k).and_then(Json::as_str))
-                    .is_some_and(dnd)
-                    && e.get("value").is_some_and(is_off)
-            });
+        // Every write of the step: its own field, or each entry of the builder's list.
+        return field_writes(s).any(|(f, value)| dnd(f) && value.is_some_and(is_off));
     }
     false
 }

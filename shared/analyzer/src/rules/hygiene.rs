@@ -1,14 +1,53 @@
 //! Data hygiene: a field set twice in a row, tags built from merge fields, unresolved
 //! placeholders in live copy, contacts created without a lookup.
 
-use super::{merge_names, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
+use super::{field_writes, merge_names, quoted, Ctx, Finding, Rule};
 use crate::graph::EdgeKind;
 use crate::model::{Json, Kind, Step};
 
-fn field_of<'s>(s: &'s Step<'_>) -> Option<&'s str> {
+/// The fields and values a field update writes (every entry of its list; nothing for another
+/// step).
+fn writes<'s, 'a>(s: &'s Step<'a>) -> impl Iterator<Item = (&'s str, Option<&'s Json<'a>>)> + 's {
     (s.kind == "update_contact_field")
-        .then(|| s.attr_any(FIELD_ATTRS))
+        .then(|| field_writes(s))
+        .into_iter()
         .flatten()
+}
+
+/// The first field `later` writes that `first` wrote too (case ignored). Linear in both lists:
+/// `first`'s fields go into a set when it writes more than one.
+fn rewritten<'s>(first: &Step<'_>, later: &'s Step<'_>) -> Option<&'s str> {
+    if later.kind != "update_contact_field" {
+        return None;
+    }
+    let mut mine = writes(first).map(|(f, _)| f);
+    let one = mine.next()?;
+    let mut theirs = writes(later).map(|(f, _)| f);
+    match mine.next() {
+        None => theirs.find(|f| f.eq_ignore_ascii_case(one)),
+        Some(two) => {
+            let set: std::collections::HashSet<String> = [one, two]
+                .into_iter()
+                .chain(mine)
+                .map(str::to_ascii_lowercase)
+                .collect();
+            theirs.find(|f| set.contains(&f.to_ascii_lowercase()))
+        }
+    }
+}
+
+/// The first phone number written without the +country code (a literal of 7+ digits on a field
+/// whose name says phone): the field and the value.
+fn phone_not_e164<'s>(s: &'s Step<'_>) -> Option<(&'s str, &'s str)> {
+    writes(s).find_map(|(field, value)| {
+        let value = value.and_then(Json::as_str)?.trim();
+        let digits = value.bytes().filter(u8::is_ascii_digit).count();
+        (crate::model::contains_ci(field, "phone")
+            && !value.contains("{{")
+            && digits >= 7
+            && !is_e164(value))
+        .then_some((field, value))
+    })
 }
 
 /// A literal placeholder of a text: `[INSERT`, `[YOUR ` or lorem ipsum (case ignored), or the
@@ -77,38 +116,32 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let s = &steps[i];
-        // field-set-twice: i's only follower, reached only from i, sets the same field.
-        if let (Some(field), [e]) = (field_of(s), g.out(i)) {
+        // field-set-twice: i's only follower, reached only from i, sets a field i set (each
+        // step is a follower of one step at most, so every list is read twice at most).
+        if let (Kind::UpdateField, [e]) = (kind, g.out(i)) {
             let w = e.to as usize;
-            if e.kind == EdgeKind::Next
-                && !g.disabled[w]
-                && g.preds(w).len() == 1
-                && field_of(&steps[w]).is_some_and(|f| f.eq_ignore_ascii_case(field))
-            {
-                ctx.emit(out, Rule::FieldSetTwice, Some(w), || {
-                    format!(
-                        "{} sets {field} again right after {} set it.",
-                        quoted(steps[w].label()),
-                        quoted(s.label())
-                    )
-                });
+            if e.kind == EdgeKind::Next && !g.disabled[w] && g.preds(w).len() == 1 {
+                if let Some(field) = rewritten(s, &steps[w]) {
+                    ctx.emit(out, Rule::FieldSetTwice, Some(w), || {
+                        format!(
+                            "{} sets {field} again right after {} set it.",
+                            quoted(steps[w].label()),
+                            quoted(s.label())
+                        )
+                    });
+                }
             }
         }
-        if let (Some(field), Some(value)) = (field_of(s), s.attr("value").and_then(Json::as_str)) {
-            let value = value.trim();
-            let phone_field = crate::model::contains_ci(field, "phone");
-            let digits = value.bytes().filter(u8::is_ascii_digit).count();
-            if phone_field && !value.contains("{{") && digits >= 7 && !is_e164(value) {
-                ctx.emit(
-                    out,
-                    Rule::PhoneNotE164,
-                    Some(i),
-                    || format!(
-                        "{} writes the phone number \"{value}\" to {field} without the +country code format.",
-                        quoted(s.label())
-                    ),
-                );
-            }
+        if let Some((field, value)) = phone_not_e164(s) {
+            ctx.emit(
+                out,
+                Rule::PhoneNotE164,
+                Some(i),
+                || format!(
+                    "{} writes the phone number \"{value}\" to {field} without the +country code format.",
+                    quoted(s.label())
+                ),
+            );
         }
         match g.kinds[i] {
             Kind::AddTag => {

@@ -29,6 +29,80 @@ const TEST_HOSTS: &[&str] = &[
     "serveo.net",
     "localhost.run",
 ];
+/// Public API hosts a vendor documents as the same for every customer, which do not move: the
+/// account is named by the credential (in a header), not by the URL, so a literal URL to one
+/// needs no custom value (`hardcoded-url` protects against endpoints that move or are the
+/// account's own). Hosts of per-integration webhook URLs carrying their secret in the path
+/// (`hooks.slack.com`, `hooks.zapier.com`, `hook.*.make.com`, `discord.com/api/webhooks`,
+/// `api.telegram.org/bot<token>`) and account-specific hosts (`*.myshopify.com`,
+/// `*.openai.azure.com`) are deliberately not here.
+const VENDOR_API_HOSTS: &[&str] = &[
+    "api.stripe.com",
+    "api.openai.com",
+    "api.anthropic.com",
+    "api.mistral.ai",
+    "api.cohere.ai",
+    "api.cohere.com",
+    "api.groq.com",
+    "api.perplexity.ai",
+    "api.twilio.com",
+    "api.sendgrid.com",
+    "api.mailgun.net",
+    "api.postmarkapp.com",
+    "api.brevo.com",
+    "a.klaviyo.com",
+    "api.hubapi.com",
+    "api.hubspot.com",
+    "api.pipedrive.com",
+    "api.airtable.com",
+    "api.notion.com",
+    "slack.com",
+    "api.calendly.com",
+    "api.trello.com",
+    "api.clickup.com",
+    "api.monday.com",
+    "api.github.com",
+    "api.intercom.io",
+    "api.zoom.us",
+    "api.typeform.com",
+    "api.pandadoc.com",
+    "api.xero.com",
+    "quickbooks.api.intuit.com",
+    "api.squareup.com",
+    "api-m.paypal.com",
+    "graph.facebook.com",
+    "graph.microsoft.com",
+    "services.leadconnectorhq.com",
+    "rest.gohighlevel.com",
+];
+/// Vendor API host suffixes: Google's APIs (`sheets.googleapis.com`...) and Mailchimp's data
+/// centres (`us21.api.mailchimp.com`).
+const VENDOR_API_SUFFIXES: &[&str] = &[".googleapis.com", ".api.mailchimp.com"];
+/// Query words of a credential carried in a URL.
+const URL_CREDENTIALS: &[&str] = &[
+    "key=",
+    "token",
+    "secret",
+    "sig=",
+    "signature",
+    "auth",
+    "password",
+    "apikey",
+];
+
+/// Whether a literal URL (lower-cased) is a vendor's documented public API endpoint: https, a
+/// host of [`VENDOR_API_HOSTS`] or [`VENDOR_API_SUFFIXES`] (no port, no user), and no credential
+/// in its query. Such a URL does not move, so a custom value buys nothing.
+fn vendor_api(lower: &str, host: &str) -> bool {
+    let listed =
+        VENDOR_API_HOSTS.contains(&host) || VENDOR_API_SUFFIXES.iter().any(|s| host.ends_with(s));
+    let query = lower.split_once('?').map_or("", |(_, q)| q);
+    lower.starts_with("https://")
+        && listed
+        && !host.contains(['@', ':'])
+        && !URL_CREDENTIALS.iter().any(|w| query.contains(w))
+}
+
 /// Prefixes of well-known secret formats.
 const SECRET_PREFIXES: &[&str] = &[
     "sk_live_",
@@ -611,7 +685,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                             )
                         });
                     }
-                    if lower.starts_with("http") {
+                    if lower.starts_with("http") && !vendor_api(&lower, host) {
                         ctx.emit(out, Rule::HardcodedUrl, Some(i), || {
                             format!(
                                 "Webhook {} uses the literal URL {}.",

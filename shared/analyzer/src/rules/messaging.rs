@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use super::waits::WaitKind;
 use super::{quoted, Ctx, Finding, Rule, Severity};
-use crate::model::{contains_ci, starts_with_ci, Json, Kind, Text};
+use crate::model::{contains_ci, starts_with_ci, Json, Kind, SourceFormat, Text};
 
 /// Window hours considered sensible (TCPA quiet hours: before 8am, after 9pm).
 const EARLIEST_MINUTE: u32 = 8 * 60;
@@ -159,6 +159,26 @@ fn step_window(s: &crate::model::Step) -> Option<bool> {
     )
 }
 
+/// Minutes in a day (whole-day waits keep the time of day they started at).
+const MINUTES_PER_DAY: f64 = 1_440.0;
+
+/// Triggers a team member fires while working rather than the contact: an opportunity's stage or
+/// status moved, a user assigned to the contact, a manual add (HighLevel's `pipeline_stage_updated`,
+/// `opportunity_status_changed`, `user_assigned_to_contact`, `manual`...). A new opportunity is
+/// not one: forms create them at any hour.
+fn staff_trigger(kind: &str) -> bool {
+    matches!(
+        kind.to_ascii_lowercase().as_str(),
+        "pipeline_stage_updated"
+            | "pipeline_stage_changed"
+            | "opportunity_stage_changed"
+            | "opportunity_status_changed"
+            | "user_assigned_to_contact"
+            | "manual"
+            | "manual_trigger"
+    )
+}
+
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
@@ -234,6 +254,28 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         matches!(ctx.wait_kind(i), WaitKind::Time(Some(m)) if m < FIRST_PAUSE_MINUTES)
             && (g.entry == Some(i) || g.preds(i).iter().any(|&p| before_any_wait[p as usize]))
     };
+    // Whole-day waits after a team member's action: a wait of whole days ends at the time of day
+    // the contact entered, and a staff trigger (a stage or status moved, a user assigned, a
+    // manual add) fires when a team member works. Texts after such a wait are medium, not high:
+    // still reported, since a move after hours or by another workflow's automation would send at
+    // night. Only when every active trigger is a staff action, and no wait before this one (on
+    // any path) ends at another time of day: an hour or minute wait, a wait for a reply or an
+    // event, or a wait relative to an appointment.
+    let staff_started = ctx.w.triggers.as_deref().is_some_and(|ts| {
+        let mut active = ts.iter().filter(|t| t.active).peekable();
+        active.peek().is_some() && active.all(|t| staff_trigger(&t.kind))
+    });
+    let whole_days = |i: usize| matches!(ctx.wait_kind(i), WaitKind::Time(Some(m)) if m > 0.0 && m % MINUTES_PER_DAY == 0.0);
+    let after_other_time = if staff_started {
+        let shifts =
+            (0..n).filter(|&i| is_wait(i) && !whole_days(i) && window[i] != Some(Some(true)));
+        g.after(shifts, |_| false)
+    } else {
+        Vec::new()
+    };
+    let keeps_staff_hours = |i: usize| {
+        staff_started && whole_days(i) && !after_other_time.get(i).copied().unwrap_or(true)
+    };
     for (i, verdict) in window.iter().enumerate() {
         match verdict {
             None | Some(Some(true)) => {}
@@ -248,16 +290,25 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     && !first_short_pause(i)
                     && g.out(i).iter().any(|e| leads_to_message[e.to as usize]) =>
             {
-                let (severity, what) = if g.out(i).iter().any(|e| leads_to_text[e.to as usize]) {
-                    (Severity::High, "Texts")
-                } else {
-                    (Severity::Medium, "Emails (only)")
+                let texts = g.out(i).iter().any(|e| leads_to_text[e.to as usize]);
+                let staff = texts && keeps_staff_hours(i);
+                let (severity, what) = match (texts, staff) {
+                    (true, false) => (Severity::High, "Texts"),
+                    (true, true) => (Severity::Medium, "Texts"),
+                    (false, _) => (Severity::Medium, "Emails (only)"),
                 };
                 ctx.emit_sev(out, Rule::SendWithoutWindow, severity, Some(i), || {
-                    format!(
-                        "{what} follow wait {} with no sending window, so they can go out at night.",
-                        quoted(steps[i].label())
-                    )
+                    if staff {
+                        format!(
+                            "Texts follow wait {} with no sending window: its whole days keep the time of day a team member's action started the workflow, usually working hours, but a move after hours or by automation sends them at night.",
+                            quoted(steps[i].label())
+                        )
+                    } else {
+                        format!(
+                            "{what} follow wait {} with no sending window, so they can go out at night.",
+                            quoted(steps[i].label())
+                        )
+                    }
                 })
             }
             Some(None) => {}
@@ -523,15 +574,17 @@ fn bare_words(text: &str) -> impl Iterator<Item = &str> {
 /// or says only a greeting, an internal notification with no subject and no body.
 fn empty_message(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for i in 0..ctx.g.len() {
-        if let Some(message) = empty_message_of(ctx, i) {
-            ctx.emit(out, Rule::EmptyMessage, Some(i), || message);
+        if let Some((severity, message)) = empty_message_of(ctx, i) {
+            ctx.emit_sev(out, Rule::EmptyMessage, severity, Some(i), || message);
         }
     }
 }
 
-/// What `empty-message` says of step `i`, if anything: an email with no body, an empty or
-/// greeting-only SMS, a notification with nothing in it (switched-off steps say nothing).
-pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<String> {
+/// What `empty-message` says of step `i`, if anything, and how seriously: an email with no body,
+/// a native email whose text is only in `body` (high: the builder's email action sends `html`),
+/// an empty or greeting-only SMS, a notification with nothing in it (switched-off steps say
+/// nothing).
+pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<(Severity, String)> {
     let g = ctx.g;
     let s = &ctx.w.steps[i];
     if g.disabled[i] {
@@ -546,12 +599,38 @@ pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<String> {
     };
     match g.kinds[i] {
         Kind::Email if s.attr_any(&["templateId", "template_id"]).is_none() => {
-            (body_chars() == 0).then(|| {
-                format!(
-                    "Email {} has an empty body: contacts receive a blank email.",
-                    quoted(s.label())
-                )
-            })
+            // HighLevel's email action sends `html` and ignores a `body` key (public builder
+            // captures: the action's keys are subject, html, from_name, from_email, attachments;
+            // "plain text in body is ignored"), so in native JSON text only under `body` is not
+            // sent. Exports keep an email's text in `meta.body`: only native JSON is judged so.
+            let chars = |key: &str| {
+                g.text_kv(i)
+                    .iter()
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, t)| visible_chars(t))
+                    .sum::<usize>()
+            };
+            let all = body_chars();
+            if all == 0 {
+                Some((
+                    Severity::Critical,
+                    format!(
+                        "Email {} has an empty body: contacts receive a blank email.",
+                        quoted(s.label())
+                    ),
+                ))
+            } else if ctx.w.format == SourceFormat::Native && chars("html") == 0 && chars("body") == all
+            {
+                Some((
+                    Severity::High,
+                    format!(
+                        "Email {} has its text under `body` and no `html`: HighLevel's email action sends `html`, so contacts receive a blank email.",
+                        quoted(s.label())
+                    ),
+                ))
+            } else {
+                None
+            }
         }
         Kind::Sms => {
             let attached = s
@@ -581,13 +660,19 @@ pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<String> {
             if attached {
                 None
             } else if n == 0 && said().all(|t| t.trim().is_empty()) {
-                Some(format!("SMS {} is empty.", quoted(s.label())))
+                Some((
+                    Severity::Critical,
+                    format!("SMS {} is empty.", quoted(s.label())),
+                ))
             } else if n > 0 && greeting() {
                 let text: Vec<&str> = said().collect();
-                Some(format!(
-                    "SMS {} says only {}: the contact learns nothing from it.",
-                    quoted(s.label()),
-                    quoted(text.join(" ").trim())
+                Some((
+                    Severity::Critical,
+                    format!(
+                        "SMS {} says only {}: the contact learns nothing from it.",
+                        quoted(s.label()),
+                        quoted(text.join(" ").trim())
+                    ),
                 ))
             } else {
                 None
@@ -598,9 +683,12 @@ pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<String> {
             .iter()
             .all(|(_, t)| visible_chars(t) == 0))
             .then(|| {
-                format!(
-                    "Internal notification {} has no subject and no body: the team is alerted to nothing.",
-                    quoted(s.label())
+                (
+                    Severity::Critical,
+                    format!(
+                        "Internal notification {} has no subject and no body: the team is alerted to nothing.",
+                        quoted(s.label())
+                    ),
                 )
             }),
         _ => None,

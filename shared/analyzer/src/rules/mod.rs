@@ -291,16 +291,16 @@ catalogue! {
         "A time wait with a missing or partial duration fires at once, so the next step goes out immediately.",
         "Set both the amount and the unit (minutes, hours or days) of the wait.",
         "Waits for a reply, condition or event and waits relative to an appointment have no fixed duration and are not judged here. A fixed wait with no amount or unit never waits, so there is no false positive to accept.";
-    EventWaitWithoutAnchor = "event-wait-without-anchor", High, Triggers, Waits, "event-relative waits, event-date steps before them, triggers",
+    EventWaitWithoutAnchor = "event-wait-without-anchor", Critical, Triggers, Waits, "event-relative waits, event-date steps before them, triggers, the workflow's eventStartDate",
         "Event wait without an event",
-        "A wait relative to an appointment or event date needs that date; without an appointment trigger or an event date set before it, it never resolves correctly.",
+        "A wait relative to an appointment or event date needs that date; without an appointment trigger or an event date set before it, it never resolves correctly: the reminders it times go out at the wrong time or never, which is the workflow's whole job (critical, like a time wait with no duration).",
         "Start the workflow from an appointment trigger, or set the event start date before the wait.",
-        "Workflows started by an appointment trigger, waits that name their own date field, and waits after a set-event-date, book-appointment or appointment-status step are not reported; without triggers in the input the rule is skipped rather than guessed.";
+        "Workflows started by an appointment trigger, workflows with the older workflow-level event start date (eventStartDate) filled, waits that name their own date field, and waits after a set-event-date, book-appointment or appointment-status step are not reported; without triggers in the input the rule is skipped rather than guessed.";
     EmptyMessage = "empty-message", Critical, Definition, Messaging, "email html/body and template id, SMS body and attachments, internal notification subject and body",
         "Message with nothing to say",
         "An email with an empty body, a text that says only \"Welcome\" or a notification with no content reaches real contacts and team members: it looks broken, confuses them and wastes the send.",
         "Write the message (or pick its template), or delete the step.",
-        "An email sent by template id, an MMS with an attachment, and a short but real message ('Thanks! See you soon.') are not reported, nor are disabled steps.";
+        "An email sent by template id, an MMS with an attachment, and a short but real message ('Thanks! See you soon.') are not reported, nor are disabled steps. A native email whose text is only under `body` with no `html` is reported at high: public captures of the builder show its email action sends `html` and ignores `body` (the simple export keeps an email's text in meta.body and is not judged so). A tool that did send `body` would make that finding wrong: tell us.";
     NameContradictsStep = "name-contradicts-step", Medium, Definition, Structure, "step names against wait durations, step types and tag lists",
         "Step name says something else",
         "A step named \"Wait 24 hours\" that waits 60 minutes, or \"Send SMS\" that sends an email, misleads whoever maintains the workflow; one of the two is a mistake.",
@@ -315,7 +315,7 @@ catalogue! {
         "Messages without a sending window",
         "After a wait, messages go out whenever the wait ends, including at night; texting outside 8am-9pm breaks quiet-hour rules.",
         "Set a sending window (e.g. 9:00-18:00 on weekdays) on the wait or the workflow.",
-        "Waits relative to an appointment, and messages sent right after the contact's own action, are timed on purpose; internal notifications are not held by a window. A sending window on the workflow covers all its waits.";
+        "Waits relative to an appointment, and messages sent right after the contact's own action, are timed on purpose; internal notifications are not held by a window. A sending window on the workflow covers all its waits. Texts after a wait of whole days in a workflow every trigger of which is a team member's action (an opportunity's stage or status moved, a user assigned, a manual add) are medium, not high: whole days keep the time of day the workflow started, and staff move deals in working hours; they are still reported, since a move after hours or by another workflow's automation sends at night. After an hour wait, a reply or event wait, or with any trigger the contact fires (a form at 11 pm), it stays high.";
     EmailWithoutUnsubscribe = "email-without-unsubscribe", High, Definition, Messaging, "email subject/html/body, transactional flag",
         "Email without an unsubscribe link",
         "Marketing email without an unsubscribe link breaks CAN-SPAM/GDPR and hurts deliverability.",
@@ -355,7 +355,7 @@ catalogue! {
         "Literal URL",
         "A literal URL must be edited in every workflow when the endpoint moves; a custom value changes in one place.",
         "Store the URL in a custom value and reference it, e.g. {{custom_values.crm_webhook_url}}.",
-        "URLs built from a custom value are not reported. A one-off webhook to a vendor endpoint that never moves, used in one workflow only, can stay literal: accept it.";
+        "URLs built from a custom value are not reported, nor a vendor's documented public API endpoint that is the same for every customer and does not move (https://api.stripe.com/v1/..., api.openai.com, api.hubapi.com, *.googleapis.com, services.leadconnectorhq.com...; the list is in the rule) with no credential in its query: the account is named by the key in a header, so a custom value buys nothing. Per-integration webhook URLs that carry their secret in the path (hooks.slack.com/services/..., hooks.zapier.com, hook.*.make.com, api.telegram.org/bot...) and the account's own servers still fire: they change when the integration is recreated or the server moves. Another vendor's fixed API host the list lacks still fires: accept it.";
     NoTrigger = "no-trigger", High, Triggers, Triggers, "triggers (type, active)",
         "No trigger",
         "Without an active trigger nobody enters the workflow except by hand.",
@@ -363,9 +363,14 @@ catalogue! {
         "Workflows entered only by hand, by API or through add-to-workflow steps of other workflows have no trigger on purpose: accept it there. Without triggers in the input the rule is skipped.";
     TriggerWithoutFilter = "trigger-without-filter", Critical, Triggers, Triggers, "trigger type and conditions",
         "Trigger without a filter",
-        "A trigger without its filter (an appointment with no status, a form trigger with no form) enrolls far more contacts than intended.",
+        "A trigger without its filter (an appointment with no status, a form trigger with no form, an opportunity trigger with no pipeline or status) enrolls far more contacts than intended.",
         "Add the filter that narrows the trigger (status, field, form, tag, pipeline).",
-        "Only appointment, contact-changed, form, tag, pipeline-stage and call triggers are judged; a call trigger (call_status, call_details) filtered on the call's status (missed, no answer, voicemail) or direction, or whose type is itself a missed-call trigger, is fine, and one with no such filter is reported at high. A trigger meant to fire on every form, appointment change or call (an account-wide log or notification) still fires: accept it.";
+        "Only appointment, contact-changed, form, tag, pipeline-stage, opportunity (status changed, changed) and call triggers are judged; an opportunity trigger needs a pipeline, stage, status or lost-reason filter (a tag, owner or value filter still lets every pipeline in); a call trigger (call_status, call_details) filtered on the call's status (missed, no answer, voicemail) or direction, or whose type is itself a missed-call trigger, is fine, and one with no such filter is reported at high. A trigger meant to fire on every form, appointment change, opportunity change or call (an account-wide log or notification) still fires: accept it.";
+    YearlyTriggerWithoutReentry = "yearly-trigger-without-reentry", High, Triggers, Triggers, "birthday and custom-date reminder triggers (type, active); allowMultiple",
+        "Yearly trigger with re-entry off",
+        "A birthday or date-reminder trigger comes back every year, but with \"Allow re-entry\" off HighLevel lets each contact through the workflow only once: the campaign works in its first year and then silently reaches nobody who has already had it.",
+        "Turn on \"Allow re-entry\" in the workflow's settings.",
+        "Only birthday triggers (birthday_reminder) and custom date reminders (custom_date_reminder) are judged, and only when the workflow says allowMultiple: false (HighLevel's builder turns re-entry on by default, so a workflow that does not say is not reported). A custom date reminder is reported at medium, since the date may be a one-off (a trial end); at high when its name or the workflow's says the date comes back (anniversary, renewal, annual, yearly). A once-in-a-lifetime message on a yearly trigger (a welcome on the first birthday after joining) is the rare deliberate case: accept it.";
     DuplicateTrigger = "duplicate-trigger", High, SeveralWorkflows, Account, "every workflow's status, triggers and filters",
         "Duplicate trigger",
         "Two published workflows fire on the same trigger and filters, so contacts get both sequences.",
@@ -481,11 +486,11 @@ catalogue! {
         "Senders retry webhooks; with re-entry allowed and nothing checking for a repeat, each retry runs the workflow again.",
         "Check for a repeat first (find contact, if/else on a stored event id) or turn off re-entry.",
         "Nothing is reported with re-entry off, with any find-contact, find-opportunity or if/else step, or when the workflow neither messages, creates records nor calls webhooks. A sender that never retries still fires: accept it.";
-    FieldSetTwice = "field-set-twice", Low, Definition, Data, "consecutive update_contact_field steps (fieldId/customFieldId/field)",
+    FieldSetTwice = "field-set-twice", Low, Definition, Data, "consecutive update_contact_field steps (fieldId/customFieldId/field, and every entry of their fields list)",
         "Field set twice in a row",
         "Setting the same field twice in a row means the first write is lost: usually a copy-paste slip.",
         "Remove one of the two steps or set the intended field.",
-        "Writes on different branches, writes with other steps between them, and a second write other paths also lead into are not reported. Clearing a field then setting it again so a Contact Changed trigger fires is the one deliberate use: accept it there.";
+        "Every field of each update counts (HighLevel's update lists several): the second update is reported when it writes any field the first wrote. Writes on different branches, writes with other steps between them, and a second write other paths also lead into are not reported. Clearing a field then setting it again so a Contact Changed trigger fires is the one deliberate use: accept it there.";
     TagFromMergeField = "tag-from-merge-field", Medium, Definition, Data, "add_contact_tag tags",
         "Tag name built from a merge field",
         "A tag built from a merge field creates a new tag per value, fills the tag list and breaks tag triggers and filters.",
@@ -501,11 +506,11 @@ catalogue! {
         "Creating a contact without first finding it creates a duplicate each time the person already exists.",
         "Find the contact first (or use an upsert) and create only when none is found.",
         "A create-contact step after a find-contact step on some path is fine. Creating a deliberately separate contact (a referral, a family member) still fires: accept it there.";
-    PhoneNotE164 = "phone-not-e164", Medium, Definition, Data, "update_contact_field steps on a phone field with a literal value",
+    PhoneNotE164 = "phone-not-e164", Medium, Definition, Data, "update_contact_field steps (every entry of their fields list) on a phone field with a literal value",
         "Phone number not in E.164",
         "A phone number stored without the +country code is not dialable by SMS providers and breaks duplicate matching.",
         "Write the number as +<country code><number>, e.g. +15551234567.",
-        "Merge-field values ({{contact.phone}}) and values under 7 digits are not judged, nor fields whose name does not mention phone.";
+        "Merge-field values ({{contact.phone}}) and values under 7 digits are not judged, nor fields whose name does not mention phone; every field of an update is read, and the first local number is reported.";
     AppointmentTimeWithoutTimezone = "appointment-time-without-timezone", Low, Definition, Appointments, "message texts ({{appointment.*time*}} merge fields)",
         "Appointment time without a timezone",
         "A time written without its zone is read as the reader's own: clients in another zone (virtual meetings, travellers) can join an hour or more off. Polish, not a defect, for a business whose clients are local.",
@@ -601,11 +606,11 @@ catalogue! {
         "Calling the same endpoint with the same data twice for one contact wastes rate limit and money and can disagree with itself.",
         "Save the first response (custom values or fields) and reuse it.",
         "A repeat after a wait is a poll and is not reported, nor calls that differ in method, URL or body; custom code is compared only when it calls an HTTP API.";
-    CustomFieldTypeMismatch = "custom-field-type-mismatch", High, CustomFieldTypes, Data, "update_contact_field values; the bundle's customFields with dataType",
+    CustomFieldTypeMismatch = "custom-field-type-mismatch", High, CustomFieldTypes, Data, "update_contact_field values (every entry of their fields list); the bundle's customFields with dataType",
         "Value does not fit the custom field",
         "Writing text into a number, date or checkbox field fails or stores nothing, silently.",
         "Write a value of the field's type (format dates and numbers first), or change the field's type.",
-        "Numbers, empty values, merge fields (unless a whole text field goes into a number, date or checkbox field) and text fields are not judged. Dates are recognised in ISO, day/month/year, month-name and timestamp forms: another format HighLevel accepts is reported wrongly, so accept it.";
+        "Numbers, empty values, merge fields (unless a whole text field goes into a number, date or checkbox field) and text fields are not judged; every field of an update is read (one finding per step, counting the others). Dates are recognised in ISO, day/month/year, month-name and timestamp forms: another format HighLevel accepts is reported wrongly, so accept it.";
     RefundRemovesNothing = "refund-removes-nothing", High, SeveralWorkflows, Account, "refund/cancellation triggers; remove-from-workflow, remove-tag, goal and DND steps; purchase-triggered workflows of the bundle",
         "Refund leaves the customer enrolled",
         "A refund or cancellation workflow that removes the customer from nothing leaves them in onboarding and upsell sequences for a product they returned.",
@@ -996,6 +1001,27 @@ pub(crate) fn is_ai_field(name: &str) -> bool {
 /// The attribute keys naming the field an `update_contact_field` step writes, in the order they
 /// are tried.
 pub(super) const FIELD_ATTRS: &[&str] = &["fieldId", "customFieldId", "field_id", "field"];
+
+/// What a field update writes, as (field, value) pairs: the step's own field key and `value`, then
+/// the entries of HighLevel's `fields: [{field, value, title, type}]` list, except a one-entry
+/// list beside a field of the step's own (the parser lifted it there, or the step's own key wins
+/// as it does there). One pass over the list; the caller checks the step's type.
+pub(super) fn field_writes<'s, 'a>(
+    s: &'s super::model::Step<'a>,
+) -> impl Iterator<Item = (&'s str, Option<&'s Json<'a>>)> + 's {
+    let own = s.attr_any(FIELD_ATTRS).map(|f| (f, s.attr("value")));
+    let entries = match s.attr("fields") {
+        Some(Json::Array(entries)) if !(own.is_some() && entries.len() == 1) => entries.as_slice(),
+        _ => &[],
+    };
+    let listed = entries.iter().filter_map(|e| {
+        let field = FIELD_ATTRS
+            .iter()
+            .find_map(|k| e.get(k).and_then(Json::as_str))?;
+        Some((field, e.get("value")))
+    });
+    own.into_iter().chain(listed)
+}
 
 /// A field name as compared across steps and with the bundle's `customFields`: trimmed,
 /// lower-cased, without `{{ }}` or a `contact.` prefix.

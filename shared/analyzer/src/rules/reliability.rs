@@ -1,7 +1,7 @@
 //! Integration reliability: retry loops without a counter, HTTP calls without a timeout, retried
 //! POSTs without an idempotency key, inbound webhooks without a dedupe.
 
-use super::{json_mentions, quoted, Ctx, Finding, Rule, FIELD_ATTRS};
+use super::{field_writes, json_mentions, quoted, Ctx, Finding, Rule};
 use crate::model::{contains_any_ci, contains_ci, Json, Kind, Role, Step};
 
 fn is_call(ctx: &Ctx<'_>, i: usize) -> bool {
@@ -13,7 +13,7 @@ fn is_call(ctx: &Ctx<'_>, i: usize) -> bool {
 fn counts(s: &Step) -> bool {
     s.kind == "math_operation"
         || (s.kind == "update_contact_field"
-            && s.attr_any(FIELD_ATTRS).is_some_and(|f| {
+            && field_writes(s).any(|(f, _)| {
                 ["attempt", "retry", "retries", "count", "tries"]
                     .iter()
                     .any(|w| contains_ci(f, w))

@@ -1,5 +1,5 @@
 //! Trigger and settings rules of one workflow: no trigger, triggers without their filter,
-//! re-entry that duplicates records.
+//! yearly triggers with re-entry off, re-entry that duplicates records.
 
 use super::{quoted, Ctx, Finding, Rule, Severity};
 use crate::model::Trigger;
@@ -28,12 +28,37 @@ fn required_filter(kind: &str) -> Option<(&'static [&'static str], &'static str)
         "contact_changed" => (&[""], "the field that changed"),
         "form_submission" | "form_submitted" => (&["form"], "a form"),
         "contact_tag" => (&["tag"], "a tag"),
-        "pipeline_stage_updated" | "opportunity_stage_changed" => {
+        "pipeline_stage_updated" | "pipeline_stage_changed" | "opportunity_stage_changed" => {
             (&["pipeline", "stage"], "a pipeline or stage")
         }
+        // Fire on every status change (or, for `opportunity_changed`, every edit) of every
+        // opportunity in every pipeline unless narrowed to a pipeline, a stage or a status (a
+        // lost reason narrows to lost ones). The builder's filters: `opportunity.pipelineId`,
+        // `opportunity.status`, `opportunity.oldStatus`, `opportunity.lostReasonId`.
+        "opportunity_status_changed" | "opportunity_changed" => (
+            &["pipeline", "stage", "status", "lostreason"],
+            "a pipeline, stage or status",
+        ),
         _ => return None,
     })
 }
+
+/// A trigger that comes back every year for the same contact: HighLevel's Birthday Reminder
+/// (`birthday_reminder`) always, a Custom Date Reminder (`custom_date_reminder`) when its date
+/// recurs. `Some(true)` when the date surely comes back every year.
+fn yearly_trigger(kind: &str) -> Option<bool> {
+    let k = kind.to_ascii_lowercase();
+    if k.contains("birthday") || k.contains("anniversary") {
+        Some(true)
+    } else if k.contains("custom_date") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Words of a name saying a date comes back every year.
+const YEARLY_WORDS: &[&str] = &["anniversary", "annual", "yearly", "renewal", "birthday"];
 
 fn has_filter(t: &Trigger, fragments: &[&str]) -> bool {
     t.conditions.iter().any(|c| {
@@ -79,6 +104,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             }
         }
     }
+    yearly_without_reentry(ctx, out);
     if ctx.w.settings.allow_multiple {
         for (i, s) in ctx.w.steps.iter().enumerate() {
             if matches!(
@@ -94,5 +120,46 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 });
             }
         }
+    }
+}
+
+/// `yearly-trigger-without-reentry`: once per yearly trigger of a workflow that says re-entry is
+/// off (with re-entry off HighLevel never enrolls a contact who went through the workflow again).
+fn yearly_without_reentry(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+    let settings = &ctx.w.settings;
+    if settings.allow_multiple || !settings.allow_multiple_stated {
+        return;
+    }
+    for t in ctx.w.triggers.iter().flatten().filter(|t| t.active) {
+        let Some(surely) = yearly_trigger(&t.kind) else {
+            continue;
+        };
+        let named_yearly = || {
+            crate::model::contains_any_ci(&t.name, YEARLY_WORDS)
+                || crate::model::contains_any_ci(&ctx.w.name, YEARLY_WORDS)
+        };
+        let severity = if surely || named_yearly() {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        ctx.emit_sev(
+            out,
+            Rule::YearlyTriggerWithoutReentry,
+            severity,
+            None,
+            || {
+                let when = if severity == Severity::High {
+                    "comes back every year"
+                } else {
+                    "may come back every year (an anniversary, a renewal)"
+                };
+                format!(
+                    "Trigger {} ({}) {when}, but re-entry is off: each contact goes through this workflow once, and from the second year on nobody who already had it is enrolled again.",
+                    quoted(t.label()),
+                    t.kind
+                )
+            },
+        );
     }
 }

@@ -165,7 +165,10 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 }
             }
             WaitKind::EventRelative => {
-                if ctx.w.triggers.is_none() || ctx.has_trigger_like("appointment") {
+                if ctx.w.triggers.is_none()
+                    || ctx.has_trigger_like("appointment")
+                    || ctx.w.settings.event_start_date
+                {
                     continue;
                 }
                 let own = ["dateField", "eventField", "customField", "eventDate"]

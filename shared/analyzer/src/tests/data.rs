@@ -533,3 +533,189 @@ fn branch_on_unknown_field_reads_field_names_as_builders_spell_them() {
         Some("c"),
     );
 }
+
+// ---------------------------------------------------------------- field updates listing several fields
+
+/// HighLevel's update-field step as the builder saves it: `fields: [{field, value, title, type}]`.
+fn update_fields(id: &str, writes: &[(&str, Value)]) -> Value {
+    let fields: Vec<Value> = writes
+        .iter()
+        .map(|(f, v)| json!({"field": f, "value": v, "title": f, "type": "string", "date": ""}))
+        .collect();
+    json!({"id": id, "type": "update_contact_field", "name": format!("Update fields {id}"),
+           "attributes": {"type": "update_contact_field", "actionType": "update_field_data",
+                          "fields": fields}})
+}
+
+#[test]
+fn field_set_twice_reads_every_entry_of_both_updates() {
+    let first = update_fields(
+        "a",
+        &[("source", json!("Webinar")), ("cf_stage", json!("lead"))],
+    );
+    // The second update writes the stage again among other fields.
+    fires_on(
+        &body(chain(vec![
+            first.clone(),
+            update_fields(
+                "b",
+                &[("city", json!("Austin")), ("cf_stage", json!("mql"))],
+            ),
+        ])),
+        "field-set-twice",
+        Some("b"),
+    );
+    // One entry after several, and several after one.
+    fires_on(
+        &body(chain(vec![
+            first.clone(),
+            update_fields("b", &[("CF_STAGE", json!("mql"))]),
+        ])),
+        "field-set-twice",
+        Some("b"),
+    );
+    fires_on(
+        &body(chain(vec![
+            update_fields("a", &[("cf_stage", json!("lead"))]),
+            update_fields("b", &[("city", json!("Austin")), ("cf_stage", json!("x"))]),
+        ])),
+        "field-set-twice",
+        Some("b"),
+    );
+    // Near misses: other fields, a wait between, one step writing several fields once each.
+    silent(
+        &body(chain(vec![
+            first.clone(),
+            update_fields("b", &[("city", json!("Austin")), ("state", json!("TX"))]),
+        ])),
+        "field-set-twice",
+    );
+    silent(
+        &body(chain(vec![
+            first.clone(),
+            super::wait_days("w", 1),
+            update_fields("b", &[("cf_stage", json!("mql"))]),
+        ])),
+        "field-set-twice",
+    );
+    silent(&body(chain(vec![first])), "field-set-twice");
+}
+
+#[test]
+fn phone_not_e164_reads_every_entry_of_an_update() {
+    let with = |phone: &str| {
+        body(chain(vec![update_fields(
+            "p",
+            &[
+                ("first_name", json!("Dana")),
+                ("phone", json!(phone)),
+                ("cf_notes", json!("Called 555 123 4567 twice")),
+            ],
+        )]))
+    };
+    let r = fires_on(&with("(512) 555-0100"), "phone-not-e164", Some("p"));
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "phone-not-e164")
+        .unwrap();
+    assert!(
+        issue.message.contains("(512) 555-0100"),
+        "{}",
+        issue.message
+    );
+    silent(&with("+15125550100"), "phone-not-e164");
+    silent(&with("{{contact.phone}}"), "phone-not-e164");
+}
+
+#[test]
+fn custom_field_type_mismatch_reads_every_entry_of_an_update() {
+    let with = |age: Value, due: Value| {
+        bundle(
+            vec![plain_wf(
+                "w1",
+                chain(vec![update_fields(
+                    "u",
+                    &[
+                        ("first_name", json!("Dana")),
+                        ("cf_age", age),
+                        ("cf_due", due),
+                    ],
+                )]),
+                form_trigger(),
+            )],
+            typed_fields(),
+        )
+    };
+    assert_eq!(
+        places(&with(json!("42"), json!("soon")), MISMATCH),
+        vec![place("w1", Some("u"))]
+    );
+    // Two misfits in one step: one finding, saying there is another.
+    let r = run(&with(json!("forty"), json!("soon")));
+    let issue = r.issues.iter().find(|i| i.rule_id == MISMATCH).unwrap();
+    assert_eq!(issue.count, 1);
+    assert!(
+        issue.message.contains("and 1 more field"),
+        "{}",
+        issue.message
+    );
+    silent(&with(json!("42"), json!("2026-12-31")), MISMATCH);
+}
+
+#[test]
+fn an_update_writing_ai_output_among_other_fields_is_judged_by_the_ai_rules() {
+    let write = update_fields(
+        "f",
+        &[
+            ("cf_last_touch", json!("{{right_now.date}}")),
+            ("cf_intent", json!("{{chatgpt.response}}")),
+        ],
+    );
+    fires_on(
+        &body(chain(vec![
+            super::ai("a", json!({"prompt": "Classify."})),
+            write,
+        ])),
+        "ai-output-to-field-unvalidated",
+        Some("f"),
+    );
+    silent(
+        &body(chain(vec![
+            super::ai("a", json!({"prompt": "Classify."})),
+            update_fields("f", &[("cf_last_touch", json!("{{right_now.date}}"))]),
+        ])),
+        "ai-output-to-field-unvalidated",
+    );
+}
+
+#[test]
+fn a_retry_counter_among_other_fields_counts_attempts() {
+    let steps = |counter: Value| {
+        chain(vec![
+            s("t", "add_contact_tag", json!({"tags": ["x"]})),
+            super::hook("h", super::crm(json!({}))),
+            counter,
+            super::wait_days("w", 1),
+            s("g", "goto", json!({"targetNodeId": "h"})),
+        ])
+    };
+    silent(
+        &body(steps(update_fields(
+            "c",
+            &[
+                ("cf_status", json!("retrying")),
+                ("cf_sync_attempts", json!("{{contact.cf_sync_attempts}}")),
+            ],
+        ))),
+        "retry-loop-without-counter",
+    );
+    fires_on(
+        &body(steps(update_fields(
+            "c",
+            &[("cf_status", json!("retrying")), ("cf_note", json!("x"))],
+        ))),
+        "retry-loop-without-counter",
+        Some("h"),
+    );
+}

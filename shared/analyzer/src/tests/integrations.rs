@@ -161,6 +161,48 @@ fn hardcoded_url_fires_on_a_literal_webhook_url() {
     );
 }
 
+#[test]
+fn hardcoded_url_is_silent_on_a_vendors_fixed_public_api_endpoint() {
+    // HighLevel's custom webhook step calling Stripe's API with the key in a header (a custom
+    // value): the URL is the same for every Stripe customer and never moves.
+    let call = |url: &str| {
+        body(chain(vec![
+            tag("a"),
+            hook(
+                "h",
+                json!({"event": "CUSTOM", "method": "POST", "url": url,
+                       "headers": [{"key": "Authorization", "value": "Bearer {{custom_values.stripe_key}}"}],
+                       "saveResponse": true}),
+            ),
+        ]))
+    };
+    for url in [
+        "https://api.stripe.com/v1/customers",
+        "https://API.OpenAI.com/v1/chat/completions",
+        "https://sheets.googleapis.com/v4/spreadsheets/1AbC/values/A1:append",
+        "https://us21.api.mailchimp.com/3.0/lists/abc/members",
+        "https://services.leadconnectorhq.com/contacts/upsert",
+    ] {
+        silent(&call(url), "hardcoded-url");
+    }
+    // Near misses: a webhook URL with its secret in the path, a Zapier or Make catch hook, the
+    // account's own server, a lookalike host, a key in the query, plain http, a port.
+    for url in [
+        "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXX",
+        "https://hooks.zapier.com/hooks/catch/123456/abcdef/",
+        "https://hook.us1.make.com/abc123def456",
+        "https://api.telegram.org/bot123456:ABCdef/sendMessage",
+        "https://api.acme-crm.com/leads",
+        "https://api.stripe.com.evil.example/v1/customers",
+        "https://www.googleapis.com.example.net/x",
+        "https://maps.googleapis.com/maps/api/geocode/json?address=x&key=AIzaSyXXXX",
+        "https://api.stripe.com:8443/v1/customers",
+        "https://acme.myshopify.com/admin/api/2024-01/orders.json",
+    ] {
+        fires_on(&call(url), "hardcoded-url", Some("h"));
+    }
+}
+
 // ---------------------------------------------------------------- retry-loop-without-counter
 
 #[test]

@@ -106,6 +106,40 @@ fn empty_message_reads_a_notification_s_channel_object_as_highlevel_writes_it() 
     }
 }
 
+#[test]
+fn empty_message_fires_at_high_on_a_native_email_with_body_and_no_html() {
+    // HighLevel's email action sends `html`; text only under `body` is not sent.
+    let text = "<p>Hi {{contact.first_name | default: \"there\"}}, your guide is attached.</p>";
+    let r = fires_on(
+        &body(chain(vec![email(
+            "e",
+            json!({"subject": "Your guide", "body": text, "from_email": "team@acme.com"}),
+        )])),
+        "empty-message",
+        Some("e"),
+    );
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "empty-message")
+        .unwrap();
+    assert_eq!(issue.severity, crate::Severity::High);
+    assert!(issue.message.contains("`html`"), "{}", issue.message);
+    // Near misses: the text in `html` (with or without a stray `body`), a template, and the
+    // simple export (whose emails keep their text in `meta.body`).
+    for attrs in [
+        json!({"subject": "Your guide", "html": text}),
+        json!({"subject": "Your guide", "html": text, "body": text}),
+        json!({"subject": "Your guide", "body": text, "template_id": "tpl_1"}),
+    ] {
+        silent(&body(chain(vec![email("e", attrs)])), "empty-message");
+    }
+    let export = json!({"_id": "x1", "name": "Guide", "status": "published",
+        "triggers": [{"type": "form_submission", "filters": [{"field": "formId", "value": "f"}]}],
+        "steps": [{"type": "email", "name": "Guide", "meta": {"subject": "Your guide", "body": text}}]});
+    silent(&export, "empty-message");
+}
+
 // ---------------------------------------------------------------- sms-without-opt-out
 
 #[test]
@@ -530,5 +564,109 @@ fn a_drip_started_by_a_reply_is_a_campaign_not_a_conversation() {
         ),
         "sms-without-opt-out",
         Some("a"),
+    );
+}
+
+#[test]
+fn send_without_window_is_medium_after_whole_days_from_a_staff_action_only() {
+    // A proposal follow-up started when a salesperson moves the deal to "Proposal sent": texts
+    // two and five days later keep the time of day the deal was moved.
+    let stage = json!([{"id": "t1", "type": "pipeline_stage_updated", "name": "Proposal sent",
+        "masterType": "highlevel", "active": true,
+        "conditions": [{"field": "opportunity.pipelineId", "operator": "==", "value": "p1"},
+                       {"field": "opportunity.pipelineStageId", "operator": "==", "value": "s3"}]}]);
+    let follow_up = |waits: Vec<Value>| {
+        let mut steps = vec![sms(
+            "a",
+            "This is Acme: your proposal is in your inbox. Reply STOP to opt out",
+        )];
+        for (k, w) in waits.into_iter().enumerate() {
+            steps.push(w);
+            steps.push(sms(
+                &format!("m{k}"),
+                "This is Acme: any questions on the proposal?",
+            ));
+        }
+        chain(steps)
+    };
+    let at = |steps: Vec<Value>, triggers: Value| {
+        let r = fires_on(
+            &body_with(steps, triggers, json!({})),
+            "send-without-window",
+            Some("w2"),
+        );
+        severity_of(&r, "send-without-window")
+    };
+    let days = |id: &str, d: u32| bare_wait(id, d * 1440);
+    assert_eq!(
+        at(follow_up(vec![days("w1", 2), days("w2", 3)]), stage.clone()),
+        [crate::Severity::Medium]
+    );
+    // The other staff triggers: an opportunity's status, a user assigned, a manual add.
+    for kind in [
+        "opportunity_status_changed",
+        "user_assigned_to_contact",
+        "manual",
+    ] {
+        let t = json!([{"id": "t1", "type": kind, "active": true,
+            "conditions": [{"field": "opportunity.status", "operator": "==", "value": "won"}]}]);
+        assert_eq!(
+            at(follow_up(vec![days("w1", 2), days("w2", 3)]), t),
+            [crate::Severity::Medium],
+            "{kind}"
+        );
+    }
+    // Near misses, still high: a contact's own action (a form at 11 pm), a staff trigger beside
+    // a contact trigger, a wait that is not whole days (26 hours) on the way, a reply wait before
+    // the day wait, and no triggers at all.
+    let high = [crate::Severity::High];
+    assert_eq!(
+        at(
+            follow_up(vec![days("w1", 2), days("w2", 3)]),
+            super::form_trigger()
+        ),
+        high
+    );
+    let mut both = stage.clone();
+    both.as_array_mut()
+        .unwrap()
+        .push(super::form_trigger()[0].clone());
+    assert_eq!(
+        at(follow_up(vec![days("w1", 2), days("w2", 3)]), both),
+        high
+    );
+    assert_eq!(
+        at(
+            follow_up(vec![bare_wait("w1", 26 * 60), days("w2", 3)]),
+            stage.clone()
+        ),
+        high
+    );
+    let reply = s(
+        "w1",
+        "wait",
+        json!({"type": "reply", "startAfter": {"type": "days", "value": 1}, "timeout": true}),
+    );
+    assert_eq!(
+        at(follow_up(vec![reply, days("w2", 3)]), stage.clone()),
+        high
+    );
+    // A window on an earlier wait brings the time of day into hours: the later whole days keep it.
+    assert_eq!(
+        at(
+            follow_up(vec![
+                bare_wait("w1", 26 * 60)
+                    .as_object()
+                    .cloned()
+                    .map(|mut o| {
+                        o["attributes"]["window"] = json!({"start": "09:00", "end": "17:00"});
+                        Value::Object(o)
+                    })
+                    .unwrap(),
+                days("w2", 3)
+            ]),
+            stage
+        ),
+        [crate::Severity::Medium]
     );
 }

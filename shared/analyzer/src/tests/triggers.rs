@@ -126,6 +126,35 @@ fn trigger_filters_are_read_from_the_data_form_too() {
     ] {
         fires_on(&with("contact_tag", data), "trigger-without-filter", None);
     }
+    // Only filter keys filter: a stray key (the location, the trigger's own id or name) is not a
+    // filter, even for a trigger that accepts a filter on any field.
+    for (kind, data) in [
+        (
+            "contact_changed",
+            json!({"type": "contact_changed", "targetActionId": "a", "locationId": "loc1",
+                   "id": "t1", "name": "Contact changed"}),
+        ),
+        (
+            "form_submission",
+            json!({"locationId": "loc1", "workflowId": "wf1"}),
+        ),
+        (
+            "appointment",
+            json!({"calendarId": "cal1", "locationId": "loc1"}),
+        ),
+    ] {
+        fires_on(&with(kind, data), "trigger-without-filter", None);
+    }
+    // A stray key beside a filter is left out of the conditions.
+    let bytes = serde_json::to_vec(&with(
+        "form_submission",
+        json!({"formId": "f1", "locationId": "loc1", "id": "x", "name": "Form"}),
+    ))
+    .unwrap();
+    let input = crate::parse(&bytes).unwrap();
+    let trigger = &input.workflows()[0].triggers.as_ref().unwrap()[0];
+    assert_eq!(trigger.conditions.len(), 1);
+    assert_eq!(trigger.conditions[0].field, "formId");
     // The tag event decides which tag field the filter is on.
     let bytes = serde_json::to_vec(&with(
         "contact_tag",
@@ -152,4 +181,174 @@ fn a_draft_s_inactive_triggers_count_as_switched_on() {
     };
     silent(&with("draft"), "no-trigger");
     fires_on(&with("published"), "no-trigger", None);
+}
+
+// ---------------------------------------------------------------- yearly-trigger-without-reentry
+
+/// A birthday offer as the builder saves it: HighLevel's Birthday Reminder trigger on the day,
+/// a text and an email, with the given settings.
+fn yearly(kind: &str, name: &str, settings: serde_json::Value) -> serde_json::Value {
+    body_with(
+        chain(vec![
+            super::sms(
+                "m",
+                "Happy birthday from Acme! Here is 20% off this week: acme.com/bday Reply STOP to opt out",
+            ),
+            super::email(
+                "e",
+                json!({"subject": "A birthday gift", "html": "<p>Happy birthday! 20% off all week.</p>"}),
+            ),
+        ]),
+        json!([{"id": "t1", "type": kind, "name": name, "masterType": "highlevel",
+                "status": "published", "active": true, "targetActionId": "m",
+                "conditions": [{"field": "contact.dateOfBirth", "operator": "==", "value": "0",
+                                "title": "Before no. of days", "type": "number"}]}]),
+        settings,
+    )
+}
+
+fn yearly_severity(v: &serde_json::Value) -> crate::Severity {
+    let r = fires_on(v, "yearly-trigger-without-reentry", None);
+    r.issues
+        .iter()
+        .find(|i| i.rule_id == "yearly-trigger-without-reentry")
+        .map(|i| i.severity)
+        .expect("the issue")
+}
+
+#[test]
+fn yearly_trigger_without_reentry_fires_on_a_birthday_workflow_with_re_entry_off() {
+    let off = json!({"allowMultiple": false, "name": "Birthday offer"});
+    assert_eq!(
+        yearly_severity(&yearly(
+            "birthday_reminder",
+            "Birthday Reminder",
+            off.clone()
+        )),
+        crate::Severity::High
+    );
+    // A custom date reminder may be a one-off date (a trial end): medium, unless its names say
+    // the date comes back.
+    let custom = yearly(
+        "custom_date_reminder",
+        "Custom date",
+        json!({"allowMultiple": false, "name": "Date follow-up"}),
+    );
+    assert_eq!(yearly_severity(&custom), crate::Severity::Medium);
+    let anniversary = yearly(
+        "custom_date_reminder",
+        "Membership anniversary",
+        json!({"allowMultiple": false, "name": "Date follow-up"}),
+    );
+    assert_eq!(yearly_severity(&anniversary), crate::Severity::High);
+    // The message says what happens.
+    let r = run(&yearly("birthday_reminder", "Birthday Reminder", off));
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "yearly-trigger-without-reentry")
+        .unwrap();
+    assert!(
+        issue.message.contains("re-entry is off"),
+        "{}",
+        issue.message
+    );
+}
+
+#[test]
+fn yearly_trigger_without_reentry_is_silent_with_re_entry_on_unsaid_or_another_trigger() {
+    // Re-entry on, and a workflow that does not say (the builder's default is on).
+    silent(
+        &yearly(
+            "birthday_reminder",
+            "Birthday",
+            json!({"allowMultiple": true}),
+        ),
+        "yearly-trigger-without-reentry",
+    );
+    silent(
+        &yearly("birthday_reminder", "Birthday", json!({})),
+        "yearly-trigger-without-reentry",
+    );
+    // Other date triggers: a task due date and an appointment happen once.
+    for kind in ["task_due_date_reminder", "appointment", "contact_tag"] {
+        silent(
+            &yearly(kind, "Birthday", json!({"allowMultiple": false})),
+            "yearly-trigger-without-reentry",
+        );
+    }
+    // An inactive birthday trigger on a published workflow enrolls nobody.
+    let mut v = yearly(
+        "birthday_reminder",
+        "Birthday",
+        json!({"allowMultiple": false}),
+    );
+    v["triggers"][0]["active"] = json!(false);
+    silent(&v, "yearly-trigger-without-reentry");
+    // Without triggers the rule is skipped, not guessed.
+    assert!(super::skipped_reason(
+        &json!({"workflow": {"name": "Birthday", "allowMultiple": false,
+                             "workflowData": {"templates": chain(vec![tag("a")])}}}),
+        "yearly-trigger-without-reentry"
+    )
+    .is_some());
+}
+
+#[test]
+fn trigger_without_filter_fires_on_an_opportunity_trigger_with_no_pipeline_stage_or_status() {
+    let opp = |kind: &str, conditions: serde_json::Value| {
+        body_with(
+            chain(vec![tag("a")]),
+            json!([{"id": "t1", "type": kind, "name": "Opportunity moved", "masterType": "highlevel",
+                    "active": true, "conditions": conditions}]),
+            json!({}),
+        )
+    };
+    for kind in [
+        "opportunity_status_changed",
+        "opportunity_changed",
+        "pipeline_stage_changed",
+    ] {
+        let r = fires_on(&opp(kind, json!([])), "trigger-without-filter", None);
+        assert!(r
+            .issues
+            .iter()
+            .any(|i| i.rule_id == "trigger-without-filter" && i.message.contains(kind)));
+        // A tag or owner filter still lets every pipeline in.
+        fires_on(
+            &opp(
+                kind,
+                json!([{"field": "contact.tags", "operator": "index-of-true", "value": "vip", "title": "Tag", "type": "select"},
+                       {"field": "opportunity.assignedTo", "operator": "==", "value": "u1"}]),
+            ),
+            "trigger-without-filter",
+            None,
+        );
+    }
+    // Near misses: the builder's pipeline, status (new or old), stage and lost-reason filters.
+    for (kind, field, value) in [
+        ("opportunity_status_changed", "opportunity.status", "won"),
+        (
+            "opportunity_status_changed",
+            "opportunity.oldStatus",
+            "open",
+        ),
+        ("opportunity_status_changed", "opportunity.pipelineId", "p1"),
+        ("opportunity_changed", "opportunity.pipelineId", "p1"),
+        ("opportunity_changed", "opportunity.lostReasonId", "lr1"),
+        ("pipeline_stage_changed", "pipeline_stage.id", "s1"),
+    ] {
+        silent(
+            &opp(
+                kind,
+                json!([{"field": field, "operator": "==", "value": value, "type": "select"}]),
+            ),
+            "trigger-without-filter",
+        );
+    }
+    // A new opportunity is not judged: a notification on every new deal is common.
+    silent(
+        &opp("opportunity_created", json!([])),
+        "trigger-without-filter",
+    );
 }

@@ -135,8 +135,31 @@ fn event_wait_without_anchor_fires_without_an_appointment_trigger() {
         "event_start_date",
         json!({"type": "event_start_date", "event_start_type": "custom_field"}),
     );
-    fires_on(
+    let r = fires_on(
         &body(chain(vec![tag("t"), ev(), late])),
+        "event-wait-without-anchor",
+        Some("w"),
+    );
+    // The reminders go out at the wrong time or never: critical, like a wait with no duration.
+    assert!(r.issues.iter().any(
+        |i| i.rule_id == "event-wait-without-anchor" && i.severity == crate::Severity::Critical
+    ));
+    // The builder's older workflow-level event start date anchors every event wait; an empty
+    // one anchors nothing.
+    silent(
+        &body_with(
+            chain(vec![tag("a"), ev(), tag("b")]),
+            super::form_trigger(),
+            json!({"eventStartDate": "2026-12-10T17:00:00.000Z"}),
+        ),
+        "event-wait-without-anchor",
+    );
+    fires_on(
+        &body_with(
+            chain(vec![tag("a"), ev(), tag("b")]),
+            super::form_trigger(),
+            json!({"eventStartDate": ""}),
+        ),
         "event-wait-without-anchor",
         Some("w"),
     );
