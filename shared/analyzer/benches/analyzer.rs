@@ -1,5 +1,6 @@
 //! Parse + analyze benchmark for 10, 100, 1,000 and 10,000 steps of a realistic generated mix
-//! (messages, waits with windows, if/else branches, webhooks, tags, field updates), and the
+//! (messages, waits with windows, if/else branches, webhooks, tags, field updates), the
+//! 10,000-step case split into the parser alone and the analysis of what it built, and the
 //! analysis alone (`analyze_input` on an already-built input) for 10,000 and 100,000 steps: the
 //! API refuses more than `MAX_STEPS` (20,000), so the 100,000-step case builds the model directly
 //! instead of raising the limit. Then the hostile shapes of the security review beside a benign body
