@@ -120,7 +120,11 @@ fn checked(input: Input<'_>) -> Result<Input<'_>, InputError> {
         match &*s.kind {
             "internal_notification" => s.attributes.lift_channel(),
             "update_contact_field" => s.attributes.lift_single_field(),
-            _ => {}
+            _ => continue,
+        }
+        // A lifted key (say `transitions`) can change the role the parser derived.
+        if s.known_role.is_some() {
+            s.known_role = Some(s.derive_role());
         }
     }
     Ok(input)

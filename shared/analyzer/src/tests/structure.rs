@@ -155,6 +155,24 @@ fn unrouted_path_fires_on_a_declared_transition_missing_from_next() {
     silent(&body(steps(json!(["t1", "t2"]))), "unrouted-path");
 }
 
+/// The parser derives a step's role while reading it; a key lifted later from a notification's
+/// channel object (here `transitions`) must count as if it had been the step's own, on the fast
+/// path as on the `Value` path.
+#[test]
+fn a_role_follows_keys_lifted_from_a_notification_channel() {
+    let v = body(vec![
+        json!({"id": "n", "type": "internal_notification", "name": "Alert", "next": "s",
+               "attributes": {"type": "email", "email": {"subject": "New lead", "html": "<p>x</p>",
+                              "userType": "all", "transitions": [{"id": "x1", "name": "p"}]}}}),
+        json!({"id": "s", "type": "sms", "name": "Text", "attributes": {"body": "Hi. Reply STOP to opt out."}}),
+    ]);
+    fires_on(&v, "unrouted-path", Some("n"));
+    let bytes = serde_json::to_vec(&v).unwrap();
+    let fast = crate::parse(&bytes).unwrap();
+    let tree = crate::parse_value(v).unwrap();
+    assert_eq!(fast.workflows()[0].steps, tree.workflows()[0].steps);
+}
+
 // ---------------------------------------------------------------- empty-or-disabled
 
 #[test]
