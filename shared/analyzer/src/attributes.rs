@@ -219,6 +219,8 @@ pub const KEPT_KEYS: &[&str] = &[
     "traffic_split",
     "templateId",
     "template_id",
+    "template",
+    "templatesource",
     "attachments",
     // messages
     "body",

@@ -34,8 +34,12 @@ const TEST_HOSTS: &[&str] = &[
 /// needs no custom value (`hardcoded-url` protects against endpoints that move or are the
 /// account's own). Hosts of per-integration webhook URLs carrying their secret in the path
 /// (`hooks.slack.com`, `hooks.zapier.com`, `hook.*.make.com`, `discord.com/api/webhooks`,
-/// `api.telegram.org/bot<token>`) and account-specific hosts (`*.myshopify.com`,
-/// `*.openai.azure.com`) are deliberately not here.
+/// `api.telegram.org/bot<token>`), account-specific hosts (`*.myshopify.com`,
+/// `*.openai.azure.com`, Mailchimp's data centres), hosts whose paths name the account's own
+/// resource (a Google sheet, bucket or project on `*.googleapis.com`, an Airtable base) and
+/// HighLevel's retiring v1 API (`rest.gohighlevel.com`) are deliberately not here; nor are
+/// HighLevel's inbound-webhook URLs (`services.leadconnectorhq.com/hooks/...`, see
+/// [`VENDOR_API_PRIVATE_PATHS`]).
 const VENDOR_API_HOSTS: &[&str] = &[
     "api.stripe.com",
     "api.openai.com",
@@ -54,7 +58,6 @@ const VENDOR_API_HOSTS: &[&str] = &[
     "api.hubapi.com",
     "api.hubspot.com",
     "api.pipedrive.com",
-    "api.airtable.com",
     "api.notion.com",
     "slack.com",
     "api.calendly.com",
@@ -73,11 +76,11 @@ const VENDOR_API_HOSTS: &[&str] = &[
     "graph.facebook.com",
     "graph.microsoft.com",
     "services.leadconnectorhq.com",
-    "rest.gohighlevel.com",
 ];
-/// Vendor API host suffixes: Google's APIs (`sheets.googleapis.com`...) and Mailchimp's data
-/// centres (`us21.api.mailchimp.com`).
-const VENDOR_API_SUFFIXES: &[&str] = &[".googleapis.com", ".api.mailchimp.com"];
+/// Paths on a listed host that belong to one account and move: HighLevel's inbound-webhook
+/// trigger URL (`/hooks/<locationId>/webhook-trigger/<id>`) is tied to one trigger and changes
+/// when the trigger is recreated.
+const VENDOR_API_PRIVATE_PATHS: &[(&str, &str)] = &[("services.leadconnectorhq.com", "/hooks/")];
 /// Query words of a credential carried in a URL.
 const URL_CREDENTIALS: &[&str] = &[
     "key=",
@@ -91,14 +94,20 @@ const URL_CREDENTIALS: &[&str] = &[
 ];
 
 /// Whether a literal URL (lower-cased) is a vendor's documented public API endpoint: https, a
-/// host of [`VENDOR_API_HOSTS`] or [`VENDOR_API_SUFFIXES`] (no port, no user), and no credential
-/// in its query. Such a URL does not move, so a custom value buys nothing.
+/// host of [`VENDOR_API_HOSTS`] (no port, no user) outside its [`VENDOR_API_PRIVATE_PATHS`], and
+/// no credential in its query. Such a URL does not move, so a custom value buys nothing.
 fn vendor_api(lower: &str, host: &str) -> bool {
-    let listed =
-        VENDOR_API_HOSTS.contains(&host) || VENDOR_API_SUFFIXES.iter().any(|s| host.ends_with(s));
+    let path = lower
+        .strip_prefix("https://")
+        .and_then(|rest| rest.find('/').map(|at| &rest[at..]))
+        .unwrap_or("");
+    let private = VENDOR_API_PRIVATE_PATHS
+        .iter()
+        .any(|(h, p)| *h == host && path.starts_with(p));
     let query = lower.split_once('?').map_or("", |(_, q)| q);
     lower.starts_with("https://")
-        && listed
+        && VENDOR_API_HOSTS.contains(&host)
+        && !private
         && !host.contains(['@', ':'])
         && !URL_CREDENTIALS.iter().any(|w| query.contains(w))
 }

@@ -598,7 +598,12 @@ pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<(Severity, Str
             .sum::<usize>()
     };
     match g.kinds[i] {
-        Kind::Email if s.attr_any(&["templateId", "template_id"]).is_none() => {
+        // An email built from a template (an id, the builder's `template` object or its
+        // `templatesource`) keeps its text there.
+        Kind::Email
+            if s.attr_any(&["templateId", "template_id", "templatesource"]).is_none()
+                && s.attr("template").is_none() =>
+        {
             // HighLevel's email action sends `html` and ignores a `body` key (public builder
             // captures: the action's keys are subject, html, from_name, from_email, attachments;
             // "plain text in body is ignored"), so in native JSON text only under `body` is not
@@ -619,7 +624,9 @@ pub(super) fn empty_message_of(ctx: &Ctx<'_>, i: usize) -> Option<(Severity, Str
                         quoted(s.label())
                     ),
                 ))
-            } else if ctx.w.format == SourceFormat::Native && chars("html") == 0 && chars("body") == all
+            } else if ctx.w.format == SourceFormat::Native
+                && s.attr_str("html").is_none()
+                && chars("body") == all
             {
                 Some((
                     Severity::High,

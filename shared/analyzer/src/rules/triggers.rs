@@ -57,8 +57,9 @@ fn yearly_trigger(kind: &str) -> Option<bool> {
     }
 }
 
-/// Words of a name saying a date comes back every year.
-const YEARLY_WORDS: &[&str] = &["anniversary", "annual", "yearly", "renewal", "birthday"];
+/// Words of a name saying a date comes back every year ("renewal" is not one: renewals are
+/// monthly as often as yearly).
+const YEARLY_WORDS: &[&str] = &["anniversary", "annual", "yearly", "birthday"];
 
 fn has_filter(t: &Trigger, fragments: &[&str]) -> bool {
     t.conditions.iter().any(|c| {
@@ -138,28 +139,17 @@ fn yearly_without_reentry(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             crate::model::contains_any_ci(&t.name, YEARLY_WORDS)
                 || crate::model::contains_any_ci(&ctx.w.name, YEARLY_WORDS)
         };
-        let severity = if surely || named_yearly() {
-            Severity::High
-        } else {
-            Severity::Medium
-        };
-        ctx.emit_sev(
-            out,
-            Rule::YearlyTriggerWithoutReentry,
-            severity,
-            None,
-            || {
-                let when = if severity == Severity::High {
-                    "comes back every year"
-                } else {
-                    "may come back every year (an anniversary, a renewal)"
-                };
-                format!(
-                    "Trigger {} ({}) {when}, but re-entry is off: each contact goes through this workflow once, and from the second year on nobody who already had it is enrolled again.",
-                    quoted(t.label()),
-                    t.kind
-                )
-            },
-        );
+        // A custom date is often a one-off (a trial end, a contract end, an event), for which
+        // entering once is right: judged only when a name says the date comes back.
+        if !surely && !named_yearly() {
+            continue;
+        }
+        ctx.emit(out, Rule::YearlyTriggerWithoutReentry, None, || {
+            format!(
+                "Trigger {} ({}) comes back every year, but re-entry is off: each contact goes through this workflow once, and from the second year on nobody who already had it is enrolled again.",
+                quoted(t.label()),
+                t.kind
+            )
+        });
     }
 }

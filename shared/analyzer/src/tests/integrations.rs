@@ -179,15 +179,23 @@ fn hardcoded_url_is_silent_on_a_vendors_fixed_public_api_endpoint() {
     for url in [
         "https://api.stripe.com/v1/customers",
         "https://API.OpenAI.com/v1/chat/completions",
-        "https://sheets.googleapis.com/v4/spreadsheets/1AbC/values/A1:append",
-        "https://us21.api.mailchimp.com/3.0/lists/abc/members",
         "https://services.leadconnectorhq.com/contacts/upsert",
+        "https://api.hubapi.com/crm/v3/objects/contacts",
     ] {
         silent(&call(url), "hardcoded-url");
     }
-    // Near misses: a webhook URL with its secret in the path, a Zapier or Make catch hook, the
+    // Near misses: a webhook URL with its secret in the path, a Zapier or Make catch hook,
+    // HighLevel's own inbound webhook (one trigger's URL), paths naming the account's own sheet,
+    // bucket, project or base, an account's data centre, HighLevel's retiring v1 API, the
     // account's own server, a lookalike host, a key in the query, plain http, a port.
     for url in [
+        "https://services.leadconnectorhq.com/hooks/Xq7bK2mLp9TzR4vN8cWd/webhook-trigger/3f1c2a9e-1111-4222-8333-944455556666",
+        "https://sheets.googleapis.com/v4/spreadsheets/1AbC/values/A1:append",
+        "https://storage.googleapis.com/my-bucket/upload",
+        "https://us-central1-aiplatform.googleapis.com/v1/projects/my-proj/locations/x",
+        "https://api.airtable.com/v0/appAbc123/Leads",
+        "https://us21.api.mailchimp.com/3.0/lists/abc/members",
+        "https://rest.gohighlevel.com/v1/contacts/",
         "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXX",
         "https://hooks.zapier.com/hooks/catch/123456/abcdef/",
         "https://hook.us1.make.com/abc123def456",

@@ -125,12 +125,17 @@ fn empty_message_fires_at_high_on_a_native_email_with_body_and_no_html() {
         .unwrap();
     assert_eq!(issue.severity, crate::Severity::High);
     assert!(issue.message.contains("`html`"), "{}", issue.message);
-    // Near misses: the text in `html` (with or without a stray `body`), a template, and the
-    // simple export (whose emails keep their text in `meta.body`).
+    // Near misses: the text in `html` (with or without a stray `body`), an `html` that is only an
+    // image beside a `body` (the contact sees the image), a template (by id, the builder's
+    // `template` object or its `templatesource`), and the simple export (whose emails keep their
+    // text in `meta.body`).
     for attrs in [
         json!({"subject": "Your guide", "html": text}),
         json!({"subject": "Your guide", "html": text, "body": text}),
+        json!({"subject": "Your guide", "html": "<img src='https://cdn.acme.com/banner.png'>", "body": "Thanks for joining"}),
         json!({"subject": "Your guide", "body": text, "template_id": "tpl_1"}),
+        json!({"subject": "Your guide", "body": text, "templatesource": "email-builder", "template": {"id": "t9"}}),
+        json!({"subject": "Your guide", "templatesource": "email-builder"}),
     ] {
         silent(&body(chain(vec![email("e", attrs)])), "empty-message");
     }

@@ -227,14 +227,22 @@ fn yearly_trigger_without_reentry_fires_on_a_birthday_workflow_with_re_entry_off
         )),
         crate::Severity::High
     );
-    // A custom date reminder may be a one-off date (a trial end): medium, unless its names say
-    // the date comes back.
-    let custom = yearly(
-        "custom_date_reminder",
-        "Custom date",
-        json!({"allowMultiple": false, "name": "Date follow-up"}),
-    );
-    assert_eq!(yearly_severity(&custom), crate::Severity::Medium);
+    // A custom date reminder is often a one-off date (a trial end), where entering once is right:
+    // judged only when a name says the date comes back (a renewal may be monthly).
+    for (trigger, workflow) in [
+        ("Custom date", "Date follow-up"),
+        ("Trial ends", "Trial ending reminder"),
+        ("Renewal date", "Renewal reminder"),
+    ] {
+        silent(
+            &yearly(
+                "custom_date_reminder",
+                trigger,
+                json!({"allowMultiple": false, "name": workflow}),
+            ),
+            "yearly-trigger-without-reentry",
+        );
+    }
     let anniversary = yearly(
         "custom_date_reminder",
         "Membership anniversary",
