@@ -344,27 +344,42 @@ fn parse_triggers(value: Value, ptr: &str) -> Result<Vec<Trigger>, InputError> {
     Ok(out)
 }
 
-/// The keys of a trigger's `data` form that are filters: the three a catalogue of live workflows
-/// and builder tooling record (`tagName`, `formId`, `appointmentStatus`; docs/ANALYZER.md, "Real
-/// shapes"), and the ids of the builder's own trigger filters in the same camelCase spelling
-/// (`calendar.id`, `opportunity.pipelineId`, `pipelineStageId`, `survey.id`). Any other key
-/// (`type`, `targetActionId`, `tagEvent`, `locationId`, `id`, `name`...) says nothing about which
-/// contacts enter.
-const DATA_FILTER_KEYS: &[&str] = &[
-    "tagName",
-    "formId",
-    "appointmentStatus",
-    "calendarId",
-    "pipelineId",
-    "pipelineStageId",
-    "stageId",
-    "surveyId",
+/// The keys of a trigger's `data` form that are not filters: the trigger's own bookkeeping
+/// (its type, the step it starts, the tag event that says which tag field `tagName` is on) and
+/// the ids, names and dates every HighLevel document carries. Every other filled key is a filter
+/// on that field: the three a catalogue of live workflows records (`tagName`, `formId`,
+/// `appointmentStatus`; docs/ANALYZER.md, "Real shapes"), the ids of the builder's own trigger
+/// filters in the same spelling (`calendarId`, `pipelineId`, `pipelineStageId`, `surveyId`), an
+/// opportunity's `status`, a changed contact's `field`, and keys not met yet (an unknown key
+/// counting as a filter can hide an unfiltered trigger, never invent one; it also keeps two
+/// triggers that differ only in it apart for `duplicate-trigger`).
+const DATA_NOT_FILTER_KEYS: &[&str] = &[
+    "type",
+    "targetActionId",
+    "tagEvent",
+    "locationId",
+    "location_id",
+    "companyId",
+    "company_id",
+    "workflowId",
+    "workflow_id",
+    "id",
+    "_id",
+    "name",
+    "title",
+    "active",
+    "deleted",
+    "version",
+    "createdAt",
+    "updatedAt",
+    "dateAdded",
+    "dateUpdated",
 ];
 
 /// The filters of a trigger written in the `data` form (`{"data": {"type", "targetActionId",
 /// "tagName", "tagEvent", "formId", "appointmentStatus"}}`, as a catalogue of live workflows and
 /// builder tooling record it beside the `conditions` list; docs/ANALYZER.md, "Real shapes"):
-/// every filled filter key ([`DATA_FILTER_KEYS`]) is a condition on that field, and a tag is
+/// every filled key but [`DATA_NOT_FILTER_KEYS`] is a condition on that field, and a tag is
 /// `tagsAdded` or `tagsRemoved` as `tagEvent` says.
 fn data_conditions(data: &Map<String, Value>) -> Vec<Condition> {
     let removed = data
@@ -373,7 +388,7 @@ fn data_conditions(data: &Map<String, Value>) -> Vec<Condition> {
         .is_some_and(|e| e.eq_ignore_ascii_case("removed"));
     data.iter()
         .filter(|(k, v)| {
-            DATA_FILTER_KEYS.contains(&k.as_str())
+            !DATA_NOT_FILTER_KEYS.contains(&k.as_str())
                 && !matches!(v, Value::Null | Value::Bool(false))
                 && v.as_str().is_none_or(|s| !s.trim().is_empty())
         })

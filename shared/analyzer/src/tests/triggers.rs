@@ -126,8 +126,8 @@ fn trigger_filters_are_read_from_the_data_form_too() {
     ] {
         fires_on(&with("contact_tag", data), "trigger-without-filter", None);
     }
-    // Only filter keys filter: a stray key (the location, the trigger's own id or name) is not a
-    // filter, even for a trigger that accepts a filter on any field.
+    // A document's bookkeeping (the location, the trigger's own id or name) is not a filter,
+    // even for a trigger that accepts a filter on any field.
     for (kind, data) in [
         (
             "contact_changed",
@@ -138,12 +138,22 @@ fn trigger_filters_are_read_from_the_data_form_too() {
             "form_submission",
             json!({"locationId": "loc1", "workflowId": "wf1"}),
         ),
-        (
-            "appointment",
-            json!({"calendarId": "cal1", "locationId": "loc1"}),
-        ),
     ] {
         fires_on(&with(kind, data), "trigger-without-filter", None);
+    }
+    // Any other filled key is one: the changed field of a contact-changed trigger, an
+    // opportunity's status.
+    for (kind, data) in [
+        (
+            "contact_changed",
+            json!({"type": "contact_changed", "targetActionId": "a", "field": "email"}),
+        ),
+        (
+            "opportunity_status_changed",
+            json!({"type": "opportunity_status_changed", "targetActionId": "a", "status": "won"}),
+        ),
+    ] {
+        silent(&with(kind, data), "trigger-without-filter");
     }
     // A stray key beside a filter is left out of the conditions.
     let bytes = serde_json::to_vec(&with(
@@ -359,4 +369,22 @@ fn trigger_without_filter_fires_on_an_opportunity_trigger_with_no_pipeline_stage
         &opp("opportunity_created", json!([])),
         "trigger-without-filter",
     );
+}
+
+/// Two workflows whose `data`-form triggers differ only in the opportunity status they filter on
+/// are not duplicates, and neither trigger is unfiltered.
+#[test]
+fn data_form_triggers_that_differ_in_a_filter_are_not_duplicates() {
+    let workflow = |id: &str, name: &str, status: &str| {
+        json!({"id": id, "name": name, "status": "published",
+               "workflowData": {"templates": [{"id": "s1", "type": "sms", "attributes": {"body": "Thanks! Reply STOP to opt out."}}]},
+               "triggers": [{"type": "opportunity_status_changed", "active": true,
+                             "data": {"type": "opportunity_status_changed", "targetActionId": "s1", "status": status}}]})
+    };
+    let bundle = json!({"workflows": [
+        workflow("a", "Won follow-up", "won"),
+        workflow("b", "Lost follow-up", "lost"),
+    ]});
+    silent(&bundle, "duplicate-trigger");
+    silent(&bundle, "trigger-without-filter");
 }
