@@ -68,6 +68,23 @@ fn has_filter(t: &Trigger, fragments: &[&str]) -> bool {
     })
 }
 
+/// Whether an unfiltered trigger of this type can be the design: "every opportunity" is how a
+/// sync to a sheet or CRM, or a workflow that branches on the status itself, is built.
+fn by_design(kind: &str) -> bool {
+    matches!(kind, "opportunity_status_changed" | "opportunity_changed")
+}
+
+/// Whether the workflow treats every opportunity on purpose: it messages no contact (a sync, a
+/// notification to the team), or it branches on the pipeline, stage or status itself.
+fn opportunity_sync(ctx: &Ctx<'_>) -> bool {
+    let g = ctx.g;
+    let messages = (0..g.len()).any(|i| g.kinds[i].is_outbound() && !g.disabled[i]);
+    !messages
+        || super::if_else_checks(g, &["pipeline", "stage", "status"])
+            .into_iter()
+            .any(|b| b)
+}
+
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     if let Some(triggers) = &ctx.w.triggers {
         if !triggers.iter().any(|t| t.active) {
@@ -93,7 +110,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 );
             }
             if let Some((fragments, what)) = required_filter(&t.kind) {
-                if !has_filter(t, fragments) {
+                if !has_filter(t, fragments) && !(by_design(&t.kind) && opportunity_sync(ctx)) {
                     ctx.emit(out, Rule::TriggerWithoutFilter, None, || {
                         format!(
                             "Trigger {} ({}) has no filter for {what}.",

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{body, body_with, chain, fires_on, run, silent, tag};
+use super::{body, body_with, chain, fires_on, run, s, silent, sms, tag};
 
 // ---------------------------------------------------------------- no-trigger
 
@@ -316,7 +316,10 @@ fn yearly_trigger_without_reentry_is_silent_with_re_entry_on_unsaid_or_another_t
 fn trigger_without_filter_fires_on_an_opportunity_trigger_with_no_pipeline_stage_or_status() {
     let opp = |kind: &str, conditions: serde_json::Value| {
         body_with(
-            chain(vec![tag("a")]),
+            chain(vec![sms(
+                "a",
+                "Thanks for your business! Reply STOP to opt out.",
+            )]),
             json!([{"id": "t1", "type": kind, "name": "Opportunity moved", "masterType": "highlevel",
                     "active": true, "conditions": conditions}]),
             json!({}),
@@ -367,6 +370,35 @@ fn trigger_without_filter_fires_on_an_opportunity_trigger_with_no_pipeline_stage
     // A new opportunity is not judged: a notification on every new deal is common.
     silent(
         &opp("opportunity_created", json!([])),
+        "trigger-without-filter",
+    );
+    // Every opportunity on purpose: a sync that messages no contact, and a workflow that
+    // branches on the status itself. (The stage trigger keeps its filter: it names the stage.)
+    let unfiltered = |steps: Vec<serde_json::Value>| {
+        body_with(
+            chain(steps),
+            json!([{"id": "t1", "type": "opportunity_status_changed", "name": "Any status", "active": true, "conditions": []}]),
+            json!({}),
+        )
+    };
+    silent(
+        &unfiltered(vec![s(
+            "h",
+            "custom_webhook",
+            json!({"method": "POST", "url": "{{custom_values.sheet_hook}}"}),
+        )]),
+        "trigger-without-filter",
+    );
+    silent(
+        &unfiltered(vec![
+            s(
+                "c",
+                "if_else",
+                json!({"branches": [{"name": "Won", "segments": [{"conditions": [
+                    {"conditionType": "opportunities", "conditionSubType": "status", "conditionOperator": "==", "conditionValue": "won"}]}]}]}),
+            ),
+            sms("a", "Thanks for your business! Reply STOP to opt out."),
+        ]),
         "trigger-without-filter",
     );
 }
