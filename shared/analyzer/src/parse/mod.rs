@@ -286,7 +286,13 @@ fn parse_settings<'a>(get: impl Fn(&str) -> Option<&'a Value>) -> Settings {
             .map(Json::from),
         event_start_date: get("eventStartDate").is_some_and(|v| match v {
             Value::String(s) => !s.trim().is_empty(),
-            Value::Number(_) | Value::Object(_) => true,
+            Value::Number(_) => true,
+            // `{}` (or an object of blanks) sets no date.
+            Value::Object(o) => o.values().any(|v| match v {
+                Value::String(s) => !s.trim().is_empty(),
+                Value::Number(_) => true,
+                _ => false,
+            }),
             _ => false,
         }),
     }

@@ -295,7 +295,7 @@ catalogue! {
         "Event wait without an event",
         "A wait relative to an appointment or event date needs that date; without an appointment trigger or an event date set before it, it never resolves correctly: the reminders it times go out at the wrong time or never, which is the workflow's whole job (critical, like a time wait with no duration).",
         "Start the workflow from an appointment trigger, or set the event start date before the wait.",
-        "Workflows started by an appointment trigger, workflows with the older workflow-level event start date (eventStartDate) filled, waits that name their own date field, and waits after a set-event-date, book-appointment or appointment-status step are not reported; without triggers in the input the rule is skipped rather than guessed.";
+        "Workflows started by an appointment trigger, workflows with no active trigger (entered from another workflow, which may pass the appointment along), workflows with the older workflow-level event start date (eventStartDate) filled, waits that name their own date field, and waits after a set-event-date, book-appointment or appointment-status step are not reported; without triggers in the input the rule is skipped rather than guessed.";
     EmptyMessage = "empty-message", Critical, Definition, Messaging, "email html/body and template id, SMS body and attachments, internal notification subject and body",
         "Message with nothing to say",
         "An email with an empty body, a text that says only \"Welcome\" or a notification with no content reaches real contacts and team members: it looks broken, confuses them and wastes the send.",

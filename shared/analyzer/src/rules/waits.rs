@@ -165,7 +165,10 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 }
             }
             WaitKind::EventRelative => {
+                // A workflow with no active trigger is entered from another one (add to
+                // workflow), which may pass the appointment or event along.
                 if ctx.w.triggers.is_none()
+                    || !ctx.w.triggers.iter().flatten().any(|t| t.active)
                     || ctx.has_trigger_like("appointment")
                     || ctx.w.settings.event_start_date
                 {

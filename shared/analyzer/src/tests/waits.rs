@@ -163,4 +163,19 @@ fn event_wait_without_anchor_fires_without_an_appointment_trigger() {
         "event-wait-without-anchor",
         Some("w"),
     );
+    fires_on(
+        &body_with(
+            chain(vec![tag("a"), ev(), tag("b")]),
+            super::form_trigger(),
+            json!({"eventStartDate": {}}),
+        ),
+        "event-wait-without-anchor",
+        Some("w"),
+    );
+    // A workflow with no active trigger is entered from another (add to workflow), which may
+    // pass the appointment along: not judged.
+    silent(
+        &body_with(chain(vec![tag("a"), ev(), tag("b")]), json!([]), json!({})),
+        "event-wait-without-anchor",
+    );
 }
