@@ -260,15 +260,24 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // still reported, since a move after hours or by another workflow's automation would send at
     // night. Only when every active trigger is a staff action, and no wait before this one (on
     // any path) ends at another time of day: an hour or minute wait, a wait for a reply or an
-    // event, or a wait relative to an appointment.
+    // event, a wait relative to an appointment, or a drip step (it releases contacts in batches
+    // over the hours).
     let staff_started = ctx.w.triggers.as_deref().is_some_and(|ts| {
         let mut active = ts.iter().filter(|t| t.active).peekable();
         active.peek().is_some() && active.all(|t| staff_trigger(&t.kind))
     });
     let whole_days = |i: usize| matches!(ctx.wait_kind(i), WaitKind::Time(Some(m)) if m > 0.0 && m % MINUTES_PER_DAY == 0.0);
     let after_other_time = if staff_started {
-        let shifts =
-            (0..n).filter(|&i| is_wait(i) && !whole_days(i) && window[i] != Some(Some(true)));
+        let drip = |i: usize| {
+            matches!(
+                g.kinds[i],
+                Kind::OtherOutbound | Kind::OtherKnown | Kind::Unknown
+            ) && !g.disabled[i]
+                && steps[i].kind == "drip"
+        };
+        let shifts = (0..n).filter(|&i| {
+            (is_wait(i) && !whole_days(i) && window[i] != Some(Some(true))) || drip(i)
+        });
         g.after(shifts, |_| false)
     } else {
         Vec::new()

@@ -656,6 +656,16 @@ fn send_without_window_is_medium_after_whole_days_from_a_staff_action_only() {
         at(follow_up(vec![reply, days("w2", 3)]), stage.clone()),
         high
     );
+    // A drip step before the day waits releases contacts in batches over the hours.
+    let drip = s(
+        "w1",
+        "drip",
+        json!({"batchSize": 10, "interval": {"value": 30, "type": "minutes"}}),
+    );
+    assert_eq!(
+        at(follow_up(vec![drip, days("w2", 3)]), stage.clone()),
+        high
+    );
     // A window on an earlier wait brings the time of day into hours: the later whole days keep it.
     assert_eq!(
         at(
