@@ -110,7 +110,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 );
             }
             if let Some((fragments, what)) = required_filter(&t.kind) {
-                if !has_filter(t, fragments) && !(by_design(&t.kind) && opportunity_sync(ctx)) {
+                let on_purpose = || by_design(&t.kind) && opportunity_sync(ctx);
+                if !(has_filter(t, fragments) || on_purpose()) {
                     ctx.emit(out, Rule::TriggerWithoutFilter, None, || {
                         format!(
                             "Trigger {} ({}) has no filter for {what}.",
