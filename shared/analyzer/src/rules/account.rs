@@ -23,6 +23,18 @@ fn finding(rule: Rule, workflow: usize, step: Option<usize>, message: String) ->
 }
 
 /// Strings of an attribute that may be a string or a list of strings.
+/// Whether a field name is a HighLevel record id (20 or so letters and digits, with a digit or an
+/// upper-case letter: `hQ2wuHh1TFh4zL5nCUlp`) rather than a standard field's key (`first_name`,
+/// `email`, `date_of_birth`).
+fn looks_like_id(name: &str) -> bool {
+    name.len() >= 16
+        && name.len() <= 40
+        && name.bytes().all(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .any(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+}
+
 fn str_list<'a>(s: &'a Step, keys: &[&str]) -> Vec<&'a str> {
     let mut out = Vec::new();
     for k in keys {
@@ -386,7 +398,17 @@ fn dangling_account_reference(wi: usize, w: &Workflow, acc: &AccountLists, out: 
         }
         if let Some(fields) = &acc.custom_fields {
             if s.kind == "update_contact_field" {
-                for id in str_list(s, &["fieldId", "customFieldId", "field_id"]) {
+                // The explicit id keys, then the builder's `field` (its own or in the `fields`
+                // list), which names a standard field by key or a custom field by its id: only an
+                // id is looked up (a standard key is in no custom field list).
+                let mut named = str_list(s, &["fieldId", "customFieldId", "field_id"]);
+                for (field, _) in super::field_writes(s) {
+                    let field = field.trim();
+                    if looks_like_id(field) && !named.contains(&field) {
+                        named.push(field);
+                    }
+                }
+                for id in named {
                     let l = id.to_ascii_lowercase();
                     if !fields.contains(l.strip_prefix("contact.").unwrap_or(&l)) {
                         report(Some(si), "the custom field", id, missing);

@@ -395,7 +395,7 @@ catalogue! {
         "Reference to a missing account object",
         "A user, calendar, pipeline, stage, form, custom field or tag that no longer exists (or an inactive user) makes the step fail.",
         "Pick an existing object in the step or trigger.",
-        "Only lists the bundle carries are checked (no calendars list, no calendar check). Objects created after the bundle was exported are reported as missing: export the account again.";
+        "Only lists the bundle carries are checked (no calendars list, no calendar check). A field update's builder `field` is looked up only when it is a record id (a standard field's key such as first_name is in no custom field list). Objects created after the bundle was exported are reported as missing: export the account again.";
     SmsLinkShortener = "sms-link-shortener", High, Definition, Deliverability, "SMS body",
         "Link in SMS through a public shortener",
         "Carriers filter texts with public shortener links (bit.ly, tinyurl...) because spammers share those domains.",

@@ -267,6 +267,58 @@ fn dangling_account_reference_fires_on_a_missing_or_inactive_user() {
         .any(|k| k.rule_id == "dangling-account-reference"));
 }
 
+/// HighLevel's field update names a custom field by its id in `fields[].field` (a standard field
+/// by its key): a deleted custom field's id is reported, a standard key and a listed id are not.
+#[test]
+fn dangling_account_reference_reads_the_builders_field_list() {
+    let update = |fields: Value| {
+        wf_with(
+            "w1",
+            "published",
+            chain(vec![s(
+                "f",
+                "update_contact_field",
+                json!({"type": "update_contact_field", "actionType": "update_field_data", "fields": fields}),
+            )]),
+            form_trigger(),
+            json!({}),
+        )
+    };
+    let lists = json!({"customFields": [{"id": "hQ2wuHh1TFh4zL5nCUlp", "name": "Lead score",
+                                         "fieldKey": "contact.lead_score", "dataType": "NUMERICAL"}]});
+    let r = fires_on(
+        &bundle(
+            json!([update(json!([
+                {"field": "first_name", "value": "Ann", "title": "First Name", "type": "string"},
+                {"field": "Zz9GoneFieldId000001", "value": "5", "title": "Old field", "type": "string"}
+            ]))]),
+            lists.clone(),
+        ),
+        "dangling-account-reference",
+        Some("f"),
+    );
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.rule_id == "dangling-account-reference")
+        .unwrap();
+    assert!(
+        issue.message.contains("Zz9GoneFieldId000001"),
+        "{}",
+        issue.message
+    );
+    for fields in [
+        json!([{"field": "hQ2wuHh1TFh4zL5nCUlp", "value": "5"}]),
+        json!([{"field": "date_of_birth", "value": "1990-01-01"}, {"field": "email", "value": "a@b.co"}]),
+        json!([{"field": "companyName", "value": "Acme"}]),
+    ] {
+        silent(
+            &bundle(json!([update(fields)]), lists.clone()),
+            "dangling-account-reference",
+        );
+    }
+}
+
 // ---------------------------------------------------------------- tag-trigger-never-added
 
 #[test]
