@@ -91,10 +91,12 @@ impl Workflow<'_> {
 /// Workflow-level settings that rules read.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Settings {
-    /// Contacts may enter the workflow more than once (`allowMultiple`; false when absent).
+    /// Contacts may enter the workflow more than once (`allowMultiple`; false when absent, so the
+    /// rules that object to re-entry being on stay silent on input that does not say).
     pub allow_multiple: bool,
-    /// The input said `allowMultiple` at all. The builder's default is on, so a rule that
-    /// objects to re-entry being off needs the input to say so.
+    /// The input said `allowMultiple` at all. The builder always writes it, so its absence says
+    /// nothing about the setting: a rule that objects to re-entry being off needs the input to
+    /// say so.
     pub allow_multiple_stated: bool,
     /// Several opportunities may be created per contact.
     pub allow_multiple_opportunity: bool,
