@@ -58,7 +58,7 @@ pub use result::{
     SuppressionKind, WorkflowRef, WorkflowScore,
 };
 pub use rules::{Family, Needs, Rule, Severity};
-pub use sarif::{sarif, sarif_compared, FINGERPRINT_KEY, SARIF_SCHEMA, SARIF_VERSION};
+pub use sarif::{sarif, sarif_compared, SarifLog, FINGERPRINT_KEY, SARIF_SCHEMA, SARIF_VERSION};
 pub use score::{health_score, Confidence, Grade, CRITICAL_CAP, HIGH_CAP, SCORING_VERSION};
 pub use structure::{Structure, StructureEdge, StructureNode};
 

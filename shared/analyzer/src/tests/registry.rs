@@ -12,6 +12,12 @@ use crate::{analyze, AnalyzeOptions, RuleConfig, Severity};
 /// The SARIF 2.1.0 schema's required properties and enums, checked by hand (the schema cannot be
 /// fetched here): version and $schema, runs[].tool.driver.name, rules with ids and levels,
 /// results with message.text, a level from the enum and a ruleId the driver declares.
+/// The SARIF log of a result on a document, as the JSON a reader sees.
+fn sarif_value(r: &crate::AnalysisResult, uri: &str, doc: &Value) -> Value {
+    serde_json::to_value(crate::sarif(r, uri, Some(&StepPointers::from_value(doc))))
+        .expect("a SARIF log serializes")
+}
+
 fn assert_valid_sarif(log: &Value) {
     assert_eq!(log["version"], "2.1.0");
     assert!(log["$schema"]
@@ -109,7 +115,7 @@ fn sarif_output_is_valid_and_points_at_the_step() {
         sms("a", "Hi, your code: https://bit.ly/x Reply STOP"),
     ]));
     let r = run(&v);
-    let log = crate::sarif(&r, "flows/lead.json", Some(&StepPointers::from_value(&v)));
+    let log = sarif_value(&r, "flows/lead.json", &v);
     assert_valid_sarif(&log);
     let results = log["runs"][0]["results"].as_array().unwrap();
     let short = results
@@ -155,7 +161,7 @@ fn sarif_output_is_valid_and_points_at_the_step() {
         ],
         json!({}),
     );
-    let log = crate::sarif(&run(&b), "bundle.json", Some(&StepPointers::from_value(&b)));
+    let log = sarif_value(&run(&b), "bundle.json", &b);
     assert_valid_sarif(&log);
     let short = log["runs"][0]["results"]
         .as_array()
@@ -176,7 +182,7 @@ fn sarif_output_is_valid_and_points_at_the_step() {
     ] {
         let doc: Value = serde_json::from_slice(sample).unwrap();
         let r = analyze(sample, &AnalyzeOptions::at(NOW)).unwrap();
-        let log = crate::sarif(&r, "sample.json", Some(&StepPointers::from_value(&doc)));
+        let log = sarif_value(&r, "sample.json", &doc);
         assert_valid_sarif(&log);
         assert_eq!(
             log["runs"][0]["results"].as_array().unwrap().len(),
