@@ -349,8 +349,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 
     // no-stop-on-response: workflow-level, counting touches (an SMS and an email sent together
     // are one moment of the contact's day). Transactional workflows are exempt (a reminder is
-    // wanted even after the contact replied), and so is a newsletter or a course (emails only, a
-    // week or more apart: stopping it on a "thanks!" would unsubscribe the reader).
+    // wanted even after the contact replied), and so is a newsletter or a course (emails only,
+    // each released by a wait of a week or more: stopping it on a "thanks!" would unsubscribe the
+    // reader).
     let count = touches(ctx);
     if count >= 3
         && !ctx.transactional()
@@ -415,17 +416,22 @@ const FIRST_PAUSE_MINUTES: f64 = 60.0;
 /// A week, in minutes.
 const WEEK_MINUTES: f64 = 7.0 * 24.0 * 60.0;
 
-/// Whether the workflow is a newsletter or a course: every message an email, every wait a fixed
-/// one of a week or more.
+/// Whether the workflow is a newsletter or a course: every message an email, and every wait that
+/// releases one a fixed wait of a week or more.
 fn newsletter(ctx: &Ctx<'_>) -> bool {
     let g = ctx.g;
-    let emails_only = (0..g.len())
-        .filter(|&i| g.kinds[i].is_outbound() && !g.disabled[i])
-        .all(|i| g.kinds[i] == Kind::Email);
-    emails_only
-        && (0..g.len())
-            .filter(|&i| g.live(i, Kind::Wait))
-            .all(|i| matches!(ctx.wait_kind(i), WaitKind::Time(Some(m)) if m >= WEEK_MINUTES))
+    let n = g.len();
+    let messages = || (0..n).filter(|&i| g.kinds[i].is_outbound() && !g.disabled[i]);
+    if !messages().all(|i| g.kinds[i] == Kind::Email) {
+        return false;
+    }
+    // The waits that release an email (before any other wait) set the cadence; a shorter wait
+    // that only leads to another wait ("opened it? wait 3 days, branch, wait 27 more") does not.
+    let wait = |i: usize| g.live(i, Kind::Wait);
+    let leads_to_message = g.reaching(messages(), wait);
+    (0..n)
+        .filter(|&i| wait(i) && g.out(i).iter().any(|e| leads_to_message[e.to as usize]))
+        .all(|i| matches!(ctx.wait_kind(i), WaitKind::Time(Some(m)) if m >= WEEK_MINUTES))
 }
 
 /// Position of the first `a b` byte pair (a byte scan: `str::find(&str)` builds a searcher per

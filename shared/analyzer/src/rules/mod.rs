@@ -325,7 +325,7 @@ catalogue! {
         "Keeps messaging after a reply",
         "Three or more messages with stop-on-response off and no reply handling keep texting contacts who already answered.",
         "Turn on \"Stop on response\" in the workflow settings, or branch on replies.",
-        "Transactional workflows, workflows with fewer than three messages, and workflows that wait for a reply or start from a reply trigger are not judged. A series meant to continue after a reply (a course, a newsletter) still fires: accept it there.";
+        "Transactional workflows, workflows with fewer than three touches, workflows that wait for a reply or start from a reply trigger, and newsletters or courses (emails only, each released by a wait of a week or more; a shorter check wait that only leads to another wait does not count) are not judged. Another series meant to continue after a reply still fires: accept it there.";
     RiskyMergeField = "risky-merge-field", Medium, Definition, Messaging, "merge fields in message texts; account customFields/customValues when a bundle has them",
         "Risky merge field",
         "A greeting merge field without a fallback renders as \"Hi ,\" when the field is empty; a malformed or unknown field renders as raw text.",

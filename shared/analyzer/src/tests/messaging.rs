@@ -501,6 +501,50 @@ fn no_stop_on_response_counts_touches_and_spares_newsletters() {
     );
 }
 
+/// A monthly newsletter that loops: the email, three days to see whether it was opened, a tag
+/// when it was, then 27 days and back to the email. The three-day wait releases no email, so the
+/// cadence is monthly: no `no-stop-on-response` (it counted the one email once per wait).
+#[test]
+fn no_stop_on_response_spares_a_looped_newsletter_with_a_short_check_wait() {
+    let next = |mut v: Value, to: &str| {
+        v["next"] = json!(to);
+        v
+    };
+    let goto = |id: &str| {
+        json!({"id": id, "type": "goto", "name": "Back to the newsletter",
+               "attributes": {"targetNodeId": "n1"}})
+    };
+    let mut steps = vec![
+        next(
+            email(
+                "n1",
+                json!({"subject": "This month", "html": "<p>This month's tips.</p>"}),
+            ),
+            "w1",
+        ),
+        next(wait_days("w1", 3), "c"),
+    ];
+    steps.extend(super::if_else_branches(
+        "c",
+        "Opened?",
+        json!([{"field": "email.opened", "operator": "==", "value": true}]),
+        "w1",
+        "t",
+        "wn",
+    ));
+    steps.extend([
+        next(tag("t"), "wy"),
+        next(wait_days("wy", 27), "gy"),
+        goto("gy"),
+        next(wait_days("wn", 27), "gn"),
+        goto("gn"),
+    ]);
+    silent(
+        &body_with(steps, form_trigger(), json!({"stopOnResponse": false})),
+        "no-stop-on-response",
+    );
+}
+
 #[test]
 fn send_without_window_spares_a_short_first_pause_and_weighs_emails_lower() {
     // Fifteen minutes after the contact's own action: sent when they acted.
