@@ -125,12 +125,17 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
     yearly_without_reentry(ctx, out);
     if ctx.w.settings.allow_multiple {
+        // HighLevel's create-opportunity step updates the contact's open opportunity in the
+        // pipeline unless duplicate opportunities are allowed (off by default; the workflow's
+        // `allowMultipleOpportunity`): only then does each entry add one.
+        let new_opportunities = ctx.w.settings.allow_multiple_opportunity;
         for (i, s) in ctx.w.steps.iter().enumerate() {
-            if matches!(
-                &*s.kind,
-                "create_opportunity" | "internal_create_opportunity" | "create_contact"
-            ) && !s.disabled
-            {
+            let creates = match &*s.kind {
+                "create_opportunity" | "internal_create_opportunity" => new_opportunities,
+                "create_contact" => true,
+                _ => false,
+            };
+            if creates && !s.disabled {
                 ctx.emit(out, Rule::ReentryDuplicates, Some(i), || {
                     format!(
                         "Re-entry is allowed and step {} creates a new record on every entry.",

@@ -55,16 +55,41 @@ fn reentry_duplicates_fires_on_a_create_step_when_reentry_is_allowed() {
             json!({"pipelineId": "p", "pipelineStageId": "s"}),
         )
     };
+    // Re-entry on and duplicate opportunities allowed: each entry adds one.
     fires_on(
         &body_with(
             chain(vec![tag("a"), create()]),
             form_trigger(),
-            json!({"allowMultiple": true}),
+            json!({"allowMultiple": true, "allowMultipleOpportunity": true}),
         ),
         "reentry-duplicates",
         Some("o"),
     );
+    // A contact created on every entry.
+    fires_on(
+        &body_with(
+            chain(vec![
+                tag("a"),
+                s("c", "create_contact", json!({"email": "{{contact.email}}"})),
+            ]),
+            form_trigger(),
+            json!({"allowMultiple": true}),
+        ),
+        "reentry-duplicates",
+        Some("c"),
+    );
+    // Near misses: re-entry off; and duplicate opportunities not allowed (HighLevel's default,
+    // said or not), where the step updates the contact's open opportunity in the pipeline.
     silent(&body(chain(vec![tag("a"), create()])), "reentry-duplicates");
+    for settings in [
+        json!({"allowMultiple": true}),
+        json!({"allowMultiple": true, "allowMultipleOpportunity": false}),
+    ] {
+        silent(
+            &body_with(chain(vec![tag("a"), create()]), form_trigger(), settings),
+            "reentry-duplicates",
+        );
+    }
 }
 
 // ---------------------------------------------------------------- opportunity-misconfigured
