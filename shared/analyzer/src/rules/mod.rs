@@ -250,7 +250,7 @@ catalogue! {
         "Loop without an exit",
         "No condition can leave this cycle, so contacts circle until they are removed by hand.",
         "Add an if/else or goal inside the loop that leads out of it.",
-        "A cycle with any path leading out of it (an if/else branch, a go-to out) or with a goal or remove-from-workflow step inside is not reported. An evergreen loop meant to run until the contact is removed by hand or unsubscribes still fires: accept it, or add a goal that says when it ends.";
+        "A cycle with any path leading out of it (an if/else branch, a go-to out) or with a goal or remove-from-workflow step inside is not reported. An evergreen newsletter loop (only emails, each released by a wait of a week or more) is reported at low: it runs until the reader unsubscribes, which every email offers. Another evergreen loop meant to run until the contact is removed by hand still fires: accept it, or add a goal that says when it ends.";
     EmptyBranch = "empty-branch", High, Definition, Structure, "if/else branch nodes and their next",
         "Empty branch",
         "An if/else whose branches are all empty decides nothing: every contact who reaches it leaves the workflow there.",

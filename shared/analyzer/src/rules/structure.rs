@@ -57,6 +57,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
 
+    // Per step, whether it is a live wait that releases a message (computed for the first loop).
+    let mut releases: Option<Vec<bool>> = None;
     for cycle in &g.cycles {
         let first = cycle
             .iter()
@@ -82,11 +84,24 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 || g.out(i).iter().any(|e| g.component[e.to as usize] != comp)
         });
         if !exits {
-            ctx.emit(out, Rule::LoopWithoutExit, Some(first), || {
+            // An evergreen newsletter (only emails, each released by a wait of a week or more)
+            // runs until the contact unsubscribes, which every email offers: low, not high.
+            let evergreen = evergreen_emails(ctx, cycle, &mut releases);
+            let severity = if evergreen {
+                Severity::Low
+            } else {
+                Rule::LoopWithoutExit.default_severity()
+            };
+            ctx.emit_sev(out, Rule::LoopWithoutExit, severity, Some(first), || {
                 format!(
-                    "Step {} is in a loop of {} step(s) that nothing can leave.",
+                    "Step {} is in a loop of {} step(s) that nothing can leave{}.",
                     quoted(steps[first].label()),
-                    cycle.len()
+                    cycle.len(),
+                    if evergreen {
+                        " (only emails, weeks apart: it runs until the contact unsubscribes)"
+                    } else {
+                        ""
+                    }
                 )
             });
         }
@@ -209,4 +224,26 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             ctx.emit(out, Rule::UnknownStepType, Some(i), message);
         }
     }
+}
+
+/// Whether a loop sends only emails, each released by a fixed wait of a week or more (a monthly
+/// newsletter that runs until the reader unsubscribes). `releases` caches, per step, whether it is
+/// a live wait with a message after it before the next wait.
+fn evergreen_emails(ctx: &Ctx<'_>, cycle: &[usize], releases: &mut Option<Vec<bool>>) -> bool {
+    let g = ctx.g;
+    let outbound = |i: usize| g.kinds[i].is_outbound() && !g.disabled[i];
+    let mut messages = cycle.iter().copied().filter(|&i| outbound(i)).peekable();
+    if messages.peek().is_none() || !messages.all(|i| g.kinds[i] == Kind::Email) {
+        return false;
+    }
+    let releases = releases.get_or_insert_with(|| {
+        let wait = |i: usize| g.live(i, Kind::Wait);
+        let leads = g.reaching((0..g.len()).filter(|&i| outbound(i)), wait);
+        (0..g.len())
+            .map(|i| wait(i) && g.out(i).iter().any(|e| leads[e.to as usize]))
+            .collect()
+    });
+    cycle.iter().filter(|&&i| releases[i]).all(
+        |&i| matches!(ctx.wait_kind(i), super::WaitKind::Time(Some(m)) if m >= 7.0 * 24.0 * 60.0),
+    )
 }

@@ -101,6 +101,49 @@ fn loop_without_exit_fires_when_no_condition_leaves_the_cycle() {
     silent(&body(steps), "loop-without-exit");
 }
 
+/// An evergreen monthly newsletter (only emails, each released by a wait of a week or more) runs
+/// until the reader unsubscribes: low. A text in the loop, or emails two days apart, keep it high.
+#[test]
+fn loop_without_exit_is_low_for_an_evergreen_newsletter() {
+    let letter = || {
+        s(
+            "e",
+            "email",
+            json!({"subject": "This month", "html": "<p>This month's tips.</p>"}),
+        )
+    };
+    let severity = |steps: Vec<Value>| {
+        let r = fires_on(&body(chain(steps)), "loop-without-exit", Some("g"));
+        r.issues
+            .iter()
+            .filter(|i| i.rule_id == "loop-without-exit")
+            .map(|i| i.severity)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        severity(vec![letter(), wait_days("w", 30), goto("g", "e")]),
+        vec![Severity::Low]
+    );
+    assert_eq!(
+        severity(vec![
+            letter(),
+            wait_days("w", 30),
+            s(
+                "m",
+                "sms",
+                json!({"body": "This is Acme: tips inside. Reply STOP to opt out."})
+            ),
+            wait_days("w2", 30),
+            goto("g", "e"),
+        ]),
+        vec![Severity::High]
+    );
+    assert_eq!(
+        severity(vec![letter(), wait_days("w", 2), goto("g", "e")]),
+        vec![Severity::High]
+    );
+}
+
 // ---------------------------------------------------------------- empty-branch
 
 #[test]
