@@ -179,6 +179,21 @@ fn staff_trigger(kind: &str) -> bool {
     )
 }
 
+/// An appointment trigger narrowed to statuses the team sets (no-show, showed): the calendar's
+/// owner marks them while working, not the contact.
+fn staff_marked_appointment(t: &crate::model::Trigger) -> bool {
+    let statuses: Vec<String> = t
+        .conditions
+        .iter()
+        .filter(|c| c.field.to_ascii_lowercase().contains("status"))
+        .flat_map(|c| c.value_strings())
+        .map(|v| v.to_ascii_lowercase().replace(['-', '_', ' '], ""))
+        .collect();
+    crate::model::contains_ci(&t.kind, "appointment")
+        && !statuses.is_empty()
+        && statuses.iter().all(|s| s == "noshow" || s == "showed")
+}
+
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     let g = ctx.g;
     let steps = &ctx.w.steps;
@@ -264,7 +279,8 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // over the hours).
     let staff_started = ctx.w.triggers.as_deref().is_some_and(|ts| {
         let mut active = ts.iter().filter(|t| t.active).peekable();
-        active.peek().is_some() && active.all(|t| staff_trigger(&t.kind))
+        active.peek().is_some()
+            && active.all(|t| staff_trigger(&t.kind) || staff_marked_appointment(t))
     });
     let whole_days = |i: usize| matches!(ctx.wait_kind(i), WaitKind::Time(Some(m)) if m > 0.0 && m % MINUTES_PER_DAY == 0.0);
     let after_other_time = if staff_started {

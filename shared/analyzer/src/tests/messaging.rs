@@ -665,6 +665,23 @@ fn send_without_window_is_medium_after_whole_days_from_a_staff_action_only() {
             "{kind}"
         );
     }
+    // An appointment marked a no-show (or showed) by the team.
+    for status in ["noshow", "no_show", "showed"] {
+        let t = json!([{"id": "t1", "type": "appointment", "active": true,
+            "conditions": [{"field": "appointment.status", "operator": "==", "value": status}]}]);
+        assert_eq!(
+            at(follow_up(vec![days("w1", 2), days("w2", 3)]), t),
+            [crate::Severity::Medium],
+            "{status}"
+        );
+    }
+    // A booking is the contact's action: still high.
+    let booked = json!([{"id": "t1", "type": "appointment", "active": true,
+        "conditions": [{"field": "appointment.status", "operator": "==", "value": "confirmed"}]}]);
+    assert_eq!(
+        at(follow_up(vec![days("w1", 2), days("w2", 3)]), booked),
+        [crate::Severity::High]
+    );
     // Near misses, still high: a contact's own action (a form at 11 pm), a staff trigger beside
     // a contact trigger, a wait that is not whole days (26 hours) on the way, a reply wait before
     // the day wait, and no triggers at all.
