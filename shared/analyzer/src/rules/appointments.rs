@@ -161,7 +161,11 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     .any(|v| contains_any_ci(v, NO_SHOW_STATUS))
             })
     });
-    if status_checked {
+    // An appointment trigger with no status filter at all is `trigger-without-filter`'s
+    // (critical): the same missing filter is not counted twice.
+    let unfiltered = active()
+        .any(|t| contains_ci(&t.kind, "appointment") && super::triggers::misses_required_filter(t));
+    if status_checked || unfiltered {
         return;
     }
     let Some(entry) = g.entry else { return };

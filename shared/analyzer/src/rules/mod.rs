@@ -530,7 +530,7 @@ catalogue! {
         "No-show follow-up without a status check",
         "A no-show message sent without checking the appointment's status reaches people who came, or who rescheduled.",
         "Trigger on the no-show status, or branch on the appointment status before the message.",
-        "Workflows whose trigger is a no-show status, or filters on no-show or missed, are not judged, nor no-show messages behind any if/else.";
+        "Workflows whose trigger is a no-show status, or filters on no-show or missed, are not judged, nor no-show messages behind any if/else; nor a workflow whose appointment trigger has no status filter at all, which trigger-without-filter reports (critical) for the same missing filter.";
     FirstTouchBehindWait = "first-touch-behind-wait", High, Triggers, Revenue, "new-lead triggers (form, survey, lead form, contact created); waits before the first message",
         "First touch held behind a wait",
         "Leads contacted in the first minutes convert several times better; a wait of an hour or more before the first message loses them.",

@@ -85,6 +85,12 @@ fn opportunity_sync(ctx: &Ctx<'_>) -> bool {
             .any(|b| b)
 }
 
+/// Whether `trigger-without-filter` reports this trigger for its type's missing filter (before
+/// the exemption of workflows that treat every opportunity on purpose).
+pub(super) fn misses_required_filter(t: &Trigger) -> bool {
+    required_filter(&t.kind).is_some_and(|(fragments, _)| !has_filter(t, fragments))
+}
+
 pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     if let Some(triggers) = &ctx.w.triggers {
         if !triggers.iter().any(|t| t.active) {

@@ -119,6 +119,19 @@ fn no_show_without_status_check_fires_unless_the_status_is_checked() {
         &body_with(msg(), appointment_trigger("noshow"), json!({})),
         "no-show-without-status-check",
     );
+    // An appointment trigger with no status filter at all is trigger-without-filter's (critical):
+    // the same missing filter is not counted twice.
+    let unfiltered = json!([{"id": "t1", "type": "appointment", "active": true,
+        "conditions": [{"field": "calendar.id", "operator": "==", "value": "cal1"}]}]);
+    let r = fires_on(
+        &body_with(msg(), unfiltered, json!({})),
+        "trigger-without-filter",
+        None,
+    );
+    assert!(!r
+        .issues
+        .iter()
+        .any(|i| i.rule_id == "no-show-without-status-check"));
 }
 
 // ---------------------------------------------------------------- reminder-ladder-backwards
