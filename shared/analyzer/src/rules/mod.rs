@@ -545,7 +545,7 @@ catalogue! {
         "Selling cadence with no purchase exit",
         "A sales sequence with no goal, exit or branch keeps pitching to people who already bought.",
         "Add a goal (purchase / tag) or an if/else on the purchase that leaves the sequence.",
-        "A single selling message, and any workflow with a goal, remove-from-workflow or if/else, is not reported. Offers meant for buyers too (a newsletter with a repeat-customer coupon) still fire: accept them.";
+        "A single selling message, and any workflow with a goal, remove-from-workflow or if/else, is not reported (in a workflow started by an abandoned cart or checkout, every message counts as selling). Offers meant for buyers too (a newsletter with a repeat-customer coupon) still fire: accept them.";
     TagTriggerNeverAdded = "tag-trigger-never-added", Medium, SeveralWorkflows, Account, "tag triggers and add_contact_tag steps of every workflow in the bundle",
         "Tag trigger whose tag nothing adds",
         "No workflow in the account adds the tag this trigger waits for, so it only fires if someone tags by hand, by import or by API.",

@@ -77,9 +77,11 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         outbound(i) || (g.kinds[i] == Kind::OtherKnown && !g.disabled[i] && steps[i].kind == "call")
     };
 
-    // cadence-without-purchase-exit
+    // cadence-without-purchase-exit. A workflow started by an abandoned cart or checkout sells
+    // with every message ("your cart is still saved" asks for the purchase as much as "10% off").
+    let recovers_cart = ctx.has_trigger_like("abandon");
     let selling: Vec<usize> = (0..n)
-        .filter(|&i| outbound(i) && ctx.wording(i).sells)
+        .filter(|&i| outbound(i) && (recovers_cart || ctx.wording(i).sells))
         .collect();
     if selling.len() >= 2 {
         let exits =

@@ -81,3 +81,39 @@ fn cadence_without_purchase_exit_fires_on_the_first_pitch() {
     );
     silent(&body(pitches(true)), "cadence-without-purchase-exit");
 }
+
+/// An abandoned-cart recovery sells with every message, even those without a selling word.
+#[test]
+fn cadence_without_purchase_exit_counts_every_message_of_a_cart_recovery() {
+    let recovery = |goal: bool| {
+        let mut v = vec![
+            s(
+                "a",
+                "email",
+                json!({"subject": "You left something behind", "html": "<p>Return to your cart whenever you are ready.</p>"}),
+            ),
+            wait_days("w", 1),
+            sms(
+                "b",
+                "This is Acme: your cart is still saved. Reply STOP to opt out.",
+            ),
+        ];
+        if goal {
+            v.push(s("g", "workflow_goal", json!({})));
+        }
+        chain(v)
+    };
+    let cart =
+        json!([{"id": "t1", "type": "abandoned_checkout", "active": true, "conditions": []}]);
+    fires_on(
+        &body_with(recovery(false), cart.clone(), json!({})),
+        "cadence-without-purchase-exit",
+        Some("a"),
+    );
+    silent(
+        &body_with(recovery(true), cart, json!({})),
+        "cadence-without-purchase-exit",
+    );
+    // The same two messages after a form are not a selling cadence.
+    silent(&body(recovery(false)), "cadence-without-purchase-exit");
+}
