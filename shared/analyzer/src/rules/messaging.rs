@@ -182,14 +182,23 @@ fn staff_trigger(kind: &str) -> bool {
 /// An appointment trigger narrowed to statuses the team sets (no-show, showed): the calendar's
 /// owner marks them while working, not the contact.
 fn staff_marked_appointment(t: &crate::model::Trigger) -> bool {
+    let status = |c: &&crate::model::Condition| c.field.to_ascii_lowercase().contains("status");
+    // Only "is" conditions narrow the trigger ("status != noshow" is every other status).
+    let is = |c: &crate::model::Condition| {
+        matches!(
+            c.operator.trim().to_ascii_lowercase().as_str(),
+            "" | "==" | "=" | "eq" | "is" | "in" | "equals" | "index-of-true"
+        )
+    };
     let statuses: Vec<String> = t
         .conditions
         .iter()
-        .filter(|c| c.field.to_ascii_lowercase().contains("status"))
+        .filter(status)
         .flat_map(|c| c.value_strings())
         .map(|v| v.to_ascii_lowercase().replace(['-', '_', ' '], ""))
         .collect();
     crate::model::contains_ci(&t.kind, "appointment")
+        && t.conditions.iter().filter(status).all(is)
         && !statuses.is_empty()
         && statuses.iter().all(|s| s == "noshow" || s == "showed")
 }
@@ -413,7 +422,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 
 /// How many separate moments message the contact: the start and each live wait count once when
 /// a message follows them before the next wait (linear: one reverse search from the messages).
-fn touches(ctx: &Ctx<'_>) -> usize {
+pub(super) fn touches(ctx: &Ctx<'_>) -> usize {
     let g = ctx.g;
     let n = g.len();
     let wait = |i: usize| g.live(i, Kind::Wait);

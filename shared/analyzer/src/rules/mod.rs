@@ -315,7 +315,7 @@ catalogue! {
         "Messages without a sending window",
         "After a wait, messages go out whenever the wait ends, including at night; texting outside 8am-9pm breaks quiet-hour rules.",
         "Set a sending window (e.g. 9:00-18:00 on weekdays) on the wait or the workflow.",
-        "Waits relative to an appointment, and messages sent right after the contact's own action, are timed on purpose; internal notifications are not held by a window. A sending window on the workflow covers all its waits. Texts after a wait of whole days in a workflow every trigger of which is a team member's action (an opportunity's stage or status moved, a user assigned, a manual add, an appointment marked a no-show or showed) are medium, not high: whole days keep the time of day the workflow started, and staff move deals in working hours; they are still reported, since a move after hours or by another workflow's automation sends at night. After an hour wait, a reply or event wait, or with any trigger the contact fires (a form at 11 pm), it stays high.";
+        "Waits relative to an appointment, and messages sent right after the contact's own action, are timed on purpose; internal notifications are not held by a window. A sending window on the workflow covers all its waits. Texts after a wait of whole days in a workflow every trigger of which is a team member's action (an opportunity's stage or status moved, a user assigned, a manual add, an appointment trigger narrowed to no-show or showed) are medium, not high: whole days keep the time of day the workflow started, and staff move deals in working hours; they are still reported, since a move after hours or by another workflow's automation sends at night. After an hour wait, a reply or event wait, or with any trigger the contact fires (a form at 11 pm), it stays high.";
     EmailWithoutUnsubscribe = "email-without-unsubscribe", High, Definition, Messaging, "email subject/html/body, transactional flag",
         "Email without an unsubscribe link",
         "Marketing email without an unsubscribe link breaks CAN-SPAM/GDPR and hurts deliverability.",
@@ -545,7 +545,7 @@ catalogue! {
         "Selling cadence with no purchase exit",
         "A sales sequence with no goal, exit or branch keeps pitching to people who already bought.",
         "Add a goal (purchase / tag) or an if/else on the purchase that leaves the sequence.",
-        "A single selling message, and any workflow with a goal, remove-from-workflow or if/else, is not reported (in a workflow started by an abandoned cart or checkout, every message counts as selling). Offers meant for buyers too (a newsletter with a repeat-customer coupon) still fire: accept them.";
+        "A single selling message, and any workflow with a goal, remove-from-workflow or if/else, is not reported (in a workflow started by an abandoned cart or checkout whose messages go out at two moments or more, every message counts as selling). Offers meant for buyers too (a newsletter with a repeat-customer coupon) still fire: accept them.";
     TagTriggerNeverAdded = "tag-trigger-never-added", Medium, SeveralWorkflows, Account, "tag triggers and add_contact_tag steps of every workflow in the bundle",
         "Tag trigger whose tag nothing adds",
         "No workflow in the account adds the tag this trigger waits for, so it only fires if someone tags by hand, by import or by API.",

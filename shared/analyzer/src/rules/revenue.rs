@@ -3,7 +3,7 @@
 
 use super::waits::WaitKind;
 use super::{exits_workflow, quoted, words, Ctx, Finding, Rule};
-use crate::model::{contains_any_ci, Kind, Role};
+use crate::model::{contains_any_ci, contains_ci, Kind, Role};
 
 /// Trigger types of a new lead.
 const NEW_LEAD: &[&str] = &[
@@ -78,8 +78,13 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     };
 
     // cadence-without-purchase-exit. A workflow started by an abandoned cart or checkout sells
-    // with every message ("your cart is still saved" asks for the purchase as much as "10% off").
-    let recovers_cart = ctx.has_trigger_like("abandon");
+    // with every message ("your cart is still saved" asks for the purchase as much as "10% off"),
+    // when its messages come at two moments or more (an email and a text sent together are one).
+    let recovers_cart = ctx.w.triggers.iter().flatten().any(|t| {
+        t.active
+            && contains_ci(&t.kind, "abandon")
+            && (contains_ci(&t.kind, "cart") || contains_ci(&t.kind, "checkout"))
+    }) && super::messaging::touches(ctx) >= 2;
     let selling: Vec<usize> = (0..n)
         .filter(|&i| outbound(i) && (recovers_cart || ctx.wording(i).sells))
         .collect();

@@ -243,7 +243,10 @@ fn evergreen_emails(ctx: &Ctx<'_>, cycle: &[usize], releases: &mut Option<Vec<bo
             .map(|i| wait(i) && g.out(i).iter().any(|e| leads[e.to as usize]))
             .collect()
     });
-    cycle.iter().filter(|&&i| releases[i]).all(
-        |&i| matches!(ctx.wait_kind(i), super::WaitKind::Time(Some(m)) if m >= 7.0 * 24.0 * 60.0),
-    )
+    // At least one wait releases the emails (a loop without one is `loop-without-wait`'s).
+    let mut released_by = cycle.iter().filter(|&&i| releases[i]).peekable();
+    released_by.peek().is_some()
+        && released_by.all(|&i| {
+            matches!(ctx.wait_kind(i), super::WaitKind::Time(Some(m)) if m >= 7.0 * 24.0 * 60.0)
+        })
 }

@@ -675,6 +675,13 @@ fn send_without_window_is_medium_after_whole_days_from_a_staff_action_only() {
             "{status}"
         );
     }
+    // "Any status but no-show" is every booking: still high.
+    let not_noshow = json!([{"id": "t1", "type": "appointment", "active": true,
+        "conditions": [{"field": "appointment.status", "operator": "!=", "value": "noshow"}]}]);
+    assert_eq!(
+        at(follow_up(vec![days("w1", 2), days("w2", 3)]), not_noshow),
+        [crate::Severity::High]
+    );
     // A booking is the contact's action: still high.
     let booked = json!([{"id": "t1", "type": "appointment", "active": true,
         "conditions": [{"field": "appointment.status", "operator": "==", "value": "confirmed"}]}]);

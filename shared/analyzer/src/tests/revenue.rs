@@ -116,4 +116,45 @@ fn cadence_without_purchase_exit_counts_every_message_of_a_cart_recovery() {
     );
     // The same two messages after a form are not a selling cadence.
     silent(&body(recovery(false)), "cadence-without-purchase-exit");
+    // The trigger type in any case; Shopify's cart trigger too.
+    for kind in ["Abandoned_Checkout", "shopify_abandoned_cart"] {
+        fires_on(
+            &body_with(
+                recovery(false),
+                json!([{"id": "t1", "type": kind, "active": true, "conditions": []}]),
+                json!({}),
+            ),
+            "cadence-without-purchase-exit",
+            Some("a"),
+        );
+    }
+    // One moment (an email and a text sent together) is no cadence; nor is another trigger
+    // that merely says "abandon".
+    let together = chain(vec![
+        s(
+            "a",
+            "email",
+            json!({"subject": "You left something behind", "html": "<p>Return to your cart.</p>"}),
+        ),
+        sms(
+            "b",
+            "This is Acme: your cart is still saved. Reply STOP to opt out.",
+        ),
+    ]);
+    silent(
+        &body_with(
+            together,
+            json!([{"id": "t1", "type": "abandoned_checkout", "active": true, "conditions": []}]),
+            json!({}),
+        ),
+        "cadence-without-purchase-exit",
+    );
+    silent(
+        &body_with(
+            recovery(false),
+            json!([{"id": "t1", "type": "call_abandoned", "active": true, "conditions": []}]),
+            json!({}),
+        ),
+        "cadence-without-purchase-exit",
+    );
 }

@@ -142,6 +142,16 @@ fn loop_without_exit_is_low_for_an_evergreen_newsletter() {
         severity(vec![letter(), wait_days("w", 2), goto("g", "e")]),
         vec![Severity::High]
     );
+    // A loop of emails with no wait at all is not "weeks apart".
+    let second = s(
+        "e2",
+        "email",
+        json!({"subject": "And more", "html": "<p>More tips.</p>"}),
+    );
+    assert_eq!(
+        severity(vec![letter(), second, goto("g", "e")]),
+        vec![Severity::High]
+    );
 }
 
 // ---------------------------------------------------------------- empty-branch
