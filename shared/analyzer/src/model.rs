@@ -706,6 +706,10 @@ pub struct AccountLists {
     pub sms_opt_out_appended: Option<bool>,
     /// Whether they append the sender's identification to a first text that lacks it.
     pub sms_sender_appended: Option<bool>,
+    /// Whether the location allows duplicate opportunities in one pipeline (Objects >
+    /// Opportunities > Details; `None`: not said, and HighLevel's default is off: a create step
+    /// moves the contact's open opportunity instead of adding one).
+    pub duplicate_opportunities: Option<bool>,
 }
 
 /// The type of one `customFields` entry, for checking the values workflows write to it.
@@ -770,6 +774,7 @@ impl AccountLists {
             || self.unsubscribe_footer.is_some()
             || self.sms_opt_out_appended.is_some()
             || self.sms_sender_appended.is_some()
+            || self.duplicate_opportunities.is_some()
     }
 }
 

@@ -165,6 +165,14 @@ fn parse_account(obj: &mut Map<String, Value>, ptr: &str) -> Result<AccountLists
     );
     a.sms_opt_out_appended = location_setting(obj, &["smsOptOutMessage", "smsComplianceOptOut"]);
     a.sms_sender_appended = location_setting(obj, &["smsSenderInfo", "smsComplianceSenderInfo"]);
+    a.duplicate_opportunities = location_setting(
+        obj,
+        &[
+            "allowDuplicateOpportunity",
+            "allowDuplicateOpportunities",
+            "duplicateOpportunities",
+        ],
+    );
     if let Some(users) = list(obj, ptr, "users")? {
         let mut map = HashMap::new();
         for u in users {

@@ -385,7 +385,7 @@ catalogue! {
         "Re-entry creates duplicates",
         "With re-entry allowed, every new entry creates another contact or opportunity.",
         "Turn off \"Allow re-entry\", or find the existing record before creating one.",
-        "With re-entry off nothing is reported, nor is a create-opportunity step unless the workflow allows duplicate opportunities (allowMultipleOpportunity): by default HighLevel's step updates the contact's open opportunity in the pipeline instead of adding one. A workflow meant to create a new record on every entry (a new opportunity per inquiry from a returning customer) still fires, even after a find step: accept it there.";
+        "With re-entry off nothing is reported, nor is a create-opportunity step unless duplicate opportunities are allowed (the workflow's allowMultipleOpportunity, or the bundle's locationSettings.allowDuplicateOpportunity): by default HighLevel's step updates the contact's open opportunity in the pipeline instead of adding one. A workflow meant to create a new record on every entry (a new opportunity per inquiry from a returning customer) still fires, even after a find step: accept it there.";
     OpportunityMisconfigured = "opportunity-misconfigured", High, Definition, Data, "opportunity steps' pipelineId/stageId, find/create steps before updates, triggers",
         "Opportunity step misconfigured",
         "An opportunity created without a stage, a stage without its pipeline, or an update with nothing that identifies the opportunity fails or edits the wrong record.",

@@ -132,9 +132,11 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     yearly_without_reentry(ctx, out);
     if ctx.w.settings.allow_multiple {
         // HighLevel's create-opportunity step updates the contact's open opportunity in the
-        // pipeline unless duplicate opportunities are allowed (off by default; the workflow's
-        // `allowMultipleOpportunity`): only then does each entry add one.
-        let new_opportunities = ctx.w.settings.allow_multiple_opportunity;
+        // pipeline unless duplicate opportunities are allowed (off by default: the workflow's
+        // `allowMultipleOpportunity`, or the location's setting in a bundle): only then does each
+        // entry add one.
+        let new_opportunities = ctx.w.settings.allow_multiple_opportunity
+            || ctx.account.and_then(|a| a.duplicate_opportunities) == Some(true);
         for (i, s) in ctx.w.steps.iter().enumerate() {
             let creates = match &*s.kind {
                 "create_opportunity" | "internal_create_opportunity" => new_opportunities,

@@ -78,6 +78,17 @@ fn reentry_duplicates_fires_on_a_create_step_when_reentry_is_allowed() {
         "reentry-duplicates",
         Some("c"),
     );
+    // Or the location allows duplicate opportunities (a bundle's location settings).
+    let in_bundle = |allowed: bool| {
+        json!({"workflows": [{"_id": "w1", "name": "Inquiry", "status": "published", "allowMultiple": true,
+            "workflowData": {"templates": [
+                {"id": "a", "type": "add_contact_tag", "next": "o", "attributes": {"tags": ["x"]}},
+                {"id": "o", "type": "create_opportunity", "attributes": {"pipelineId": "p", "pipelineStageId": "s"}}]},
+            "triggers": [{"type": "form_submission", "conditions": [{"field": "formId", "value": "f"}]}]}],
+            "locationSettings": {"allowDuplicateOpportunity": allowed}})
+    };
+    fires_on(&in_bundle(true), "reentry-duplicates", Some("o"));
+    silent(&in_bundle(false), "reentry-duplicates");
     // Near misses: re-entry off; and duplicate opportunities not allowed (HighLevel's default,
     // said or not), where the step updates the contact's open opportunity in the pipeline.
     silent(&body(chain(vec![tag("a"), create()])), "reentry-duplicates");
