@@ -219,6 +219,7 @@ pub fn hostile() -> Vec<(&'static str, Vec<u8>)> {
         ("repeated_channel_keys", repeated_channel_keys(50_000)),
         ("consent_lookback", consent_lookback(80_000)),
         ("many_field_writes", many_field_writes(30_000)),
+        ("many_field_ids", many_field_ids(30_000)),
     ]
 }
 
@@ -336,4 +337,17 @@ pub fn many_field_writes(n: usize) -> Vec<u8> {
         "triggers": [{"type": "form_submission", "conditions": [{"field": "formId", "value": "f"}]}]
     }))
     .unwrap_or_default()
+}
+
+/// Shape 9 (2026-12, the fifth session's review): a bundle with a custom-fields list and one field
+/// update listing `n` distinct record ids none of which exists; each was once checked against
+/// every id before it (quadratic) to avoid reporting one twice.
+pub fn many_field_ids(n: usize) -> Vec<u8> {
+    let fields: Vec<Value> = (0..n)
+        .map(|i| json!({"field": format!("Zz9GoneFieldId{i:07}"), "value": "x"}))
+        .collect();
+    with_custom_fields(vec![
+        json!({"id": "a", "type": "update_contact_field", "name": "A",
+               "attributes": {"fields": fields}}),
+    ])
 }

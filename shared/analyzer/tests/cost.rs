@@ -130,6 +130,25 @@ fn field_updates_listing_thousands_of_fields_cost_linear_work() {
 }
 
 #[test]
+fn a_field_update_naming_thousands_of_missing_fields_costs_linear_work() {
+    for n in [1_000, 10_000, 30_000] {
+        assert_bounded("many field ids", &shapes::many_field_ids(n));
+    }
+    let body = shapes::many_field_ids(30_000);
+    let started = std::time::Instant::now();
+    let r = analyze(&body, &AnalyzeOptions::at(1_795_392_000)).expect("parses");
+    assert!(r
+        .issues
+        .iter()
+        .any(|i| i.rule_id == "dangling-account-reference"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn ids_built_to_collide_in_a_fixed_hasher_cost_what_other_ids_do() {
     assert_bounded("colliding ids", &shapes::colliding_steps(2_000));
 }

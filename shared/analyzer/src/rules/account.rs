@@ -401,10 +401,13 @@ fn dangling_account_reference(wi: usize, w: &Workflow, acc: &AccountLists, out: 
                 // The explicit id keys, then the builder's `field` (its own or in the `fields`
                 // list), which names a standard field by key or a custom field by its id: only an
                 // id is looked up (a standard key is in no custom field list).
+                // Each id once (a set: a list of thousands of ids must not be checked against
+                // every id before it).
                 let mut named = str_list(s, &["fieldId", "customFieldId", "field_id"]);
+                let mut seen: HashSet<&str> = named.iter().copied().collect();
                 for (field, _) in super::field_writes(s) {
                     let field = field.trim();
-                    if looks_like_id(field) && !named.contains(&field) {
+                    if looks_like_id(field) && seen.insert(field) {
                         named.push(field);
                     }
                 }

@@ -98,6 +98,7 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 format!("Workflow {} has no active trigger.", quoted(&ctx.w.name))
             });
         }
+        let sync = std::cell::OnceCell::new();
         for t in triggers.iter().filter(|t| t.active) {
             if is_call_trigger(&t.kind)
                 && !call_type_narrowed(&t.kind)
@@ -116,7 +117,9 @@ pub(super) fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                 );
             }
             if let Some((fragments, what)) = required_filter(&t.kind) {
-                let on_purpose = || by_design(&t.kind) && opportunity_sync(ctx);
+                // Read the steps once, however many triggers ask.
+                let on_purpose =
+                    || by_design(&t.kind) && *sync.get_or_init(|| opportunity_sync(ctx));
                 if !(has_filter(t, fragments) || on_purpose()) {
                     ctx.emit(out, Rule::TriggerWithoutFilter, None, || {
                         format!(
